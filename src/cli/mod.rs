@@ -1,0 +1,40 @@
+//! Command-line parsing (clap) and conversion of flags into domain configuration.
+//! Nothing outside this module sees clap.
+
+mod workload;
+
+use clap::{Parser, Subcommand};
+
+/// dbarena: seed, load, sweep, break and verify SQL databases.
+#[derive(Debug, Parser)]
+#[command(name = "dbarena", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Drive a database with a workload.
+    #[command(subcommand)]
+    Workload(workload::WorkloadCommand),
+}
+
+/// Parses the process arguments and runs the command; returns the exit code.
+pub fn run() -> anyhow::Result<crate::ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::ExitCode::Usage
+            } else {
+                crate::ExitCode::Success
+            };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    match cli.command {
+        Command::Workload(w) => workload::run(w),
+    }
+}

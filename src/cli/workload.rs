@@ -1,0 +1,163 @@
+//! `dbarena workload …`
+
+use crate::workload::config::{TpsSetting, WorkloadFile};
+use crate::workload::run::{run_workload, RunOptions};
+use crate::{Error, ExitCode};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    /// Run a workload and write a result file.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Database URL: sqlite://PATH, sqlite::memory:, postgres://…, mysql://… [default: sqlite://dbarena.db]
+    #[arg(long, env = "DBARENA_DB")]
+    db: Option<String>,
+    /// Workload TOML file; flags override its settings.
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// oltp, ecommerce, olap, reporting, time_series, social_media, iot, read_heavy, write_heavy, balanced [default: balanced]
+    #[arg(long, short = 'p')]
+    pattern: Option<String>,
+    /// Target transactions per second (open loop), or "max" for closed loop [default: max]
+    #[arg(long)]
+    tps: Option<String>,
+    /// Arrival process of the open loop: poisson or uniform [default: poisson]
+    #[arg(long)]
+    arrival: Option<String>,
+    /// How long to measure, e.g. 60s, 5m [default: 10s unless --transactions is given]
+    #[arg(long, short = 'd')]
+    duration: Option<String>,
+    /// Stop after this many measured transactions.
+    #[arg(long, short = 't')]
+    transactions: Option<u64>,
+    /// Run this long before measuring, e.g. 5s.
+    #[arg(long)]
+    warmup: Option<String>,
+    /// Number of database connections [default: 4]
+    #[arg(long, short = 'n')]
+    connections: Option<usize>,
+    /// Worker threads for the connections [default: number of cores]
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// read-committed, repeatable-read or serializable.
+    #[arg(long)]
+    isolation: Option<String>,
+    /// Retries after serialization failures, deadlocks and lock timeouts [default: 3]
+    #[arg(long)]
+    max_retries: Option<u32>,
+    /// Run on these existing tables (comma separated) instead of the built-in schema.
+    #[arg(long, value_delimiter = ',')]
+    tables: Option<Vec<String>>,
+    /// Seed for the random choices, for reproducible runs.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Result file path [default: dbarena-results/<time>-<pattern>-<db>.json]
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Print the result as JSON on stdout instead of the text summary.
+    #[arg(long)]
+    json: bool,
+    /// One progress line per second instead of the live panel.
+    #[arg(long)]
+    progress_lines: bool,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        WorkloadCommand::Run(a) => run_cmd(a),
+    }
+}
+
+fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
+    let file = match &a.config {
+        Some(p) => WorkloadFile::load(p).map_err(Error::from)?,
+        None => WorkloadFile::default(),
+    };
+    let flags = WorkloadFile {
+        db: None,
+        pattern: a.pattern,
+        tps: a.tps.map(|t| match t.parse::<f64>() {
+            Ok(v) => TpsSetting::Rate(v),
+            Err(_) => TpsSetting::Word(t),
+        }),
+        arrival: a.arrival,
+        duration: a.duration,
+        transactions: a.transactions,
+        warmup: a.warmup,
+        connections: a.connections,
+        threads: a.threads,
+        isolation: a.isolation,
+        max_retries: a.max_retries,
+        tables: a.tables,
+        seed: a.seed,
+        out: None,
+        custom_operations: None,
+        custom_queries: None,
+    };
+    let merged = file.overlay(flags);
+    // --db / DBARENA_DB, then the config file, then DATABASE_URL, then the embedded default.
+    let db = a
+        .db
+        .or_else(|| merged.db.clone())
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "sqlite://dbarena.db".to_string());
+    let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
+    let cfg = merged.resolve(db).map_err(Error::from)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C exits at once; the first stops the run and saves the result.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    }
+    let quiet = a.quiet;
+    let mut progress = crate::report::progress::for_stderr(a.progress_lines, quiet);
+    let opts = RunOptions {
+        out,
+        stop: stop.clone(),
+        log: Box::new(move |m| {
+            if !quiet {
+                eprintln!("{m}");
+            }
+        }),
+    };
+    let report = run_workload(cfg, opts, progress.as_mut())?;
+    let path = report.path.display().to_string();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.result)?);
+    } else {
+        print!("{}", crate::report::summary::render(&report.result, Some(&path)));
+    }
+    let r = &report.result;
+    if r.interrupted {
+        eprintln!("interrupted: partial result saved to {path}");
+        return Ok(ExitCode::Interrupted);
+    }
+    if r.totals.committed == 0 && r.totals.failed > 0 {
+        let first = r
+            .errors
+            .first()
+            .map(|e| format!("{}: {}", e.class, e.first_message))
+            .unwrap_or_default();
+        return Err(Error::Failed(format!(
+            "no transaction committed ({} failed; first error {first}); see {path}",
+            r.totals.failed
+        ))
+        .into());
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,8 @@
+//! Random values: a small fast generator, key distributions and column values.
+
+pub mod dist;
+pub mod rng;
+pub mod values;
+
+pub use dist::KeyDist;
+pub use rng::Rng;

@@ -1,0 +1,75 @@
+//! The crate's top-level error and the documented exit codes.
+
+use thiserror::Error;
+
+/// Process exit codes; documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    /// The run finished but failed a check, or an unexpected internal error.
+    Failure = 1,
+    /// Bad usage or configuration (flags, TOML, URL, weights, pattern).
+    Usage = 2,
+    /// Cannot connect: server unreachable, wrong password, unknown database.
+    Connect = 3,
+    /// The database does not have what the workload needs (missing or empty table).
+    Schema = 4,
+    /// A database error outside the measured loop (for example while creating the schema).
+    Database = 5,
+    /// Interrupted by Ctrl-C; the partial result was saved.
+    Interrupted = 130,
+}
+
+/// Every error the library reports to the CLI edge.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::workload::config::ConfigError),
+    #[error(transparent)]
+    Url(#[from] crate::target::url::UrlError),
+    #[error(transparent)]
+    Connect(#[from] crate::target::ConnectError),
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
+    #[error(transparent)]
+    Plan(#[from] crate::workload::plan::PlanError),
+    #[error("database error {context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: crate::target::DbError,
+    },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// The exit code this error maps to.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Config(_) | Error::Url(_) | Error::Usage(_) => ExitCode::Usage,
+            Error::Plan(e) if e.is_usage() => ExitCode::Usage,
+            Error::Plan(_) => ExitCode::Schema,
+            Error::Connect(_) => ExitCode::Connect,
+            Error::Schema(_) => ExitCode::Schema,
+            Error::Database { .. } => ExitCode::Database,
+            Error::Io { .. } | Error::Failed(_) => ExitCode::Failure,
+        }
+    }
+
+    /// Wraps a database error with what dbarena was doing.
+    pub fn db(context: impl Into<String>, source: crate::target::DbError) -> Self {
+        Error::Database {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! dbarena: seed, load, sweep, break and verify SQL databases.
+//!
+//! The binary in `main.rs` is a thin shell over [`cli::run`]; everything else is library code
+//! that never sees clap.
+
+pub mod cli;
+pub mod datagen;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod report;
+pub mod schema;
+pub mod seed;
+pub mod target;
+pub mod util;
+pub mod value;
+pub mod workload;
+
+pub use error::{Error, ExitCode};

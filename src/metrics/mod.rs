@@ -1,0 +1,8 @@
+//! Measurements: per-connection recorders, and the result file they end up in.
+
+pub mod hist;
+pub mod recorder;
+pub mod result;
+
+pub use recorder::{Interval, OpStats, Recorder};
+pub use result::RunResult;

@@ -1,0 +1,264 @@
+//! The result file: a versioned JSON document that report/compare/merge read later.
+//! The format is documented in docs/RESULTS.md; bump [`SCHEMA_VERSION`] on breaking change.
+
+use super::hist::{self, LatencySummary};
+use super::recorder::Interval;
+use crate::target::DbKind;
+use crate::workload::WorkloadConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Version of the result file format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The database a run talked to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub kind: DbKind,
+    pub server_version: String,
+    /// The URL with any password removed.
+    pub url: String,
+}
+
+/// Totals over the measured part of the run (warmup excluded).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Totals {
+    pub committed: u64,
+    pub failed: u64,
+    /// Extra attempts after retryable errors.
+    pub retries: u64,
+    /// Committed transactions per second.
+    pub tps: f64,
+    /// committed / (committed + failed), in percent.
+    pub success_rate_pct: f64,
+}
+
+/// One operation kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationResult {
+    pub committed: u64,
+    pub failed: u64,
+    pub retries: u64,
+    /// Share of all transactions (committed + failed), percent.
+    pub share_pct: f64,
+    pub response: LatencySummary,
+    pub service: LatencySummary,
+    /// HDR V2 encoding, base64, of response times in µs.
+    pub response_hdr: String,
+    /// HDR V2 encoding, base64, of service times in µs.
+    pub service_hdr: String,
+}
+
+/// One second (or one progress interval) of the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntervalRecord {
+    /// Seconds since the measured part began, at the end of the interval.
+    pub t_s: f64,
+    pub committed: u64,
+    pub failed: u64,
+    pub retries: u64,
+    pub tps: f64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+/// One error class.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorClassResult {
+    pub class: String,
+    pub count: u64,
+    /// Whether dbarena retries this class (serialization failure, deadlock, lock timeout).
+    pub retryable: bool,
+    pub first_message: String,
+}
+
+/// How well the open-loop schedule was kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleInfo {
+    /// None: closed loop.
+    pub target_tps: Option<f64>,
+    /// Transactions started per second (committed + failed).
+    pub achieved_tps: f64,
+    pub lag_mean_ms: f64,
+    pub lag_max_ms: f64,
+    /// True when the database could not keep up with the target rate.
+    pub behind: bool,
+}
+
+/// A period in which a connection was lost and being re-established.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outage {
+    pub connection: usize,
+    /// Seconds since the measured part began.
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub error: String,
+    pub recovered: bool,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub tool: String,
+    pub command: String,
+    pub config: WorkloadConfig,
+    pub target: TargetInfo,
+    pub started_at: String,
+    pub ended_at: String,
+    /// Measured seconds (warmup excluded).
+    pub duration_s: f64,
+    pub interrupted: bool,
+    pub totals: Totals,
+    pub response: LatencySummary,
+    pub service: LatencySummary,
+    pub response_hdr: String,
+    pub service_hdr: String,
+    pub operations: BTreeMap<String, OperationResult>,
+    pub intervals: Vec<IntervalRecord>,
+    pub errors: Vec<ErrorClassResult>,
+    pub schedule: ScheduleInfo,
+    pub outages: Vec<Outage>,
+    pub notes: Vec<String>,
+}
+
+/// Raw material of a result, from the engine.
+pub struct RunData<'a> {
+    pub config: WorkloadConfig,
+    pub target: TargetInfo,
+    pub op_names: &'a [String],
+    pub totals: &'a Interval,
+    pub intervals: Vec<IntervalRecord>,
+    pub outages: Vec<Outage>,
+    pub started_at_us: i64,
+    pub ended_at_us: i64,
+    pub measured_s: f64,
+    pub interrupted: bool,
+    pub notes: Vec<String>,
+}
+
+impl RunResult {
+    /// Assembles the result from what the engine measured.
+    pub fn build(d: RunData<'_>) -> RunResult {
+        let t = d.totals;
+        let committed = t.committed();
+        let failed = t.failed();
+        let all = (committed + failed).max(1) as f64;
+        let secs = d.measured_s.max(1e-9);
+        let mut operations = BTreeMap::new();
+        for (i, name) in d.op_names.iter().enumerate() {
+            let Some(o) = t.ops.get(i) else { continue };
+            operations.insert(
+                name.clone(),
+                OperationResult {
+                    committed: o.committed,
+                    failed: o.failed,
+                    retries: o.retries,
+                    share_pct: (o.committed + o.failed) as f64 * 100.0 / all,
+                    response: LatencySummary::of(&o.response),
+                    service: LatencySummary::of(&o.service),
+                    response_hdr: hist::encode(&o.response),
+                    service_hdr: hist::encode(&o.service),
+                },
+            );
+        }
+        let mut errors: Vec<ErrorClassResult> = t
+            .errors
+            .iter()
+            .map(|(k, v)| ErrorClassResult {
+                class: k.clone(),
+                count: v.count,
+                retryable: v.retryable,
+                first_message: v.first_message.clone(),
+            })
+            .collect();
+        errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.class.cmp(&b.class)));
+        let response = t.all_response();
+        let service = t.all_service();
+        let achieved = (committed + failed) as f64 / secs;
+        let lag_mean_ms = if t.lag_count > 0 {
+            t.lag_sum_us as f64 / t.lag_count as f64 / 1000.0
+        } else {
+            0.0
+        };
+        let behind = match d.config.tps {
+            // Behind when the rate fell more than 5% short, or starts slipped by > 1 s on average.
+            Some(target) => achieved < target * 0.95 || lag_mean_ms > 1000.0,
+            None => false,
+        };
+        let mut notes = d.notes;
+        if behind {
+            notes.push(format!(
+                "the database could not keep up: target {:.0} tps, achieved {:.1} tps, mean schedule lag {:.1} ms (latencies are measured from the intended start)",
+                d.config.tps.unwrap_or(0.0),
+                achieved,
+                lag_mean_ms
+            ));
+        }
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            tool: format!("dbarena {}", env!("CARGO_PKG_VERSION")),
+            command: "workload run".into(),
+            schedule: ScheduleInfo {
+                target_tps: d.config.tps,
+                achieved_tps: achieved,
+                lag_mean_ms,
+                lag_max_ms: t.lag_max_us as f64 / 1000.0,
+                behind,
+            },
+            config: d.config,
+            target: d.target,
+            started_at: crate::util::time::rfc3339_us(d.started_at_us),
+            ended_at: crate::util::time::rfc3339_us(d.ended_at_us),
+            duration_s: d.measured_s,
+            interrupted: d.interrupted,
+            totals: Totals {
+                committed,
+                failed,
+                retries: t.retries(),
+                tps: committed as f64 / secs,
+                success_rate_pct: if committed + failed == 0 {
+                    0.0
+                } else {
+                    committed as f64 * 100.0 / all
+                },
+            },
+            response: LatencySummary::of(&response),
+            service: LatencySummary::of(&service),
+            response_hdr: hist::encode(&response),
+            service_hdr: hist::encode(&service),
+            operations,
+            intervals: d.intervals,
+            errors,
+            outages: d.outages,
+            notes,
+        }
+    }
+
+    /// Writes the result atomically (temporary file + rename).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        crate::util::fsx::write_atomic(path, &json)
+    }
+
+    /// Reads a result file, checking its version.
+    pub fn read(path: &Path) -> Result<RunResult, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        let version = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0);
+        if version != SCHEMA_VERSION as u64 {
+            return Err(format!(
+                "{} has result schema version {version}; this dbarena reads version {SCHEMA_VERSION}",
+                path.display()
+            ));
+        }
+        serde_json::from_value(v).map_err(|e| format!("{} is not a dbarena result: {e}", path.display()))
+    }
+}

@@ -1,0 +1,4 @@
+//! What the user sees: the live progress display and the final summary.
+
+pub mod progress;
+pub mod summary;

@@ -1,0 +1,109 @@
+//! The final human-readable summary of a run.
+
+use crate::metrics::hist::LatencySummary;
+use crate::metrics::RunResult;
+use std::fmt::Write;
+
+fn lat_line(label: &str, l: &LatencySummary) -> String {
+    format!(
+        "  {label:<9} p50 {:>9.3}  p90 {:>9.3}  p95 {:>9.3}  p99 {:>9.3}  p99.9 {:>9.3}  max {:>9.3}  mean {:>9.3} ms\n",
+        l.p50_ms, l.p90_ms, l.p95_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms
+    )
+}
+
+/// Renders the summary printed after a run.
+pub fn render(r: &RunResult, path: Option<&str>) -> String {
+    let mut s = String::new();
+    let c = &r.config;
+    let _ = writeln!(
+        s,
+        "dbarena workload run: pattern {} on {} ({}){}",
+        c.pattern,
+        r.target.kind,
+        r.target.server_version,
+        if r.interrupted { " — INTERRUPTED" } else { "" }
+    );
+    let _ = writeln!(s, "  database  {}", r.target.url);
+    let rate = match c.tps {
+        Some(t) => format!("open loop at {t} tps ({:?} arrivals)", c.arrival),
+        None => "closed loop (as fast as possible)".into(),
+    };
+    let _ = writeln!(
+        s,
+        "  setup     {} connections on {} threads, {rate}, isolation {}, max retries {}",
+        c.connections,
+        c.threads,
+        c.isolation.map(|i| i.sql().to_lowercase()).unwrap_or_else(|| "database default".into()),
+        c.max_retries
+    );
+    let _ = writeln!(
+        s,
+        "  duration  {:.2} s measured{}",
+        r.duration_s,
+        if c.warmup.is_zero() {
+            String::new()
+        } else {
+            format!(" (after {:.1} s warmup)", c.warmup.as_secs_f64())
+        }
+    );
+    let t = &r.totals;
+    let _ = writeln!(
+        s,
+        "  transactions  {} committed, {} failed, {} retries ({:.2}% success)",
+        t.committed, t.failed, t.retries, t.success_rate_pct
+    );
+    let _ = writeln!(s, "  throughput    {:.1} tps", t.tps);
+    if let Some(target) = r.schedule.target_tps {
+        let _ = writeln!(
+            s,
+            "  schedule      target {target} tps, achieved {:.1} tps, lag mean {:.3} ms max {:.3} ms{}",
+            r.schedule.achieved_tps,
+            r.schedule.lag_mean_ms,
+            r.schedule.lag_max_ms,
+            if r.schedule.behind { "  (BEHIND: the database could not keep up)" } else { "" }
+        );
+    }
+    s.push_str("latency (response time from intended start / service time from actual start):\n");
+    s.push_str(&lat_line("response", &r.response));
+    s.push_str(&lat_line("service", &r.service));
+    s.push_str("operations:\n");
+    for (name, o) in &r.operations {
+        if o.committed + o.failed == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "  {name:<14} {:>6.2}%  {:>9} ok {:>7} failed {:>6} retries  p50 {:.3}  p95 {:.3}  p99 {:.3}  max {:.3} ms",
+            o.share_pct, o.committed, o.failed, o.retries, o.response.p50_ms, o.response.p95_ms, o.response.p99_ms, o.response.max_ms
+        );
+    }
+    if !r.errors.is_empty() {
+        s.push_str("errors by class:\n");
+        for e in &r.errors {
+            let _ = writeln!(
+                s,
+                "  {:<28} {:>8}{}  first: {}",
+                e.class,
+                e.count,
+                if e.retryable { " (retried)" } else { "" },
+                e.first_message.chars().take(160).collect::<String>()
+            );
+        }
+    }
+    if !r.outages.is_empty() {
+        let longest = r.outages.iter().map(|o| o.duration_s).fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "outages: {} connection losses, longest {:.2} s (reconnected with backoff)",
+            r.outages.len(),
+            longest
+        );
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    if let Some(p) = path {
+        let _ = writeln!(s, "result file: {p}");
+    }
+    s
+}

@@ -1,0 +1,217 @@
+//! SQL text that differs between databases: quoting, placeholders, types, DDL, isolation.
+
+use super::url::DbKind;
+use crate::schema::{ColKind, TableInfo};
+
+/// Requested transaction isolation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl Isolation {
+    /// Parses `read-committed`, `repeatable-read`, `serializable` (also with `_` or spaces).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+            "read-committed" | "rc" => Some(Isolation::ReadCommitted),
+            "repeatable-read" | "rr" => Some(Isolation::RepeatableRead),
+            "serializable" | "ser" => Some(Isolation::Serializable),
+            _ => None,
+        }
+    }
+
+    /// The SQL words for the level.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "READ COMMITTED",
+            Isolation::RepeatableRead => "REPEATABLE READ",
+            Isolation::Serializable => "SERIALIZABLE",
+        }
+    }
+}
+
+/// The SQL flavour of one database kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    kind: DbKind,
+}
+
+impl Dialect {
+    pub fn new(kind: DbKind) -> Self {
+        Dialect { kind }
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Quotes an identifier.
+    pub fn ident(&self, name: &str) -> String {
+        match self.kind {
+            DbKind::Mysql => format!("`{}`", name.replace('`', "``")),
+            _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
+    /// The placeholder for the `n`-th (1-based) parameter.
+    pub fn placeholder(&self, n: usize) -> String {
+        match self.kind {
+            DbKind::Postgres => format!("${n}"),
+            _ => "?".to_string(),
+        }
+    }
+
+    /// Whether one placeholder may be referenced several times (`$1` twice).
+    pub fn numbered_placeholders(&self) -> bool {
+        self.kind == DbKind::Postgres
+    }
+
+    /// `INSERT … RETURNING` is available (PostgreSQL, SQLite >= 3.35; MySQL uses last_insert_id).
+    pub fn supports_returning(&self) -> bool {
+        self.kind != DbKind::Mysql
+    }
+
+    /// The statement that sets the session's isolation level, if the database has one.
+    pub fn set_isolation(&self, level: Isolation) -> Option<String> {
+        match self.kind {
+            DbKind::Postgres => Some(format!(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {}",
+                level.sql()
+            )),
+            DbKind::Mysql => Some(format!(
+                "SET SESSION TRANSACTION ISOLATION LEVEL {}",
+                level.sql()
+            )),
+            // SQLite transactions are always serializable.
+            DbKind::Sqlite => None,
+        }
+    }
+
+    /// Starts an explicit transaction; `writes` lets SQLite take its write lock up front,
+    /// which avoids busy upgrades that cannot be retried by waiting.
+    pub fn begin(&self, writes: bool) -> &'static str {
+        match (self.kind, writes) {
+            (DbKind::Sqlite, true) => "BEGIN IMMEDIATE",
+            (DbKind::Mysql, _) => "START TRANSACTION",
+            _ => "BEGIN",
+        }
+    }
+
+    /// Column type in DDL.
+    pub fn column_type(&self, kind: &ColKind) -> String {
+        match (self.kind, kind) {
+            (_, ColKind::SmallInt) => "SMALLINT".into(),
+            (_, ColKind::Int) => "INTEGER".into(),
+            (_, ColKind::BigInt) => "BIGINT".into(),
+            (DbKind::Postgres, ColKind::Float) => "DOUBLE PRECISION".into(),
+            (_, ColKind::Float) => "DOUBLE".into(),
+            (_, ColKind::Decimal { precision, scale }) => format!("DECIMAL({precision},{scale})"),
+            (DbKind::Sqlite, ColKind::Text { .. }) => "TEXT".into(),
+            (_, ColKind::Text { max_len: Some(n) }) => format!("VARCHAR({n})"),
+            (_, ColKind::Text { max_len: None }) => "TEXT".into(),
+            (DbKind::Mysql, ColKind::Bool) => "TINYINT(1)".into(),
+            (_, ColKind::Bool) => "BOOLEAN".into(),
+            (DbKind::Mysql, ColKind::Timestamp) => "DATETIME".into(),
+            (_, ColKind::Timestamp) => "TIMESTAMP".into(),
+            (_, ColKind::Date) => "DATE".into(),
+            (DbKind::Postgres, ColKind::Uuid) => "UUID".into(),
+            (_, ColKind::Uuid) => "CHAR(36)".into(),
+            (DbKind::Postgres, ColKind::Json) => "JSONB".into(),
+            (DbKind::Mysql, ColKind::Json) => "JSON".into(),
+            (_, ColKind::Json) => "TEXT".into(),
+            (_, ColKind::Other(name)) => name.clone(),
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for a table description.
+    pub fn create_table(&self, t: &TableInfo) -> String {
+        let mut parts = Vec::new();
+        for c in &t.columns {
+            let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
+            let mut def = format!("{} ", self.ident(&c.name));
+            if is_pk && c.auto_generated {
+                def.push_str(match self.kind {
+                    DbKind::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+                    DbKind::Postgres => "BIGSERIAL PRIMARY KEY",
+                    DbKind::Mysql => "BIGINT AUTO_INCREMENT PRIMARY KEY",
+                });
+            } else {
+                def.push_str(&self.column_type(&c.kind));
+                if is_pk {
+                    def.push_str(" PRIMARY KEY");
+                } else if !c.nullable {
+                    def.push_str(" NOT NULL");
+                }
+                if c.unique {
+                    def.push_str(" UNIQUE");
+                }
+            }
+            parts.push(def);
+        }
+        if t.primary_key.len() > 1 {
+            let cols: Vec<String> = t.primary_key.iter().map(|c| self.ident(c)).collect();
+            parts.push(format!("PRIMARY KEY ({})", cols.join(", ")));
+        }
+        for fk in &t.foreign_keys {
+            parts.push(format!(
+                "FOREIGN KEY ({}) REFERENCES {} ({})",
+                self.ident(&fk.column),
+                self.ident(&fk.ref_table),
+                self.ident(&fk.ref_column)
+            ));
+        }
+        let suffix = if self.kind == DbKind::Mysql {
+            " ENGINE=InnoDB"
+        } else {
+            ""
+        };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n){suffix}",
+            self.ident(&t.name),
+            parts.join(",\n  ")
+        )
+    }
+
+    /// An index on a column, so joins and range scans on foreign keys stay index-driven.
+    pub fn create_index(&self, table: &str, column: &str) -> String {
+        let name = format!("idx_{table}_{column}");
+        match self.kind {
+            // MySQL has no IF NOT EXISTS for indexes before 8.0.29 (MariaDB has it).
+            DbKind::Mysql => format!(
+                "CREATE INDEX {} ON {} ({})",
+                self.ident(&name),
+                self.ident(table),
+                self.ident(column)
+            ),
+            _ => format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+                self.ident(&name),
+                self.ident(table),
+                self.ident(column)
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_per_database() {
+        let pg = Dialect::new(DbKind::Postgres);
+        let my = Dialect::new(DbKind::Mysql);
+        assert_eq!(pg.placeholder(3), "$3");
+        assert_eq!(my.placeholder(3), "?");
+        assert_eq!(my.ident("a`b"), "`a``b`");
+        assert_eq!(pg.ident("a\"b"), "\"a\"\"b\"");
+        let tables = crate::schema::builtin::ecommerce();
+        let ddl = pg.create_table(&tables[2].0);
+        assert!(ddl.contains("BIGSERIAL PRIMARY KEY"), "{ddl}");
+        assert!(ddl.contains("FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\")"));
+        assert_eq!(Isolation::parse("Repeatable_Read"), Some(Isolation::RepeatableRead));
+    }
+}

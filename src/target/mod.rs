@@ -1,0 +1,228 @@
+//! Everything that differs between databases: URLs, connections, errors, SQL dialect,
+//! introspection. Code outside this module never matches on the database kind.
+
+pub mod dialect;
+pub mod error;
+mod mysql;
+mod postgres;
+mod sqlite;
+pub mod url;
+
+pub use dialect::{Dialect, Isolation};
+pub use error::{DbError, ErrorKind};
+pub use url::{DbKind, DbUrl};
+
+use crate::schema::TableInfo;
+use crate::value::Value;
+use thiserror::Error;
+
+/// Why a connection could not be opened; each says how to fix it.
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error("cannot reach the {kind} server at {host} ({detail}); is it running, and are host and port in --db right?")]
+    Unreachable {
+        kind: DbKind,
+        host: String,
+        detail: String,
+    },
+    #[error("authentication failed for {url} ({detail}); check the user and password in --db")]
+    Auth { url: String, detail: String },
+    #[error("database '{name}' does not exist on {url}; create it (CREATE DATABASE {name}) or fix the database name in --db")]
+    UnknownDatabase { url: String, name: String },
+    #[error("cannot open SQLite database '{path}' ({detail}); check that its directory exists and is writable")]
+    Sqlite { path: String, detail: String },
+    #[error("cannot connect to {url}: {detail}")]
+    Other { url: String, detail: String },
+}
+
+/// What one statement returned.
+#[derive(Debug, Clone, Default)]
+pub struct StmtOutcome {
+    /// Rows returned (queries) or affected (DML).
+    pub rows: u64,
+    /// First column of the first row, when the statement returns rows.
+    pub first: Option<Value>,
+    /// The generated key of an INSERT without RETURNING (MySQL).
+    pub last_insert_id: Option<i64>,
+}
+
+impl StmtOutcome {
+    /// The key an INSERT produced, from RETURNING or last_insert_id.
+    pub fn inserted_key(&self) -> Option<Value> {
+        self.first
+            .clone()
+            .or_else(|| self.last_insert_id.filter(|v| *v > 0).map(Value::Int))
+    }
+}
+
+/// One open connection to any supported database.
+pub enum Connection {
+    Sqlite(sqlite::SqliteConn),
+    Postgres(postgres::PgConn),
+    Mysql(mysql::MyConn),
+}
+
+impl Connection {
+    /// Opens a connection. For PostgreSQL and MySQL this must run inside a tokio runtime,
+    /// which then also drives the connection.
+    pub async fn connect(url: &DbUrl) -> Result<Connection, ConnectError> {
+        Ok(match url.kind() {
+            DbKind::Sqlite => Connection::Sqlite(sqlite::SqliteConn::open(url)?),
+            DbKind::Postgres => Connection::Postgres(postgres::PgConn::connect(url).await?),
+            DbKind::Mysql => Connection::Mysql(mysql::MyConn::connect(url).await?),
+        })
+    }
+
+    /// The SQL dialect of this connection.
+    pub fn dialect(&self) -> Dialect {
+        Dialect::new(match self {
+            Connection::Sqlite(_) => DbKind::Sqlite,
+            Connection::Postgres(_) => DbKind::Postgres,
+            Connection::Mysql(_) => DbKind::Mysql,
+        })
+    }
+
+    /// Prepares the statements the workload will run; `run(i, …)` executes the i-th.
+    pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
+        match self {
+            Connection::Sqlite(c) => c.prepare_all(sqls),
+            Connection::Postgres(c) => c.prepare_all(sqls).await,
+            Connection::Mysql(c) => c.prepare_all(sqls).await,
+        }
+    }
+
+    /// Runs a prepared statement.
+    pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        match self {
+            Connection::Sqlite(c) => c.run(stmt, params),
+            Connection::Postgres(c) => c.run(stmt, params).await,
+            Connection::Mysql(c) => c.run(stmt, params).await,
+        }
+    }
+
+    /// Runs SQL without parameters or results (DDL, BEGIN, COMMIT, SET…).
+    pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Connection::Sqlite(c) => c.execute(sql),
+            Connection::Postgres(c) => c.execute(sql).await,
+            Connection::Mysql(c) => c.execute(sql).await,
+        }
+    }
+
+    /// Runs a query and returns every value as text (setup and introspection only).
+    pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        match self {
+            Connection::Sqlite(c) => c.query_text(sql),
+            Connection::Postgres(c) => c.query_text(sql).await,
+            Connection::Mysql(c) => c.query_text(sql).await,
+        }
+    }
+
+    /// Inserts many rows with one statement per batch (setup only, not measured).
+    pub async fn insert_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let d = self.dialect();
+        let cols: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
+        // Stay well under every database's parameter limit (SQLite: 32766, PostgreSQL: 65535).
+        let per_batch = (30_000 / columns.len().max(1)).clamp(1, 1000);
+        for chunk in rows.chunks(per_batch) {
+            let mut sql = format!("INSERT INTO {} ({}) VALUES ", d.ident(table), cols.join(", "));
+            let mut n = 0;
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for j in 0..columns.len() {
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    n += 1;
+                    sql.push_str(&d.placeholder(n));
+                }
+                sql.push(')');
+            }
+            let params: Vec<Value> = chunk.iter().flatten().cloned().collect();
+            self.prepare_all(std::slice::from_ref(&sql)).await?;
+            self.run(0, &params).await?;
+        }
+        Ok(())
+    }
+
+    /// The server's version string.
+    pub async fn server_version(&mut self) -> Result<String, DbError> {
+        let sql = match self {
+            Connection::Sqlite(_) => "SELECT 'SQLite ' || sqlite_version()",
+            Connection::Postgres(_) => "SHOW server_version",
+            Connection::Mysql(_) => "SELECT VERSION()",
+        };
+        let rows = self.query_text(sql).await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_default())
+    }
+
+    /// Names of the tables in the current database/schema.
+    pub async fn list_tables(&mut self) -> Result<Vec<String>, DbError> {
+        let sql = match self {
+            Connection::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Connection::Postgres(_) => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            }
+            Connection::Mysql(_) => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+            }
+        };
+        Ok(self
+            .query_text(sql)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+
+    /// Reads a table's columns, keys and row count; `None` if it does not exist.
+    pub async fn introspect(&mut self, table: &str) -> Result<Option<TableInfo>, DbError> {
+        let mut info = match self {
+            Connection::Sqlite(c) => c.introspect(table)?,
+            Connection::Postgres(c) => c.introspect(table).await?,
+            Connection::Mysql(c) => c.introspect(table).await?,
+        };
+        if let Some(t) = info.as_mut() {
+            let sql = format!("SELECT COUNT(*) FROM {}", self.dialect().ident(table));
+            let rows = self.query_text(&sql).await?;
+            t.row_count = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+        }
+        Ok(info)
+    }
+
+    /// Sets the session isolation level; returns false where the database has no such setting.
+    pub async fn set_isolation(&mut self, level: Isolation) -> Result<bool, DbError> {
+        match self.dialect().set_isolation(level) {
+            Some(sql) => {
+                self.execute(&sql).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Quotes a string literal for setup queries built from identifiers dbarena already knows.
+pub(crate) fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

@@ -1,0 +1,272 @@
+//! MySQL and MariaDB through mysql_async (pure Rust, no system libraries).
+
+use super::error::{kind_from_sqlstate, DbError, ErrorKind};
+use super::url::{DbKind, DbUrl};
+use super::{quote_literal, ConnectError, StmtOutcome};
+use crate::schema::{ColKind, ColumnInfo, ForeignKey, TableInfo};
+use crate::value::Value;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder, Params, Row, Statement};
+use std::time::Duration;
+
+/// One MySQL/MariaDB connection.
+pub struct MyConn {
+    conn: Conn,
+    statements: Vec<Statement>,
+}
+
+impl MyConn {
+    pub async fn connect(url: &DbUrl) -> Result<Self, ConnectError> {
+        let opts = Opts::from_url(url.secret_url()).map_err(|e| ConnectError::Other {
+            url: url.redacted(),
+            detail: e.to_string(),
+        })?;
+        let opts = OptsBuilder::from_opts(opts)
+            .prefer_socket(false)
+            .stmt_cache_size(0)
+            .tcp_nodelay(true);
+        let fut = Conn::new(opts);
+        let conn = match tokio::time::timeout(Duration::from_secs(5), fut).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return Err(connect_error(url, e)),
+            Err(_) => {
+                return Err(ConnectError::Unreachable {
+                    kind: DbKind::Mysql,
+                    host: url.host_port(),
+                    detail: "timed out after 5 s".into(),
+                })
+            }
+        };
+        Ok(MyConn {
+            conn,
+            statements: Vec::new(),
+        })
+    }
+
+    pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
+        for st in self.statements.drain(..) {
+            let _ = self.conn.close(st).await;
+        }
+        for sql in sqls {
+            let st = self.conn.prep(sql.as_str()).await.map_err(map_error)?;
+            self.statements.push(st);
+        }
+        Ok(())
+    }
+
+    pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        let st = self
+            .statements
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?
+            .clone();
+        let params = if params.is_empty() {
+            Params::Empty
+        } else {
+            Params::Positional(params.iter().map(to_mysql).collect())
+        };
+        let mut result = self.conn.exec_iter(st, params).await.map_err(map_error)?;
+        let mut out = StmtOutcome::default();
+        if result.columns().is_some_and(|c| !c.is_empty()) {
+            let rows: Vec<Row> = result.collect().await.map_err(map_error)?;
+            out.rows = rows.len() as u64;
+            out.first = rows.first().map(|r| match r.as_ref(0) {
+                Some(mysql_async::Value::Int(i)) => Value::Int(*i),
+                Some(mysql_async::Value::UInt(u)) => Value::Int(*u as i64),
+                Some(mysql_async::Value::Bytes(b)) => {
+                    Value::Text(String::from_utf8_lossy(b).into_owned())
+                }
+                _ => Value::Null,
+            });
+        } else {
+            out.rows = result.affected_rows();
+            out.last_insert_id = result.last_insert_id().map(|v| v as i64);
+            result.drop_result().await.map_err(map_error)?;
+        }
+        Ok(out)
+    }
+
+    pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.query_drop(sql).await.map_err(map_error)
+    }
+
+    pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let rows: Vec<Row> = self.conn.query(sql).await.map_err(map_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql_async::Value::NULL => None,
+                        mysql_async::Value::Bytes(b) => {
+                            Some(String::from_utf8_lossy(&b).into_owned())
+                        }
+                        mysql_async::Value::Int(i) => Some(i.to_string()),
+                        mysql_async::Value::UInt(u) => Some(u.to_string()),
+                        mysql_async::Value::Float(f) => Some(f.to_string()),
+                        mysql_async::Value::Double(f) => Some(f.to_string()),
+                        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    pub async fn introspect(&mut self, table: &str) -> Result<Option<TableInfo>, DbError> {
+        let lit = quote_literal(table);
+        let cols = self
+            .query_text(&format!(
+                "SELECT column_name, data_type, column_type, character_maximum_length, numeric_precision, \
+                 numeric_scale, is_nullable, column_default, extra, column_key \
+                 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = {lit} \
+                 ORDER BY ordinal_position"
+            ))
+            .await?;
+        if cols.is_empty() {
+            return Ok(None);
+        }
+        let keys = self
+            .query_text(&format!(
+                "SELECT s.index_name, s.column_name, s.non_unique, \
+                 (SELECT COUNT(*) FROM information_schema.statistics s2 WHERE s2.table_schema = s.table_schema \
+                   AND s2.table_name = s.table_name AND s2.index_name = s.index_name) \
+                 FROM information_schema.statistics s WHERE s.table_schema = DATABASE() AND s.table_name = {lit} \
+                 ORDER BY s.index_name, s.seq_in_index"
+            ))
+            .await?;
+        let fks = self
+            .query_text(&format!(
+                "SELECT column_name, referenced_table_name, referenced_column_name \
+                 FROM information_schema.key_column_usage WHERE table_schema = DATABASE() \
+                 AND table_name = {lit} AND referenced_table_name IS NOT NULL"
+            ))
+            .await?;
+        let primary_key: Vec<String> = keys
+            .iter()
+            .filter(|r| r[0].as_deref() == Some("PRIMARY"))
+            .filter_map(|r| r[1].clone())
+            .collect();
+        let unique_cols: Vec<String> = keys
+            .iter()
+            .filter(|r| {
+                r[0].as_deref() != Some("PRIMARY")
+                    && r[2].as_deref() == Some("0")
+                    && r[3].as_deref() == Some("1")
+            })
+            .filter_map(|r| r[1].clone())
+            .collect();
+        let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u64>().ok());
+        let columns = cols
+            .iter()
+            .map(|r| {
+                let name = r[0].clone().unwrap_or_default();
+                let data_type = r[1].clone().unwrap_or_default();
+                let column_type = r[2].clone().unwrap_or_default();
+                let extra = r[8].clone().unwrap_or_default().to_ascii_lowercase();
+                // MySQL reports tinyint(1) for BOOLEAN columns.
+                let kind = if column_type.eq_ignore_ascii_case("tinyint(1)") {
+                    ColKind::Bool
+                } else {
+                    ColKind::from_sql(
+                        &data_type,
+                        num(&r[3]).map(|v| v.min(u32::MAX as u64) as u32),
+                        num(&r[4]).map(|v| v as u32),
+                        num(&r[5]).map(|v| v as u32),
+                    )
+                };
+                ColumnInfo {
+                    kind,
+                    sql_type: column_type,
+                    nullable: r[6].as_deref() == Some("YES"),
+                    auto_generated: extra.contains("auto_increment"),
+                    has_default: r[7].is_some(),
+                    unique: unique_cols.contains(&name),
+                    name,
+                }
+            })
+            .collect();
+        let foreign_keys = fks
+            .into_iter()
+            .filter_map(|r| {
+                Some(ForeignKey {
+                    column: r[0].clone()?,
+                    ref_table: r[1].clone()?,
+                    ref_column: r[2].clone()?,
+                })
+            })
+            .collect();
+        Ok(Some(TableInfo {
+            name: table.to_string(),
+            columns,
+            primary_key,
+            foreign_keys,
+            row_count: 0,
+        }))
+    }
+}
+
+fn to_mysql(v: &Value) -> mysql_async::Value {
+    match v {
+        Value::Null => mysql_async::Value::NULL,
+        Value::Int(i) => mysql_async::Value::Int(*i),
+        Value::Float(f) => mysql_async::Value::Double(*f),
+        Value::Bool(b) => mysql_async::Value::Int(*b as i64),
+        Value::Text(s) | Value::Decimal(s) => mysql_async::Value::Bytes(s.as_bytes().to_vec()),
+        other => mysql_async::Value::Bytes(other.to_sql_text().unwrap_or_default().into_bytes()),
+    }
+}
+
+fn map_error(e: mysql_async::Error) -> DbError {
+    match e {
+        mysql_async::Error::Server(s) => {
+            let kind = match s.code {
+                1213 => ErrorKind::Deadlock,
+                1205 => ErrorKind::LockTimeout,
+                1062 | 1451 | 1452 | 1048 | 1406 | 1264 => ErrorKind::Constraint,
+                1053 | 1927 | 2006 | 2013 | 4031 => ErrorKind::ConnectionLost,
+                _ => kind_from_sqlstate(&s.state),
+            };
+            DbError::new(kind, s.code.to_string(), s.message)
+        }
+        mysql_async::Error::Io(io) => DbError::new(ErrorKind::ConnectionLost, "io", io.to_string()),
+        mysql_async::Error::Driver(d) => {
+            let text = d.to_string();
+            let lost = matches!(d, mysql_async::DriverError::ConnectionClosed)
+                || text.to_ascii_lowercase().contains("connection");
+            let kind = if lost {
+                ErrorKind::ConnectionLost
+            } else {
+                ErrorKind::Other
+            };
+            DbError::new(kind, "driver", text)
+        }
+        other => DbError::new(ErrorKind::Other, "client", other.to_string()),
+    }
+}
+
+fn connect_error(url: &DbUrl, e: mysql_async::Error) -> ConnectError {
+    match e {
+        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1698 => ConnectError::Auth {
+            url: url.redacted(),
+            detail: s.message,
+        },
+        mysql_async::Error::Server(s) if s.code == 1049 => ConnectError::UnknownDatabase {
+            url: url.redacted(),
+            name: url.database().unwrap_or_default(),
+        },
+        mysql_async::Error::Server(s) => ConnectError::Other {
+            url: url.redacted(),
+            detail: format!("[{}] {}", s.code, s.message),
+        },
+        mysql_async::Error::Io(io) => ConnectError::Unreachable {
+            kind: DbKind::Mysql,
+            host: url.host_port(),
+            detail: io.to_string(),
+        },
+        other => ConnectError::Other {
+            url: url.redacted(),
+            detail: other.to_string(),
+        },
+    }
+}

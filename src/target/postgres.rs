@@ -1,0 +1,444 @@
+//! PostgreSQL through tokio-postgres.
+
+use super::error::{kind_from_sqlstate, DbError, ErrorKind};
+use super::url::{DbKind, DbUrl};
+use super::{quote_literal, ConnectError, StmtOutcome};
+use crate::schema::{ColKind, ColumnInfo, ForeignKey, TableInfo};
+use crate::value::Value;
+use bytes::{BufMut, BytesMut};
+use std::error::Error as StdError;
+use std::time::Duration;
+use tokio_postgres::types::{IsNull, ToSql, Type};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Statement};
+
+/// One PostgreSQL connection; its socket is driven by a task on the current runtime.
+pub struct PgConn {
+    client: Client,
+    statements: Vec<Statement>,
+}
+
+impl PgConn {
+    pub async fn connect(url: &DbUrl) -> Result<Self, ConnectError> {
+        let mut config: tokio_postgres::Config =
+            url.secret_url().parse().map_err(|e: tokio_postgres::Error| ConnectError::Other {
+                url: url.redacted(),
+                detail: e.to_string(),
+            })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name("dbarena");
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| connect_error(url, e))?;
+        tokio::spawn(async move {
+            // Errors surface on the client as a closed connection.
+            let _ = connection.await;
+        });
+        Ok(PgConn {
+            client,
+            statements: Vec::new(),
+        })
+    }
+
+    pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
+        let mut out = Vec::with_capacity(sqls.len());
+        for sql in sqls {
+            out.push(self.client.prepare(sql).await.map_err(|e| self.map(e))?);
+        }
+        self.statements = out;
+        Ok(())
+    }
+
+    pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        let st = self
+            .statements
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        let bound: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            bound.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        if st.columns().is_empty() {
+            let n = self
+                .client
+                .execute(st, &refs)
+                .await
+                .map_err(|e| self.map(e))?;
+            Ok(StmtOutcome {
+                rows: n,
+                ..Default::default()
+            })
+        } else {
+            let rows = self
+                .client
+                .query(st, &refs)
+                .await
+                .map_err(|e| self.map(e))?;
+            let first = rows.first().map(|r| {
+                let ty = r.columns()[0].type_();
+                match *ty {
+                    Type::INT8 => r.try_get::<_, Option<i64>>(0).ok().flatten().map(Value::Int),
+                    Type::INT4 => r
+                        .try_get::<_, Option<i32>>(0)
+                        .ok()
+                        .flatten()
+                        .map(|v| Value::Int(v as i64)),
+                    Type::INT2 => r
+                        .try_get::<_, Option<i16>>(0)
+                        .ok()
+                        .flatten()
+                        .map(|v| Value::Int(v as i64)),
+                    Type::TEXT | Type::VARCHAR | Type::BPCHAR => {
+                        r.try_get::<_, Option<String>>(0).ok().flatten().map(Value::Text)
+                    }
+                    _ => None,
+                }
+                .unwrap_or(Value::Null)
+            });
+            Ok(StmtOutcome {
+                rows: rows.len() as u64,
+                first,
+                last_insert_id: None,
+            })
+        }
+    }
+
+    pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).await.map_err(|e| self.map(e))
+    }
+
+    pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let msgs = self
+            .client
+            .simple_query(sql)
+            .await
+            .map_err(|e| self.map(e))?;
+        let mut out = Vec::new();
+        for m in msgs {
+            if let SimpleQueryMessage::Row(row) = m {
+                out.push(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn introspect(&mut self, table: &str) -> Result<Option<TableInfo>, DbError> {
+        let lit = quote_literal(table);
+        let cols = self
+            .query_text(&format!(
+                "SELECT column_name, data_type, udt_name, character_maximum_length, numeric_precision, \
+                 numeric_scale, is_nullable, column_default, is_identity \
+                 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = {lit} \
+                 ORDER BY ordinal_position"
+            ))
+            .await?;
+        if cols.is_empty() {
+            return Ok(None);
+        }
+        let keys = self
+            .query_text(&format!(
+                "SELECT tc.constraint_type, tc.constraint_name, kcu.column_name \
+                 FROM information_schema.table_constraints tc \
+                 JOIN information_schema.key_column_usage kcu \
+                   ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
+                 WHERE tc.table_schema = current_schema() AND tc.table_name = {lit} \
+                   AND tc.constraint_type IN ('PRIMARY KEY', 'UNIQUE') ORDER BY kcu.ordinal_position"
+            ))
+            .await?;
+        let fks = self
+            .query_text(&format!(
+                "SELECT kcu.column_name, ccu.table_name, ccu.column_name \
+                 FROM information_schema.table_constraints tc \
+                 JOIN information_schema.key_column_usage kcu \
+                   ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema \
+                 JOIN information_schema.constraint_column_usage ccu \
+                   ON ccu.constraint_name = tc.constraint_name AND ccu.constraint_schema = tc.table_schema \
+                 WHERE tc.table_schema = current_schema() AND tc.table_name = {lit} \
+                   AND tc.constraint_type = 'FOREIGN KEY'"
+            ))
+            .await?;
+        let primary_key: Vec<String> = keys
+            .iter()
+            .filter(|r| r[0].as_deref() == Some("PRIMARY KEY"))
+            .filter_map(|r| r[2].clone())
+            .collect();
+        // A unique constraint counts for a column only when it covers that column alone.
+        let mut unique_cols = Vec::new();
+        for r in keys.iter().filter(|r| r[0].as_deref() == Some("UNIQUE")) {
+            let members = keys.iter().filter(|k| k[1] == r[1]).count();
+            if members == 1 {
+                if let Some(c) = r[2].clone() {
+                    unique_cols.push(c);
+                }
+            }
+        }
+        let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u32>().ok());
+        let columns = cols
+            .iter()
+            .map(|r| {
+                let name = r[0].clone().unwrap_or_default();
+                let data_type = r[1].clone().unwrap_or_default();
+                let udt = r[2].clone().unwrap_or_default();
+                let default = r[7].clone();
+                let identity = r[8].as_deref() == Some("YES");
+                let serial = default.as_deref().is_some_and(|d| d.starts_with("nextval("));
+                let type_name = if data_type == "USER-DEFINED" || data_type == "ARRAY" {
+                    udt.clone()
+                } else {
+                    data_type.clone()
+                };
+                ColumnInfo {
+                    kind: ColKind::from_sql(&type_name, num(&r[3]), num(&r[4]), num(&r[5])),
+                    sql_type: udt,
+                    nullable: r[6].as_deref() == Some("YES"),
+                    auto_generated: identity || serial,
+                    has_default: default.is_some() || identity,
+                    unique: unique_cols.contains(&name),
+                    name,
+                }
+            })
+            .collect();
+        let foreign_keys = fks
+            .into_iter()
+            .filter_map(|r| {
+                Some(ForeignKey {
+                    column: r[0].clone()?,
+                    ref_table: r[1].clone()?,
+                    ref_column: r[2].clone()?,
+                })
+            })
+            .collect();
+        Ok(Some(TableInfo {
+            name: table.to_string(),
+            columns,
+            primary_key,
+            foreign_keys,
+            row_count: 0,
+        }))
+    }
+
+    fn map(&self, e: tokio_postgres::Error) -> DbError {
+        map_error(e, self.client.is_closed())
+    }
+}
+
+fn map_error(e: tokio_postgres::Error, closed: bool) -> DbError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code().to_string();
+        return DbError::new(kind_from_sqlstate(&code), code, db.message().to_string());
+    }
+    if closed || e.is_closed() {
+        return DbError::new(ErrorKind::ConnectionLost, "closed", describe(&e));
+    }
+    // Errors without a server message are I/O or protocol problems: the connection is suspect.
+    let text = describe(&e);
+    if text.contains("serializing parameter") || text.contains("deserializing") {
+        DbError::new(ErrorKind::Other, "client", text)
+    } else {
+        DbError::new(ErrorKind::ConnectionLost, "io", text)
+    }
+}
+
+fn describe(e: &tokio_postgres::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+fn connect_error(url: &DbUrl, e: tokio_postgres::Error) -> ConnectError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return match code {
+            "28P01" | "28000" => ConnectError::Auth {
+                url: url.redacted(),
+                detail: db.message().to_string(),
+            },
+            "3D000" => ConnectError::UnknownDatabase {
+                url: url.redacted(),
+                name: url.database().unwrap_or_default(),
+            },
+            _ => ConnectError::Other {
+                url: url.redacted(),
+                detail: format!("[{code}] {}", db.message()),
+            },
+        };
+    }
+    let detail = describe(&e);
+    if detail.contains("password") {
+        return ConnectError::Auth {
+            url: url.redacted(),
+            detail,
+        };
+    }
+    ConnectError::Unreachable {
+        kind: DbKind::Postgres,
+        host: url.host_port(),
+        detail,
+    }
+}
+
+/// Binds a [`Value`] to whatever type PostgreSQL inferred for the parameter.
+#[derive(Debug)]
+struct PgValue<'a>(&'a Value);
+
+type BoxErr = Box<dyn StdError + Sync + Send>;
+
+const PG_EPOCH_US: i64 = 946_684_800_000_000;
+const PG_EPOCH_DAYS: i32 = 10_957;
+
+impl ToSql for PgValue<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr> {
+        let v = self.0;
+        if matches!(v, Value::Null) {
+            return Ok(IsNull::Yes);
+        }
+        let int = || -> Result<i64, BoxErr> {
+            v.as_i64()
+                .ok_or_else(|| format!("value {v} is not an integer (parameter type {ty})").into())
+        };
+        let float = || -> Result<f64, BoxErr> {
+            match v {
+                Value::Float(f) => Ok(*f),
+                Value::Int(i) => Ok(*i as f64),
+                other => other
+                    .to_sql_text()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("value {v} is not a number (parameter type {ty})").into()),
+            }
+        };
+        match *ty {
+            Type::BOOL => out.put_u8(match v {
+                Value::Bool(b) => *b as u8,
+                other => (other.as_i64().unwrap_or(0) != 0) as u8,
+            }),
+            Type::INT2 => out.put_i16(int()? as i16),
+            Type::INT4 => out.put_i32(int()? as i32),
+            Type::INT8 => out.put_i64(int()?),
+            Type::FLOAT4 => out.put_f32(float()? as f32),
+            Type::FLOAT8 => out.put_f64(float()?),
+            Type::NUMERIC => encode_numeric(&v.to_sql_text().unwrap_or_default(), out)?,
+            Type::TIMESTAMP | Type::TIMESTAMPTZ => match v {
+                Value::Timestamp(us) => out.put_i64(us - PG_EPOCH_US),
+                Value::Int(us) => out.put_i64(us - PG_EPOCH_US),
+                other => return Err(format!("value {other} is not a timestamp").into()),
+            },
+            Type::DATE => match v {
+                Value::Date(d) => out.put_i32(d - PG_EPOCH_DAYS),
+                Value::Timestamp(us) => {
+                    out.put_i32((us.div_euclid(86_400_000_000)) as i32 - PG_EPOCH_DAYS)
+                }
+                other => return Err(format!("value {other} is not a date").into()),
+            },
+            Type::UUID => {
+                let s = v.to_sql_text().unwrap_or_default().replace('-', "");
+                if s.len() != 32 {
+                    return Err(format!("value {v} is not a UUID").into());
+                }
+                for i in 0..16 {
+                    out.put_u8(u8::from_str_radix(&s[2 * i..2 * i + 2], 16)?);
+                }
+            }
+            Type::JSONB => {
+                out.put_u8(1);
+                out.put_slice(v.to_sql_text().unwrap_or_default().as_bytes());
+            }
+            _ => {
+                // text, varchar, bpchar, name, json, unknown and text-cast parameters
+                out.put_slice(v.to_sql_text().unwrap_or_default().as_bytes());
+            }
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxErr> {
+        self.to_sql(ty, out)
+    }
+}
+
+/// PostgreSQL's binary NUMERIC: base-10000 digits with weight, sign and display scale.
+fn encode_numeric(text: &str, out: &mut BytesMut) -> Result<(), BoxErr> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int_part, frac_part) = t.split_once('.').unwrap_or((t, ""));
+    if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit())
+        || (int_part.is_empty() && frac_part.is_empty())
+    {
+        return Err(format!("value '{text}' is not a decimal number").into());
+    }
+    let int_part = int_part.trim_start_matches('0');
+    let dscale = frac_part.len() as u16;
+    let pad_left = (4 - int_part.len() % 4) % 4;
+    let pad_right = (4 - frac_part.len() % 4) % 4;
+    let digits_str = format!(
+        "{}{}{}{}",
+        "0".repeat(pad_left),
+        int_part,
+        frac_part,
+        "0".repeat(pad_right)
+    );
+    let int_groups = (pad_left + int_part.len()) / 4;
+    let mut groups: Vec<i16> = digits_str
+        .as_bytes()
+        .chunks(4)
+        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + (d - b'0') as i16))
+        .collect();
+    let mut weight = int_groups as i16 - 1;
+    while groups.first() == Some(&0) {
+        groups.remove(0);
+        weight -= 1;
+    }
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    out.put_i16(groups.len() as i16);
+    out.put_i16(weight);
+    out.put_u16(if neg && !groups.is_empty() { 0x4000 } else { 0 });
+    out.put_u16(dscale);
+    for g in groups {
+        out.put_i16(g);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(s: &str) -> Vec<i16> {
+        let mut b = BytesMut::new();
+        encode_numeric(s, &mut b).unwrap();
+        b.chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect()
+    }
+
+    #[test]
+    fn numeric_encoding() {
+        // ndigits, weight, sign, dscale, digits...
+        assert_eq!(enc("12345.67"), vec![3, 1, 0, 2, 1, 2345, 6700]);
+        assert_eq!(enc("0.05"), vec![1, -1, 0, 2, 500]);
+        assert_eq!(enc("-7"), vec![1, 0, 0x4000, 0, 7]);
+        assert_eq!(enc("0"), vec![0, 0, 0, 0]);
+        assert_eq!(enc("10000"), vec![1, 1, 0, 0, 1]);
+        let mut b = BytesMut::new();
+        assert!(encode_numeric("1e5", &mut b).is_err());
+    }
+}

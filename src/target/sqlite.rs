@@ -1,0 +1,261 @@
+//! Embedded SQLite through rusqlite (bundled: nothing to install).
+
+use super::error::{DbError, ErrorKind};
+use super::url::{DbUrl, SqliteLocation};
+use super::{quote_literal, ConnectError, StmtOutcome};
+use crate::schema::{ColKind, ColumnInfo, ForeignKey, TableInfo};
+use crate::value::Value;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{ffi, OpenFlags, ToSql};
+
+/// One SQLite connection. SQLite calls block, so each one gets its own OS thread.
+pub struct SqliteConn {
+    conn: rusqlite::Connection,
+    statements: Vec<String>,
+}
+
+impl SqliteConn {
+    pub fn open(url: &DbUrl) -> Result<Self, ConnectError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let (path, conn) = match url.sqlite_location() {
+            Some(SqliteLocation::File(p)) => (
+                p.display().to_string(),
+                rusqlite::Connection::open_with_flags(p, flags),
+            ),
+            _ => {
+                // memdb VFS databases whose name starts with '/' are shared by all
+                // connections of the process, with real locking between them.
+                // Every connection of one process that opens `sqlite::memory:` sees the same data.
+                let uri = format!("file:/dbarena-mem-{}?vfs=memdb", std::process::id());
+                (":memory:".into(), rusqlite::Connection::open_with_flags(uri, flags))
+            }
+        };
+        let conn = conn.map_err(|e| ConnectError::Sqlite {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        let setup = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+        conn.execute_batch(setup)
+            .map_err(|e| ConnectError::Sqlite {
+                path,
+                detail: e.to_string(),
+            })?;
+        Ok(SqliteConn {
+            conn,
+            statements: Vec::new(),
+        })
+    }
+
+    pub fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
+        self.conn
+            .set_prepared_statement_cache_capacity(sqls.len() + 16);
+        for sql in sqls {
+            self.conn.prepare_cached(sql).map_err(map_err)?;
+        }
+        self.statements = sqls.to_vec();
+        Ok(())
+    }
+
+    pub fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        let sql = self
+            .statements
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        let mut st = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let bound: Vec<SqlValue<'_>> = params.iter().map(SqlValue).collect();
+        let refs: Vec<&dyn ToSql> = bound.iter().map(|v| v as &dyn ToSql).collect();
+        if st.column_count() > 0 {
+            let mut rows = st.query(refs.as_slice()).map_err(map_err)?;
+            let mut out = StmtOutcome::default();
+            while let Some(row) = rows.next().map_err(map_err)? {
+                if out.rows == 0 {
+                    out.first = row.get_ref(0).ok().map(from_ref);
+                }
+                out.rows += 1;
+            }
+            Ok(out)
+        } else {
+            let n = st.execute(refs.as_slice()).map_err(map_err)?;
+            Ok(StmtOutcome {
+                rows: n as u64,
+                first: None,
+                last_insert_id: Some(self.conn.last_insert_rowid()),
+            })
+        }
+    }
+
+    pub fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    pub fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let mut st = self.conn.prepare(sql).map_err(map_err)?;
+        let n = st.column_count();
+        let mut rows = st.query([]).map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut r = Vec::with_capacity(n);
+            for i in 0..n {
+                r.push(match row.get_ref(i).map_err(map_err)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Real(v) => Some(v.to_string()),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    pub fn introspect(&mut self, table: &str) -> Result<Option<TableInfo>, DbError> {
+        let lit = quote_literal(table);
+        let cols = self.query_text(&format!(
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info({lit})"
+        ))?;
+        if cols.is_empty() {
+            return Ok(None);
+        }
+        let mut unique_cols = Vec::new();
+        let indexes = self.query_text(&format!(
+            "SELECT name, \"unique\" FROM pragma_index_list({lit})"
+        ))?;
+        for idx in indexes {
+            if idx.get(1).cloned().flatten().as_deref() != Some("1") {
+                continue;
+            }
+            let Some(name) = idx.first().cloned().flatten() else {
+                continue;
+            };
+            let members =
+                self.query_text(&format!("SELECT name FROM pragma_index_info({})", quote_literal(&name)))?;
+            if members.len() == 1 {
+                if let Some(c) = members[0].first().cloned().flatten() {
+                    unique_cols.push(c);
+                }
+            }
+        }
+        let pk_count = cols
+            .iter()
+            .filter(|r| r.get(4).cloned().flatten().unwrap_or_default() != "0")
+            .count();
+        let mut columns = Vec::new();
+        let mut primary_key = Vec::new();
+        for r in &cols {
+            let name = r[0].clone().unwrap_or_default();
+            let sql_type = r[1].clone().unwrap_or_default();
+            let pk = r[4].clone().unwrap_or_default() != "0";
+            if pk {
+                primary_key.push(name.clone());
+            }
+            let (max_len, prec, scale) = parse_type_args(&sql_type);
+            let kind = ColKind::from_sql(&sql_type, max_len, prec, scale);
+            // INTEGER PRIMARY KEY is an alias of the rowid: SQLite fills it in.
+            let rowid = pk && pk_count == 1 && sql_type.eq_ignore_ascii_case("integer");
+            columns.push(ColumnInfo {
+                unique: unique_cols.contains(&name),
+                name,
+                sql_type,
+                kind,
+                nullable: r[2].clone().unwrap_or_default() == "0" && !pk,
+                auto_generated: rowid,
+                has_default: r[3].is_some(),
+            });
+        }
+        let fks = self.query_text(&format!(
+            "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list({lit})"
+        ))?;
+        let foreign_keys = fks
+            .into_iter()
+            .filter_map(|r| {
+                let column = r.first().cloned().flatten()?;
+                let ref_table = r.get(1).cloned().flatten()?;
+                let ref_column = r.get(2).cloned().flatten().unwrap_or_else(|| "id".into());
+                Some(ForeignKey {
+                    column,
+                    ref_table,
+                    ref_column,
+                })
+            })
+            .collect();
+        Ok(Some(TableInfo {
+            name: table.to_string(),
+            columns,
+            primary_key,
+            foreign_keys,
+            row_count: 0,
+        }))
+    }
+}
+
+/// `VARCHAR(20)` -> (Some(20), Some(20), None); `DECIMAL(10,2)` -> (None, Some(10), Some(2)).
+fn parse_type_args(t: &str) -> (Option<u32>, Option<u32>, Option<u32>) {
+    let Some(open) = t.find('(') else {
+        return (None, None, None);
+    };
+    let inner = t[open + 1..].trim_end_matches(')');
+    let mut nums = inner.split(',').map(|x| x.trim().parse::<u32>().ok());
+    let a = nums.next().flatten();
+    let b = nums.next().flatten();
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("dec") || lower.starts_with("num") {
+        (None, a, b)
+    } else {
+        (a, a, b)
+    }
+}
+
+struct SqlValue<'a>(&'a Value);
+
+impl ToSql for SqlValue<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+            Value::Int(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*v)),
+            Value::Float(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v)),
+            Value::Bool(b) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*b as i64)),
+            Value::Decimal(s) => match s.parse::<f64>() {
+                Ok(f) => ToSqlOutput::Owned(rusqlite::types::Value::Real(f)),
+                Err(_) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            },
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            other => ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                other.to_sql_text().unwrap_or_default(),
+            )),
+        })
+    }
+}
+
+fn from_ref(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Float(f),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+fn map_err(e: rusqlite::Error) -> DbError {
+    match &e {
+        rusqlite::Error::SqliteFailure(err, msg) => {
+            let message = msg.clone().unwrap_or_else(|| err.to_string());
+            let (kind, code) = match err.code {
+                ffi::ErrorCode::DatabaseBusy => (ErrorKind::LockTimeout, "SQLITE_BUSY".to_string()),
+                ffi::ErrorCode::DatabaseLocked => {
+                    (ErrorKind::LockTimeout, "SQLITE_LOCKED".to_string())
+                }
+                ffi::ErrorCode::ConstraintViolation => {
+                    (ErrorKind::Constraint, "SQLITE_CONSTRAINT".to_string())
+                }
+                _ => (ErrorKind::Other, format!("SQLITE_{}", err.extended_code)),
+            };
+            DbError::new(kind, code, message)
+        }
+        _ => DbError::new(ErrorKind::Other, "sqlite", e.to_string()),
+    }
+}

@@ -1,0 +1,238 @@
+//! Database URLs: parsing, the kind of database, and redaction of passwords.
+
+use std::fmt;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+impl fmt::Display for DbKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+            DbKind::Mysql => "mysql",
+        })
+    }
+}
+
+/// A URL that could not be understood.
+#[derive(Debug, Error)]
+pub enum UrlError {
+    #[error("invalid database URL '{0}': expected sqlite://PATH, sqlite::memory:, postgres://USER@HOST:PORT/DB or mysql://USER@HOST:PORT/DB")]
+    Scheme(String),
+    #[error("invalid database URL '{url}': {why}")]
+    Malformed { url: String, why: String },
+}
+
+/// Where SQLite keeps its data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqliteLocation {
+    File(PathBuf),
+    Memory,
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone)]
+pub struct DbUrl {
+    kind: DbKind,
+    raw: String,
+    sqlite: Option<SqliteLocation>,
+}
+
+impl DbUrl {
+    /// Parses a URL; the password (if any) is never part of an error message.
+    pub fn parse(s: &str) -> Result<Self, UrlError> {
+        let s = s.trim();
+        if s == "sqlite::memory:" || s == "sqlite://:memory:" || s == ":memory:" {
+            return Ok(DbUrl {
+                kind: DbKind::Sqlite,
+                raw: "sqlite::memory:".into(),
+                sqlite: Some(SqliteLocation::Memory),
+            });
+        }
+        if let Some(rest) = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or("");
+            if path.is_empty() {
+                return Err(UrlError::Malformed {
+                    url: s.into(),
+                    why: "missing file path (for example sqlite://dbarena.db)".into(),
+                });
+            }
+            return Ok(DbUrl {
+                kind: DbKind::Sqlite,
+                raw: format!("sqlite://{path}"),
+                sqlite: Some(SqliteLocation::File(PathBuf::from(path))),
+            });
+        }
+        let (kind, rest) = if let Some(r) = s
+            .strip_prefix("postgres://")
+            .or_else(|| s.strip_prefix("postgresql://"))
+        {
+            (DbKind::Postgres, r)
+        } else if let Some(r) = s
+            .strip_prefix("mysql://")
+            .or_else(|| s.strip_prefix("mariadb://"))
+        {
+            (DbKind::Mysql, r)
+        } else {
+            return Err(UrlError::Scheme(redact(s)));
+        };
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        let host_port = authority.rsplit('@').next().unwrap_or("");
+        if host_port.is_empty() {
+            return Err(UrlError::Malformed {
+                url: redact(s),
+                why: "missing host (for example 127.0.0.1:5432)".into(),
+            });
+        }
+        if let Some((_, port)) = host_port.rsplit_once(':') {
+            if !host_port.ends_with(']') && port.parse::<u16>().is_err() {
+                return Err(UrlError::Malformed {
+                    url: redact(s),
+                    why: format!("port '{port}' is not a number between 1 and 65535"),
+                });
+            }
+        }
+        let scheme = if kind == DbKind::Postgres {
+            "postgres"
+        } else {
+            "mysql"
+        };
+        Ok(DbUrl {
+            kind,
+            raw: format!("{scheme}://{rest}"),
+            sqlite: None,
+        })
+    }
+
+    /// The kind of database.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// The URL as given (normalised scheme), password included: only for drivers.
+    pub fn secret_url(&self) -> &str {
+        &self.raw
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.raw)
+    }
+
+    /// SQLite location, for SQLite URLs.
+    pub fn sqlite_location(&self) -> Option<&SqliteLocation> {
+        self.sqlite.as_ref()
+    }
+
+    /// `host:port` for network databases, for error messages.
+    pub fn host_port(&self) -> String {
+        let rest = self.raw.split_once("://").map(|x| x.1).unwrap_or("");
+        let authority = rest.split(['/', '?']).next().unwrap_or("");
+        authority.rsplit('@').next().unwrap_or("").to_string()
+    }
+
+    /// Database name from the path, if any.
+    pub fn database(&self) -> Option<String> {
+        let rest = self.raw.split_once("://")?.1;
+        let path = rest.split_once('/')?.1;
+        let name = path.split('?').next().unwrap_or("");
+        (!name.is_empty()).then(|| name.to_string())
+    }
+
+    /// A short name for file names: `sqlite`, `postgres`, `mysql`.
+    pub fn short_name(&self) -> String {
+        self.kind.to_string()
+    }
+}
+
+impl fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host` with `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    let Some(at) = authority.rfind('@') else {
+        return redact_query(url);
+    };
+    let userinfo = &authority[..at];
+    let userinfo = match userinfo.split_once(':') {
+        Some((user, _)) => format!("{user}:***"),
+        None => userinfo.to_string(),
+    };
+    redact_query(&format!(
+        "{scheme}://{userinfo}@{}{}",
+        &authority[at + 1..],
+        &rest[auth_end..]
+    ))
+}
+
+fn redact_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", parts.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kinds() {
+        assert_eq!(DbUrl::parse("sqlite::memory:").unwrap().kind(), DbKind::Sqlite);
+        let u = DbUrl::parse("sqlite://dir/x.db").unwrap();
+        assert_eq!(
+            u.sqlite_location(),
+            Some(&SqliteLocation::File(PathBuf::from("dir/x.db")))
+        );
+        let u = DbUrl::parse("postgresql://u:pw@h:5432/db").unwrap();
+        assert_eq!(u.kind(), DbKind::Postgres);
+        assert_eq!(u.database().as_deref(), Some("db"));
+        assert_eq!(u.host_port(), "h:5432");
+        assert_eq!(DbUrl::parse("mariadb://root@h/t").unwrap().kind(), DbKind::Mysql);
+        assert!(DbUrl::parse("oracle://x").is_err());
+        assert!(DbUrl::parse("postgres://u@h:99999/db").is_err());
+        assert!(DbUrl::parse("postgres:///db").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
+        assert_eq!(
+            redact("postgres://h/db?password=secret&x=1"),
+            "postgres://h/db?password=***&x=1"
+        );
+        let err = DbUrl::parse("oracle://u:secret@h").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+}

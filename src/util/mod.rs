@@ -1,0 +1,5 @@
+//! Small helpers shared by several modules.
+
+pub mod duration;
+pub mod fsx;
+pub mod time;

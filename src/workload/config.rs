@@ -1,0 +1,456 @@
+//! Workload configuration: the TOML file format, the flags that override it, validation,
+//! and the fully resolved [`WorkloadConfig`] that a run records in its result file.
+
+use super::pattern::{OpMix, Pattern, PATTERN_NAMES};
+use crate::target::Isolation;
+use crate::util::duration::parse_duration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A configuration problem; each message names the setting and how to fix it.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {detail}")]
+    Read { path: String, detail: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Toml {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("unknown pattern '{0}'; valid patterns: {list}", list = PATTERN_NAMES.join(", "))]
+    UnknownPattern(String),
+    #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
+    Weights { what: String, sum: f64 },
+    #[error("invalid {setting} '{value}': {why}")]
+    Invalid {
+        setting: String,
+        value: String,
+        why: String,
+    },
+}
+
+fn invalid(setting: &str, value: impl ToString, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.into(),
+        value: value.to_string(),
+        why: why.into(),
+    }
+}
+
+/// A custom operation mix in place of a pattern's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomOperations {
+    #[serde(default)]
+    pub select: f64,
+    #[serde(default)]
+    pub insert: f64,
+    #[serde(default)]
+    pub update: f64,
+    #[serde(default)]
+    pub delete: f64,
+    #[serde(default)]
+    pub use_joins: bool,
+    #[serde(default)]
+    pub use_aggregations: bool,
+}
+
+/// How one `:param` of a custom query gets its value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// foreign_key, random_int, random_decimal, enum, template, sequential, uniform, zipfian.
+    pub generator: String,
+    /// `table.column` for foreign_key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<toml::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<i64>,
+    /// uniform (default) or zipfian.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<String>,
+}
+
+/// A custom SQL transaction: one or more statements separated by `;`, with `:param`s.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomQuery {
+    pub name: String,
+    pub sql: String,
+    pub weight: f64,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
+}
+
+/// `tps = 500` or `tps = "max"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TpsSetting {
+    Rate(f64),
+    Word(String),
+}
+
+/// The workload TOML file; every field optional, flags override it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadFile {
+    pub db: Option<String>,
+    pub pattern: Option<String>,
+    pub tps: Option<TpsSetting>,
+    pub arrival: Option<String>,
+    pub duration: Option<String>,
+    pub transactions: Option<u64>,
+    pub warmup: Option<String>,
+    pub connections: Option<usize>,
+    pub threads: Option<usize>,
+    pub isolation: Option<String>,
+    pub max_retries: Option<u32>,
+    pub tables: Option<Vec<String>>,
+    pub seed: Option<u64>,
+    pub out: Option<String>,
+    pub custom_operations: Option<CustomOperations>,
+    pub custom_queries: Option<Vec<CustomQuery>>,
+}
+
+impl WorkloadFile {
+    /// Reads and parses a TOML file; errors carry file:line:column.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError::Toml {
+                path: origin.into(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })
+    }
+
+    /// Layers `over` on top of `self`: every setting `over` has wins.
+    pub fn overlay(self, over: WorkloadFile) -> WorkloadFile {
+        WorkloadFile {
+            db: over.db.or(self.db),
+            pattern: over.pattern.or(self.pattern),
+            tps: over.tps.or(self.tps),
+            arrival: over.arrival.or(self.arrival),
+            duration: over.duration.or(self.duration),
+            transactions: over.transactions.or(self.transactions),
+            warmup: over.warmup.or(self.warmup),
+            connections: over.connections.or(self.connections),
+            threads: over.threads.or(self.threads),
+            isolation: over.isolation.or(self.isolation),
+            max_retries: over.max_retries.or(self.max_retries),
+            tables: over.tables.or(self.tables),
+            seed: over.seed.or(self.seed),
+            out: over.out.or(self.out),
+            custom_operations: over.custom_operations.or(self.custom_operations),
+            custom_queries: over.custom_queries.or(self.custom_queries),
+        }
+    }
+
+    /// Validates and resolves every setting. `db` is resolved by the caller (flags and
+    /// environment variables), so it is passed in.
+    pub fn resolve(self, db: String) -> Result<WorkloadConfig, ConfigError> {
+        let tps = match &self.tps {
+            None => None,
+            Some(TpsSetting::Word(w)) if w.eq_ignore_ascii_case("max") => None,
+            Some(TpsSetting::Word(w)) => match w.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => return Err(invalid("tps", w, "expected a number or 'max'")),
+            },
+            Some(TpsSetting::Rate(r)) => Some(*r),
+        };
+        if let Some(r) = tps {
+            if !(r.is_finite() && r > 0.0) {
+                return Err(invalid("tps", r, "must be a positive number (or 'max')"));
+            }
+        }
+        let arrival = match self.arrival.as_deref().unwrap_or("poisson") {
+            "poisson" => Arrival::Poisson,
+            "uniform" => Arrival::Uniform,
+            other => return Err(invalid("arrival", other, "expected poisson or uniform")),
+        };
+        let dur = |name: &str, v: &Option<String>| -> Result<Option<Duration>, ConfigError> {
+            v.as_deref()
+                .map(|s| parse_duration(s).map_err(|why| invalid(name, s, why)))
+                .transpose()
+        };
+        let mut duration = dur("duration", &self.duration)?;
+        if duration.is_none() && self.transactions.is_none() {
+            duration = Some(Duration::from_secs(10));
+        }
+        if duration.is_some_and(|d| d.is_zero()) {
+            return Err(invalid("duration", "0", "must be longer than zero"));
+        }
+        if self.transactions == Some(0) {
+            return Err(invalid("transactions", 0, "must be at least 1"));
+        }
+        let warmup = dur("warmup", &self.warmup)?.unwrap_or_default();
+        let connections = self.connections.unwrap_or(4);
+        if connections == 0 || connections > 10_000 {
+            return Err(invalid("connections", connections, "must be between 1 and 10000"));
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let threads = self.threads.unwrap_or(cores).clamp(1, connections);
+        let isolation = match self.isolation.as_deref() {
+            None => None,
+            Some(s) => Some(Isolation::parse(s).ok_or_else(|| {
+                invalid(
+                    "isolation",
+                    s,
+                    "expected read-committed, repeatable-read or serializable",
+                )
+            })?),
+        };
+        if self.custom_operations.is_some() && self.custom_queries.is_some() {
+            return Err(invalid(
+                "custom_operations",
+                "[custom_operations]",
+                "use either [custom_operations] or [[custom_queries]], not both",
+            ));
+        }
+        let (pattern, mix) = if let Some(ops) = &self.custom_operations {
+            let w = [ops.select, ops.insert, ops.update, ops.delete];
+            if w.iter().any(|v| *v < 0.0 || !v.is_finite()) {
+                return Err(invalid("custom_operations", "weights", "weights must be >= 0"));
+            }
+            check_weights("[custom_operations]", &w)?;
+            let scale = if w.iter().sum::<f64>() > 1.5 { 1.0 } else { 100.0 };
+            (
+                "custom".to_string(),
+                OpMix {
+                    select: ops.select * scale,
+                    insert: ops.insert * scale,
+                    update: ops.update * scale,
+                    delete: ops.delete * scale,
+                },
+            )
+        } else if let Some(queries) = &self.custom_queries {
+            if queries.is_empty() {
+                return Err(invalid("custom_queries", "[]", "list at least one query"));
+            }
+            let w: Vec<f64> = queries.iter().map(|q| q.weight).collect();
+            if w.iter().any(|v| *v < 0.0 || !v.is_finite()) {
+                return Err(invalid("custom_queries", "weight", "weights must be >= 0"));
+            }
+            check_weights("[[custom_queries]]", &w)?;
+            let mut names = std::collections::HashSet::new();
+            for q in queries {
+                if !names.insert(q.name.as_str()) {
+                    return Err(invalid("custom_queries.name", &q.name, "names must be unique"));
+                }
+            }
+            (
+                "custom_sql".to_string(),
+                OpMix {
+                    select: 0.0,
+                    insert: 0.0,
+                    update: 0.0,
+                    delete: 0.0,
+                },
+            )
+        } else {
+            let name = self.pattern.as_deref().unwrap_or("balanced");
+            let p = Pattern::parse(name)
+                .ok_or_else(|| ConfigError::UnknownPattern(name.to_string()))?;
+            (p.name().to_string(), p.mix())
+        };
+        Ok(WorkloadConfig {
+            db,
+            pattern,
+            mix,
+            tps,
+            arrival,
+            duration,
+            transactions: self.transactions,
+            warmup,
+            connections,
+            threads,
+            isolation,
+            max_retries: self.max_retries.unwrap_or(3),
+            tables: self.tables,
+            seed: self.seed,
+            custom_operations: self.custom_operations,
+            custom_queries: self.custom_queries.unwrap_or_default(),
+        })
+    }
+}
+
+/// Weights must sum to 1 or to 100 (within rounding).
+pub fn check_weights(what: &str, w: &[f64]) -> Result<(), ConfigError> {
+    let sum: f64 = w.iter().sum();
+    if (sum - 1.0).abs() <= 1e-6 || (sum - 100.0).abs() <= 1e-4 {
+        Ok(())
+    } else {
+        Err(ConfigError::Weights {
+            what: what.into(),
+            sum: (sum * 1e6).round() / 1e6,
+        })
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// Open-loop arrival process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrival {
+    Poisson,
+    Uniform,
+}
+
+/// A fully resolved workload, recorded verbatim in the result file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    /// Database URL; the password is redacted before this is written anywhere.
+    pub db: String,
+    /// Pattern name, `custom` (custom operation mix) or `custom_sql`.
+    pub pattern: String,
+    pub mix: OpMix,
+    /// Target rate in transactions/s; `None` runs closed-loop.
+    pub tps: Option<f64>,
+    pub arrival: Arrival,
+    #[serde(with = "opt_duration")]
+    pub duration: Option<Duration>,
+    pub transactions: Option<u64>,
+    #[serde(with = "duration_secs")]
+    pub warmup: Duration,
+    pub connections: usize,
+    pub threads: usize,
+    pub isolation: Option<Isolation>,
+    pub max_retries: u32,
+    pub tables: Option<Vec<String>>,
+    pub seed: Option<u64>,
+    pub custom_operations: Option<CustomOperations>,
+    pub custom_queries: Vec<CustomQuery>,
+}
+
+mod duration_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs_f64(f64::deserialize(d)?.max(0.0)))
+    }
+}
+
+mod opt_duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.map(|v| Duration::from_secs_f64(v.max(0.0))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_errors_name_line_and_column() {
+        let err = WorkloadFile::parse("pattern = \"oltp\"\ntps = [1,\n", "w.toml").unwrap_err();
+        match err {
+            ConfigError::Toml { line, .. } => assert!(line >= 2),
+            other => panic!("{other}"),
+        }
+        let err = WorkloadFile::parse("patern = \"oltp\"\n", "w.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("w.toml:1:1"), "{err}");
+        assert!(err.contains("patern"), "{err}");
+    }
+
+    #[test]
+    fn weights_must_sum_to_one_or_hundred() {
+        let f = WorkloadFile::parse(
+            "[custom_operations]\nselect = 0.5\ninsert = 0.3\nupdate = 0.1\n",
+            "x",
+        )
+        .unwrap();
+        let err = f.resolve("sqlite::memory:".into()).unwrap_err().to_string();
+        assert!(err.contains("sum to 0.9"), "{err}");
+        let f = WorkloadFile::parse(
+            "[custom_operations]\nselect = 60\ninsert = 20\nupdate = 15\ndelete = 5\n",
+            "x",
+        )
+        .unwrap();
+        let c = f.resolve("sqlite::memory:".into()).unwrap();
+        assert_eq!(c.mix.select, 60.0);
+        let f = WorkloadFile::parse(
+            "[custom_operations]\nselect = 0.6\ninsert = 0.2\nupdate = 0.15\ndelete = 0.05\n",
+            "x",
+        )
+        .unwrap();
+        let c = f.resolve("sqlite::memory:".into()).unwrap();
+        assert!((c.mix.delete - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let base = WorkloadFile::parse("pattern = \"oltp\"\nconnections = 8\n", "x").unwrap();
+        let over = WorkloadFile {
+            connections: Some(2),
+            ..Default::default()
+        };
+        let c = base.overlay(over).resolve("sqlite::memory:".into()).unwrap();
+        assert_eq!(c.connections, 2);
+        assert_eq!(c.pattern, "oltp");
+        assert_eq!(c.duration, Some(Duration::from_secs(10)));
+        let err = WorkloadFile {
+            pattern: Some("bogus".into()),
+            ..Default::default()
+        }
+        .resolve("x".into())
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("valid patterns: oltp"), "{err}");
+    }
+}

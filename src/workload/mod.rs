@@ -1,0 +1,15 @@
+//! Workloads: configuration, the built-in patterns, custom queries, and the plan that turns
+//! them into prepared statements and transactions.
+
+pub mod config;
+pub mod custom;
+pub mod keys;
+pub mod mix;
+pub mod pattern;
+pub mod plan;
+pub mod run;
+pub mod tx;
+
+pub use config::{WorkloadConfig, WorkloadFile};
+pub use pattern::Pattern;
+pub use plan::WorkloadPlan;

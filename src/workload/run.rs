@@ -1,0 +1,147 @@
+//! `workload run` from start to finish: connect, prepare the schema, plan, run the engine,
+//! write the result file.
+
+use super::config::WorkloadConfig;
+use super::plan::WorkloadPlan;
+use crate::engine::{self, ProgressSink};
+use crate::metrics::result::{RunData, TargetInfo};
+use crate::metrics::RunResult;
+use crate::schema::{SchemaError, TableInfo};
+use crate::target::{Connection, DbUrl};
+use crate::Error;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Options that are about this invocation, not the workload.
+pub struct RunOptions {
+    /// Where to write the result; default `dbarena-results/<stamp>-<pattern>-<db>.json`.
+    pub out: Option<PathBuf>,
+    /// Set by Ctrl-C.
+    pub stop: Arc<AtomicBool>,
+    /// Informational messages (schema created…) go here.
+    pub log: Box<dyn Fn(&str)>,
+}
+
+/// A finished (or interrupted) run and where its result was written.
+pub struct RunReport {
+    pub result: RunResult,
+    pub path: PathBuf,
+}
+
+/// Runs a workload and writes its result file.
+pub fn run_workload(
+    cfg: WorkloadConfig,
+    opts: RunOptions,
+    progress: &mut dyn ProgressSink,
+) -> Result<RunReport, Error> {
+    let url = DbUrl::parse(&cfg.db)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start runtime: {e}")))?;
+    // The setup connection stays open for the whole run: an in-memory SQLite database lives
+    // only as long as some connection holds it.
+    let (mut setup, server_version, plan, notes) = rt.block_on(async {
+        let mut conn = Connection::connect(&url).await?;
+        let version = conn
+            .server_version()
+            .await
+            .map_err(|e| Error::db("reading the server version", e))?;
+        let mut notes = Vec::new();
+        let tables = resolve_tables(&mut conn, &cfg, &url, &opts, &mut notes).await?;
+        let plan = WorkloadPlan::build(&mut conn, &cfg, tables).await?;
+        plan.prepare(&mut conn).await?;
+        if cfg.isolation.is_some() && conn.dialect().set_isolation(crate::target::Isolation::Serializable).is_none() {
+            notes.push(format!("{} transactions are always serializable; --isolation has no effect", url.kind()));
+        }
+        Ok::<_, Error>((conn, version, plan, notes))
+    })?;
+    let plan = Arc::new(plan);
+    let target = TargetInfo {
+        kind: url.kind(),
+        server_version,
+        url: url.redacted(),
+    };
+    let out = engine::run(url.clone(), cfg.clone(), plan.clone(), opts.stop.clone(), progress)?;
+    let mut recorded = cfg.clone();
+    recorded.db = url.redacted();
+    let result = RunResult::build(RunData {
+        config: recorded,
+        target,
+        op_names: &plan.op_names,
+        totals: &out.totals,
+        intervals: out.intervals,
+        outages: out.outages,
+        started_at_us: out.started_at_us,
+        ended_at_us: out.ended_at_us,
+        measured_s: out.measured_s,
+        interrupted: out.interrupted,
+        notes,
+    });
+    let path = opts.out.unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "{}-{}-{}.json",
+            crate::util::time::compact_stamp(out.started_at_us),
+            result.config.pattern,
+            url.short_name()
+        ))
+    });
+    result.write(&path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    // Closing the setup connection last keeps an in-memory database alive until here.
+    rt.block_on(async { let _ = setup.execute("SELECT 1").await; });
+    Ok(RunReport { result, path })
+}
+
+async fn resolve_tables(
+    conn: &mut Connection,
+    cfg: &WorkloadConfig,
+    url: &DbUrl,
+    opts: &RunOptions,
+    notes: &mut Vec<String>,
+) -> Result<Vec<TableInfo>, Error> {
+    let names: Vec<String> = match &cfg.tables {
+        Some(t) => t.clone(),
+        None if !cfg.custom_queries.is_empty() => return Ok(Vec::new()),
+        None => {
+            let rep = crate::seed::builtin::ensure_ecommerce(conn)
+                .await
+                .map_err(|e| Error::db("creating the built-in ecommerce schema", e))?;
+            if !rep.created.is_empty() || !rep.filled.is_empty() {
+                let filled: Vec<String> = rep.filled.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                let msg = format!(
+                    "prepared the built-in ecommerce schema (created: [{}], filled: [{}])",
+                    rep.created.join(", "),
+                    filled.join(", ")
+                );
+                (opts.log)(&msg);
+                notes.push(msg);
+            }
+            crate::schema::builtin::ecommerce()
+                .into_iter()
+                .map(|(t, _)| t.name)
+                .collect()
+        }
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let info = conn
+            .introspect(&n)
+            .await
+            .map_err(|e| Error::db(format!("reading the definition of table {n}"), e))?;
+        match info {
+            Some(t) => out.push(t),
+            None => {
+                return Err(SchemaError::MissingTable {
+                    table: n,
+                    db: url.redacted(),
+                }
+                .into())
+            }
+        }
+    }
+    Ok(out)
+}
