@@ -106,11 +106,10 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let merged = file.overlay(flags);
     // --db / DBARENA_DB, then the config file, then DATABASE_URL, then the embedded default.
-    let db = a
-        .db
-        .or_else(|| merged.db.clone())
-        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "sqlite://dbarena.db".to_string());
+    let db =
+        a.db.or_else(|| merged.db.clone())
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "sqlite://dbarena.db".to_string());
     let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
     let cfg = merged.resolve(db).map_err(Error::from)?;
 
@@ -140,7 +139,10 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report.result)?);
     } else {
-        print!("{}", crate::report::summary::render(&report.result, Some(&path)));
+        print!(
+            "{}",
+            crate::report::summary::render(&report.result, Some(&path))
+        );
     }
     let r = &report.result;
     if r.interrupted {

@@ -50,8 +50,7 @@ impl Zipf {
             zeta(n, theta)
         } else {
             zeta(10_000_000, theta)
-                + ((n as f64).powf(1.0 - theta) - (10_000_000f64).powf(1.0 - theta))
-                    / (1.0 - theta)
+                + ((n as f64).powf(1.0 - theta) - (10_000_000f64).powf(1.0 - theta)) / (1.0 - theta)
         };
         let zeta2 = zeta(2, theta);
         let alpha = 1.0 / (1.0 - theta);

@@ -21,11 +21,35 @@ const CITIES: &[&str] = &[
 ];
 const STATUSES: &[&str] = &["pending", "paid", "shipped", "delivered", "cancelled"];
 const CATEGORIES: &[&str] = &[
-    "books", "electronics", "garden", "toys", "kitchen", "sports", "music", "clothing",
+    "books",
+    "electronics",
+    "garden",
+    "toys",
+    "kitchen",
+    "sports",
+    "music",
+    "clothing",
 ];
 const WORDS: &[&str] = &[
-    "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
-    "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
 ];
 
 /// Two years before "now" at load time, in microseconds: the span generated timestamps cover.
@@ -181,7 +205,14 @@ mod tests {
                 Value::Text(s) => assert!(s.chars().count() <= 20, "{s}"),
                 v => panic!("{v:?}"),
             }
-            let d = col("price", ColKind::Decimal { precision: 5, scale: 2 }, false);
+            let d = col(
+                "price",
+                ColKind::Decimal {
+                    precision: 5,
+                    scale: 2,
+                },
+                false,
+            );
             match for_column(&d, &mut rng, 0) {
                 Value::Decimal(s) => {
                     let (i, f) = s.split_once('.').unwrap();

@@ -6,9 +6,9 @@ mod worker;
 
 pub use schedule::Schedule;
 
+use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::{Interval, Recorder};
 use crate::metrics::result::{IntervalRecord, Outage};
-use crate::metrics::hist::LatencySummary;
 use crate::target::{ConnectError, DbUrl};
 use crate::workload::config::Arrival;
 use crate::workload::{WorkloadConfig, WorkloadPlan};
@@ -112,7 +112,9 @@ pub fn run(
         start: Mutex::new(None),
         cv: Condvar::new(),
     });
-    let recorders: Vec<Recorder> = (0..conns).map(|_| Recorder::new(plan.op_names.len())).collect();
+    let recorders: Vec<Recorder> = (0..conns)
+        .map(|_| Recorder::new(plan.op_names.len()))
+        .collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<worker::OutageEvent>();
     let mut handles = Vec::new();
@@ -189,7 +191,11 @@ pub fn run(
                     committed: iv.committed(),
                     failed: iv.failed(),
                     retries: iv.retries(),
-                    tps: if span > 0.0 { iv.committed() as f64 / span } else { 0.0 },
+                    tps: if span > 0.0 {
+                        iv.committed() as f64 / span
+                    } else {
+                        0.0
+                    },
                     errors: iv.errors.values().map(|e| e.count).sum(),
                     p50_ms: s.p50_ms,
                     p95_ms: s.p95_ms,
@@ -200,31 +206,37 @@ pub fn run(
                 if span > 0.05 || rec.committed + rec.failed > 0 {
                     intervals.push(rec.clone());
                 }
+                // The tail after the last full second is recorded but not shown on its own.
+                let show = span >= 0.5 || intervals.len() <= 1;
                 totals.merge(&iv);
                 last_tick = now;
                 let progress_frac = match (cfg.duration, cfg.transactions) {
-                    (Some(d), _) => now.saturating_duration_since(warmup_end).as_secs_f64() / d.as_secs_f64(),
+                    (Some(d), _) => {
+                        now.saturating_duration_since(warmup_end).as_secs_f64() / d.as_secs_f64()
+                    }
                     (None, Some(n)) => (totals.committed() + totals.failed()) as f64 / n as f64,
                     _ => 0.0,
                 };
-                progress.update(&Snapshot {
-                    elapsed: now.saturating_duration_since(start),
-                    progress: progress_frac.clamp(0.0, 1.0),
-                    in_warmup,
-                    interval: rec,
-                    committed: totals.committed(),
-                    failed: totals.failed(),
-                    retries: totals.retries(),
-                    target_tps: cfg.tps,
-                    op_counts: plan
-                        .op_names
-                        .iter()
-                        .zip(&totals.ops)
-                        .map(|(n, o)| (n.clone(), o.committed + o.failed))
-                        .collect(),
-                    recent_errors: iv.recent_errors.clone(),
-                    latency: LatencySummary::of(&totals.all_response()),
-                });
+                if show {
+                    progress.update(&Snapshot {
+                        elapsed: now.saturating_duration_since(start),
+                        progress: progress_frac.clamp(0.0, 1.0),
+                        in_warmup,
+                        interval: rec,
+                        committed: totals.committed(),
+                        failed: totals.failed(),
+                        retries: totals.retries(),
+                        target_tps: cfg.tps,
+                        op_counts: plan
+                            .op_names
+                            .iter()
+                            .zip(&totals.ops)
+                            .map(|(n, o)| (n.clone(), o.committed + o.failed))
+                            .collect(),
+                        recent_errors: iv.recent_errors.clone(),
+                        latency: LatencySummary::of(&totals.all_response()),
+                    });
+                }
             } else {
                 last_tick = now;
             }
@@ -235,7 +247,9 @@ pub fn run(
                 break;
             }
         }
-        let wait = next_tick.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+        let wait = next_tick
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(50));
         std::thread::sleep(wait);
     }
     for h in handles {
@@ -246,11 +260,10 @@ pub fn run(
     }
     progress.finish();
     let end = Instant::now();
+    let interrupted = stop.load(Ordering::SeqCst);
     let measured_s = match cfg.duration {
-        // The schedule ends at the deadline; the last transactions may finish a little later.
-        Some(d) if !stop.load(Ordering::SeqCst) => d
-            .as_secs_f64()
-            .max(end.saturating_duration_since(warmup_end).as_secs_f64().min(d.as_secs_f64() + 0.0)),
+        // The schedule window; transactions started in it and finishing just after count.
+        Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
     Ok(EngineOutput {
@@ -260,7 +273,7 @@ pub fn run(
         started_at_us,
         ended_at_us: crate::util::time::now_us(),
         measured_s,
-        interrupted: stop.load(Ordering::SeqCst),
+        interrupted,
     })
 }
 
@@ -277,9 +290,7 @@ pub(crate) fn schedule_for(cfg: &WorkloadConfig, index: usize, seed: u64) -> Sch
             let per_conn = rate / cfg.connections as f64;
             match cfg.arrival {
                 Arrival::Poisson => Schedule::poisson(per_conn, seed ^ (index as u64) << 20),
-                Arrival::Uniform => {
-                    Schedule::uniform(per_conn, index as f64 / rate)
-                }
+                Arrival::Uniform => Schedule::uniform(per_conn, index as f64 / rate),
             }
         }
     }

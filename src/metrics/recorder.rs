@@ -59,6 +59,8 @@ pub struct Interval {
     pub lag_sum_us: u64,
     pub lag_max_us: u64,
     pub lag_count: u64,
+    /// Scheduled starts that never happened because the run ended first.
+    pub missed: u64,
     /// Most recent error messages, for the live display.
     pub recent_errors: Vec<String>,
 }
@@ -89,7 +91,9 @@ impl Interval {
         self.lag_sum_us += other.lag_sum_us;
         self.lag_max_us = self.lag_max_us.max(other.lag_max_us);
         self.lag_count += other.lag_count;
-        self.recent_errors.extend(other.recent_errors.iter().cloned());
+        self.missed += other.missed;
+        self.recent_errors
+            .extend(other.recent_errors.iter().cloned());
         let n = self.recent_errors.len();
         if n > 5 {
             self.recent_errors.drain(..n - 5);
@@ -151,7 +155,15 @@ impl Recorder {
     }
 
     /// Records a finished transaction.
-    pub fn transaction(&self, op: usize, ok: bool, retries: u32, response_us: u64, service_us: u64, lag_us: u64) {
+    pub fn transaction(
+        &self,
+        op: usize,
+        ok: bool,
+        retries: u32,
+        response_us: u64,
+        service_us: u64,
+        lag_us: u64,
+    ) {
         self.with(|i| {
             let s = &mut i.ops[op];
             if ok {
@@ -160,22 +172,30 @@ impl Recorder {
                 s.failed += 1;
             }
             s.retries += retries as u64;
-            s.response.saturating_record(response_us.max(1));
-            s.service.saturating_record(service_us.max(1));
+            let _ = s.response.record(response_us.max(1));
+            let _ = s.service.record(service_us.max(1));
             i.lag_sum_us += lag_us;
             i.lag_max_us = i.lag_max_us.max(lag_us);
             i.lag_count += 1;
         })
     }
 
+    /// Records scheduled starts that the run could not make.
+    pub fn missed(&self, n: u64) {
+        self.with(|i| i.missed += n)
+    }
+
     /// Records one error occurrence (each failed attempt, retried or not).
     pub fn error(&self, class: &str, retryable: bool, message: &str) {
         self.with(|i| {
-            let e = i.errors.entry(class.to_string()).or_insert_with(|| ErrorTally {
-                count: 0,
-                retryable,
-                first_message: message.to_string(),
-            });
+            let e = i
+                .errors
+                .entry(class.to_string())
+                .or_insert_with(|| ErrorTally {
+                    count: 0,
+                    retryable,
+                    first_message: message.to_string(),
+                });
             e.count += 1;
             if i.recent_errors.len() >= 5 {
                 i.recent_errors.remove(0);

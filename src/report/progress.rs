@@ -31,10 +31,7 @@ pub struct Lines;
 impl ProgressSink for Lines {
     fn update(&mut self, s: &Snapshot) {
         let iv = &s.interval;
-        let target = s
-            .target_tps
-            .map(|t| format!("/{t:.0}"))
-            .unwrap_or_default();
+        let target = s.target_tps.map(|t| format!("/{t:.0}")).unwrap_or_default();
         let _ = writeln!(
             std::io::stderr(),
             "progress: {:.1} s, {:.1}{target} tps, lat p50 {:.3} p95 {:.3} p99 {:.3} ms, {} failed, {} retries, {} errors",
@@ -60,8 +57,10 @@ impl Panel {
     fn new() -> Self {
         let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30.cyan/blue}] {percent:>3}%\n{msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30.cyan/blue}] {percent:>3}%\n{msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         Panel { bar }
     }
@@ -73,12 +72,20 @@ impl ProgressSink for Panel {
         let total = s.committed + s.failed;
         let rate = match s.target_tps {
             Some(t) => {
-                let on = if (iv.tps + iv.failed as f64) >= t * 0.95 { "on target" } else { "BEHIND target" };
+                let on = if (iv.tps + iv.failed as f64) >= t * 0.95 {
+                    "on target"
+                } else {
+                    "BEHIND target"
+                };
                 format!("{:.1} tps of {t:.0} target ({on})", iv.tps)
             }
             None => format!("{:.1} tps (closed loop)", iv.tps),
         };
-        let ok_pct = if total > 0 { s.committed as f64 * 100.0 / total as f64 } else { 100.0 };
+        let ok_pct = if total > 0 {
+            s.committed as f64 * 100.0 / total as f64
+        } else {
+            100.0
+        };
         let mix: Vec<String> = s
             .op_counts
             .iter()

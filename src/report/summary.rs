@@ -21,7 +21,11 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
         c.pattern,
         r.target.kind,
         r.target.server_version,
-        if r.interrupted { " — INTERRUPTED" } else { "" }
+        if r.interrupted {
+            " — INTERRUPTED"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "  database  {}", r.target.url);
     let rate = match c.tps {
@@ -33,7 +37,9 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
         "  setup     {} connections on {} threads, {rate}, isolation {}, max retries {}",
         c.connections,
         c.threads,
-        c.isolation.map(|i| i.sql().to_lowercase()).unwrap_or_else(|| "database default".into()),
+        c.isolation
+            .map(|i| i.sql().to_lowercase())
+            .unwrap_or_else(|| "database default".into()),
         c.max_retries
     );
     let _ = writeln!(
@@ -56,8 +62,9 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     if let Some(target) = r.schedule.target_tps {
         let _ = writeln!(
             s,
-            "  schedule      target {target} tps, achieved {:.1} tps, lag mean {:.3} ms max {:.3} ms{}",
+            "  schedule      target {target} tps, achieved {:.1} tps, {} missed starts, lag mean {:.3} ms max {:.3} ms{}",
             r.schedule.achieved_tps,
+            r.schedule.missed,
             r.schedule.lag_mean_ms,
             r.schedule.lag_max_ms,
             if r.schedule.behind { "  (BEHIND: the database could not keep up)" } else { "" }

@@ -10,8 +10,13 @@ pub enum ColKind {
     Int,
     BigInt,
     Float,
-    Decimal { precision: u32, scale: u32 },
-    Text { max_len: Option<u32> },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
+    Text {
+        max_len: Option<u32>,
+    },
     Bool,
     Timestamp,
     Date,
@@ -44,7 +49,10 @@ impl ColKind {
                 scale: scale.unwrap_or(2),
             },
             "boolean" | "bool" => ColKind::Bool,
-            "timestamp" | "timestamptz" | "datetime" | "timestamp without time zone"
+            "timestamp"
+            | "timestamptz"
+            | "datetime"
+            | "timestamp without time zone"
             | "timestamp with time zone" => ColKind::Timestamp,
             "date" => ColKind::Date,
             "uuid" => ColKind::Uuid,

@@ -26,10 +26,12 @@ pub async fn ensure_ecommerce(conn: &mut Connection) -> Result<EnsureReport, DbE
         if !existing.iter().any(|t| t == &table.name) {
             conn.execute(&d.create_table(&table)).await?;
             for fk in &table.foreign_keys {
-                conn.execute(&d.create_index(&table.name, &fk.column)).await?;
+                conn.execute(&d.create_index(&table.name, &fk.column))
+                    .await?;
             }
             if table.name == "orders" {
-                conn.execute(&d.create_index(&table.name, "created_at")).await?;
+                conn.execute(&d.create_index(&table.name, "created_at"))
+                    .await?;
             }
             report.created.push(table.name.clone());
         }

@@ -212,6 +212,9 @@ mod tests {
         let ddl = pg.create_table(&tables[2].0);
         assert!(ddl.contains("BIGSERIAL PRIMARY KEY"), "{ddl}");
         assert!(ddl.contains("FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\")"));
-        assert_eq!(Isolation::parse("Repeatable_Read"), Some(Isolation::RepeatableRead));
+        assert_eq!(
+            Isolation::parse("Repeatable_Read"),
+            Some(Isolation::RepeatableRead)
+        );
     }
 }

@@ -133,7 +133,11 @@ impl Connection {
         // Stay well under every database's parameter limit (SQLite: 32766, PostgreSQL: 65535).
         let per_batch = (30_000 / columns.len().max(1)).clamp(1, 1000);
         for chunk in rows.chunks(per_batch) {
-            let mut sql = format!("INSERT INTO {} ({}) VALUES ", d.ident(table), cols.join(", "));
+            let mut sql = format!(
+                "INSERT INTO {} ({}) VALUES ",
+                d.ident(table),
+                cols.join(", ")
+            );
             let mut n = 0;
             for (i, _) in chunk.iter().enumerate() {
                 if i > 0 {

@@ -20,10 +20,12 @@ pub struct PgConn {
 impl PgConn {
     pub async fn connect(url: &DbUrl) -> Result<Self, ConnectError> {
         let mut config: tokio_postgres::Config =
-            url.secret_url().parse().map_err(|e: tokio_postgres::Error| ConnectError::Other {
-                url: url.redacted(),
-                detail: e.to_string(),
-            })?;
+            url.secret_url()
+                .parse()
+                .map_err(|e: tokio_postgres::Error| ConnectError::Other {
+                    url: url.redacted(),
+                    detail: e.to_string(),
+                })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -78,7 +80,11 @@ impl PgConn {
             let first = rows.first().map(|r| {
                 let ty = r.columns()[0].type_();
                 match *ty {
-                    Type::INT8 => r.try_get::<_, Option<i64>>(0).ok().flatten().map(Value::Int),
+                    Type::INT8 => r
+                        .try_get::<_, Option<i64>>(0)
+                        .ok()
+                        .flatten()
+                        .map(Value::Int),
                     Type::INT4 => r
                         .try_get::<_, Option<i32>>(0)
                         .ok()
@@ -89,9 +95,11 @@ impl PgConn {
                         .ok()
                         .flatten()
                         .map(|v| Value::Int(v as i64)),
-                    Type::TEXT | Type::VARCHAR | Type::BPCHAR => {
-                        r.try_get::<_, Option<String>>(0).ok().flatten().map(Value::Text)
-                    }
+                    Type::TEXT | Type::VARCHAR | Type::BPCHAR => r
+                        .try_get::<_, Option<String>>(0)
+                        .ok()
+                        .flatten()
+                        .map(Value::Text),
                     _ => None,
                 }
                 .unwrap_or(Value::Null)
@@ -105,7 +113,10 @@ impl PgConn {
     }
 
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.client.batch_execute(sql).await.map_err(|e| self.map(e))
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| self.map(e))
     }
 
     pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
@@ -186,7 +197,9 @@ impl PgConn {
                 let udt = r[2].clone().unwrap_or_default();
                 let default = r[7].clone();
                 let identity = r[8].as_deref() == Some("YES");
-                let serial = default.as_deref().is_some_and(|d| d.starts_with("nextval("));
+                let serial = default
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("nextval("));
                 let type_name = if data_type == "USER-DEFINED" || data_type == "ARRAY" {
                     udt.clone()
                 } else {
@@ -313,7 +326,9 @@ impl ToSql for PgValue<'_> {
                 other => other
                     .to_sql_text()
                     .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| format!("value {v} is not a number (parameter type {ty})").into()),
+                    .ok_or_else(|| {
+                        format!("value {v} is not a number (parameter type {ty})").into()
+                    }),
             }
         };
         match *ty {
@@ -377,7 +392,10 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> Result<(), BoxErr> {
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     };
     let (int_part, frac_part) = t.split_once('.').unwrap_or((t, ""));
-    if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit())
+    if !int_part
+        .chars()
+        .chain(frac_part.chars())
+        .all(|c| c.is_ascii_digit())
         || (int_part.is_empty() && frac_part.is_empty())
     {
         return Err(format!("value '{text}' is not a decimal number").into());
@@ -427,7 +445,9 @@ mod tests {
     fn enc(s: &str) -> Vec<i16> {
         let mut b = BytesMut::new();
         encode_numeric(s, &mut b).unwrap();
-        b.chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect()
+        b.chunks(2)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]))
+            .collect()
     }
 
     #[test]

@@ -30,7 +30,10 @@ impl SqliteConn {
                 // connections of the process, with real locking between them.
                 // Every connection of one process that opens `sqlite::memory:` sees the same data.
                 let uri = format!("file:/dbarena-mem-{}?vfs=memdb", std::process::id());
-                (":memory:".into(), rusqlite::Connection::open_with_flags(uri, flags))
+                (
+                    ":memory:".into(),
+                    rusqlite::Connection::open_with_flags(uri, flags),
+                )
             }
         };
         let conn = conn.map_err(|e| ConnectError::Sqlite {
@@ -132,8 +135,10 @@ impl SqliteConn {
             let Some(name) = idx.first().cloned().flatten() else {
                 continue;
             };
-            let members =
-                self.query_text(&format!("SELECT name FROM pragma_index_info({})", quote_literal(&name)))?;
+            let members = self.query_text(&format!(
+                "SELECT name FROM pragma_index_info({})",
+                quote_literal(&name)
+            ))?;
             if members.len() == 1 {
                 if let Some(c) = members[0].first().cloned().flatten() {
                     unique_cols.push(c);
@@ -236,7 +241,9 @@ fn from_ref(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Float(f),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Value::Text(String::from_utf8_lossy(t).into_owned())
+        }
     }
 }
 

@@ -205,7 +205,10 @@ mod tests {
 
     #[test]
     fn parses_kinds() {
-        assert_eq!(DbUrl::parse("sqlite::memory:").unwrap().kind(), DbKind::Sqlite);
+        assert_eq!(
+            DbUrl::parse("sqlite::memory:").unwrap().kind(),
+            DbKind::Sqlite
+        );
         let u = DbUrl::parse("sqlite://dir/x.db").unwrap();
         assert_eq!(
             u.sqlite_location(),
@@ -215,7 +218,10 @@ mod tests {
         assert_eq!(u.kind(), DbKind::Postgres);
         assert_eq!(u.database().as_deref(), Some("db"));
         assert_eq!(u.host_port(), "h:5432");
-        assert_eq!(DbUrl::parse("mariadb://root@h/t").unwrap().kind(), DbKind::Mysql);
+        assert_eq!(
+            DbUrl::parse("mariadb://root@h/t").unwrap().kind(),
+            DbKind::Mysql
+        );
         assert!(DbUrl::parse("oracle://x").is_err());
         assert!(DbUrl::parse("postgres://u@h:99999/db").is_err());
         assert!(DbUrl::parse("postgres:///db").is_err());

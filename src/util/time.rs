@@ -119,7 +119,10 @@ mod parse_tests {
     fn parses_what_it_formats() {
         let us = 1_709_210_096_000_000;
         assert_eq!(parse_timestamp_us(&format_timestamp_us(us)), Some(us));
-        assert_eq!(parse_timestamp_us("2024-02-29T12:34:56.5+02"), Some(us + 500_000));
+        assert_eq!(
+            parse_timestamp_us("2024-02-29T12:34:56.5+02"),
+            Some(us + 500_000)
+        );
         assert_eq!(parse_timestamp_us("1970-01-02"), Some(86_400_000_000));
         assert_eq!(parse_timestamp_us("nope"), None);
     }

@@ -144,10 +144,7 @@ impl WorkloadFile {
     /// Parses TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             ConfigError::Toml {
                 path: origin.into(),
                 line,
@@ -219,7 +216,11 @@ impl WorkloadFile {
         let warmup = dur("warmup", &self.warmup)?.unwrap_or_default();
         let connections = self.connections.unwrap_or(4);
         if connections == 0 || connections > 10_000 {
-            return Err(invalid("connections", connections, "must be between 1 and 10000"));
+            return Err(invalid(
+                "connections",
+                connections,
+                "must be between 1 and 10000",
+            ));
         }
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -245,10 +246,18 @@ impl WorkloadFile {
         let (pattern, mix) = if let Some(ops) = &self.custom_operations {
             let w = [ops.select, ops.insert, ops.update, ops.delete];
             if w.iter().any(|v| *v < 0.0 || !v.is_finite()) {
-                return Err(invalid("custom_operations", "weights", "weights must be >= 0"));
+                return Err(invalid(
+                    "custom_operations",
+                    "weights",
+                    "weights must be >= 0",
+                ));
             }
             check_weights("[custom_operations]", &w)?;
-            let scale = if w.iter().sum::<f64>() > 1.5 { 1.0 } else { 100.0 };
+            let scale = if w.iter().sum::<f64>() > 1.5 {
+                1.0
+            } else {
+                100.0
+            };
             (
                 "custom".to_string(),
                 OpMix {
@@ -270,7 +279,11 @@ impl WorkloadFile {
             let mut names = std::collections::HashSet::new();
             for q in queries {
                 if !names.insert(q.name.as_str()) {
-                    return Err(invalid("custom_queries.name", &q.name, "names must be unique"));
+                    return Err(invalid(
+                        "custom_queries.name",
+                        &q.name,
+                        "names must be unique",
+                    ));
                 }
             }
             (
@@ -325,7 +338,12 @@ pub fn check_weights(what: &str, w: &[f64]) -> Result<(), ConfigError> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -440,7 +458,10 @@ mod tests {
             connections: Some(2),
             ..Default::default()
         };
-        let c = base.overlay(over).resolve("sqlite::memory:".into()).unwrap();
+        let c = base
+            .overlay(over)
+            .resolve("sqlite::memory:".into())
+            .unwrap();
         assert_eq!(c.connections, 2);
         assert_eq!(c.pattern, "oltp");
         assert_eq!(c.duration, Some(Duration::from_secs(10)));

@@ -142,11 +142,25 @@ pub fn rewrite_placeholders(
 #[derive(Debug, Clone)]
 pub enum ParamGen {
     Keys(Arc<KeySet>, KeyDist),
-    Int { min: i64, max: i64, dist: KeyDist },
-    Decimal { min: f64, max: f64, precision: u32 },
-    Enum { values: Vec<Value>, cumulative: Vec<f64> },
+    Int {
+        min: i64,
+        max: i64,
+        dist: KeyDist,
+    },
+    Decimal {
+        min: f64,
+        max: f64,
+        precision: u32,
+    },
+    Enum {
+        values: Vec<Value>,
+        cumulative: Vec<f64>,
+    },
     Template(Vec<TemplatePart>),
-    Sequential { next: Arc<AtomicI64>, step: i64 },
+    Sequential {
+        next: Arc<AtomicI64>,
+        step: i64,
+    },
 }
 
 /// A piece of a `template` parameter.
@@ -189,7 +203,13 @@ pub fn build_param(
     keys: &dyn Fn(&str, &str) -> Option<Arc<KeySet>>,
 ) -> Result<ParamGen, ConfigError> {
     let need = |v: Option<f64>, what: &str| {
-        v.ok_or_else(|| bad(query, param, format!("generator '{}' needs '{what}'", spec.generator)))
+        v.ok_or_else(|| {
+            bad(
+                query,
+                param,
+                format!("generator '{}' needs '{what}'", spec.generator),
+            )
+        })
     };
     Ok(match spec.generator.as_str() {
         "foreign_key" => {
@@ -343,7 +363,10 @@ impl ParamGen {
             }
             ParamGen::Enum { values, cumulative } => {
                 let u = rng.f64();
-                let i = cumulative.iter().position(|c| u < *c).unwrap_or(values.len() - 1);
+                let i = cumulative
+                    .iter()
+                    .position(|c| u < *c)
+                    .unwrap_or(values.len() - 1);
                 values[i].clone()
             }
             ParamGen::Sequential { next, step } => {
@@ -365,7 +388,12 @@ impl ParamGen {
                         }
                         TemplatePart::Name | TemplatePart::Email => {
                             let col = crate::schema::ColumnInfo {
-                                name: if matches!(p, TemplatePart::Name) { "name" } else { "email" }.into(),
+                                name: if matches!(p, TemplatePart::Name) {
+                                    "name"
+                                } else {
+                                    "email"
+                                }
+                                .into(),
                                 sql_type: String::new(),
                                 kind: crate::schema::ColKind::Text { max_len: None },
                                 nullable: false,
@@ -391,7 +419,8 @@ mod tests {
 
     #[test]
     fn splits_and_rewrites() {
-        let stmts = split_statements("UPDATE a SET x = ';' WHERE id = :id; -- c;\nSELECT :id, :v::text;");
+        let stmts =
+            split_statements("UPDATE a SET x = ';' WHERE id = :id; -- c;\nSELECT :id, :v::text;");
         assert_eq!(stmts.len(), 2, "{stmts:?}");
         let mut names = Vec::new();
         let pg = rewrite_placeholders(&stmts[1], Dialect::new(DbKind::Postgres), &mut Vec::new());
@@ -400,7 +429,11 @@ mod tests {
         assert_eq!(my.sql, "SELECT ?, ?, ?");
         assert_eq!(my.bind, vec![0, 1, 0]);
         assert!(!my.writes);
-        let pg = rewrite_placeholders("SELECT :a, :b, :a", Dialect::new(DbKind::Postgres), &mut names);
+        let pg = rewrite_placeholders(
+            "SELECT :a, :b, :a",
+            Dialect::new(DbKind::Postgres),
+            &mut names,
+        );
         assert_eq!(pg.sql, "SELECT $1, $2, $1");
         assert_eq!(pg.bind, vec![0, 1]);
     }

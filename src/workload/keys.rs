@@ -55,12 +55,15 @@ impl KeySet {
         let (t, c) = (d.ident(table), d.ident(column));
         if integer {
             let rows = conn
-                .query_text(&format!(
-                    "SELECT MIN({c}), MAX({c}), COUNT({c}) FROM {t}"
-                ))
+                .query_text(&format!("SELECT MIN({c}), MAX({c}), COUNT({c}) FROM {t}"))
                 .await?;
             let num = |i: usize| -> Option<i64> {
-                rows.first()?.get(i)?.as_deref()?.parse::<f64>().ok().map(|v| v as i64)
+                rows.first()?
+                    .get(i)?
+                    .as_deref()?
+                    .parse::<f64>()
+                    .ok()
+                    .map(|v| v as i64)
             };
             if let (Some(min), Some(max), Some(count)) = (num(0), num(1), num(2)) {
                 if count > 0 && max - min + 1 == count {

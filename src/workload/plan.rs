@@ -24,7 +24,9 @@ pub enum PlanError {
     Missing { what: String, tables: Vec<String> },
     #[error("custom query '{query}': {why}")]
     Custom { query: String, why: String },
-    #[error("cannot prepare statement for {what}: {source}; check the SQL and the table definitions")]
+    #[error(
+        "cannot prepare statement for {what}: {source}; check the SQL and the table definitions"
+    )]
     Prepare {
         what: String,
         #[source]
@@ -149,11 +151,17 @@ fn group_col(t: &TableInfo) -> Option<&ColumnInfo> {
     let text: Vec<&ColumnInfo> = t
         .columns
         .iter()
-        .filter(|c| matches!(c.kind, ColKind::Text { .. }) && !c.unique && !t.primary_key.contains(&c.name))
+        .filter(|c| {
+            matches!(c.kind, ColKind::Text { .. }) && !c.unique && !t.primary_key.contains(&c.name)
+        })
         .collect();
     let preferred = ["status", "category", "country", "type", "state", "city"];
     text.iter()
-        .find(|c| preferred.iter().any(|p| c.name.to_ascii_lowercase().contains(p)))
+        .find(|c| {
+            preferred
+                .iter()
+                .any(|p| c.name.to_ascii_lowercase().contains(p))
+        })
         .or(text.first())
         .copied()
 }
@@ -197,7 +205,12 @@ impl WorkloadPlan {
         if !cfg.custom_queries.is_empty() {
             return Self::build_custom(conn, cfg, tables, b, key_cache).await;
         }
-        let mix = [cfg.mix.select, cfg.mix.insert, cfg.mix.update, cfg.mix.delete];
+        let mix = [
+            cfg.mix.select,
+            cfg.mix.insert,
+            cfg.mix.update,
+            cfg.mix.delete,
+        ];
         let reads_rows = mix[0] > 0.0 || mix[2] > 0.0;
         let selects = match (&cfg.custom_operations, Pattern::parse(&cfg.pattern)) {
             (Some(ops), _) => {
@@ -227,9 +240,12 @@ impl WorkloadPlan {
                 }
                 .into());
             }
-            let pk_col = t.pk_column().cloned().ok_or_else(|| SchemaError::NoPrimaryKey {
-                table: t.name.clone(),
-            })?;
+            let pk_col = t
+                .pk_column()
+                .cloned()
+                .ok_or_else(|| SchemaError::NoPrimaryKey {
+                    table: t.name.clone(),
+                })?;
             let keys = Arc::new(
                 KeySet::load(conn, &t.name, pk, pk_col.kind.is_integer())
                     .await
@@ -274,7 +290,10 @@ impl WorkloadPlan {
                                 KeySet::load(conn, &fk.ref_table, &fk.ref_column, integer)
                                     .await
                                     .map_err(|e| {
-                                        crate::Error::db(format!("loading keys of {}", fk.ref_table), e)
+                                        crate::Error::db(
+                                            format!("loading keys of {}", fk.ref_table),
+                                            e,
+                                        )
                                     })?,
                             );
                             key_cache.insert(key, s.clone());
@@ -334,7 +353,10 @@ impl WorkloadPlan {
                     d.placeholder(1),
                     d.placeholder(2)
                 );
-                updates.push((b.add(format!("{} update {}", t.name, c.name), sql), c.clone()));
+                updates.push((
+                    b.add(format!("{} update {}", t.name, c.name), sql),
+                    c.clone(),
+                ));
             }
             let delete = insert.as_ref().map(|_| {
                 b.add(
@@ -374,15 +396,24 @@ impl WorkloadPlan {
                         shape: Shape::Key(i),
                     }),
                     SelectKind::Range | SelectKind::LargeScan => {
-                        let limit = if *kind == SelectKind::Range { 100 } else { 1000 };
-                        let sql = format!("SELECT * FROM {ti} WHERE {pki} >= {p1} ORDER BY {pki} LIMIT {limit}");
+                        let limit = if *kind == SelectKind::Range {
+                            100
+                        } else {
+                            1000
+                        };
+                        let sql = format!(
+                            "SELECT * FROM {ti} WHERE {pki} >= {p1} ORDER BY {pki} LIMIT {limit}"
+                        );
                         cands.push(ReadStmt {
                             stmt: b.add(format!("{} range scan", t.name), sql),
                             shape: Shape::Key(i),
                         });
                     }
                     SelectKind::Aggregate => {
-                        let sql = format!("SELECT {} FROM {ti} WHERE {pki} >= {p1} AND {pki} <= {p2}", agg(""));
+                        let sql = format!(
+                            "SELECT {} FROM {ti} WHERE {pki} >= {p1} AND {pki} <= {p2}",
+                            agg("")
+                        );
                         cands.push(ReadStmt {
                             stmt: b.add(format!("{} aggregate", t.name), sql),
                             shape: Shape::Span(i, 1000),
@@ -408,11 +439,16 @@ impl WorkloadPlan {
                                 continue;
                             };
                             let parent = &tables[pi];
-                            if parent.pk_column().map(|c| c.name.as_str()) != Some(fk.ref_column.as_str()) {
+                            if parent.pk_column().map(|c| c.name.as_str())
+                                != Some(fk.ref_column.as_str())
+                            {
                                 continue;
                             }
-                            let (pt, ppk, cfk) =
-                                (d.ident(&parent.name), d.ident(&fk.ref_column), d.ident(&fk.column));
+                            let (pt, ppk, cfk) = (
+                                d.ident(&parent.name),
+                                d.ident(&fk.ref_column),
+                                d.ident(&fk.column),
+                            );
                             if *kind == SelectKind::Join {
                                 let sql = format!(
                                     "SELECT p.*, c.* FROM {pt} p JOIN {ti} c ON c.{cfk} = p.{ppk} WHERE p.{ppk} = {p1}"
@@ -430,7 +466,10 @@ impl WorkloadPlan {
                                     agg("c.")
                                 );
                                 cands.push(ReadStmt {
-                                    stmt: b.add(format!("{} join-aggregate {}", parent.name, t.name), sql),
+                                    stmt: b.add(
+                                        format!("{} join-aggregate {}", parent.name, t.name),
+                                        sql,
+                                    ),
                                     shape: Shape::Span(pi, 500),
                                 });
                             }
@@ -442,7 +481,9 @@ impl WorkloadPlan {
                             let rows = conn
                                 .query_text(&format!("SELECT MIN({ci}), MAX({ci}) FROM {ti}"))
                                 .await
-                                .map_err(|e| crate::Error::db(format!("reading time range of {}", t.name), e))?;
+                                .map_err(|e| {
+                                    crate::Error::db(format!("reading time range of {}", t.name), e)
+                                })?;
                             let get = |j: usize| {
                                 rows.first()
                                     .and_then(|r| r.get(j).cloned().flatten())
@@ -475,8 +516,12 @@ impl WorkloadPlan {
             reads.push(cands);
             kinds.push(*weight);
         }
-        let insertable: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].insert.is_some()).collect();
-        let updatable: Vec<usize> = (0..plans.len()).filter(|&i| !plans[i].updates.is_empty()).collect();
+        let insertable: Vec<usize> = (0..plans.len())
+            .filter(|&i| plans[i].insert.is_some())
+            .collect();
+        let updatable: Vec<usize> = (0..plans.len())
+            .filter(|&i| !plans[i].updates.is_empty())
+            .collect();
         if (mix[1] > 0.0 || mix[3] > 0.0) && insertable.is_empty() {
             return Err(PlanError::Missing {
                 what: "a table it can insert into".into(),
@@ -548,7 +593,9 @@ impl WorkloadPlan {
                             if let Some(col) = info.as_ref().and_then(|i| i.column(c)) {
                                 let set = KeySet::load(conn, t, c, col.kind.is_integer())
                                     .await
-                                    .map_err(|e| crate::Error::db(format!("loading keys of {t}.{c}"), e))?;
+                                    .map_err(|e| {
+                                        crate::Error::db(format!("loading keys of {t}.{c}"), e)
+                                    })?;
                                 if !set.is_empty() {
                                     e.insert(Arc::new(set));
                                 }
@@ -560,13 +607,16 @@ impl WorkloadPlan {
             let mut params = Vec::new();
             for n in &names {
                 let spec = &q.params[n];
-                let lookup = |t: &str, c: &str| key_cache.get(&(t.to_string(), c.to_string())).cloned();
+                let lookup =
+                    |t: &str, c: &str| key_cache.get(&(t.to_string(), c.to_string())).cloned();
                 params.push(custom::build_param(&q.name, n, spec, &lookup)?);
             }
             if let Some(unused) = q.params.keys().find(|k| !names.contains(k)) {
                 return Err(PlanError::Custom {
                     query: q.name.clone(),
-                    why: format!("parameter '{unused}' is defined but the SQL never uses :{unused}"),
+                    why: format!(
+                        "parameter '{unused}' is defined but the SQL never uses :{unused}"
+                    ),
                 }
                 .into());
             }
@@ -574,7 +624,15 @@ impl WorkloadPlan {
             let stmts = parsed
                 .into_iter()
                 .enumerate()
-                .map(|(i, p)| (b.add(format!("custom query '{}' statement {}", q.name, i + 1), p.sql), p.bind))
+                .map(|(i, p)| {
+                    (
+                        b.add(
+                            format!("custom query '{}' statement {}", q.name, i + 1),
+                            p.sql,
+                        ),
+                        p.bind,
+                    )
+                })
                 .collect();
             queries.push(CustomTx {
                 stmts,
@@ -654,7 +712,8 @@ impl TxGen {
             Kind::Custom { queries, .. } => {
                 let qi = self.ops.next();
                 let q = &queries[qi];
-                let values: Vec<Value> = q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
+                let values: Vec<Value> =
+                    q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
                 let steps = q
                     .stmts
                     .iter()
@@ -711,7 +770,10 @@ impl TxGen {
                 let keys = &g.tables[t].keys;
                 let n = keys.len();
                 let start = self.rng.below(n.max(1));
-                vec![keys.get(start), keys.get((start + width).min(n.saturating_sub(1)))]
+                vec![
+                    keys.get(start),
+                    keys.get((start + width).min(n.saturating_sub(1))),
+                ]
             }
             Shape::Window { min, max, width } => {
                 let lo = self.rng.range_i64(min, (max - width).max(min));

@@ -31,11 +31,15 @@ pub struct RunReport {
 
 /// Runs a workload and writes its result file.
 pub fn run_workload(
-    cfg: WorkloadConfig,
+    mut cfg: WorkloadConfig,
     opts: RunOptions,
     progress: &mut dyn ProgressSink,
 ) -> Result<RunReport, Error> {
     let url = DbUrl::parse(&cfg.db)?;
+    if url.kind() == crate::target::DbKind::Sqlite {
+        // SQLite calls block, so each connection runs on a thread of its own.
+        cfg.threads = cfg.connections;
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -52,8 +56,16 @@ pub fn run_workload(
         let tables = resolve_tables(&mut conn, &cfg, &url, &opts, &mut notes).await?;
         let plan = WorkloadPlan::build(&mut conn, &cfg, tables).await?;
         plan.prepare(&mut conn).await?;
-        if cfg.isolation.is_some() && conn.dialect().set_isolation(crate::target::Isolation::Serializable).is_none() {
-            notes.push(format!("{} transactions are always serializable; --isolation has no effect", url.kind()));
+        if cfg.isolation.is_some()
+            && conn
+                .dialect()
+                .set_isolation(crate::target::Isolation::Serializable)
+                .is_none()
+        {
+            notes.push(format!(
+                "{} transactions are always serializable; --isolation has no effect",
+                url.kind()
+            ));
         }
         Ok::<_, Error>((conn, version, plan, notes))
     })?;
@@ -63,7 +75,13 @@ pub fn run_workload(
         server_version,
         url: url.redacted(),
     };
-    let out = engine::run(url.clone(), cfg.clone(), plan.clone(), opts.stop.clone(), progress)?;
+    let out = engine::run(
+        url.clone(),
+        cfg.clone(),
+        plan.clone(),
+        opts.stop.clone(),
+        progress,
+    )?;
     let mut recorded = cfg.clone();
     recorded.db = url.redacted();
     let result = RunResult::build(RunData {
@@ -92,7 +110,9 @@ pub fn run_workload(
         source: e,
     })?;
     // Closing the setup connection last keeps an in-memory database alive until here.
-    rt.block_on(async { let _ = setup.execute("SELECT 1").await; });
+    rt.block_on(async {
+        let _ = setup.execute("SELECT 1").await;
+    });
     Ok(RunReport { result, path })
 }
 
@@ -111,7 +131,8 @@ async fn resolve_tables(
                 .await
                 .map_err(|e| Error::db("creating the built-in ecommerce schema", e))?;
             if !rep.created.is_empty() || !rep.filled.is_empty() {
-                let filled: Vec<String> = rep.filled.iter().map(|(t, n)| format!("{t}={n}")).collect();
+                let filled: Vec<String> =
+                    rep.filled.iter().map(|(t, n)| format!("{t}={n}")).collect();
                 let msg = format!(
                     "prepared the built-in ecommerce schema (created: [{}], filled: [{}])",
                     rep.created.join(", "),
