@@ -1,0 +1,221 @@
+//! Helpers for integration tests: real databases, the real binary, scratch directories.
+#![allow(dead_code)]
+
+use dbarena::target::{Connection, DbUrl};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "dbarena-test-{tag}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create scratch dir");
+        Scratch(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn require_servers() -> bool {
+    std::env::var("DBARENA_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Which database a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// A database created for one test and dropped afterwards.
+pub struct TestDb {
+    pub kind: Db,
+    pub url: String,
+    pub name: String,
+    admin: Option<String>,
+    _scratch: Option<Scratch>,
+}
+
+impl TestDb {
+    /// A fresh database of `kind`, or None (after printing SKIPPED) when its server is
+    /// unreachable and DBARENA_REQUIRE_SERVERS is not 1.
+    pub fn new(kind: Db, tag: &str) -> Option<TestDb> {
+        let name = format!(
+            "dbarena_t_{}_{}_{}",
+            tag,
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        match kind {
+            Db::Sqlite => {
+                let s = Scratch::new(tag);
+                let url = format!("sqlite://{}", s.file("test.db").display());
+                Some(TestDb {
+                    kind,
+                    url,
+                    name,
+                    admin: None,
+                    _scratch: Some(s),
+                })
+            }
+            Db::Postgres | Db::Mysql => {
+                let (env, default) = if kind == Db::Postgres {
+                    ("DBARENA_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+                } else {
+                    ("DBARENA_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+                };
+                let admin = std::env::var(env).unwrap_or_else(|_| default.to_string());
+                let created = rt().block_on(async {
+                    let url = DbUrl::parse(&admin).map_err(|e| e.to_string())?;
+                    let mut c = Connection::connect(&url).await.map_err(|e| e.to_string())?;
+                    c.execute(&format!("CREATE DATABASE {name}"))
+                        .await
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(why) = created {
+                    if require_servers() {
+                        panic!("{kind:?} server required (DBARENA_REQUIRE_SERVERS=1) but unusable: {why}");
+                    }
+                    println!("SKIPPED: {kind:?} server unavailable at {admin}: {why}");
+                    return None;
+                }
+                let base = admin.rsplit_once('/').map(|x| x.0).unwrap_or(&admin);
+                Some(TestDb {
+                    kind,
+                    url: format!("{base}/{name}"),
+                    name,
+                    admin: Some(admin),
+                    _scratch: None,
+                })
+            }
+        }
+    }
+
+    /// Runs SQL statements against this database (test setup).
+    pub fn exec(&self, sql: &str) {
+        let url = DbUrl::parse(&self.url).expect("url");
+        rt().block_on(async {
+            let mut c = Connection::connect(&url).await.expect("connect");
+            for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
+                c.execute(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+            }
+        });
+    }
+
+    /// Runs a query and returns the rows as text.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let url = DbUrl::parse(&self.url).expect("url");
+        rt().block_on(async {
+            let mut c = Connection::connect(&url).await.expect("connect");
+            c.query_text(sql).await.expect("query")
+        })
+    }
+
+    /// Runs SQL on the admin database (to kill connections, for example).
+    pub fn admin_exec(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let admin = self.admin.as_ref().expect("network database");
+        let url = DbUrl::parse(admin).expect("url");
+        rt().block_on(async {
+            let mut c = Connection::connect(&url).await.expect("connect");
+            c.query_text(sql).await.unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(admin) = &self.admin else { return };
+        let sql = match self.kind {
+            Db::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            _ => format!("DROP DATABASE IF EXISTS {}", self.name),
+        };
+        if let Ok(url) = DbUrl::parse(admin) {
+            rt().block_on(async {
+                if let Ok(mut c) = Connection::connect(&url).await {
+                    let _ = c.execute(&sql).await;
+                }
+            });
+        }
+    }
+}
+
+/// The three databases, for tests that run on each.
+pub const ALL: [Db; 3] = [Db::Sqlite, Db::Postgres, Db::Mysql];
+
+/// Runs the dbarena binary in `cwd` with a clean environment.
+pub fn dbarena(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dbarena"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DBARENA_DB")
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run dbarena")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and returns the parsed result file.
+pub fn ok_result(o: &Output, path: &Path) -> Json {
+    assert!(
+        o.status.success(),
+        "dbarena failed ({:?}):\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
+    read_json(path)
+}
+
+pub fn read_json(path: &Path) -> Json {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("result is JSON")
+}
+
+/// Error classes other than the retryable ones (serialization, deadlock, lock timeout).
+pub fn unexpected_errors(r: &Json) -> Vec<String> {
+    r["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| !e["retryable"].as_bool().unwrap_or(false))
+                .map(|e| format!("{} x{}: {}", e["class"], e["count"], e["first_message"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
