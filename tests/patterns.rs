@@ -17,24 +17,43 @@ const PATTERNS: &[(&str, [f64; 4])] = &[
 ];
 
 fn every_pattern(kind: Db) {
-    let Some(db) = TestDb::new(kind, "patterns") else { return };
+    let Some(db) = TestDb::new(kind, "patterns") else {
+        return;
+    };
     let dir = Scratch::new("patterns");
     for (name, mix) in PATTERNS {
         let out = dir.file(&format!("{name}.json"));
         let o = dbarena(
             &[
-                "workload", "run", "--db", &db.url, "--pattern", name, "--duration", "2s",
-                "--connections", "4", "--quiet", "--out", out.to_str().unwrap(),
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                name,
+                "--duration",
+                "2s",
+                "--connections",
+                "4",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
             ],
             dir.path(),
         );
         let r = ok_result(&o, &out);
         let committed = r["totals"]["committed"].as_u64().unwrap();
         let failed = r["totals"]["failed"].as_u64().unwrap();
-        assert!(committed >= 400, "{name} on {kind:?}: only {committed} committed");
+        assert!(
+            committed >= 400,
+            "{name} on {kind:?}: only {committed} committed"
+        );
         assert_eq!(r["config"]["pattern"], *name);
         let errs = unexpected_errors(&r);
-        assert!(errs.is_empty(), "{name} on {kind:?}: unexpected errors {errs:?}");
+        assert!(
+            errs.is_empty(),
+            "{name} on {kind:?}: unexpected errors {errs:?}"
+        );
         let total = (committed + failed) as f64;
         for (i, op) in ["select", "insert", "update", "delete"].iter().enumerate() {
             let o = &r["operations"][op];
@@ -49,7 +68,11 @@ fn every_pattern(kind: Db) {
     }
     // Deletes remove rows the workload inserted, never the original data.
     let ids = db.query("SELECT COUNT(*) FROM users WHERE id <= 1000");
-    assert_eq!(ids[0][0].as_deref(), Some("1000"), "original users were deleted on {kind:?}");
+    assert_eq!(
+        ids[0][0].as_deref(),
+        Some("1000"),
+        "original users were deleted on {kind:?}"
+    );
 }
 
 #[test]
@@ -68,14 +91,30 @@ fn every_pattern_on_mariadb() {
 }
 
 fn rate_is_kept(kind: Db) {
-    let Some(db) = TestDb::new(kind, "rate") else { return };
+    let Some(db) = TestDb::new(kind, "rate") else {
+        return;
+    };
     let dir = Scratch::new("rate");
     let out = dir.file("r.json");
     let o = dbarena(
         &[
-            "workload", "run", "--db", &db.url, "--pattern", "read_heavy", "--tps", "200",
-            "--arrival", "uniform", "--duration", "3s", "--connections", "4", "--quiet",
-            "--out", out.to_str().unwrap(),
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "read_heavy",
+            "--tps",
+            "200",
+            "--arrival",
+            "uniform",
+            "--duration",
+            "3s",
+            "--connections",
+            "4",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
         ],
         dir.path(),
     );

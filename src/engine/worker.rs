@@ -129,6 +129,8 @@ async fn drive(
         n / c + u64::from((index as u64) < n % c)
     });
     let dialect = conn.dialect();
+    // Everything before the common start would go unmeasured; wait for it.
+    tokio::time::sleep_until(tokio::time::Instant::from_std(start)).await;
     loop {
         if ctx.stop.load(Ordering::Relaxed) || quota == Some(0) {
             break;

@@ -66,7 +66,7 @@ fn secs_to_duration(secs: f64, s: &str) -> Result<Duration, String> {
 /// Renders a duration the way [`parse_duration`] reads it back.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

@@ -129,7 +129,6 @@ pub fn rewrite_placeholders(
         i += 1;
     }
     let first = stmt
-        .trim_start()
         .split_whitespace()
         .next()
         .unwrap_or("")

@@ -23,13 +23,13 @@ impl Mix {
     /// Starts the rotation at a different point, so connections do not move in lockstep.
     pub fn offset(mut self, steps: usize) -> Self {
         for _ in 0..steps % 97 {
-            self.next();
+            self.pick();
         }
         self
     }
 
     /// The index of the next choice.
-    pub fn next(&mut self) -> usize {
+    pub fn pick(&mut self) -> usize {
         let mut best = 0;
         for i in 0..self.weights.len() {
             self.current[i] += self.weights[i];
@@ -52,13 +52,13 @@ mod tests {
         let mut m = Mix::new(&w).offset(13);
         let mut counts = [0f64; 4];
         for n in 1..=2000 {
-            counts[m.next()] += 1.0;
+            counts[m.pick()] += 1.0;
             for i in 0..4 {
                 let expect = n as f64 * w[i] / 100.0;
                 assert!((counts[i] - expect).abs() <= 1.5, "n={n} i={i} {counts:?}");
             }
         }
         let mut z = Mix::new(&[1.0, 0.0]);
-        assert!((0..100).all(|_| z.next() == 0));
+        assert!((0..100).all(|_| z.pick() == 0));
     }
 }

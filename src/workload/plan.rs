@@ -710,7 +710,7 @@ impl TxGen {
         let plan = self.plan.clone();
         match &plan.kind {
             Kind::Custom { queries, .. } => {
-                let qi = self.ops.next();
+                let qi = self.ops.pick();
                 let q = &queries[qi];
                 let values: Vec<Value> =
                     q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
@@ -731,7 +731,7 @@ impl TxGen {
                     client_key: None,
                 }
             }
-            Kind::Generated(g) => match self.ops.next() {
+            Kind::Generated(g) => match self.ops.pick() {
                 0 => self.select(g),
                 1 => {
                     let t = g.insertable[self.rng.below(g.insertable.len() as u64) as usize];
@@ -761,7 +761,7 @@ impl TxGen {
     }
 
     fn select(&mut self, g: &GeneratedPlan) -> Tx {
-        let kind = self.selects.next();
+        let kind = self.selects.pick();
         let cands = &g.reads[kind];
         let r = &cands[self.rng.below(cands.len() as u64) as usize];
         let params = match r.shape {

@@ -128,7 +128,9 @@ impl TestDb {
         rt().block_on(async {
             let mut c = Connection::connect(&url).await.expect("connect");
             for stmt in sql.split(';').filter(|s| !s.trim().is_empty()) {
-                c.execute(stmt).await.unwrap_or_else(|e| panic!("{stmt}: {e}"));
+                c.execute(stmt)
+                    .await
+                    .unwrap_or_else(|e| panic!("{stmt}: {e}"));
             }
         });
     }
@@ -202,8 +204,8 @@ pub fn ok_result(o: &Output, path: &Path) -> Json {
 }
 
 pub fn read_json(path: &Path) -> Json {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("result is JSON")
 }
 
