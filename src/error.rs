@@ -33,6 +33,8 @@ pub enum Error {
     Schema(#[from] crate::schema::SchemaError),
     #[error(transparent)]
     Plan(#[from] crate::workload::plan::PlanError),
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
     #[error("database error {context}: {source}")]
     Database {
         context: String,
@@ -59,6 +61,16 @@ impl Error {
             Error::Plan(e) if e.is_usage() => ExitCode::Usage,
             Error::Plan(_) => ExitCode::Schema,
             Error::Connect(_) => ExitCode::Connect,
+            Error::Seed(e) => {
+                use crate::seed::SeedError as S;
+                match e {
+                    S::Config(_) | S::UnknownPreset(_) | S::Nothing | S::UnknownColumn { .. }
+                    | S::UnknownReference { .. } | S::Cycle(_) => ExitCode::Usage,
+                    S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => ExitCode::Schema,
+                    S::Failed { .. } | S::Database { .. } => ExitCode::Database,
+                    S::Interrupted(_) => ExitCode::Interrupted,
+                }
+            }
             Error::Schema(_) => ExitCode::Schema,
             Error::Database { .. } => ExitCode::Database,
             Error::Io { .. } | Error::Failed(_) => ExitCode::Failure,

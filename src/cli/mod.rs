@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and conversion of flags into domain configuration.
 //! Nothing outside this module sees clap.
 
+mod seed;
 mod workload;
 
 use clap::{Parser, Subcommand};
@@ -15,6 +16,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Fill a database with realistic, deterministic data.
+    Seed(seed::SeedArgs),
     /// Drive a database with a workload.
     #[command(subcommand)]
     Workload(workload::WorkloadCommand),
@@ -35,6 +38,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
         }
     };
     match cli.command {
+        Command::Seed(s) => seed::run(s),
         Command::Workload(w) => workload::run(w),
     }
 }

@@ -88,6 +88,10 @@ pub fn for_column(col: &ColumnInfo, rng: &mut Rng, now_us: i64) -> Value {
             let s = text_for_name(&name, rng, col.unique);
             fit(s, max, rng, col.unique)
         }
+        ColKind::Enum(labels) => match rng.pick(labels) {
+            Some(l) => Value::Text(l.clone()),
+            None => Value::Null,
+        },
         ColKind::Other(_) => Value::Null,
     }
 }

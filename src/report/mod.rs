@@ -1,4 +1,5 @@
 //! What the user sees: the live progress display and the final summary.
 
 pub mod progress;
+pub mod seed_progress;
 pub mod summary;

@@ -22,6 +22,8 @@ pub enum ColKind {
     Date,
     Uuid,
     Json,
+    /// An enumerated type with its labels (PostgreSQL enum, MySQL enum).
+    Enum(Vec<String>),
     /// A type dbarena cannot generate values for (the raw type name).
     Other(String),
 }
@@ -35,6 +37,15 @@ impl ColKind {
         scale: Option<u32>,
     ) -> ColKind {
         let t = type_name.to_ascii_lowercase();
+        if let Some(labels) = t.strip_prefix("enum(") {
+            // MySQL column_type: enum('a','b')
+            let labels = labels
+                .trim_end_matches(')')
+                .split(',')
+                .map(|l| l.trim().trim_matches('\'').replace("''", "'"))
+                .collect();
+            return ColKind::Enum(labels);
+        }
         let base = t.split('(').next().unwrap_or("").trim();
         let base = base.trim_end_matches(" unsigned");
         match base {

@@ -1,4 +1,11 @@
-//! Filling databases with data. For now: creating and filling the built-in schemas that
-//! `workload run` uses on an empty database.
+//! Filling databases with realistic, deterministic data: TOML rules, presets, or rules
+//! inferred from the schema; loaded in foreign-key order with each database's bulk path.
 
 pub mod builtin;
+pub mod config;
+pub mod generators;
+pub mod infer;
+pub mod presets;
+pub mod run;
+
+pub use run::{run_seed, SeedError, SeedOptions, SeedReport, Source};

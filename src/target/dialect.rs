@@ -122,6 +122,7 @@ impl Dialect {
             (DbKind::Postgres, ColKind::Json) => "JSONB".into(),
             (DbKind::Mysql, ColKind::Json) => "JSON".into(),
             (_, ColKind::Json) => "TEXT".into(),
+            (_, ColKind::Enum(_)) => "VARCHAR(64)".into(),
             (_, ColKind::Other(name)) => name.clone(),
         }
     }
@@ -173,6 +174,76 @@ impl Dialect {
             self.ident(&t.name),
             parts.join(",\n  ")
         )
+    }
+
+    /// Adds a primary key after loading (faster than maintaining it during the load), or None
+    /// where the database cannot (SQLite: the key is declared with the table instead).
+    pub fn add_primary_key(&self, table: &str, column: &str) -> Option<String> {
+        match self.kind {
+            DbKind::Sqlite => None,
+            _ => Some(format!(
+                "ALTER TABLE {} ADD PRIMARY KEY ({})",
+                self.ident(table),
+                self.ident(column)
+            )),
+        }
+    }
+
+    /// Whether primary keys can be added after the load.
+    pub fn defers_primary_keys(&self) -> bool {
+        self.kind != DbKind::Sqlite
+    }
+
+    /// Moves an identity/serial sequence past explicitly inserted keys (PostgreSQL only; MySQL
+    /// and SQLite do this by themselves).
+    pub fn sync_sequence(&self, table: &str, column: &str) -> Option<String> {
+        match self.kind {
+            DbKind::Postgres => Some(format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), GREATEST(COALESCE(MAX({}), 0), 1)) FROM {}",
+                super::quote_literal(&self.ident(table)),
+                super::quote_literal(column),
+                self.ident(column),
+                self.ident(table)
+            )),
+            _ => None,
+        }
+    }
+
+    /// Refreshes planner statistics after a bulk load.
+    pub fn analyze(&self, table: &str) -> String {
+        match self.kind {
+            DbKind::Postgres => format!("VACUUM ANALYZE {}", self.ident(table)),
+            DbKind::Mysql => format!("ANALYZE TABLE {}", self.ident(table)),
+            DbKind::Sqlite => format!("ANALYZE {}", self.ident(table)),
+        }
+    }
+
+    /// Statements that empty `tables`, given children before parents.
+    pub fn truncate(&self, tables: &[String]) -> Vec<String> {
+        match self.kind {
+            DbKind::Postgres => {
+                let list: Vec<String> = tables.iter().map(|t| self.ident(t)).collect();
+                vec![format!("TRUNCATE {} RESTART IDENTITY", list.join(", "))]
+            }
+            DbKind::Mysql => {
+                let mut v = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
+                v.extend(tables.iter().map(|t| format!("TRUNCATE TABLE {}", self.ident(t))));
+                v.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
+                v
+            }
+            DbKind::Sqlite => tables
+                .iter()
+                .map(|t| format!("DELETE FROM {}", self.ident(t)))
+                .collect(),
+        }
+    }
+
+    /// Drops a table if it exists.
+    pub fn drop_table(&self, table: &str) -> String {
+        match self.kind {
+            DbKind::Postgres => format!("DROP TABLE IF EXISTS {} CASCADE", self.ident(table)),
+            _ => format!("DROP TABLE IF EXISTS {}", self.ident(table)),
+        }
     }
 
     /// An index on a column, so joins and range scans on foreign keys stay index-driven.

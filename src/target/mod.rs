@@ -160,6 +160,25 @@ impl Connection {
         Ok(())
     }
 
+    /// Loads rows as fast as the database allows (PostgreSQL COPY, MySQL multi-row INSERT
+    /// sized to max_allowed_packet, SQLite prepared inserts in one transaction). The batch is
+    /// atomic: either all rows are committed or none.
+    pub async fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Connection::Sqlite(c) => c.bulk_insert(table, columns, rows),
+            Connection::Postgres(c) => c.bulk_insert(table, columns, rows).await,
+            Connection::Mysql(c) => c.bulk_insert(table, columns, rows).await,
+        }
+    }
+
     /// The server's version string.
     pub async fn server_version(&mut self) -> Result<String, DbError> {
         let sql = match self {

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct MyConn {
     conn: Conn,
     statements: Vec<Statement>,
+    /// (max_allowed_packet, backslash escapes on) once asked.
+    bulk: Option<(usize, bool)>,
 }
 
 impl MyConn {
@@ -40,6 +42,7 @@ impl MyConn {
         Ok(MyConn {
             conn,
             statements: Vec::new(),
+            bulk: None,
         })
     }
 
@@ -84,6 +87,71 @@ impl MyConn {
             result.drop_result().await.map_err(map_error)?;
         }
         Ok(out)
+    }
+
+    pub async fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        let (max_packet, backslash) = match self.bulk {
+            Some(b) => b,
+            None => {
+                let r = self.query_text("SELECT @@max_allowed_packet, @@sql_mode").await?;
+                let packet = r
+                    .first()
+                    .and_then(|x| x[0].as_deref())
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .unwrap_or(4 << 20);
+                let mode = r.first().and_then(|x| x[1].clone()).unwrap_or_default();
+                let b = (packet, !mode.contains("NO_BACKSLASH_ESCAPES"));
+                self.bulk = Some(b);
+                b
+            }
+        };
+        // Statements stay under max_allowed_packet (with headroom), and under 16 MiB, past
+        // which larger statements stop paying off.
+        let limit = (max_packet.saturating_sub(1024) * 9 / 10).clamp(64 << 10, 16 << 20);
+        let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+        let cols: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        let head = format!("INSERT INTO {} ({}) VALUES ", q(table), cols.join(", "));
+        self.execute("START TRANSACTION").await?;
+        let mut sql = String::with_capacity(limit.min(1 << 20));
+        let mut n = 0;
+        for row in rows {
+            let mut tuple = String::with_capacity(row.len() * 16);
+            tuple.push('(');
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    tuple.push(',');
+                }
+                literal(v, backslash, &mut tuple);
+            }
+            tuple.push(')');
+            if n > 0 && sql.len() + tuple.len() + 1 > limit {
+                if let Err(e) = self.conn.query_drop(sql.as_str()).await {
+                    let _ = self.execute("ROLLBACK").await;
+                    return Err(map_error(e));
+                }
+                sql.clear();
+                n = 0;
+            }
+            if n == 0 {
+                sql.push_str(&head);
+            } else {
+                sql.push(',');
+            }
+            sql.push_str(&tuple);
+            n += 1;
+        }
+        if n > 0 {
+            if let Err(e) = self.conn.query_drop(sql.as_str()).await {
+                let _ = self.execute("ROLLBACK").await;
+                return Err(map_error(e));
+            }
+        }
+        self.execute("COMMIT").await
     }
 
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
@@ -167,6 +235,8 @@ impl MyConn {
                 // MySQL reports tinyint(1) for BOOLEAN columns.
                 let kind = if column_type.eq_ignore_ascii_case("tinyint(1)") {
                     ColKind::Bool
+                } else if data_type.eq_ignore_ascii_case("enum") {
+                    ColKind::from_sql(&column_type, None, None, None)
                 } else {
                     ColKind::from_sql(
                         &data_type,
@@ -203,6 +273,29 @@ impl MyConn {
             foreign_keys,
             row_count: 0,
         }))
+    }
+}
+
+/// A SQL literal; `backslash` says whether the server treats backslash as an escape.
+fn literal(v: &Value, backslash: bool, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("NULL"),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Bool(b) => out.push(if *b { '1' } else { '0' }),
+        Value::Float(f) if f.is_finite() => out.push_str(&f.to_string()),
+        other => {
+            let s = other.to_sql_text().unwrap_or_default();
+            out.push('\'');
+            for c in s.chars() {
+                match c {
+                    '\'' => out.push_str("''"),
+                    '\\' if backslash => out.push_str("\\\\"),
+                    '\0' if backslash => out.push_str("\\0"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+        }
     }
 }
 

@@ -112,6 +112,33 @@ impl PgConn {
         }
     }
 
+    pub async fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        use futures_util::SinkExt;
+        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let cols: Vec<String> = columns.iter().map(|c| q(c)).collect();
+        let sql = format!("COPY {} ({}) FROM STDIN", q(table), cols.join(", "));
+        let mut buf = BytesMut::with_capacity(rows.len() * 64);
+        for row in rows {
+            for (i, v) in row.iter().enumerate() {
+                if i > 0 {
+                    buf.put_u8(b'\t');
+                }
+                copy_text(v, &mut buf);
+            }
+            buf.put_u8(b'\n');
+        }
+        let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await.map_err(|e| self.map(e))?;
+        futures_util::pin_mut!(sink);
+        sink.send(buf.freeze()).await.map_err(|e| self.map(e))?;
+        sink.finish().await.map_err(|e| self.map(e))?;
+        Ok(())
+    }
+
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.client
             .batch_execute(sql)
@@ -189,6 +216,21 @@ impl PgConn {
             }
         }
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u32>().ok());
+        // Labels of enum types used by this table.
+        let mut enums: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for r in cols.iter().filter(|r| r[1].as_deref() == Some("USER-DEFINED")) {
+            let udt = r[2].clone().unwrap_or_default();
+            let labels = self
+                .query_text(&format!(
+                    "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid \
+                     WHERE t.typname = {} ORDER BY e.enumsortorder",
+                    quote_literal(&udt)
+                ))
+                .await?;
+            if !labels.is_empty() {
+                enums.insert(udt, labels.into_iter().filter_map(|l| l[0].clone()).collect());
+            }
+        }
         let columns = cols
             .iter()
             .map(|r| {
@@ -205,8 +247,12 @@ impl PgConn {
                 } else {
                     data_type.clone()
                 };
+                let kind = match enums.get(&udt) {
+                    Some(labels) => ColKind::Enum(labels.clone()),
+                    None => ColKind::from_sql(&type_name, num(&r[3]), num(&r[4]), num(&r[5])),
+                };
                 ColumnInfo {
-                    kind: ColKind::from_sql(&type_name, num(&r[3]), num(&r[4]), num(&r[5])),
+                    kind,
                     sql_type: udt,
                     nullable: r[6].as_deref() == Some("YES"),
                     auto_generated: identity || serial,
@@ -237,6 +283,27 @@ impl PgConn {
 
     fn map(&self, e: tokio_postgres::Error) -> DbError {
         map_error(e, self.client.is_closed())
+    }
+}
+
+/// One value in COPY text format.
+fn copy_text(v: &Value, buf: &mut BytesMut) {
+    match v {
+        Value::Null => buf.put_slice(b"\\N"),
+        Value::Bool(b) => buf.put_u8(if *b { b't' } else { b'f' }),
+        Value::Int(i) => buf.put_slice(i.to_string().as_bytes()),
+        Value::Text(s) | Value::Decimal(s) => {
+            for &b in s.as_bytes() {
+                match b {
+                    b'\\' => buf.put_slice(b"\\\\"),
+                    b'\t' => buf.put_slice(b"\\t"),
+                    b'\n' => buf.put_slice(b"\\n"),
+                    b'\r' => buf.put_slice(b"\\r"),
+                    _ => buf.put_u8(b),
+                }
+            }
+        }
+        other => buf.put_slice(other.to_sql_text().unwrap_or_default().as_bytes()),
     }
 }
 

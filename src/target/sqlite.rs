@@ -90,6 +90,33 @@ impl SqliteConn {
         }
     }
 
+    pub fn bulk_insert(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        let cols: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        let ph: Vec<&str> = columns.iter().map(|_| "?").collect();
+        let sql = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            table.replace('"', "\"\""),
+            cols.join(", "),
+            ph.join(", ")
+        );
+        let tx = self.conn.transaction().map_err(map_err)?;
+        {
+            let mut st = tx.prepare_cached(&sql).map_err(map_err)?;
+            for row in rows {
+                for (i, v) in row.iter().enumerate() {
+                    st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
+                }
+                st.raw_execute().map_err(map_err)?;
+            }
+        }
+        tx.commit().map_err(map_err)
+    }
+
     pub fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(map_err)
     }

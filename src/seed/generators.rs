@@ -1,0 +1,406 @@
+//! Column generators for seeding. A value depends only on (seed, table, column, row number),
+//! so rows come out the same whatever the parallelism and on every database.
+
+use crate::datagen::{values, KeyDist, Rng};
+use crate::util::time::format_timestamp_us;
+use crate::value::Value;
+use crate::workload::keys::KeySet;
+use std::sync::Arc;
+
+const FIRST: &[&str] = &[
+    "Alice", "Bob", "Carla", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kara",
+    "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor",
+    "Wen", "Ximena", "Yusuf", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Smith", "Garcia", "Chen", "Muller", "Rossi", "Dubois", "Kowalski", "Silva", "Kim", "Novak",
+    "Jensen", "Okafor", "Haddad", "Ivanova", "Tanaka", "Brown", "Lopez", "Nguyen", "Cohen", "Berg",
+];
+const FIRST_DE: &[&str] = &[
+    "Lukas", "Anna", "Jonas", "Lea", "Felix", "Mia", "Paul", "Emma", "Leon", "Hannah",
+];
+const LAST_DE: &[&str] = &[
+    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
+];
+const FIRST_FR: &[&str] = &[
+    "Louis", "Chloé", "Hugo", "Léa", "Jules", "Manon", "Lucas", "Camille", "Théo", "Inès",
+];
+const LAST_FR: &[&str] = &[
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+];
+const STREETS: &[&str] = &[
+    "Main St", "Oak Ave", "Pine Rd", "Maple Dr", "Cedar Ln", "Elm St", "Lake View", "Hill Rd",
+];
+const CITIES: &[&str] = &[
+    "Springfield", "Riverton", "Fairview", "Lakeside", "Georgetown", "Franklin", "Clinton",
+    "Salem", "Madison", "Arlington",
+];
+const STATES: &[&str] = &["CA", "NY", "TX", "WA", "IL", "MA", "OR", "CO", "FL", "GA"];
+const COUNTRIES: &[&str] = &[
+    "United States", "Germany", "France", "Japan", "Brazil", "India", "Canada", "Spain",
+];
+const LOREM: &[&str] = &[
+    "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
+    "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "enim",
+];
+
+/// Names in a language: `en` (default), `de`, `fr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    De,
+    Fr,
+}
+
+impl Locale {
+    pub fn parse(s: &str) -> Option<Locale> {
+        match s.to_ascii_lowercase().split(['_', '-']).next().unwrap_or("") {
+            "en" => Some(Locale::En),
+            "de" => Some(Locale::De),
+            "fr" => Some(Locale::Fr),
+            _ => None,
+        }
+    }
+
+    fn names(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Locale::En => (FIRST, LAST),
+            Locale::De => (FIRST_DE, LAST_DE),
+            Locale::Fr => (FIRST_FR, LAST_FR),
+        }
+    }
+}
+
+/// Which part of a name or address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    First,
+    Last,
+    Full,
+    Street,
+    City,
+    State,
+    Zip,
+    Country,
+}
+
+/// How integers are spread.
+#[derive(Debug, Clone)]
+pub enum IntDist {
+    Uniform,
+    Zipfian(KeyDist),
+    Normal,
+}
+
+/// A part of a template string.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    Lit(String),
+    Row,
+    RandomInt(i64, i64),
+    Timestamp,
+    Name,
+    Email,
+    Uuid,
+}
+
+/// One column's generator.
+#[derive(Debug, Clone)]
+pub enum Gen {
+    Sequential { start: i64, step: i64 },
+    RandomInt { min: i64, max: i64, dist: IntDist },
+    RandomDecimal { min: f64, max: f64, precision: u32 },
+    Boolean { probability: f64 },
+    /// Microseconds: uniform in [start, end], or `monotonic` from start in even steps.
+    Timestamp { start: i64, end: i64, monotonic: bool, rows: u64 },
+    Email { unique: bool },
+    Phone,
+    Name(Part, Locale),
+    Address(Part),
+    Uuid,
+    Text { min: usize, max: usize },
+    Enum { values: Vec<Value>, cumulative: Vec<f64> },
+    Template(Vec<Piece>),
+    ForeignKey { keys: Arc<KeySet>, dist: KeyDist },
+    Json,
+    /// `row / divisor + offset`: pgbench's bid of a teller or account.
+    RowDiv { divisor: u64, offset: i64 },
+    /// YCSB's hashed key name: `user` + FNV-1a-64 of the record number.
+    YcsbKey,
+    /// `len` random letters and digits (YCSB field values).
+    Chars { len: usize },
+    /// A key of this same table from an earlier row (self-reference); NULL for the first row.
+    SelfRef { start: i64, step: i64 },
+    /// Fixed value (for example pgbench's blank filler).
+    Constant(Value),
+    /// A foreign key whose referenced keys are not loaded yet; resolved into `ForeignKey`
+    /// once the referenced table is filled.
+    Reference {
+        table: String,
+        column: String,
+        zipfian: bool,
+    },
+}
+
+/// A column generator with its null probability and maximum length.
+#[derive(Debug, Clone)]
+pub struct ColumnGen {
+    pub name: String,
+    pub gen: Gen,
+    pub null_probability: f64,
+    pub max_len: Option<usize>,
+}
+
+/// Stable 64-bit hash (FNV-1a) of a name: part of each value's seed.
+pub fn name_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+    items[rng.below(items.len() as u64) as usize]
+}
+
+impl ColumnGen {
+    /// The value of this column in row `row` (0-based, over the whole table).
+    pub fn value(&self, col_seed: u64, row: u64) -> Value {
+        let mut rng = Rng::derive(col_seed, row);
+        if self.null_probability > 0.0 && rng.chance(self.null_probability) {
+            return Value::Null;
+        }
+        let v = self.gen.value(&mut rng, row);
+        match (v, self.max_len) {
+            (Value::Text(s), Some(max)) if s.chars().count() > max => {
+                Value::Text(s.chars().take(max).collect())
+            }
+            (v, _) => v,
+        }
+    }
+}
+
+impl Gen {
+    fn value(&self, rng: &mut Rng, row: u64) -> Value {
+        match self {
+            Gen::Sequential { start, step } => Value::Int(start + step * row as i64),
+            Gen::RandomInt { min, max, dist } => match dist {
+                IntDist::Uniform => Value::Int(rng.range_i64(*min, *max)),
+                IntDist::Zipfian(z) => {
+                    Value::Int(min + z.sample(rng, (max - min + 1) as u64) as i64)
+                }
+                IntDist::Normal => {
+                    let mid = (*min as f64 + *max as f64) / 2.0;
+                    let sd = (*max as f64 - *min as f64) / 6.0;
+                    let v = (mid + rng.normal() * sd).round() as i64;
+                    Value::Int(v.clamp(*min, *max))
+                }
+            },
+            Gen::RandomDecimal {
+                min,
+                max,
+                precision,
+            } => {
+                // Integer arithmetic in units of 10^-precision keeps the text exact everywhere.
+                let scale = 10i64.pow(*precision);
+                let lo = (min * scale as f64).round() as i64;
+                let hi = (max * scale as f64).round() as i64;
+                let v = rng.range_i64(lo, hi);
+                Value::Decimal(format_scaled(v, *precision))
+            }
+            Gen::Boolean { probability } => Value::Bool(rng.chance(*probability)),
+            Gen::Timestamp {
+                start,
+                end,
+                monotonic,
+                rows,
+            } => {
+                if *monotonic {
+                    let span = (end - start).max(0) as u128;
+                    let step = span / (*rows).max(1) as u128;
+                    Value::Timestamp(start + (step * row as u128) as i64)
+                } else {
+                    // Whole seconds, so every database stores exactly what was generated.
+                    let s = rng.range_i64(start / 1_000_000, end / 1_000_000);
+                    Value::Timestamp(s * 1_000_000)
+                }
+            }
+            Gen::Email { unique } => {
+                let f = pick(rng, FIRST).to_ascii_lowercase();
+                let l = pick(rng, LAST).to_ascii_lowercase();
+                if *unique {
+                    Value::Text(format!("{f}.{l}.{row}@example.com"))
+                } else {
+                    Value::Text(format!("{f}.{l}{}@example.com", rng.below(1000)))
+                }
+            }
+            Gen::Phone => Value::Text(format!(
+                "+1-{:03}-{:03}-{:04}",
+                200 + rng.below(800),
+                rng.below(1000),
+                rng.below(10_000)
+            )),
+            Gen::Name(part, locale) => {
+                let (first, last) = locale.names();
+                Value::Text(match part {
+                    Part::First => pick(rng, first).to_string(),
+                    Part::Last => pick(rng, last).to_string(),
+                    _ => format!("{} {}", pick(rng, first), pick(rng, last)),
+                })
+            }
+            Gen::Address(part) => Value::Text(match part {
+                Part::City => pick(rng, CITIES).to_string(),
+                Part::State => pick(rng, STATES).to_string(),
+                Part::Zip => format!("{:05}", rng.below(100_000)),
+                Part::Country => pick(rng, COUNTRIES).to_string(),
+                _ => format!("{} {}", 1 + rng.below(9999), pick(rng, STREETS)),
+            }),
+            Gen::Uuid => Value::Text(values::uuid(rng)),
+            Gen::Text { min, max } => {
+                let target = rng.range_i64(*min as i64, *max as i64) as usize;
+                let mut s = String::with_capacity(target + 12);
+                while s.len() < target {
+                    if !s.is_empty() {
+                        s.push(' ');
+                    }
+                    s.push_str(pick(rng, LOREM));
+                }
+                s.truncate(target);
+                Value::Text(s)
+            }
+            Gen::Enum { values, cumulative } => {
+                let u = rng.f64();
+                let i = cumulative
+                    .iter()
+                    .position(|c| u < *c)
+                    .unwrap_or(values.len() - 1);
+                values[i].clone()
+            }
+            Gen::Template(pieces) => {
+                let mut s = String::new();
+                for p in pieces {
+                    match p {
+                        Piece::Lit(l) => s.push_str(l),
+                        Piece::Row => s.push_str(&(row + 1).to_string()),
+                        Piece::RandomInt(a, b) => s.push_str(&rng.range_i64(*a, *b).to_string()),
+                        Piece::Timestamp => s.push_str(&format_timestamp_us(
+                            1_577_836_800_000_000 + rng.range_i64(0, 157_766_400) * 1_000_000,
+                        )),
+                        Piece::Name => {
+                            s.push_str(pick(rng, FIRST));
+                            s.push(' ');
+                            s.push_str(pick(rng, LAST));
+                        }
+                        Piece::Email => s.push_str(&format!(
+                            "{}.{}@example.com",
+                            pick(rng, FIRST).to_ascii_lowercase(),
+                            row + 1
+                        )),
+                        Piece::Uuid => s.push_str(&values::uuid(rng)),
+                    }
+                }
+                Value::Text(s)
+            }
+            Gen::ForeignKey { keys, dist } => keys.sample(rng, dist),
+            Gen::Json => Value::Text(format!(
+                "{{\"score\":{},\"tag\":\"{}\",\"active\":{}}}",
+                rng.below(100),
+                pick(rng, LOREM),
+                rng.chance(0.5)
+            )),
+            Gen::Constant(v) => v.clone(),
+            Gen::Reference { .. } => Value::Null,
+            Gen::RowDiv { divisor, offset } => Value::Int((row / divisor.max(&1)) as i64 + offset),
+            Gen::YcsbKey => Value::Text(ycsb_key(row)),
+            Gen::Chars { len } => {
+                const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+                let s: String = (0..*len)
+                    .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize] as char)
+                    .collect();
+                Value::Text(s)
+            }
+            Gen::SelfRef { start, step } => {
+                if row == 0 {
+                    Value::Null
+                } else {
+                    Value::Int(start + step * rng.below(row) as i64)
+                }
+            }
+        }
+    }
+}
+
+/// YCSB's key for record `n`: "user" followed by the FNV-1a-64 hash of its 8 bytes, as
+/// YCSB's CoreWorkload builds it with hashed insert order.
+pub fn ycsb_key(n: u64) -> String {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut v = n;
+    for _ in 0..8 {
+        h ^= v & 0xff;
+        v >>= 8;
+        h = h.wrapping_mul(1_099_511_628_211);
+    }
+    format!("user{}", (h as i64).unsigned_abs())
+}
+
+/// `v` units of 10^-precision as decimal text: (12345, 2) -> "123.45".
+pub fn format_scaled(v: i64, precision: u32) -> String {
+    if precision == 0 {
+        return v.to_string();
+    }
+    let scale = 10i64.pow(precision);
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        a / scale as u64,
+        a % scale as u64,
+        width = precision as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_depend_only_on_row() {
+        let g = ColumnGen {
+            name: "x".into(),
+            gen: Gen::Text { min: 5, max: 20 },
+            null_probability: 0.0,
+            max_len: None,
+        };
+        let a: Vec<Value> = (0..100).map(|r| g.value(7, r)).collect();
+        let b: Vec<Value> = (0..100).rev().map(|r| g.value(7, r)).collect();
+        let b: Vec<Value> = b.into_iter().rev().collect();
+        assert_eq!(a, b);
+        for v in &a {
+            match v {
+                Value::Text(s) => assert!(s.len() >= 5 && s.len() <= 20, "{s}"),
+                _ => panic!(),
+            }
+        }
+        assert_eq!(format_scaled(-5, 2), "-0.05");
+        assert_eq!(format_scaled(12345, 2), "123.45");
+    }
+
+    #[test]
+    fn unique_emails_and_null_probability() {
+        let g = ColumnGen {
+            name: "email".into(),
+            gen: Gen::Email { unique: true },
+            null_probability: 0.3,
+            max_len: None,
+        };
+        let vals: Vec<Value> = (0..10_000).map(|r| g.value(1, r)).collect();
+        let nulls = vals.iter().filter(|v| **v == Value::Null).count();
+        assert!((2700..3300).contains(&nulls), "{nulls}");
+        let mut set = std::collections::HashSet::new();
+        for v in vals.iter().filter(|v| **v != Value::Null) {
+            assert!(set.insert(v.to_string()), "duplicate {v}");
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Generators inferred from a table's definition, for `seed --rows` without a config, and the
+//! TOML that `--print-config` writes so the user can edit it.
+
+use super::config::{fk_placeholder, TableRule};
+use super::generators::{ColumnGen, Gen, IntDist, Locale, Part};
+use crate::schema::{ColKind, ColumnInfo, TableInfo};
+use crate::value::Value;
+
+/// A generator for every column dbarena can fill; columns it cannot (unknown types) are left
+/// to their default or NULL.
+pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
+    let mut columns = Vec::new();
+    for c in &t.columns {
+        if let Some(gen) = infer_column(t, c, locale) {
+            let max_len = match c.kind {
+                ColKind::Text { max_len } => max_len.map(|m| m as usize),
+                _ => None,
+            };
+            columns.push(ColumnGen {
+                name: c.name.clone(),
+                gen,
+                null_probability: 0.0,
+                max_len,
+            });
+        }
+    }
+    TableRule {
+        name: t.name.clone(),
+        count,
+        columns,
+    }
+}
+
+fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
+    let name = c.name.to_ascii_lowercase();
+    let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
+    if let Some(fk) = t.fk_for(&c.name) {
+        if fk.ref_table == t.name {
+            return Some(Gen::SelfRef { start: 1, step: 1 });
+        }
+        return Some(fk_placeholder(&fk.ref_table, &fk.ref_column, false));
+    }
+    if is_pk || (c.unique && c.kind.is_integer()) {
+        return Some(match c.kind {
+            ColKind::SmallInt | ColKind::Int | ColKind::BigInt => Gen::Sequential { start: 1, step: 1 },
+            ColKind::Uuid => Gen::Uuid,
+            _ => Gen::Template(vec![
+                super::generators::Piece::Lit(format!("{}_", t.name)),
+                super::generators::Piece::Row,
+            ]),
+        });
+    }
+    let max_text = match c.kind {
+        ColKind::Text { max_len } => max_len.unwrap_or(255) as usize,
+        _ => 255,
+    };
+    Some(match &c.kind {
+        ColKind::SmallInt => Gen::RandomInt { min: 0, max: 1000, dist: IntDist::Uniform },
+        ColKind::Int | ColKind::BigInt => {
+            if name.contains("quantity") || name.contains("qty") || name.contains("count") {
+                Gen::RandomInt { min: 1, max: 10, dist: IntDist::Uniform }
+            } else if name.contains("age") {
+                Gen::RandomInt { min: 18, max: 90, dist: IntDist::Normal }
+            } else {
+                Gen::RandomInt { min: 0, max: 100_000, dist: IntDist::Uniform }
+            }
+        }
+        ColKind::Float => Gen::RandomDecimal { min: 0.0, max: 1000.0, precision: 3 },
+        ColKind::Decimal { precision, scale } => {
+            let int_digits = precision.saturating_sub(*scale).min(9);
+            let max = (10f64.powi(int_digits as i32) - 1.0).min(if name.contains("price") || name.contains("total") || name.contains("amount") { 999.0 } else { 99_999.0 });
+            Gen::RandomDecimal { min: 0.0, max: max.max(0.0), precision: (*scale).min(9) }
+        }
+        ColKind::Bool => Gen::Boolean { probability: 0.5 },
+        ColKind::Timestamp | ColKind::Date => Gen::Timestamp {
+            start: 1_672_531_200_000_000,
+            end: 1_735_689_600_000_000,
+            monotonic: false,
+            rows: 0,
+        },
+        ColKind::Uuid => Gen::Uuid,
+        ColKind::Json => Gen::Json,
+        ColKind::Enum(labels) => {
+            let n = labels.len().max(1) as f64;
+            Gen::Enum {
+                values: labels.iter().map(|l| Value::Text(l.clone())).collect(),
+                cumulative: (1..=labels.len()).map(|i| i as f64 / n).collect(),
+            }
+        }
+        ColKind::Text { .. } => {
+            if name.contains("email") {
+                Gen::Email { unique: c.unique }
+            } else if name.contains("phone") {
+                Gen::Phone
+            } else if name == "first_name" || name == "firstname" {
+                Gen::Name(Part::First, locale)
+            } else if name == "last_name" || name == "lastname" || name == "surname" {
+                Gen::Name(Part::Last, locale)
+            } else if name.contains("name") && !c.unique {
+                Gen::Name(Part::Full, locale)
+            } else if name.contains("country") {
+                if max_text < 4 {
+                    Gen::Enum {
+                        values: ["US", "DE", "FR", "GB", "JP"].iter().map(|s| Value::Text(s.to_string())).collect(),
+                        cumulative: vec![0.2, 0.4, 0.6, 0.8, 1.0],
+                    }
+                } else {
+                    Gen::Address(Part::Country)
+                }
+            } else if name.contains("city") {
+                Gen::Address(Part::City)
+            } else if name.contains("state") && max_text <= 3 {
+                Gen::Address(Part::State)
+            } else if name.contains("zip") || name.contains("postal") {
+                Gen::Address(Part::Zip)
+            } else if name.contains("street") || name.contains("address") {
+                Gen::Address(Part::Street)
+            } else if name.ends_with("_at") || name.contains("date") || name.contains("time") {
+                Gen::Timestamp { start: 1_672_531_200_000_000, end: 1_735_689_600_000_000, monotonic: false, rows: 0 }
+            } else if c.unique {
+                Gen::Template(vec![
+                    super::generators::Piece::Lit(format!("{}_", c.name)),
+                    super::generators::Piece::Row,
+                ])
+            } else if name.contains("status") {
+                Gen::Enum {
+                    values: ["active", "pending", "closed"].iter().map(|s| Value::Text(s.to_string())).collect(),
+                    cumulative: vec![0.6, 0.9, 1.0],
+                }
+            } else {
+                Gen::Text { min: max_text.min(10) / 2, max: max_text.min(60) }
+            }
+        }
+        ColKind::Other(_) => return None,
+    })
+}
+
+fn opt(table: &mut toml::Table, k: &str, v: impl Into<toml::Value>) {
+    table.insert(k.into(), v.into());
+}
+
+fn ts_text(us: i64) -> String {
+    crate::util::time::format_timestamp_us(us)
+}
+
+/// TOML for a set of rules, in the format `seed --config` reads.
+pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> String {
+    let mut tables = Vec::new();
+    for r in rules {
+        let mut t = toml::Table::new();
+        opt(&mut t, "name", r.name.clone());
+        opt(&mut t, "count", r.count as i64);
+        let mut cols = Vec::new();
+        for c in &r.columns {
+            let mut m = toml::Table::new();
+            opt(&mut m, "name", c.name.clone());
+            let generator = match &c.gen {
+                Gen::Sequential { start, step } => {
+                    opt(&mut m, "start", *start);
+                    opt(&mut m, "step", *step);
+                    "sequential"
+                }
+                Gen::RandomInt { min, max, dist } => {
+                    opt(&mut m, "min", *min);
+                    opt(&mut m, "max", *max);
+                    let d = match dist {
+                        IntDist::Uniform => "uniform",
+                        IntDist::Zipfian(_) => "zipfian",
+                        IntDist::Normal => "normal",
+                    };
+                    opt(&mut m, "distribution", d);
+                    "random_int"
+                }
+                Gen::RandomDecimal { min, max, precision } => {
+                    opt(&mut m, "min", *min);
+                    opt(&mut m, "max", *max);
+                    opt(&mut m, "precision", *precision as i64);
+                    "random_decimal"
+                }
+                Gen::Boolean { probability } => {
+                    opt(&mut m, "probability", *probability);
+                    "boolean"
+                }
+                Gen::Timestamp { start, end, monotonic, .. } => {
+                    opt(&mut m, "start", ts_text(*start));
+                    opt(&mut m, "end", ts_text(*end));
+                    if *monotonic {
+                        opt(&mut m, "monotonic", true);
+                    }
+                    "timestamp"
+                }
+                Gen::Email { unique } => {
+                    opt(&mut m, "unique", *unique);
+                    "email"
+                }
+                Gen::Phone => "phone",
+                Gen::Name(part, _) => {
+                    opt(&mut m, "part", match part { Part::First => "first", Part::Last => "last", _ => "full" });
+                    "name"
+                }
+                Gen::Address(part) => {
+                    let p = match part {
+                        Part::City => "city",
+                        Part::State => "state",
+                        Part::Zip => "zip",
+                        Part::Country => "country",
+                        _ => "street",
+                    };
+                    opt(&mut m, "part", p);
+                    "address"
+                }
+                Gen::Uuid => "uuid",
+                Gen::Text { min, max } => {
+                    opt(&mut m, "min_length", *min as i64);
+                    opt(&mut m, "max_length", *max as i64);
+                    "text"
+                }
+                Gen::Enum { values, cumulative } => {
+                    let vals: Vec<toml::Value> = values.iter().map(|v| toml::Value::String(v.to_string())).collect();
+                    let mut prev = 0.0;
+                    let weights: Vec<toml::Value> = cumulative
+                        .iter()
+                        .map(|c| {
+                            let w = ((c - prev) * 1000.0).round() / 1000.0;
+                            prev = *c;
+                            toml::Value::Float(w)
+                        })
+                        .collect();
+                    opt(&mut m, "values", vals);
+                    opt(&mut m, "weights", weights);
+                    "enum"
+                }
+                Gen::Template(pieces) => {
+                    let mut s = String::new();
+                    for p in pieces {
+                        match p {
+                            super::generators::Piece::Lit(l) => s.push_str(l),
+                            super::generators::Piece::Row => s.push_str("{sequential}"),
+                            super::generators::Piece::RandomInt(a, b) => s.push_str(&format!("{{random_int:{a}:{b}}}")),
+                            super::generators::Piece::Timestamp => s.push_str("{timestamp}"),
+                            super::generators::Piece::Name => s.push_str("{name}"),
+                            super::generators::Piece::Email => s.push_str("{email}"),
+                            super::generators::Piece::Uuid => s.push_str("{uuid}"),
+                        }
+                    }
+                    opt(&mut m, "template", s);
+                    "template"
+                }
+                Gen::Reference { table, column, zipfian } => {
+                    opt(&mut m, "references", format!("{table}.{column}"));
+                    opt(&mut m, "distribution", if *zipfian { "zipfian" } else { "uniform" });
+                    "foreign_key"
+                }
+                Gen::Json => "json",
+                // Generators only presets use; written as their closest configurable form.
+                Gen::SelfRef { .. } | Gen::ForeignKey { .. } => continue,
+                Gen::RowDiv { .. } | Gen::YcsbKey | Gen::Chars { .. } | Gen::Constant(_) => continue,
+            };
+            m.insert("generator".into(), toml::Value::String(generator.into()));
+            if c.null_probability > 0.0 {
+                opt(&mut m, "null_probability", c.null_probability);
+            }
+            cols.push(toml::Value::Table(m));
+        }
+        opt(&mut t, "columns", cols);
+        tables.push(toml::Value::Table(t));
+    }
+    let mut rules_t = toml::Table::new();
+    rules_t.insert("tables".into(), toml::Value::Array(tables));
+    let mut root = toml::Table::new();
+    opt(&mut root, "global_seed", global_seed as i64);
+    opt(&mut root, "batch_size", batch_size as i64);
+    root.insert("seed_rules".into(), toml::Value::Table(rules_t));
+    toml::to_string_pretty(&root).unwrap_or_default()
+}

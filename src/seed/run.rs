@@ -1,0 +1,617 @@
+//! `dbarena seed`: orders tables by foreign keys, loads each level in parallel (large tables
+//! split across connections), and reports rows per second.
+
+use super::config::{pending_fks, SeedConfig, SeedConfigError, TableRule};
+use super::generators::{name_hash, ColumnGen, Gen, Locale};
+use super::infer::infer_rule;
+use super::presets::{preset, Preset, PRESETS};
+use crate::datagen::KeyDist;
+use crate::schema::{ColKind, TableInfo};
+use crate::target::{Connection, DbError, DbUrl};
+use crate::value::Value;
+use crate::workload::keys::KeySet;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Instant;
+use thiserror::Error;
+
+/// Why seeding could not start or did not finish.
+#[derive(Debug, Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Config(#[from] SeedConfigError),
+    #[error("unknown preset '{0}'; valid presets: {list}", list = PRESETS.join(", "))]
+    UnknownPreset(String),
+    #[error("nothing to seed: give --preset, --config or --rows table=N")]
+    Nothing,
+    #[error("table '{0}' does not exist; create it first, or use --preset to have dbarena create its tables")]
+    MissingTable(String),
+    #[error("table '{table}' has no column '{column}' (from the seed rules); fix the column name or add the column")]
+    UnknownColumn { table: String, column: String },
+    #[error("table '{table}', column '{column}': foreign key to {reference}, which is neither in the seed plan nor in the database; add that table to the plan or fix references")]
+    UnknownReference {
+        table: String,
+        column: String,
+        reference: String,
+    },
+    #[error("table '{table}', column '{column}': the referenced table {reference} has no rows to point at; seed it first or in the same run")]
+    EmptyReference {
+        table: String,
+        column: String,
+        reference: String,
+    },
+    #[error("foreign keys form a cycle: {0}; break it with a nullable column left out of the rules")]
+    Cycle(String),
+    #[error("table '{table}' already holds {rows} rows; use --truncate to replace them or --incremental to append")]
+    NotEmpty { table: String, rows: u64 },
+    #[error("seeding failed in table '{table}', batch {batch}: {source}; rows committed so far: {committed}")]
+    Failed {
+        table: String,
+        batch: u64,
+        #[source]
+        source: DbError,
+        committed: String,
+    },
+    #[error("database error while {context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: DbError,
+    },
+    #[error("interrupted; rows committed so far: {0}")]
+    Interrupted(String),
+}
+
+fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> SeedError {
+    let context = context.into();
+    move |source| SeedError::Database { context, source }
+}
+
+/// Where the rules come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Preset { name: String, factor: f64, scale: u64 },
+    Config(SeedConfig),
+    /// Only `--rows`: infer everything from the schema.
+    Schema,
+}
+
+/// Everything `seed` needs.
+pub struct SeedOptions {
+    pub url: DbUrl,
+    pub source: Source,
+    /// `--rows table=N` overrides (or, with [`Source::Schema`], the tables to fill).
+    pub rows: Vec<(String, u64)>,
+    pub seed: Option<u64>,
+    pub batch_size: Option<usize>,
+    pub truncate: bool,
+    pub incremental: bool,
+    pub connections: Option<usize>,
+    pub locale: Locale,
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Rows and speed of one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    pub rows: u64,
+    pub seconds: f64,
+    pub rows_per_sec: f64,
+}
+
+/// What a seed run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedReport {
+    pub database: String,
+    pub seed: u64,
+    pub tables: Vec<TableReport>,
+    pub total_rows: u64,
+    pub seconds: f64,
+    pub rows_per_sec: f64,
+}
+
+/// Live progress of the load: (table, rows done, rows planned) snapshots.
+pub trait SeedProgress {
+    fn start(&mut self, tables: &[(String, u64)]);
+    fn update(&mut self, done: &[(String, u64)]);
+    fn finish(&mut self);
+}
+
+struct Planned {
+    rule: TableRule,
+    info: TableInfo,
+    /// Row number of the first generated row (non-zero with --incremental).
+    offset: u64,
+    deps: Vec<String>,
+}
+
+/// Builds the rules (without loading anything) — used by `--print-config` too.
+pub fn plan_rules(opts: &SeedOptions, conn_tables: &HashMap<String, TableInfo>) -> Result<Vec<TableRule>, SeedError> {
+    let mut rules = match &opts.source {
+        Source::Preset { name, factor, scale } => preset(name, *factor, *scale, opts.locale)
+            .ok_or_else(|| SeedError::UnknownPreset(name.clone()))?
+            .tables
+            .into_iter()
+            .map(|t| t.rule)
+            .collect(),
+        Source::Config(c) => c.tables.clone(),
+        Source::Schema => {
+            if opts.rows.is_empty() {
+                return Err(SeedError::Nothing);
+            }
+            let mut v = Vec::new();
+            for (t, n) in &opts.rows {
+                let info = conn_tables.get(t).ok_or_else(|| SeedError::MissingTable(t.clone()))?;
+                v.push(infer_rule(info, *n, opts.locale));
+            }
+            v
+        }
+    };
+    for (t, n) in &opts.rows {
+        match rules.iter_mut().find(|r| &r.name == t) {
+            Some(r) => r.count = *n,
+            None => {
+                let info = conn_tables.get(t).ok_or_else(|| SeedError::MissingTable(t.clone()))?;
+                rules.push(infer_rule(info, *n, opts.locale));
+            }
+        }
+    }
+    Ok(rules)
+}
+
+/// The rules a seed would use, as seed TOML (for `--print-config`).
+pub fn print_config(opts: &SeedOptions) -> Result<String, crate::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rules = rt.block_on(async {
+        let names: Vec<String> = opts.rows.iter().map(|(t, _)| t.clone()).collect();
+        let infos = if names.is_empty() {
+            HashMap::new()
+        } else {
+            let mut conn = Connection::connect(&opts.url).await?;
+            read_tables(&mut conn, &names).await?
+        };
+        Ok::<_, crate::Error>(plan_rules(opts, &infos)?)
+    })?;
+    Ok(super::infer::to_toml(opts.seed.unwrap_or(42), opts.batch_size.unwrap_or(10_000), &rules))
+}
+
+/// Reads the definitions of the tables a seed run may touch.
+pub async fn read_tables(conn: &mut Connection, names: &[String]) -> Result<HashMap<String, TableInfo>, SeedError> {
+    let mut out = HashMap::new();
+    for n in names {
+        if let Some(t) = conn.introspect(n).await.map_err(db(format!("reading table {n}")))? {
+            out.insert(n.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
+/// Orders tables into levels: every table's references are in earlier levels.
+fn levels(plan: &[Planned]) -> Result<Vec<Vec<usize>>, SeedError> {
+    let names: Vec<&str> = plan.iter().map(|p| p.rule.name.as_str()).collect();
+    let mut done = vec![false; plan.len()];
+    let mut out = Vec::new();
+    loop {
+        let ready: Vec<usize> = (0..plan.len())
+            .filter(|&i| !done[i])
+            .filter(|&i| {
+                plan[i].deps.iter().all(|d| match names.iter().position(|n| n == d) {
+                    Some(j) => done[j],
+                    None => true,
+                })
+            })
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for &i in &ready {
+            done[i] = true;
+        }
+        out.push(ready);
+    }
+    if let Some(start) = (0..plan.len()).find(|&i| !done[i]) {
+        // Walk dependencies among the remaining tables until one repeats: that is the cycle.
+        let mut path = vec![start];
+        loop {
+            let cur = *path.last().unwrap_or(&start);
+            let next = plan[cur]
+                .deps
+                .iter()
+                .filter_map(|d| names.iter().position(|n| n == d))
+                .find(|&j| !done[j]);
+            let Some(next) = next else { break };
+            if let Some(pos) = path.iter().position(|&p| p == next) {
+                let mut cycle: Vec<&str> = path[pos..].iter().map(|&i| names[i]).collect();
+                cycle.push(names[next]);
+                return Err(SeedError::Cycle(cycle.join(" -> ")));
+            }
+            path.push(next);
+        }
+        return Err(SeedError::Cycle(names[start].to_string()));
+    }
+    Ok(out)
+}
+
+/// Runs the whole seed.
+pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<SeedReport, crate::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let seed = opts.seed.unwrap_or(42);
+    let mut conn = rt.block_on(Connection::connect(&opts.url))?;
+    let dialect = conn.dialect();
+    let is_sqlite = opts.url.kind() == crate::target::DbKind::Sqlite;
+    let preset: Option<Preset> = match &opts.source {
+        Source::Preset { name, factor, scale } => {
+            Some(preset(name, *factor, *scale, opts.locale).ok_or_else(|| SeedError::UnknownPreset(name.clone()))?)
+        }
+        _ => None,
+    };
+    let setup: Result<(Vec<Planned>, Vec<String>), SeedError> = rt.block_on(async {
+        // Presets create their tables; with --truncate they are dropped and recreated, which is
+        // what `pgbench -i` does and lets primary keys be built after the load.
+        if let Some(p) = &preset {
+            let existing = conn.list_tables().await.map_err(db("listing tables"))?;
+            if opts.truncate {
+                for t in p.tables.iter().rev() {
+                    if existing.contains(&t.info.name) {
+                        conn.execute(&dialect.drop_table(&t.info.name)).await.map_err(db(format!("dropping {}", t.info.name)))?;
+                    }
+                }
+            }
+            for t in &p.tables {
+                if opts.truncate || !existing.contains(&t.info.name) {
+                    let mut info = t.info.clone();
+                    if p.defer_primary_keys && dialect.defers_primary_keys() {
+                        info.primary_key.clear();
+                    }
+                    conn.execute(&dialect.create_table(&info)).await.map_err(db(format!("creating {}", t.info.name)))?;
+                }
+            }
+        }
+        let mut names: Vec<String> = match (&preset, &opts.source) {
+            (Some(p), _) => p.tables.iter().map(|t| t.info.name.clone()).collect(),
+            (None, Source::Config(c)) => c.tables.iter().map(|t| t.name.clone()).collect(),
+            _ => Vec::new(),
+        };
+        names.extend(opts.rows.iter().map(|(t, _)| t.clone()));
+        let mut infos = read_tables(&mut conn, &names).await?;
+        let rules = plan_rules(&opts, &infos)?;
+        // Referenced tables outside the plan must exist too.
+        let mut extra = Vec::new();
+        for r in &rules {
+            for (_, fk) in pending_fks(r) {
+                if !infos.contains_key(&fk.table) {
+                    extra.push(fk.table.clone());
+                }
+            }
+        }
+        infos.extend(read_tables(&mut conn, &extra).await?);
+        let mut plan = Vec::new();
+        for mut rule in rules {
+            let info = infos.get(&rule.name).cloned().ok_or_else(|| SeedError::MissingTable(rule.name.clone()))?;
+            for c in &rule.columns {
+                if info.column(&c.name).is_none() {
+                    return Err(SeedError::UnknownColumn { table: rule.name.clone(), column: c.name.clone() });
+                }
+            }
+            // Required columns the rules leave out get inferred generators.
+            let inferred = infer_rule(&info, rule.count, opts.locale);
+            for col in &info.columns {
+                let covered = rule.columns.iter().any(|c| c.name == col.name);
+                let required = !col.nullable && !col.has_default && !col.auto_generated;
+                if !covered && required && preset.is_none() {
+                    if let Some(g) = inferred.columns.iter().find(|g| g.name == col.name) {
+                        rule.columns.push(g.clone());
+                    }
+                }
+            }
+            for c in &mut rule.columns {
+                if c.max_len.is_none() {
+                    if let Some(ColKind::Text { max_len: Some(m) }) = info.column(&c.name).map(|x| &x.kind) {
+                        c.max_len = Some(*m as usize);
+                    }
+                }
+            }
+            let mut deps = Vec::new();
+            for (_, fk) in pending_fks(&rule) {
+                let target = infos.get(&fk.table);
+                if target.and_then(|t| t.column(&fk.column)).is_none() {
+                    let col = rule.columns.iter().find(|c| matches!(&c.gen, Gen::Reference { table, column, .. } if *table == fk.table && *column == fk.column)).map(|c| c.name.clone()).unwrap_or_default();
+                    return Err(SeedError::UnknownReference { table: rule.name.clone(), column: col, reference: format!("{}.{}", fk.table, fk.column) });
+                }
+                if fk.table != rule.name {
+                    deps.push(fk.table.clone());
+                }
+            }
+            plan.push(Planned { rule, info, offset: 0, deps });
+        }
+        // Existing rows: refuse, replace, or append.
+        let order = levels(&plan)?;
+        let mut to_truncate = Vec::new();
+        for lvl in order.iter().rev() {
+            for &i in lvl {
+                let p = &plan[i];
+                if p.info.row_count > 0 && p.rule.count > 0 {
+                    if opts.truncate {
+                        to_truncate.push(p.rule.name.clone());
+                    } else if !opts.incremental {
+                        return Err(SeedError::NotEmpty { table: p.rule.name.clone(), rows: p.info.row_count });
+                    }
+                }
+            }
+        }
+        if !to_truncate.is_empty() {
+            for sql in dialect.truncate(&to_truncate) {
+                conn.execute(&sql).await.map_err(db(format!("emptying {}", to_truncate.join(", "))))?;
+            }
+            for p in &mut plan {
+                if to_truncate.contains(&p.rule.name) {
+                    p.info.row_count = 0;
+                }
+            }
+        }
+        if opts.incremental {
+            for p in &mut plan {
+                if p.info.row_count == 0 {
+                    continue;
+                }
+                p.offset = p.info.row_count;
+                for c in &mut p.rule.columns {
+                    if let Gen::Sequential { start, step } = &mut c.gen {
+                        let max = conn
+                            .query_text(&format!("SELECT MAX({}) FROM {}", dialect.ident(&c.name), dialect.ident(&p.rule.name)))
+                            .await
+                            .map_err(db(format!("reading the largest {} of {}", c.name, p.rule.name)))?;
+                        let max: i64 = max.first().and_then(|r| r[0].as_deref()).and_then(|s| s.parse::<f64>().ok()).map(|v| v as i64).unwrap_or(0);
+                        // start + step * (offset + i) == max + step * (i + 1)
+                        *start = max + *step - *step * p.offset as i64;
+                    }
+                }
+            }
+        }
+        Ok((plan, order.into_iter().flatten().map(|i| i.to_string()).collect()))
+    });
+    let (mut plan, _) = setup?;
+    let order = levels(&plan)?;
+    let batch_size = opts.batch_size.unwrap_or(if is_sqlite { 50_000 } else { 10_000 });
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let conns = if is_sqlite { 1 } else { opts.connections.unwrap_or(cores).max(1) };
+    let planned: Vec<(String, u64)> = plan.iter().map(|p| (p.rule.name.clone(), p.rule.count)).collect();
+    progress.start(&planned);
+    let counters: Vec<Arc<AtomicU64>> = plan.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let mut reports: BTreeMap<usize, TableReport> = BTreeMap::new();
+    let mut keys: HashMap<(String, String), Arc<KeySet>> = HashMap::new();
+    let committed_text = |counters: &[Arc<AtomicU64>], plan: &[Planned]| -> String {
+        plan.iter()
+            .zip(counters)
+            .map(|(p, c)| format!("{}={}", p.rule.name, c.load(Ordering::SeqCst)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let started = Instant::now();
+    for level in &order {
+        // Resolve foreign keys of this level from the keys now in the database.
+        for &i in level {
+            for (ci, fk) in pending_fks(&plan[i].rule) {
+                let k = (fk.table.clone(), fk.column.clone());
+                if !keys.contains_key(&k) {
+                    let integer = plan
+                        .iter()
+                        .find(|p| p.rule.name == fk.table)
+                        .map(|p| &p.info)
+                        .and_then(|t| t.column(&fk.column))
+                        .map(|c| c.kind.is_integer())
+                        .unwrap_or(true);
+                    let set = rt
+                        .block_on(KeySet::load(&mut conn, &fk.table, &fk.column, integer))
+                        .map_err(db(format!("loading keys of {}.{}", fk.table, fk.column)))?;
+                    keys.insert(k.clone(), Arc::new(set));
+                }
+                let set = keys[&k].clone();
+                if set.is_empty() && plan[i].rule.count > 0 {
+                    return Err(SeedError::EmptyReference {
+                        table: plan[i].rule.name.clone(),
+                        column: plan[i].rule.columns[ci].name.clone(),
+                        reference: format!("{}.{}", fk.table, fk.column),
+                    }
+                    .into());
+                }
+                let dist = if fk.zipfian { KeyDist::zipfian(set.len(), 0.99) } else { KeyDist::Uniform };
+                plan[i].rule.columns[ci].gen = Gen::ForeignKey { keys: set, dist };
+            }
+        }
+        // Load every table of the level at once; big tables in several chunks.
+        let (tx, rx) = mpsc::channel::<(usize, Result<(), (usize, u64, DbError)>)>();
+        let mut chunks_left: HashMap<usize, usize> = HashMap::new();
+        let mut table_end: HashMap<usize, Instant> = HashMap::new();
+        let mut handles = Vec::new();
+        let mut table_start = HashMap::new();
+        for &i in level {
+            let p = &plan[i];
+            if p.rule.count == 0 {
+                reports.insert(i, TableReport { table: p.rule.name.clone(), rows: 0, seconds: 0.0, rows_per_sec: 0.0 });
+                continue;
+            }
+            table_start.insert(i, Instant::now());
+            let chunks = if is_sqlite { 1 } else { ((p.rule.count / 50_000) as usize).clamp(1, conns) };
+            let per = p.rule.count.div_ceil(chunks as u64);
+            let job = Arc::new(LoadJob::new(p, seed, &opts.url));
+            chunks_left.insert(i, 0);
+            for c in 0..chunks as u64 {
+                let from = c * per;
+                let to = ((c + 1) * per).min(p.rule.count);
+                if from >= to {
+                    continue;
+                }
+                *chunks_left.entry(i).or_default() += 1;
+                let job = job.clone();
+                let tx = tx.clone();
+                let counter = counters[i].clone();
+                let stop = opts.stop.clone();
+                handles.push(std::thread::spawn(move || {
+                    let r = job.load(i, from, to, batch_size, &counter, &stop);
+                    let _ = tx.send((i, r));
+                }));
+            }
+        }
+        drop(tx);
+        let mut failure = None;
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok((i, Ok(()))) => {
+                    if let Some(n) = chunks_left.get_mut(&i) {
+                        *n -= 1;
+                        if *n == 0 {
+                            table_end.insert(i, Instant::now());
+                        }
+                    }
+                }
+                Ok((_, Err(e))) => {
+                    if failure.is_none() {
+                        failure = Some(e);
+                        opts.stop.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            progress.update(&plan.iter().zip(&counters).map(|(p, c)| (p.rule.name.clone(), c.load(Ordering::Relaxed))).collect::<Vec<_>>());
+        }
+        for h in handles {
+            let _ = h.join();
+        }
+        if let Some((i, batch, source)) = failure {
+            progress.finish();
+            if source.code == "interrupted" {
+                return Err(SeedError::Interrupted(committed_text(&counters, &plan)).into());
+            }
+            return Err(SeedError::Failed {
+                table: plan[i].rule.name.clone(),
+                batch,
+                source,
+                committed: committed_text(&counters, &plan),
+            }
+            .into());
+        }
+        for &i in level {
+            if let Some(t0) = table_start.get(&i) {
+                let secs = table_end.get(&i).map(|e| e.duration_since(*t0)).unwrap_or_else(|| t0.elapsed()).as_secs_f64();
+                let rows = counters[i].load(Ordering::SeqCst);
+                reports.insert(i, TableReport { table: plan[i].rule.name.clone(), rows, seconds: secs, rows_per_sec: rows as f64 / secs.max(1e-9) });
+            }
+        }
+    }
+    progress.finish();
+    // After the load: primary keys (pgbench), indexes, sequences, statistics.
+    rt.block_on(async {
+        if let Some(p) = &preset {
+            for t in &p.tables {
+                if p.defer_primary_keys {
+                    if let (Some(sql), Some(pk)) = (t.info.primary_key.first().and_then(|k| dialect.add_primary_key(&t.info.name, k)), t.info.primary_key.first()) {
+                        let has_pk = conn.introspect(&t.info.name).await.map_err(db("reading keys"))?.map(|i| !i.primary_key.is_empty()).unwrap_or(true);
+                        if !has_pk {
+                            conn.execute(&sql).await.map_err(db(format!("adding the primary key {pk} of {}", t.info.name)))?;
+                        }
+                    }
+                }
+                for col in &t.indexes {
+                    // MySQL has no CREATE INDEX IF NOT EXISTS; an existing index is fine.
+                    let _ = conn.execute(&dialect.create_index(&t.info.name, col)).await;
+                }
+            }
+        }
+        for p in &plan {
+            if p.rule.count == 0 {
+                continue;
+            }
+            if let Some(pk) = p.info.pk_column().filter(|c| c.auto_generated) {
+                if let Some(sql) = dialect.sync_sequence(&p.rule.name, &pk.name) {
+                    conn.query_text(&sql).await.map_err(db(format!("moving the sequence of {}", p.rule.name)))?;
+                }
+            }
+            conn.execute(&dialect.analyze(&p.rule.name)).await.map_err(db(format!("analyzing {}", p.rule.name)))?;
+        }
+        Ok::<(), SeedError>(())
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    let tables: Vec<TableReport> = reports.into_values().collect();
+    let total: u64 = tables.iter().map(|t| t.rows).sum();
+    Ok(SeedReport {
+        database: opts.url.redacted(),
+        seed,
+        tables,
+        total_rows: total,
+        seconds: secs,
+        rows_per_sec: total as f64 / secs.max(1e-9),
+    })
+}
+
+/// What a loader thread needs about one table.
+struct LoadJob {
+    table: String,
+    columns: Vec<ColumnGen>,
+    col_seeds: Vec<u64>,
+    dates: Vec<bool>,
+    offset: u64,
+    url: DbUrl,
+}
+
+impl LoadJob {
+    fn new(p: &Planned, seed: u64, url: &DbUrl) -> Self {
+        let table_seed = seed ^ name_hash(&p.rule.name);
+        LoadJob {
+            table: p.rule.name.clone(),
+            col_seeds: p.rule.columns.iter().map(|c| table_seed ^ name_hash(&c.name).rotate_left(17)).collect(),
+            dates: p.rule.columns.iter().map(|c| matches!(p.info.column(&c.name).map(|x| &x.kind), Some(ColKind::Date))).collect(),
+            columns: p.rule.columns.clone(),
+            offset: p.offset,
+            url: url.clone(),
+        }
+    }
+
+    fn row(&self, n: u64) -> Vec<Value> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c.value(self.col_seeds[i], n) {
+                Value::Timestamp(us) if self.dates[i] => Value::Date(us.div_euclid(86_400_000_000) as i32),
+                v => v,
+            })
+            .collect()
+    }
+
+    /// Loads rows [from, to) in batches; each batch commits on its own.
+    fn load(&self, idx: usize, from: u64, to: u64, batch: usize, counter: &AtomicU64, stop: &AtomicBool) -> Result<(), (usize, u64, DbError)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
+        rt.block_on(async {
+            let mut conn = Connection::connect(&self.url).await.map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
+            let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+            let mut n = from;
+            let mut rows: Vec<Vec<Value>> = Vec::with_capacity(batch);
+            while n < to {
+                let batch_no = (n - from) / batch as u64 + 1;
+                if stop.load(Ordering::Relaxed) {
+                    return Err((idx, batch_no, DbError::new(crate::target::ErrorKind::Other, "interrupted", "stopped")));
+                }
+                let end = (n + batch as u64).min(to);
+                rows.clear();
+                rows.extend((n..end).map(|r| self.row(self.offset + r)));
+                conn.bulk_insert(&self.table, &names, &rows).await.map_err(|e| (idx, batch_no, e))?;
+                counter.fetch_add(end - n, Ordering::Relaxed);
+                n = end;
+            }
+            Ok(())
+        })
+    }
+}
