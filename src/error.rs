@@ -64,9 +64,15 @@ impl Error {
             Error::Seed(e) => {
                 use crate::seed::SeedError as S;
                 match e {
-                    S::Config(_) | S::UnknownPreset(_) | S::Nothing | S::UnknownColumn { .. }
-                    | S::UnknownReference { .. } | S::Cycle(_) => ExitCode::Usage,
-                    S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => ExitCode::Schema,
+                    S::Config(_)
+                    | S::UnknownPreset(_)
+                    | S::Nothing
+                    | S::UnknownColumn { .. }
+                    | S::UnknownReference { .. }
+                    | S::Cycle(_) => ExitCode::Usage,
+                    S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => {
+                        ExitCode::Schema
+                    }
                     S::Failed { .. } | S::Database { .. } => ExitCode::Database,
                     S::Interrupted(_) => ExitCode::Interrupted,
                 }

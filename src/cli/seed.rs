@@ -64,13 +64,14 @@ fn parse_rows(items: &[String]) -> Result<Vec<(String, u64)>, Error> {
         .iter()
         .filter(|s| !s.is_empty())
         .map(|s| {
-            let (t, n) = s
-                .split_once('=')
-                .ok_or_else(|| Error::Usage(format!("invalid --rows '{s}': expected table=N, e.g. users=100000")))?;
-            let n = n
-                .replace('_', "")
-                .parse::<u64>()
-                .map_err(|_| Error::Usage(format!("invalid --rows '{s}': '{n}' is not a row count")))?;
+            let (t, n) = s.split_once('=').ok_or_else(|| {
+                Error::Usage(format!(
+                    "invalid --rows '{s}': expected table=N, e.g. users=100000"
+                ))
+            })?;
+            let n = n.replace('_', "").parse::<u64>().map_err(|_| {
+                Error::Usage(format!("invalid --rows '{s}': '{n}' is not a row count"))
+            })?;
             Ok((t.trim().to_string(), n))
         })
         .collect()
@@ -79,30 +80,47 @@ fn parse_rows(items: &[String]) -> Result<Vec<(String, u64)>, Error> {
 pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     let locale = match a.locale.as_deref() {
         None => Locale::En,
-        Some(l) => Locale::parse(l).ok_or_else(|| Error::Usage(format!("unknown --locale '{l}': use en, de or fr")))?,
+        Some(l) => Locale::parse(l)
+            .ok_or_else(|| Error::Usage(format!("unknown --locale '{l}': use en, de or fr")))?,
     };
     let factor = match a.size.as_deref().unwrap_or("medium") {
         "small" => 0.1,
         "medium" => 1.0,
         "large" => 10.0,
-        other => return Err(Error::Usage(format!("unknown --size '{other}': use small, medium or large")).into()),
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown --size '{other}': use small, medium or large"
+            ))
+            .into())
+        }
     };
     let rows = parse_rows(&a.rows)?;
     let config = match &a.config {
-        Some(p) => Some(crate::seed::config::SeedConfig::load(p, locale).map_err(|e| Error::Seed(e.into()))?),
+        Some(p) => Some(
+            crate::seed::config::SeedConfig::load(p, locale).map_err(|e| Error::Seed(e.into()))?,
+        ),
         None => None,
     };
     let source = match (&a.preset, config.clone()) {
-        (Some(_), Some(_)) => return Err(Error::Usage("use either --preset or --config, not both".into()).into()),
-        (Some(p), None) => Source::Preset { name: p.clone(), factor, scale: a.scale.unwrap_or(1) },
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage("use either --preset or --config, not both".into()).into())
+        }
+        (Some(p), None) => Source::Preset {
+            name: p.clone(),
+            factor,
+            scale: a.scale.unwrap_or(1),
+        },
         (None, Some(c)) => Source::Config(c),
         (None, None) if !rows.is_empty() => Source::Schema,
-        (None, None) => Source::Preset { name: "ecommerce".into(), factor, scale: a.scale.unwrap_or(1) },
+        (None, None) => Source::Preset {
+            name: "ecommerce".into(),
+            factor,
+            scale: a.scale.unwrap_or(1),
+        },
     };
-    let db = a
-        .db
-        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let db =
+        a.db.or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "sqlite://dbarena.db".into());
     let url = DbUrl::parse(&db).map_err(Error::from)?;
     let seed = a.seed.or(config.as_ref().and_then(|c| c.global_seed));
     let batch_size = a.batch_size.or(config.as_ref().and_then(|c| c.batch_size));

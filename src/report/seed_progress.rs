@@ -32,8 +32,10 @@ struct Bars {
 
 impl SeedProgress for Bars {
     fn start(&mut self, tables: &[(String, u64)]) {
-        let style = ProgressStyle::with_template("{prefix:>20} [{bar:30.cyan/blue}] {pos}/{len} rows  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style = ProgressStyle::with_template(
+            "{prefix:>20} [{bar:30.cyan/blue}] {pos}/{len} rows  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
         for (name, n) in tables {
             let b = self.multi.add(ProgressBar::new(*n));
             b.set_style(style.clone());
@@ -59,10 +61,22 @@ impl SeedProgress for Bars {
 pub fn render(r: &SeedReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "dbarena seed: {} (seed {})", r.database, r.seed);
-    let _ = writeln!(s, "  {:<24} {:>12} {:>10} {:>14}", "table", "rows", "seconds", "rows/s");
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>12} {:>10} {:>14}",
+        "table", "rows", "seconds", "rows/s"
+    );
     for t in &r.tables {
-        let _ = writeln!(s, "  {:<24} {:>12} {:>10.2} {:>14.0}", t.table, t.rows, t.seconds, t.rows_per_sec);
+        let _ = writeln!(
+            s,
+            "  {:<24} {:>12} {:>10.2} {:>14.0}",
+            t.table, t.rows, t.seconds, t.rows_per_sec
+        );
     }
-    let _ = writeln!(s, "  {:<24} {:>12} {:>10.2} {:>14.0}", "total", r.total_rows, r.seconds, r.rows_per_sec);
+    let _ = writeln!(
+        s,
+        "  {:<24} {:>12} {:>10.2} {:>14.0}",
+        "total", r.total_rows, r.seconds, r.rows_per_sec
+    );
     s
 }

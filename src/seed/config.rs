@@ -118,7 +118,9 @@ impl SeedConfig {
             if !["global_seed", "batch_size", "seed_rules"].contains(&key.as_str()) {
                 return Err(ctx.err(
                     std::slice::from_ref(key),
-                    format!("unknown setting '{key}' (expected global_seed, batch_size, seed_rules)"),
+                    format!(
+                        "unknown setting '{key}' (expected global_seed, batch_size, seed_rules)"
+                    ),
                 ));
             }
         }
@@ -126,7 +128,10 @@ impl SeedConfig {
             match root.get(k) {
                 None => Ok(None),
                 Some(T::Integer(i)) if *i >= 0 => Ok(Some(*i)),
-                Some(_) => Err(ctx.err(&[k.to_string()], format!("'{k}' must be a non-negative integer"))),
+                Some(_) => Err(ctx.err(
+                    &[k.to_string()],
+                    format!("'{k}' must be a non-negative integer"),
+                )),
             }
         };
         let global_seed = int("global_seed")?.map(|v| v as u64);
@@ -138,39 +143,71 @@ impl SeedConfig {
             None => Vec::new(),
             Some(T::Table(t)) => match t.get("tables") {
                 Some(T::Array(a)) => a.iter().filter_map(|v| v.as_table()).collect(),
-                _ => return Err(ctx.err(&["seed_rules".into()], "[seed_rules] needs [[seed_rules.tables]] entries")),
+                _ => {
+                    return Err(ctx.err(
+                        &["seed_rules".into()],
+                        "[seed_rules] needs [[seed_rules.tables]] entries",
+                    ))
+                }
             },
             Some(T::Array(a)) => a.iter().filter_map(|v| v.as_table()).collect(),
-            Some(_) => return Err(ctx.err(&["seed_rules".into()], "seed_rules must be [[seed_rules]] or [[seed_rules.tables]]")),
+            Some(_) => {
+                return Err(ctx.err(
+                    &["seed_rules".into()],
+                    "seed_rules must be [[seed_rules]] or [[seed_rules.tables]]",
+                ))
+            }
         };
         let mut tables = Vec::new();
         for t in tables_raw {
             let name = match t.get("name").or_else(|| t.get("table")) {
                 Some(T::String(s)) => s.clone(),
-                _ => return Err(ctx.err(&["seed_rules".into()], "every table rule needs name = \"…\" (or table = \"…\")")),
+                _ => {
+                    return Err(ctx.err(
+                        &["seed_rules".into()],
+                        "every table rule needs name = \"…\" (or table = \"…\")",
+                    ))
+                }
             };
             let here = vec![format!("\"{name}\"")];
             for k in t.keys() {
                 if !["name", "table", "count", "columns"].contains(&k.as_str()) {
-                    return Err(ctx.err(&[here[0].clone(), k.clone()], format!("table '{name}': unknown key '{k}' (expected name, count, columns)")));
+                    return Err(ctx.err(
+                        &[here[0].clone(), k.clone()],
+                        format!(
+                            "table '{name}': unknown key '{k}' (expected name, count, columns)"
+                        ),
+                    ));
                 }
             }
             let count = match t.get("count") {
                 Some(T::Integer(i)) if *i >= 0 => *i as u64,
                 None => 0,
-                Some(_) => return Err(ctx.err(&[here[0].clone(), "count".into()], format!("table '{name}': count must be a non-negative integer"))),
+                Some(_) => {
+                    return Err(ctx.err(
+                        &[here[0].clone(), "count".into()],
+                        format!("table '{name}': count must be a non-negative integer"),
+                    ))
+                }
             };
             let mut columns = Vec::new();
             if let Some(cols) = t.get("columns") {
                 let T::Array(cols) = cols else {
-                    return Err(ctx.err(&here, format!("table '{name}': columns must be [[…columns]] entries")));
+                    return Err(ctx.err(
+                        &here,
+                        format!("table '{name}': columns must be [[…columns]] entries"),
+                    ));
                 };
                 for c in cols {
                     let Some(c) = c.as_table() else { continue };
                     columns.push(parse_column(&ctx, &name, count, c, locale)?);
                 }
             }
-            tables.push(TableRule { name, count, columns });
+            tables.push(TableRule {
+                name,
+                count,
+                columns,
+            });
         }
         Ok(SeedConfig {
             global_seed,
@@ -221,7 +258,12 @@ fn parse_column(
 ) -> Result<ColumnGen, SeedConfigError> {
     let name = match c.get("name") {
         Some(T::String(s)) => s.clone(),
-        _ => return Err(ctx.err(&[format!("\"{table}\"")], format!("table '{table}': every column rule needs name = \"…\""))),
+        _ => {
+            return Err(ctx.err(
+                &[format!("\"{table}\"")],
+                format!("table '{table}': every column rule needs name = \"…\""),
+            ))
+        }
     };
     let at = vec![format!("\"{table}\""), format!("\"{name}\"")];
     let what = format!("table '{table}', column '{name}'");
@@ -231,7 +273,14 @@ fn parse_column(
     };
     let Some((_, allowed)) = GENERATORS.iter().find(|(g, _)| *g == generator) else {
         let names: Vec<&str> = GENERATORS.iter().map(|g| g.0).collect();
-        return Err(ctx.err(&at, format!("{what}: unknown generator '{generator}' (use one of {})", names.join(", "))));
+        let here = [at[0].clone(), at[1].clone(), "generator".to_string()];
+        return Err(ctx.err(
+            &here,
+            format!(
+                "{what}: unknown generator '{generator}' (use one of {})",
+                names.join(", ")
+            ),
+        ));
     };
     // Options flat on the column, or nested under `options`; both may be used.
     let mut opts = toml::Table::new();
@@ -249,11 +298,25 @@ fn parse_column(
     }
     for k in opts.keys() {
         if !allowed.contains(&k.as_str()) {
-            let list = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
-            return Err(ctx.err(&[at[0].clone(), at[1].clone(), k.clone()], format!("{what}: unknown option '{k}' for generator '{generator}' (allowed: {list})")));
+            let list = if allowed.is_empty() {
+                "none".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            return Err(ctx.err(
+                &[at[0].clone(), at[1].clone(), k.clone()],
+                format!(
+                    "{what}: unknown option '{k}' for generator '{generator}' (allowed: {list})"
+                ),
+            ));
         }
     }
-    let bad_type = |k: &str, want: &str| ctx.err(&[at[0].clone(), at[1].clone(), k.to_string()], format!("{what}: option '{k}' must be {want}"));
+    let bad_type = |k: &str, want: &str| {
+        ctx.err(
+            &[at[0].clone(), at[1].clone(), k.to_string()],
+            format!("{what}: option '{k}' must be {want}"),
+        )
+    };
     let get_int = |k: &str| -> Result<Option<i64>, SeedConfigError> {
         match opts.get(k) {
             None => Ok(None),
@@ -287,15 +350,27 @@ fn parse_column(
         None => 0.0,
         Some(T::Float(f)) if (0.0..=1.0).contains(f) => *f,
         Some(T::Integer(i)) if (0..=1).contains(i) => *i as f64,
-        Some(_) => return Err(ctx.err(&[at[0].clone(), at[1].clone(), "null_probability".into()], format!("{what}: null_probability must be a number between 0 and 1"))),
+        Some(_) => {
+            return Err(ctx.err(
+                &[at[0].clone(), at[1].clone(), "null_probability".into()],
+                format!("{what}: null_probability must be a number between 0 and 1"),
+            ))
+        }
     };
     let distribution = |n: u64| -> Result<IntDist, SeedConfigError> {
-        Ok(match get_str("distribution")?.as_deref().unwrap_or("uniform") {
-            "uniform" => IntDist::Uniform,
-            "zipfian" => IntDist::Zipfian(KeyDist::zipfian(n, 0.99)),
-            "normal" => IntDist::Normal,
-            other => return Err(bad_type("distribution", &format!("uniform, zipfian or normal (not '{other}')"))),
-        })
+        Ok(
+            match get_str("distribution")?.as_deref().unwrap_or("uniform") {
+                "uniform" => IntDist::Uniform,
+                "zipfian" => IntDist::Zipfian(KeyDist::zipfian(n, 0.99)),
+                "normal" => IntDist::Normal,
+                other => {
+                    return Err(bad_type(
+                        "distribution",
+                        &format!("uniform, zipfian or normal (not '{other}')"),
+                    ))
+                }
+            },
+        )
     };
     let gen = match generator.as_str() {
         "sequential" => Gen::Sequential {
@@ -308,7 +383,11 @@ fn parse_column(
             if max < min {
                 return Err(ctx.err(&at, format!("{what}: max ({max}) is below min ({min})")));
             }
-            Gen::RandomInt { min, max, dist: distribution((max - min + 1) as u64)? }
+            Gen::RandomInt {
+                min,
+                max,
+                dist: distribution((max - min + 1) as u64)?,
+            }
         }
         "random_decimal" => {
             let min = get_num("min")?.unwrap_or(0.0);
@@ -316,23 +395,37 @@ fn parse_column(
             if max < min {
                 return Err(ctx.err(&at, format!("{what}: max ({max}) is below min ({min})")));
             }
-            Gen::RandomDecimal { min, max, precision: get_int("precision")?.unwrap_or(2).clamp(0, 9) as u32 }
+            Gen::RandomDecimal {
+                min,
+                max,
+                precision: get_int("precision")?.unwrap_or(2).clamp(0, 9) as u32,
+            }
         }
-        "boolean" => Gen::Boolean { probability: get_num("probability")?.unwrap_or(0.5).clamp(0.0, 1.0) },
+        "boolean" => Gen::Boolean {
+            probability: get_num("probability")?.unwrap_or(0.5).clamp(0.0, 1.0),
+        },
         "timestamp" => {
             let now = now_us();
             let parse_ts = |k: &str| -> Result<Option<i64>, SeedConfigError> {
                 match get_str(k)? {
                     None => Ok(None),
-                    Some(s) => parse_timestamp_us(&s).map(Some).ok_or_else(|| bad_type(k, "a timestamp like \"2024-01-01 00:00:00\"")),
+                    Some(s) => parse_timestamp_us(&s)
+                        .map(Some)
+                        .ok_or_else(|| bad_type(k, "a timestamp like \"2024-01-01 00:00:00\"")),
                 }
             };
             let (start, end) = if get_bool("now")?.unwrap_or(false) {
                 (now, now)
             } else if let Some(off) = get_str("offset")? {
                 let neg = off.starts_with('-');
-                let d = parse_offset(off.trim_start_matches(['-', '+'])).ok_or_else(|| bad_type("offset", "a duration like \"-30d\", \"12h\" or \"90m\""))?;
-                if neg { (now - d, now) } else { (now, now + d) }
+                let d = parse_offset(off.trim_start_matches(['-', '+'])).ok_or_else(|| {
+                    bad_type("offset", "a duration like \"-30d\", \"12h\" or \"90m\"")
+                })?;
+                if neg {
+                    (now - d, now)
+                } else {
+                    (now, now + d)
+                }
             } else {
                 (
                     parse_ts("start")?.unwrap_or(1_577_836_800_000_000), // 2020-01-01
@@ -342,9 +435,16 @@ fn parse_column(
             if end < start {
                 return Err(ctx.err(&at, format!("{what}: end is before start")));
             }
-            Gen::Timestamp { start, end, monotonic: get_bool("monotonic")?.unwrap_or(false), rows: count }
+            Gen::Timestamp {
+                start,
+                end,
+                monotonic: get_bool("monotonic")?.unwrap_or(false),
+                rows: count,
+            }
         }
-        "email" => Gen::Email { unique: get_bool("unique")?.unwrap_or(true) },
+        "email" => Gen::Email {
+            unique: get_bool("unique")?.unwrap_or(true),
+        },
         "phone" => Gen::Phone,
         "name" => Gen::Name(
             match get_str("part")?.as_deref().unwrap_or("full") {
@@ -398,21 +498,37 @@ fn parse_column(
                     .ok_or_else(|| bad_type("weights", "a list of numbers"))?,
                 Some(_) => return Err(bad_type("weights", "a list of numbers")),
             };
-            if weights.len() != values.len() || weights.iter().any(|w| *w < 0.0) || weights.iter().sum::<f64>() <= 0.0 {
-                return Err(bad_type("weights", "one non-negative number per value, not all zero"));
+            if weights.len() != values.len()
+                || weights.iter().any(|w| *w < 0.0)
+                || weights.iter().sum::<f64>() <= 0.0
+            {
+                return Err(bad_type(
+                    "weights",
+                    "one non-negative number per value, not all zero",
+                ));
             }
             let total: f64 = weights.iter().sum();
             let mut acc = 0.0;
-            let cumulative = weights.iter().map(|w| { acc += w / total; acc }).collect();
+            let cumulative = weights
+                .iter()
+                .map(|w| {
+                    acc += w / total;
+                    acc
+                })
+                .collect();
             Gen::Enum { values, cumulative }
         }
         "template" => {
-            let t = get_str("template")?.ok_or_else(|| bad_type("template", "a string such as \"user_{sequential}\""))?;
+            let t = get_str("template")?
+                .ok_or_else(|| bad_type("template", "a string such as \"user_{sequential}\""))?;
             Gen::Template(parse_template(&t).map_err(|m| ctx.err(&at, format!("{what}: {m}")))?)
         }
         "foreign_key" => {
-            let r = get_str("references")?.ok_or_else(|| bad_type("references", "\"table.column\""))?;
-            let (t, col) = r.split_once('.').ok_or_else(|| bad_type("references", "\"table.column\""))?;
+            let r =
+                get_str("references")?.ok_or_else(|| bad_type("references", "\"table.column\""))?;
+            let (t, col) = r
+                .split_once('.')
+                .ok_or_else(|| bad_type("references", "\"table.column\""))?;
             let zipf = match get_str("distribution")?.as_deref().unwrap_or("uniform") {
                 "uniform" => false,
                 "zipfian" => true,
@@ -423,7 +539,12 @@ fn parse_column(
         "json" => Gen::Json,
         _ => unreachable!("generator names were checked above"),
     };
-    Ok(ColumnGen { name, gen, null_probability, max_len: None })
+    Ok(ColumnGen {
+        name,
+        gen,
+        null_probability,
+        max_len: None,
+    })
 }
 
 fn parse_offset(s: &str) -> Option<i64> {
@@ -448,7 +569,10 @@ pub fn parse_template(t: &str) -> Result<Vec<Piece>, String> {
         if open > 0 {
             out.push(Piece::Lit(rest[..open].to_string()));
         }
-        let close = rest[open..].find('}').ok_or_else(|| format!("unclosed '{{' in template '{t}'"))? + open;
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in template '{t}'"))?
+            + open;
         let inner = &rest[open + 1..close];
         let mut f = inner.split(':');
         out.push(match f.next().unwrap_or("") {
@@ -527,13 +651,28 @@ step = 2
     #[test]
     fn errors_point_at_the_line() {
         let bad_gen = FLAT.replace("generator = \"sequential\"", "generator = \"sequentail\"");
-        let e = SeedConfig::parse(&bad_gen, "s.toml", Locale::En).unwrap_err().to_string();
-        assert!(e.starts_with("s.toml:7:") && e.contains("unknown generator 'sequentail'"), "{e}");
+        let e = SeedConfig::parse(&bad_gen, "s.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.toml:8:") && e.contains("unknown generator 'sequentail'"),
+            "{e}"
+        );
         let bad_opt = FLAT.replace("step = 2", "stride = 2");
-        let e = SeedConfig::parse(&bad_opt, "s.toml", Locale::En).unwrap_err().to_string();
-        assert!(e.starts_with("s.toml:10:") && e.contains("unknown option 'stride'"), "{e}");
+        let e = SeedConfig::parse(&bad_opt, "s.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.toml:10:") && e.contains("unknown option 'stride'"),
+            "{e}"
+        );
         let bad_type = FLAT.replace("start = 100", "start = \"one\"");
-        let e = SeedConfig::parse(&bad_type, "s.toml", Locale::En).unwrap_err().to_string();
-        assert!(e.starts_with("s.toml:9:") && e.contains("must be an integer"), "{e}");
+        let e = SeedConfig::parse(&bad_type, "s.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.toml:9:") && e.contains("must be an integer"),
+            "{e}"
+        );
     }
 }

@@ -20,7 +20,14 @@ const FIRST_DE: &[&str] = &[
     "Lukas", "Anna", "Jonas", "Lea", "Felix", "Mia", "Paul", "Emma", "Leon", "Hannah",
 ];
 const LAST_DE: &[&str] = &[
-    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
 ];
 const FIRST_FR: &[&str] = &[
     "Louis", "Chloé", "Hugo", "Léa", "Jules", "Manon", "Lucas", "Camille", "Théo", "Inès",
@@ -29,19 +36,59 @@ const LAST_FR: &[&str] = &[
     "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
 ];
 const STREETS: &[&str] = &[
-    "Main St", "Oak Ave", "Pine Rd", "Maple Dr", "Cedar Ln", "Elm St", "Lake View", "Hill Rd",
+    "Main St",
+    "Oak Ave",
+    "Pine Rd",
+    "Maple Dr",
+    "Cedar Ln",
+    "Elm St",
+    "Lake View",
+    "Hill Rd",
 ];
 const CITIES: &[&str] = &[
-    "Springfield", "Riverton", "Fairview", "Lakeside", "Georgetown", "Franklin", "Clinton",
-    "Salem", "Madison", "Arlington",
+    "Springfield",
+    "Riverton",
+    "Fairview",
+    "Lakeside",
+    "Georgetown",
+    "Franklin",
+    "Clinton",
+    "Salem",
+    "Madison",
+    "Arlington",
 ];
 const STATES: &[&str] = &["CA", "NY", "TX", "WA", "IL", "MA", "OR", "CO", "FL", "GA"];
 const COUNTRIES: &[&str] = &[
-    "United States", "Germany", "France", "Japan", "Brazil", "India", "Canada", "Spain",
+    "United States",
+    "Germany",
+    "France",
+    "Japan",
+    "Brazil",
+    "India",
+    "Canada",
+    "Spain",
 ];
 const LOREM: &[&str] = &[
-    "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do",
-    "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "enim",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
 ];
 
 /// Names in a language: `en` (default), `de`, `fr`.
@@ -54,7 +101,12 @@ pub enum Locale {
 
 impl Locale {
     pub fn parse(s: &str) -> Option<Locale> {
-        match s.to_ascii_lowercase().split(['_', '-']).next().unwrap_or("") {
+        match s
+            .to_ascii_lowercase()
+            .split(['_', '-'])
+            .next()
+            .unwrap_or("")
+        {
             "en" => Some(Locale::En),
             "de" => Some(Locale::De),
             "fr" => Some(Locale::Fr),
@@ -107,30 +159,67 @@ pub enum Piece {
 /// One column's generator.
 #[derive(Debug, Clone)]
 pub enum Gen {
-    Sequential { start: i64, step: i64 },
-    RandomInt { min: i64, max: i64, dist: IntDist },
-    RandomDecimal { min: f64, max: f64, precision: u32 },
-    Boolean { probability: f64 },
+    Sequential {
+        start: i64,
+        step: i64,
+    },
+    RandomInt {
+        min: i64,
+        max: i64,
+        dist: IntDist,
+    },
+    RandomDecimal {
+        min: f64,
+        max: f64,
+        precision: u32,
+    },
+    Boolean {
+        probability: f64,
+    },
     /// Microseconds: uniform in [start, end], or `monotonic` from start in even steps.
-    Timestamp { start: i64, end: i64, monotonic: bool, rows: u64 },
-    Email { unique: bool },
+    Timestamp {
+        start: i64,
+        end: i64,
+        monotonic: bool,
+        rows: u64,
+    },
+    Email {
+        unique: bool,
+    },
     Phone,
     Name(Part, Locale),
     Address(Part),
     Uuid,
-    Text { min: usize, max: usize },
-    Enum { values: Vec<Value>, cumulative: Vec<f64> },
+    Text {
+        min: usize,
+        max: usize,
+    },
+    Enum {
+        values: Vec<Value>,
+        cumulative: Vec<f64>,
+    },
     Template(Vec<Piece>),
-    ForeignKey { keys: Arc<KeySet>, dist: KeyDist },
+    ForeignKey {
+        keys: Arc<KeySet>,
+        dist: KeyDist,
+    },
     Json,
     /// `row / divisor + offset`: pgbench's bid of a teller or account.
-    RowDiv { divisor: u64, offset: i64 },
+    RowDiv {
+        divisor: u64,
+        offset: i64,
+    },
     /// YCSB's hashed key name: `user` + FNV-1a-64 of the record number.
     YcsbKey,
     /// `len` random letters and digits (YCSB field values).
-    Chars { len: usize },
+    Chars {
+        len: usize,
+    },
     /// A key of this same table from an earlier row (self-reference); NULL for the first row.
-    SelfRef { start: i64, step: i64 },
+    SelfRef {
+        start: i64,
+        step: i64,
+    },
     /// Fixed value (for example pgbench's blank filler).
     Constant(Value),
     /// A foreign key whose referenced keys are not loaded yet; resolved into `ForeignKey`
@@ -315,7 +404,8 @@ impl Gen {
             Gen::RowDiv { divisor, offset } => Value::Int((row / divisor.max(&1)) as i64 + offset),
             Gen::YcsbKey => Value::Text(ycsb_key(row)),
             Gen::Chars { len } => {
-                const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+                const ALPHABET: &[u8] =
+                    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
                 let s: String = (0..*len)
                     .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize] as char)
                     .collect();

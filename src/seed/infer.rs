@@ -42,7 +42,9 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
     }
     if is_pk || (c.unique && c.kind.is_integer()) {
         return Some(match c.kind {
-            ColKind::SmallInt | ColKind::Int | ColKind::BigInt => Gen::Sequential { start: 1, step: 1 },
+            ColKind::SmallInt | ColKind::Int | ColKind::BigInt => {
+                Gen::Sequential { start: 1, step: 1 }
+            }
             ColKind::Uuid => Gen::Uuid,
             _ => Gen::Template(vec![
                 super::generators::Piece::Lit(format!("{}_", t.name)),
@@ -55,21 +57,51 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
         _ => 255,
     };
     Some(match &c.kind {
-        ColKind::SmallInt => Gen::RandomInt { min: 0, max: 1000, dist: IntDist::Uniform },
+        ColKind::SmallInt => Gen::RandomInt {
+            min: 0,
+            max: 1000,
+            dist: IntDist::Uniform,
+        },
         ColKind::Int | ColKind::BigInt => {
             if name.contains("quantity") || name.contains("qty") || name.contains("count") {
-                Gen::RandomInt { min: 1, max: 10, dist: IntDist::Uniform }
+                Gen::RandomInt {
+                    min: 1,
+                    max: 10,
+                    dist: IntDist::Uniform,
+                }
             } else if name.contains("age") {
-                Gen::RandomInt { min: 18, max: 90, dist: IntDist::Normal }
+                Gen::RandomInt {
+                    min: 18,
+                    max: 90,
+                    dist: IntDist::Normal,
+                }
             } else {
-                Gen::RandomInt { min: 0, max: 100_000, dist: IntDist::Uniform }
+                Gen::RandomInt {
+                    min: 0,
+                    max: 100_000,
+                    dist: IntDist::Uniform,
+                }
             }
         }
-        ColKind::Float => Gen::RandomDecimal { min: 0.0, max: 1000.0, precision: 3 },
+        ColKind::Float => Gen::RandomDecimal {
+            min: 0.0,
+            max: 1000.0,
+            precision: 3,
+        },
         ColKind::Decimal { precision, scale } => {
             let int_digits = precision.saturating_sub(*scale).min(9);
-            let max = (10f64.powi(int_digits as i32) - 1.0).min(if name.contains("price") || name.contains("total") || name.contains("amount") { 999.0 } else { 99_999.0 });
-            Gen::RandomDecimal { min: 0.0, max: max.max(0.0), precision: (*scale).min(9) }
+            let max = (10f64.powi(int_digits as i32) - 1.0).min(
+                if name.contains("price") || name.contains("total") || name.contains("amount") {
+                    999.0
+                } else {
+                    99_999.0
+                },
+            );
+            Gen::RandomDecimal {
+                min: 0.0,
+                max: max.max(0.0),
+                precision: (*scale).min(9),
+            }
         }
         ColKind::Bool => Gen::Boolean { probability: 0.5 },
         ColKind::Timestamp | ColKind::Date => Gen::Timestamp {
@@ -101,7 +133,10 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
             } else if name.contains("country") {
                 if max_text < 4 {
                     Gen::Enum {
-                        values: ["US", "DE", "FR", "GB", "JP"].iter().map(|s| Value::Text(s.to_string())).collect(),
+                        values: ["US", "DE", "FR", "GB", "JP"]
+                            .iter()
+                            .map(|s| Value::Text(s.to_string()))
+                            .collect(),
                         cumulative: vec![0.2, 0.4, 0.6, 0.8, 1.0],
                     }
                 } else {
@@ -116,7 +151,12 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
             } else if name.contains("street") || name.contains("address") {
                 Gen::Address(Part::Street)
             } else if name.ends_with("_at") || name.contains("date") || name.contains("time") {
-                Gen::Timestamp { start: 1_672_531_200_000_000, end: 1_735_689_600_000_000, monotonic: false, rows: 0 }
+                Gen::Timestamp {
+                    start: 1_672_531_200_000_000,
+                    end: 1_735_689_600_000_000,
+                    monotonic: false,
+                    rows: 0,
+                }
             } else if c.unique {
                 Gen::Template(vec![
                     super::generators::Piece::Lit(format!("{}_", c.name)),
@@ -124,11 +164,17 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
                 ])
             } else if name.contains("status") {
                 Gen::Enum {
-                    values: ["active", "pending", "closed"].iter().map(|s| Value::Text(s.to_string())).collect(),
+                    values: ["active", "pending", "closed"]
+                        .iter()
+                        .map(|s| Value::Text(s.to_string()))
+                        .collect(),
                     cumulative: vec![0.6, 0.9, 1.0],
                 }
             } else {
-                Gen::Text { min: max_text.min(10) / 2, max: max_text.min(60) }
+                Gen::Text {
+                    min: max_text.min(10) / 2,
+                    max: max_text.min(60),
+                }
             }
         }
         ColKind::Other(_) => return None,
@@ -171,7 +217,11 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     opt(&mut m, "distribution", d);
                     "random_int"
                 }
-                Gen::RandomDecimal { min, max, precision } => {
+                Gen::RandomDecimal {
+                    min,
+                    max,
+                    precision,
+                } => {
                     opt(&mut m, "min", *min);
                     opt(&mut m, "max", *max);
                     opt(&mut m, "precision", *precision as i64);
@@ -181,7 +231,12 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     opt(&mut m, "probability", *probability);
                     "boolean"
                 }
-                Gen::Timestamp { start, end, monotonic, .. } => {
+                Gen::Timestamp {
+                    start,
+                    end,
+                    monotonic,
+                    ..
+                } => {
                     opt(&mut m, "start", ts_text(*start));
                     opt(&mut m, "end", ts_text(*end));
                     if *monotonic {
@@ -195,7 +250,15 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                 }
                 Gen::Phone => "phone",
                 Gen::Name(part, _) => {
-                    opt(&mut m, "part", match part { Part::First => "first", Part::Last => "last", _ => "full" });
+                    opt(
+                        &mut m,
+                        "part",
+                        match part {
+                            Part::First => "first",
+                            Part::Last => "last",
+                            _ => "full",
+                        },
+                    );
                     "name"
                 }
                 Gen::Address(part) => {
@@ -216,7 +279,10 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     "text"
                 }
                 Gen::Enum { values, cumulative } => {
-                    let vals: Vec<toml::Value> = values.iter().map(|v| toml::Value::String(v.to_string())).collect();
+                    let vals: Vec<toml::Value> = values
+                        .iter()
+                        .map(|v| toml::Value::String(v.to_string()))
+                        .collect();
                     let mut prev = 0.0;
                     let weights: Vec<toml::Value> = cumulative
                         .iter()
@@ -236,7 +302,9 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                         match p {
                             super::generators::Piece::Lit(l) => s.push_str(l),
                             super::generators::Piece::Row => s.push_str("{sequential}"),
-                            super::generators::Piece::RandomInt(a, b) => s.push_str(&format!("{{random_int:{a}:{b}}}")),
+                            super::generators::Piece::RandomInt(a, b) => {
+                                s.push_str(&format!("{{random_int:{a}:{b}}}"))
+                            }
                             super::generators::Piece::Timestamp => s.push_str("{timestamp}"),
                             super::generators::Piece::Name => s.push_str("{name}"),
                             super::generators::Piece::Email => s.push_str("{email}"),
@@ -246,15 +314,25 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     opt(&mut m, "template", s);
                     "template"
                 }
-                Gen::Reference { table, column, zipfian } => {
+                Gen::Reference {
+                    table,
+                    column,
+                    zipfian,
+                } => {
                     opt(&mut m, "references", format!("{table}.{column}"));
-                    opt(&mut m, "distribution", if *zipfian { "zipfian" } else { "uniform" });
+                    opt(
+                        &mut m,
+                        "distribution",
+                        if *zipfian { "zipfian" } else { "uniform" },
+                    );
                     "foreign_key"
                 }
                 Gen::Json => "json",
                 // Generators only presets use; written as their closest configurable form.
                 Gen::SelfRef { .. } | Gen::ForeignKey { .. } => continue,
-                Gen::RowDiv { .. } | Gen::YcsbKey | Gen::Chars { .. } | Gen::Constant(_) => continue,
+                Gen::RowDiv { .. } | Gen::YcsbKey | Gen::Chars { .. } | Gen::Constant(_) => {
+                    continue
+                }
             };
             m.insert("generator".into(), toml::Value::String(generator.into()));
             if c.null_probability > 0.0 {

@@ -94,30 +94,93 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                     seq("id"),
                     g("email", Gen::Email { unique: true }),
                     g("name", Gen::Name(Part::Full, locale)),
-                    g("country", enum_of(&["US", "DE", "FR", "GB", "JP", "BR", "IN"], &[30.0, 15.0, 12.0, 12.0, 10.0, 11.0, 10.0])),
+                    g(
+                        "country",
+                        enum_of(
+                            &["US", "DE", "FR", "GB", "JP", "BR", "IN"],
+                            &[30.0, 15.0, 12.0, 12.0, 10.0, 11.0, 10.0],
+                        ),
+                    ),
                     g("created_at", ts(Y2023, Y2025)),
                 ],
                 vec![
                     seq("id"),
-                    g("name", Gen::Template(vec![Piece::Lit("Product ".into()), Piece::Row])),
-                    g("category", enum_of(&["books", "electronics", "garden", "toys", "kitchen", "sports"], &[1.0; 6])),
-                    g("price", Gen::RandomDecimal { min: 1.0, max: 500.0, precision: 2 }),
-                    g("stock", Gen::RandomInt { min: 0, max: 1000, dist: IntDist::Uniform }),
+                    g(
+                        "name",
+                        Gen::Template(vec![Piece::Lit("Product ".into()), Piece::Row]),
+                    ),
+                    g(
+                        "category",
+                        enum_of(
+                            &[
+                                "books",
+                                "electronics",
+                                "garden",
+                                "toys",
+                                "kitchen",
+                                "sports",
+                            ],
+                            &[1.0; 6],
+                        ),
+                    ),
+                    g(
+                        "price",
+                        Gen::RandomDecimal {
+                            min: 1.0,
+                            max: 500.0,
+                            precision: 2,
+                        },
+                    ),
+                    g(
+                        "stock",
+                        Gen::RandomInt {
+                            min: 0,
+                            max: 1000,
+                            dist: IntDist::Uniform,
+                        },
+                    ),
                     g("created_at", ts(Y2023, Y2025)),
                 ],
                 vec![
                     seq("id"),
                     g("user_id", fk_placeholder("users", "id", true)),
-                    g("status", enum_of(&["pending", "paid", "shipped", "delivered", "cancelled"], &[10.0, 20.0, 20.0, 45.0, 5.0])),
-                    g("total", Gen::RandomDecimal { min: 5.0, max: 2000.0, precision: 2 }),
+                    g(
+                        "status",
+                        enum_of(
+                            &["pending", "paid", "shipped", "delivered", "cancelled"],
+                            &[10.0, 20.0, 20.0, 45.0, 5.0],
+                        ),
+                    ),
+                    g(
+                        "total",
+                        Gen::RandomDecimal {
+                            min: 5.0,
+                            max: 2000.0,
+                            precision: 2,
+                        },
+                    ),
                     g("created_at", ts(Y2023, Y2025)),
                 ],
                 vec![
                     seq("id"),
                     g("order_id", fk_placeholder("orders", "id", false)),
                     g("product_id", fk_placeholder("products", "id", true)),
-                    g("quantity", Gen::RandomInt { min: 1, max: 5, dist: IntDist::Uniform }),
-                    g("unit_price", Gen::RandomDecimal { min: 1.0, max: 500.0, precision: 2 }),
+                    g(
+                        "quantity",
+                        Gen::RandomInt {
+                            min: 1,
+                            max: 5,
+                            dist: IntDist::Uniform,
+                        },
+                    ),
+                    g(
+                        "unit_price",
+                        Gen::RandomDecimal {
+                            min: 1.0,
+                            max: 500.0,
+                            precision: 2,
+                        },
+                    ),
                 ],
             ];
             let tables = defs
@@ -158,9 +221,21 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 foreign_keys: vec![],
                 row_count: 0,
             };
-            let mut branches = mk("pgbench_branches", "bid", vec![int("bid"), int("bbalance"), filler(88)]);
-            let mut tellers = mk("pgbench_tellers", "tid", vec![int("tid"), int("bid"), int("tbalance"), filler(84)]);
-            let mut accounts = mk("pgbench_accounts", "aid", vec![int("aid"), int("bid"), int("abalance"), filler(84)]);
+            let mut branches = mk(
+                "pgbench_branches",
+                "bid",
+                vec![int("bid"), int("bbalance"), filler(88)],
+            );
+            let mut tellers = mk(
+                "pgbench_tellers",
+                "tid",
+                vec![int("tid"), int("bid"), int("tbalance"), filler(84)],
+            );
+            let mut accounts = mk(
+                "pgbench_accounts",
+                "aid",
+                vec![int("aid"), int("bid"), int("abalance"), filler(84)],
+            );
             let history = TableInfo {
                 name: "pgbench_history".into(),
                 primary_key: vec![],
@@ -194,17 +269,38 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 count,
                 columns,
             };
-            let table = |info: TableInfo, rule: TableRule| PresetTable { info, rule, indexes: vec![] };
+            let table = |info: TableInfo, rule: TableRule| PresetTable {
+                info,
+                rule,
+                indexes: vec![],
+            };
             Preset {
                 name: name.into(),
                 tables: vec![
-                    table(branches, rule("pgbench_branches", s, vec![seq("bid"), g("bbalance", zero())])),
+                    table(
+                        branches,
+                        rule(
+                            "pgbench_branches",
+                            s,
+                            vec![seq("bid"), g("bbalance", zero())],
+                        ),
+                    ),
                     table(
                         tellers,
                         rule(
                             "pgbench_tellers",
                             10 * s,
-                            vec![seq("tid"), g("bid", Gen::RowDiv { divisor: 10, offset: 1 }), g("tbalance", zero())],
+                            vec![
+                                seq("tid"),
+                                g(
+                                    "bid",
+                                    Gen::RowDiv {
+                                        divisor: 10,
+                                        offset: 1,
+                                    },
+                                ),
+                                g("tbalance", zero()),
+                            ],
                         ),
                     ),
                     table(
@@ -214,7 +310,13 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                             100_000 * s,
                             vec![
                                 seq("aid"),
-                                g("bid", Gen::RowDiv { divisor: 100_000, offset: 1 }),
+                                g(
+                                    "bid",
+                                    Gen::RowDiv {
+                                        divisor: 100_000,
+                                        offset: 1,
+                                    },
+                                ),
                                 g("abalance", zero()),
                                 g("filler", Gen::Constant(Value::Text(String::new()))),
                             ],
@@ -229,7 +331,11 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
             let mut columns = vec![col("ycsb_key", ColKind::Text { max_len: Some(255) }, false)];
             let mut gens = vec![g("ycsb_key", Gen::YcsbKey)];
             for i in 0..10 {
-                columns.push(col(&format!("field{i}"), ColKind::Text { max_len: Some(100) }, true));
+                columns.push(col(
+                    &format!("field{i}"),
+                    ColKind::Text { max_len: Some(100) },
+                    true,
+                ));
                 gens.push(g(&format!("field{i}"), Gen::Chars { len: 100 }));
             }
             let info = TableInfo {
@@ -279,8 +385,22 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                     id,
                     col("device_id", ColKind::BigInt, false),
                     col("ts", ColKind::Timestamp, false),
-                    col("temperature", ColKind::Decimal { precision: 5, scale: 2 }, true),
-                    col("humidity", ColKind::Decimal { precision: 5, scale: 2 }, true),
+                    col(
+                        "temperature",
+                        ColKind::Decimal {
+                            precision: 5,
+                            scale: 2,
+                        },
+                        true,
+                    ),
+                    col(
+                        "humidity",
+                        ColKind::Decimal {
+                            precision: 5,
+                            scale: 2,
+                        },
+                        true,
+                    ),
                     col("battery", ColKind::Int, true),
                 ],
                 foreign_keys: vec![ForeignKey {
@@ -302,9 +422,18 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                             count: devices_n,
                             columns: vec![
                                 seq("id"),
-                                g("name", Gen::Template(vec![Piece::Lit("sensor-".into()), Piece::Row])),
+                                g(
+                                    "name",
+                                    Gen::Template(vec![Piece::Lit("sensor-".into()), Piece::Row]),
+                                ),
                                 g("location", Gen::Address(Part::City)),
-                                g("kind", enum_of(&["thermostat", "meter", "camera", "tracker"], &[4.0, 3.0, 1.0, 2.0])),
+                                g(
+                                    "kind",
+                                    enum_of(
+                                        &["thermostat", "meter", "camera", "tracker"],
+                                        &[4.0, 3.0, 1.0, 2.0],
+                                    ),
+                                ),
                                 g("created_at", ts(Y2023, Y2025)),
                             ],
                         },
@@ -318,10 +447,39 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                             columns: vec![
                                 seq("id"),
                                 g("device_id", fk_placeholder("devices", "id", false)),
-                                g("ts", Gen::Timestamp { start: Y2025 - 30 * 86_400_000_000, end: Y2025, monotonic: true, rows: readings_n }),
-                                g("temperature", Gen::RandomDecimal { min: -10.0, max: 45.0, precision: 2 }),
-                                g("humidity", Gen::RandomDecimal { min: 0.0, max: 100.0, precision: 2 }),
-                                g("battery", Gen::RandomInt { min: 0, max: 100, dist: zipf(101) }),
+                                g(
+                                    "ts",
+                                    Gen::Timestamp {
+                                        start: Y2025 - 30 * 86_400_000_000,
+                                        end: Y2025,
+                                        monotonic: true,
+                                        rows: readings_n,
+                                    },
+                                ),
+                                g(
+                                    "temperature",
+                                    Gen::RandomDecimal {
+                                        min: -10.0,
+                                        max: 45.0,
+                                        precision: 2,
+                                    },
+                                ),
+                                g(
+                                    "humidity",
+                                    Gen::RandomDecimal {
+                                        min: 0.0,
+                                        max: 100.0,
+                                        precision: 2,
+                                    },
+                                ),
+                                g(
+                                    "battery",
+                                    Gen::RandomInt {
+                                        min: 0,
+                                        max: 100,
+                                        dist: zipf(101),
+                                    },
+                                ),
                             ],
                         },
                         indexes: vec!["device_id".into(), "ts".into()],

@@ -42,7 +42,9 @@ pub enum SeedError {
         column: String,
         reference: String,
     },
-    #[error("foreign keys form a cycle: {0}; break it with a nullable column left out of the rules")]
+    #[error(
+        "foreign keys form a cycle: {0}; break it with a nullable column left out of the rules"
+    )]
     Cycle(String),
     #[error("table '{table}' already holds {rows} rows; use --truncate to replace them or --incremental to append")]
     NotEmpty { table: String, rows: u64 },
@@ -72,7 +74,11 @@ fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> SeedError {
 /// Where the rules come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Preset { name: String, factor: f64, scale: u64 },
+    Preset {
+        name: String,
+        factor: f64,
+        scale: u64,
+    },
     Config(SeedConfig),
     /// Only `--rows`: infer everything from the schema.
     Schema,
@@ -129,9 +135,16 @@ struct Planned {
 }
 
 /// Builds the rules (without loading anything) — used by `--print-config` too.
-pub fn plan_rules(opts: &SeedOptions, conn_tables: &HashMap<String, TableInfo>) -> Result<Vec<TableRule>, SeedError> {
+pub fn plan_rules(
+    opts: &SeedOptions,
+    conn_tables: &HashMap<String, TableInfo>,
+) -> Result<Vec<TableRule>, SeedError> {
     let mut rules = match &opts.source {
-        Source::Preset { name, factor, scale } => preset(name, *factor, *scale, opts.locale)
+        Source::Preset {
+            name,
+            factor,
+            scale,
+        } => preset(name, *factor, *scale, opts.locale)
             .ok_or_else(|| SeedError::UnknownPreset(name.clone()))?
             .tables
             .into_iter()
@@ -144,7 +157,9 @@ pub fn plan_rules(opts: &SeedOptions, conn_tables: &HashMap<String, TableInfo>) 
             }
             let mut v = Vec::new();
             for (t, n) in &opts.rows {
-                let info = conn_tables.get(t).ok_or_else(|| SeedError::MissingTable(t.clone()))?;
+                let info = conn_tables
+                    .get(t)
+                    .ok_or_else(|| SeedError::MissingTable(t.clone()))?;
                 v.push(infer_rule(info, *n, opts.locale));
             }
             v
@@ -154,7 +169,9 @@ pub fn plan_rules(opts: &SeedOptions, conn_tables: &HashMap<String, TableInfo>) 
         match rules.iter_mut().find(|r| &r.name == t) {
             Some(r) => r.count = *n,
             None => {
-                let info = conn_tables.get(t).ok_or_else(|| SeedError::MissingTable(t.clone()))?;
+                let info = conn_tables
+                    .get(t)
+                    .ok_or_else(|| SeedError::MissingTable(t.clone()))?;
                 rules.push(infer_rule(info, *n, opts.locale));
             }
         }
@@ -178,14 +195,25 @@ pub fn print_config(opts: &SeedOptions) -> Result<String, crate::Error> {
         };
         Ok::<_, crate::Error>(plan_rules(opts, &infos)?)
     })?;
-    Ok(super::infer::to_toml(opts.seed.unwrap_or(42), opts.batch_size.unwrap_or(10_000), &rules))
+    Ok(super::infer::to_toml(
+        opts.seed.unwrap_or(42),
+        opts.batch_size.unwrap_or(10_000),
+        &rules,
+    ))
 }
 
 /// Reads the definitions of the tables a seed run may touch.
-pub async fn read_tables(conn: &mut Connection, names: &[String]) -> Result<HashMap<String, TableInfo>, SeedError> {
+pub async fn read_tables(
+    conn: &mut Connection,
+    names: &[String],
+) -> Result<HashMap<String, TableInfo>, SeedError> {
     let mut out = HashMap::new();
     for n in names {
-        if let Some(t) = conn.introspect(n).await.map_err(db(format!("reading table {n}")))? {
+        if let Some(t) = conn
+            .introspect(n)
+            .await
+            .map_err(db(format!("reading table {n}")))?
+        {
             out.insert(n.clone(), t);
         }
     }
@@ -201,10 +229,13 @@ fn levels(plan: &[Planned]) -> Result<Vec<Vec<usize>>, SeedError> {
         let ready: Vec<usize> = (0..plan.len())
             .filter(|&i| !done[i])
             .filter(|&i| {
-                plan[i].deps.iter().all(|d| match names.iter().position(|n| n == d) {
-                    Some(j) => done[j],
-                    None => true,
-                })
+                plan[i]
+                    .deps
+                    .iter()
+                    .all(|d| match names.iter().position(|n| n == d) {
+                        Some(j) => done[j],
+                        None => true,
+                    })
             })
             .collect();
         if ready.is_empty() {
@@ -239,7 +270,10 @@ fn levels(plan: &[Planned]) -> Result<Vec<Vec<usize>>, SeedError> {
 }
 
 /// Runs the whole seed.
-pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<SeedReport, crate::Error> {
+pub fn run_seed(
+    opts: SeedOptions,
+    progress: &mut dyn SeedProgress,
+) -> Result<SeedReport, crate::Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -249,9 +283,14 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
     let dialect = conn.dialect();
     let is_sqlite = opts.url.kind() == crate::target::DbKind::Sqlite;
     let preset: Option<Preset> = match &opts.source {
-        Source::Preset { name, factor, scale } => {
-            Some(preset(name, *factor, *scale, opts.locale).ok_or_else(|| SeedError::UnknownPreset(name.clone()))?)
-        }
+        Source::Preset {
+            name,
+            factor,
+            scale,
+        } => Some(
+            preset(name, *factor, *scale, opts.locale)
+                .ok_or_else(|| SeedError::UnknownPreset(name.clone()))?,
+        ),
         _ => None,
     };
     let setup: Result<(Vec<Planned>, Vec<String>), SeedError> = rt.block_on(async {
@@ -381,10 +420,21 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
     });
     let (mut plan, _) = setup?;
     let order = levels(&plan)?;
-    let batch_size = opts.batch_size.unwrap_or(if is_sqlite { 50_000 } else { 10_000 });
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let conns = if is_sqlite { 1 } else { opts.connections.unwrap_or(cores).max(1) };
-    let planned: Vec<(String, u64)> = plan.iter().map(|p| (p.rule.name.clone(), p.rule.count)).collect();
+    let batch_size = opts
+        .batch_size
+        .unwrap_or(if is_sqlite { 50_000 } else { 10_000 });
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let conns = if is_sqlite {
+        1
+    } else {
+        opts.connections.unwrap_or(cores).max(1)
+    };
+    let planned: Vec<(String, u64)> = plan
+        .iter()
+        .map(|p| (p.rule.name.clone(), p.rule.count))
+        .collect();
     progress.start(&planned);
     let counters: Vec<Arc<AtomicU64>> = plan.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
     let mut reports: BTreeMap<usize, TableReport> = BTreeMap::new();
@@ -424,7 +474,11 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
                     }
                     .into());
                 }
-                let dist = if fk.zipfian { KeyDist::zipfian(set.len(), 0.99) } else { KeyDist::Uniform };
+                let dist = if fk.zipfian {
+                    KeyDist::zipfian(set.len(), 0.99)
+                } else {
+                    KeyDist::Uniform
+                };
                 plan[i].rule.columns[ci].gen = Gen::ForeignKey { keys: set, dist };
             }
         }
@@ -437,11 +491,23 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
         for &i in level {
             let p = &plan[i];
             if p.rule.count == 0 {
-                reports.insert(i, TableReport { table: p.rule.name.clone(), rows: 0, seconds: 0.0, rows_per_sec: 0.0 });
+                reports.insert(
+                    i,
+                    TableReport {
+                        table: p.rule.name.clone(),
+                        rows: 0,
+                        seconds: 0.0,
+                        rows_per_sec: 0.0,
+                    },
+                );
                 continue;
             }
             table_start.insert(i, Instant::now());
-            let chunks = if is_sqlite { 1 } else { ((p.rule.count / 50_000) as usize).clamp(1, conns) };
+            let chunks = if is_sqlite {
+                1
+            } else {
+                ((p.rule.count / 50_000) as usize).clamp(1, conns)
+            };
             let per = p.rule.count.div_ceil(chunks as u64);
             let job = Arc::new(LoadJob::new(p, seed, &opts.url));
             chunks_left.insert(i, 0);
@@ -483,7 +549,13 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            progress.update(&plan.iter().zip(&counters).map(|(p, c)| (p.rule.name.clone(), c.load(Ordering::Relaxed))).collect::<Vec<_>>());
+            progress.update(
+                &plan
+                    .iter()
+                    .zip(&counters)
+                    .map(|(p, c)| (p.rule.name.clone(), c.load(Ordering::Relaxed)))
+                    .collect::<Vec<_>>(),
+            );
         }
         for h in handles {
             let _ = h.join();
@@ -503,9 +575,21 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
         }
         for &i in level {
             if let Some(t0) = table_start.get(&i) {
-                let secs = table_end.get(&i).map(|e| e.duration_since(*t0)).unwrap_or_else(|| t0.elapsed()).as_secs_f64();
+                let secs = table_end
+                    .get(&i)
+                    .map(|e| e.duration_since(*t0))
+                    .unwrap_or_else(|| t0.elapsed())
+                    .as_secs_f64();
                 let rows = counters[i].load(Ordering::SeqCst);
-                reports.insert(i, TableReport { table: plan[i].rule.name.clone(), rows, seconds: secs, rows_per_sec: rows as f64 / secs.max(1e-9) });
+                reports.insert(
+                    i,
+                    TableReport {
+                        table: plan[i].rule.name.clone(),
+                        rows,
+                        seconds: secs,
+                        rows_per_sec: rows as f64 / secs.max(1e-9),
+                    },
+                );
             }
         }
     }
@@ -515,10 +599,24 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
         if let Some(p) = &preset {
             for t in &p.tables {
                 if p.defer_primary_keys {
-                    if let (Some(sql), Some(pk)) = (t.info.primary_key.first().and_then(|k| dialect.add_primary_key(&t.info.name, k)), t.info.primary_key.first()) {
-                        let has_pk = conn.introspect(&t.info.name).await.map_err(db("reading keys"))?.map(|i| !i.primary_key.is_empty()).unwrap_or(true);
+                    if let (Some(sql), Some(pk)) = (
+                        t.info
+                            .primary_key
+                            .first()
+                            .and_then(|k| dialect.add_primary_key(&t.info.name, k)),
+                        t.info.primary_key.first(),
+                    ) {
+                        let has_pk = conn
+                            .introspect(&t.info.name)
+                            .await
+                            .map_err(db("reading keys"))?
+                            .map(|i| !i.primary_key.is_empty())
+                            .unwrap_or(true);
                         if !has_pk {
-                            conn.execute(&sql).await.map_err(db(format!("adding the primary key {pk} of {}", t.info.name)))?;
+                            conn.execute(&sql).await.map_err(db(format!(
+                                "adding the primary key {pk} of {}",
+                                t.info.name
+                            )))?;
                         }
                     }
                 }
@@ -534,10 +632,14 @@ pub fn run_seed(opts: SeedOptions, progress: &mut dyn SeedProgress) -> Result<Se
             }
             if let Some(pk) = p.info.pk_column().filter(|c| c.auto_generated) {
                 if let Some(sql) = dialect.sync_sequence(&p.rule.name, &pk.name) {
-                    conn.query_text(&sql).await.map_err(db(format!("moving the sequence of {}", p.rule.name)))?;
+                    conn.query_text(&sql)
+                        .await
+                        .map_err(db(format!("moving the sequence of {}", p.rule.name)))?;
                 }
             }
-            conn.execute(&dialect.analyze(&p.rule.name)).await.map_err(db(format!("analyzing {}", p.rule.name)))?;
+            conn.execute(&dialect.analyze(&p.rule.name))
+                .await
+                .map_err(db(format!("analyzing {}", p.rule.name)))?;
         }
         Ok::<(), SeedError>(())
     })?;
@@ -569,8 +671,18 @@ impl LoadJob {
         let table_seed = seed ^ name_hash(&p.rule.name);
         LoadJob {
             table: p.rule.name.clone(),
-            col_seeds: p.rule.columns.iter().map(|c| table_seed ^ name_hash(&c.name).rotate_left(17)).collect(),
-            dates: p.rule.columns.iter().map(|c| matches!(p.info.column(&c.name).map(|x| &x.kind), Some(ColKind::Date))).collect(),
+            col_seeds: p
+                .rule
+                .columns
+                .iter()
+                .map(|c| table_seed ^ name_hash(&c.name).rotate_left(17))
+                .collect(),
+            dates: p
+                .rule
+                .columns
+                .iter()
+                .map(|c| matches!(p.info.column(&c.name).map(|x| &x.kind), Some(ColKind::Date)))
+                .collect(),
             columns: p.rule.columns.clone(),
             offset: p.offset,
             url: url.clone(),
@@ -582,32 +694,50 @@ impl LoadJob {
             .iter()
             .enumerate()
             .map(|(i, c)| match c.value(self.col_seeds[i], n) {
-                Value::Timestamp(us) if self.dates[i] => Value::Date(us.div_euclid(86_400_000_000) as i32),
+                Value::Timestamp(us) if self.dates[i] => {
+                    Value::Date(us.div_euclid(86_400_000_000) as i32)
+                }
                 v => v,
             })
             .collect()
     }
 
     /// Loads rows [from, to) in batches; each batch commits on its own.
-    fn load(&self, idx: usize, from: u64, to: u64, batch: usize, counter: &AtomicU64, stop: &AtomicBool) -> Result<(), (usize, u64, DbError)> {
+    fn load(
+        &self,
+        idx: usize,
+        from: u64,
+        to: u64,
+        batch: usize,
+        counter: &AtomicU64,
+        stop: &AtomicBool,
+    ) -> Result<(), (usize, u64, DbError)> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
         rt.block_on(async {
-            let mut conn = Connection::connect(&self.url).await.map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
+            let mut conn = Connection::connect(&self.url)
+                .await
+                .map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
             let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
             let mut n = from;
             let mut rows: Vec<Vec<Value>> = Vec::with_capacity(batch);
             while n < to {
                 let batch_no = (n - from) / batch as u64 + 1;
                 if stop.load(Ordering::Relaxed) {
-                    return Err((idx, batch_no, DbError::new(crate::target::ErrorKind::Other, "interrupted", "stopped")));
+                    return Err((
+                        idx,
+                        batch_no,
+                        DbError::new(crate::target::ErrorKind::Other, "interrupted", "stopped"),
+                    ));
                 }
                 let end = (n + batch as u64).min(to);
                 rows.clear();
                 rows.extend((n..end).map(|r| self.row(self.offset + r)));
-                conn.bulk_insert(&self.table, &names, &rows).await.map_err(|e| (idx, batch_no, e))?;
+                conn.bulk_insert(&self.table, &names, &rows)
+                    .await
+                    .map_err(|e| (idx, batch_no, e))?;
                 counter.fetch_add(end - n, Ordering::Relaxed);
                 n = end;
             }

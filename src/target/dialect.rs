@@ -227,7 +227,11 @@ impl Dialect {
             }
             DbKind::Mysql => {
                 let mut v = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
-                v.extend(tables.iter().map(|t| format!("TRUNCATE TABLE {}", self.ident(t))));
+                v.extend(
+                    tables
+                        .iter()
+                        .map(|t| format!("TRUNCATE TABLE {}", self.ident(t))),
+                );
                 v.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
                 v
             }

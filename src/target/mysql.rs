@@ -98,7 +98,9 @@ impl MyConn {
         let (max_packet, backslash) = match self.bulk {
             Some(b) => b,
             None => {
-                let r = self.query_text("SELECT @@max_allowed_packet, @@sql_mode").await?;
+                let r = self
+                    .query_text("SELECT @@max_allowed_packet, @@sql_mode")
+                    .await?;
                 let packet = r
                     .first()
                     .and_then(|x| x[0].as_deref())

@@ -132,7 +132,11 @@ impl PgConn {
             }
             buf.put_u8(b'\n');
         }
-        let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await.map_err(|e| self.map(e))?;
+        let sink = self
+            .client
+            .copy_in::<_, bytes::Bytes>(&sql)
+            .await
+            .map_err(|e| self.map(e))?;
         futures_util::pin_mut!(sink);
         sink.send(buf.freeze()).await.map_err(|e| self.map(e))?;
         sink.finish().await.map_err(|e| self.map(e))?;
@@ -218,7 +222,10 @@ impl PgConn {
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u32>().ok());
         // Labels of enum types used by this table.
         let mut enums: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for r in cols.iter().filter(|r| r[1].as_deref() == Some("USER-DEFINED")) {
+        for r in cols
+            .iter()
+            .filter(|r| r[1].as_deref() == Some("USER-DEFINED"))
+        {
             let udt = r[2].clone().unwrap_or_default();
             let labels = self
                 .query_text(&format!(
@@ -228,7 +235,10 @@ impl PgConn {
                 ))
                 .await?;
             if !labels.is_empty() {
-                enums.insert(udt, labels.into_iter().filter_map(|l| l[0].clone()).collect());
+                enums.insert(
+                    udt,
+                    labels.into_iter().filter_map(|l| l[0].clone()).collect(),
+                );
             }
         }
         let columns = cols

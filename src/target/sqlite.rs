@@ -96,7 +96,10 @@ impl SqliteConn {
         columns: &[String],
         rows: &[Vec<Value>],
     ) -> Result<(), DbError> {
-        let cols: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
         let ph: Vec<&str> = columns.iter().map(|_| "?").collect();
         let sql = format!(
             "INSERT INTO \"{}\" ({}) VALUES ({})",
