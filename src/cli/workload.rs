@@ -61,6 +61,12 @@ pub struct RunArgs {
     /// Result file path [default: dbarena-results/<time>-<pattern>-<db>.json]
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// How statements are sent, like pgbench -M: simple, extended or prepared [default: prepared]
+    #[arg(long, short = 'M')]
+    protocol: Option<String>,
+    /// YCSB request distribution: uniform, zipfian, latest or hotspot [default: the workload's]
+    #[arg(long)]
+    distribution: Option<String>,
     /// Print the result as JSON on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -101,6 +107,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         tables: a.tables,
         seed: a.seed,
         out: None,
+        protocol: a.protocol,
+        distribution: a.distribution,
         custom_operations: None,
         custom_queries: None,
     };

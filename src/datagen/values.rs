@@ -168,6 +168,24 @@ fn decimal(rng: &mut Rng, precision: u32, scale: u32, name: &str) -> Value {
     Value::Decimal(format!("{whole}.{frac:0width$}", width = scale as usize))
 }
 
+/// YCSB's key for record `n`: "user" followed by the FNV-1a-64 hash of its 8 bytes, as
+/// YCSB's CoreWorkload builds it with hashed insert order.
+pub fn ycsb_key(n: u64) -> String {
+    format!("user{}", fnv64(n))
+}
+
+/// YCSB's FNV-1a-64 hash of a long's eight bytes, made non-negative.
+pub fn fnv64(n: u64) -> u64 {
+    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
+    let mut v = n;
+    for _ in 0..8 {
+        h ^= v & 0xff;
+        v >>= 8;
+        h = h.wrapping_mul(1_099_511_628_211);
+    }
+    (h as i64).unsigned_abs()
+}
+
 /// A random version-4 UUID in text form.
 pub fn uuid(rng: &mut Rng) -> String {
     let a = rng.next_u64();

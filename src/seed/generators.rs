@@ -422,18 +422,7 @@ impl Gen {
     }
 }
 
-/// YCSB's key for record `n`: "user" followed by the FNV-1a-64 hash of its 8 bytes, as
-/// YCSB's CoreWorkload builds it with hashed insert order.
-pub fn ycsb_key(n: u64) -> String {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    let mut v = n;
-    for _ in 0..8 {
-        h ^= v & 0xff;
-        v >>= 8;
-        h = h.wrapping_mul(1_099_511_628_211);
-    }
-    format!("user{}", (h as i64).unsigned_abs())
-}
+pub use crate::datagen::values::ycsb_key;
 
 /// `v` units of 10^-precision as decimal text: (12345, 2) -> "123.45".
 pub fn format_scaled(v: i64, precision: u32) -> String {

@@ -33,6 +33,30 @@ impl Isolation {
     }
 }
 
+/// How statements travel, like pgbench `-M`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Values interpolated into SQL text (simple query protocol).
+    Simple,
+    /// Parse, bind and execute each time, unnamed (PostgreSQL extended protocol).
+    Extended,
+    /// Prepared once per connection, then only executed.
+    #[default]
+    Prepared,
+}
+
+impl Protocol {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "simple" => Some(Protocol::Simple),
+            "extended" => Some(Protocol::Extended),
+            "prepared" => Some(Protocol::Prepared),
+            _ => None,
+        }
+    }
+}
+
 /// The SQL flavour of one database kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
@@ -98,6 +122,93 @@ impl Dialect {
             (DbKind::Mysql, _) => "START TRANSACTION",
             _ => "BEGIN",
         }
+    }
+
+    /// A value as a SQL literal (for the simple protocol).
+    pub fn literal(&self, v: &crate::value::Value) -> String {
+        use crate::value::Value;
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) if f.is_finite() => format!("{f:?}"),
+            Value::Bool(b) => match self.kind {
+                DbKind::Postgres => if *b { "TRUE" } else { "FALSE" }.into(),
+                _ => if *b { "1" } else { "0" }.into(),
+            },
+            Value::Decimal(s) if s.parse::<f64>().is_ok() => s.clone(),
+            other => {
+                let s = other.to_sql_text().unwrap_or_default();
+                let mut out = String::with_capacity(s.len() + 2);
+                out.push('\'');
+                for c in s.chars() {
+                    match c {
+                        '\'' => out.push_str("''"),
+                        // MySQL reads backslash as an escape by default.
+                        '\\' if self.kind == DbKind::Mysql => out.push_str("\\\\"),
+                        c => out.push(c),
+                    }
+                }
+                out.push('\'');
+                out
+            }
+        }
+    }
+
+    /// Replaces placeholders (`$n` or `?`, outside quotes) with literals.
+    pub fn interpolate(&self, sql: &str, params: &[crate::value::Value]) -> String {
+        let mut out = String::with_capacity(sql.len() + params.len() * 8);
+        let b = sql.as_bytes();
+        let mut i = 0;
+        let mut next = 0;
+        let mut quote: Option<u8> = None;
+        while i < b.len() {
+            let c = b[i];
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c as char);
+                i += 1;
+                continue;
+            }
+            match c {
+                b'\'' | b'"' | b'`' => {
+                    quote = Some(c);
+                    out.push(c as char);
+                    i += 1;
+                }
+                b'$' if self.kind == DbKind::Postgres
+                    && i + 1 < b.len()
+                    && b[i + 1].is_ascii_digit() =>
+                {
+                    let mut j = i + 1;
+                    while j < b.len() && b[j].is_ascii_digit() {
+                        j += 1;
+                    }
+                    let n: usize = sql[i + 1..j].parse().unwrap_or(0);
+                    match params.get(n.wrapping_sub(1)) {
+                        Some(v) => out.push_str(&self.literal(v)),
+                        None => out.push_str(&sql[i..j]),
+                    }
+                    i = j;
+                }
+                b'?' if self.kind != DbKind::Postgres => {
+                    match params.get(next) {
+                        Some(v) => out.push_str(&self.literal(v)),
+                        None => out.push('?'),
+                    }
+                    next += 1;
+                    i += 1;
+                }
+                _ => {
+                    // Copy one UTF-8 character.
+                    let len = utf8_len(c);
+                    out.push_str(&sql[i..(i + len).min(b.len())]);
+                    i += len;
+                }
+            }
+        }
+        out
     }
 
     /// Column type in DDL.
@@ -271,9 +382,35 @@ impl Dialect {
     }
 }
 
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn interpolates_outside_quotes() {
+        let pg = Dialect::new(DbKind::Postgres);
+        let sql = pg.interpolate(
+            "SELECT $1, '$2', $2, $10",
+            &[Value::Int(5), Value::Text("it's".into())],
+        );
+        assert_eq!(sql, "SELECT 5, '$2', 'it''s', $10");
+        let my = Dialect::new(DbKind::Mysql);
+        let sql = my.interpolate(
+            "UPDATE t SET a = ? WHERE b = '?' AND c = ?",
+            &[Value::Text("a\\b".into()), Value::Null],
+        );
+        assert_eq!(sql, "UPDATE t SET a = 'a\\\\b' WHERE b = '?' AND c = NULL");
+    }
 
     #[test]
     fn renders_per_database() {

@@ -8,7 +8,7 @@ mod postgres;
 mod sqlite;
 pub mod url;
 
-pub use dialect::{Dialect, Isolation};
+pub use dialect::{Dialect, Isolation, Protocol};
 pub use error::{DbError, ErrorKind};
 pub use url::{DbKind, DbUrl};
 
@@ -91,12 +91,21 @@ impl Connection {
         }
     }
 
-    /// Runs a prepared statement.
+    /// Runs a prepared statement (or, with another protocol, its SQL).
     pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
         match self {
             Connection::Sqlite(c) => c.run(stmt, params),
             Connection::Postgres(c) => c.run(stmt, params).await,
             Connection::Mysql(c) => c.run(stmt, params).await,
+        }
+    }
+
+    /// Chooses how `run` sends statements. SQLite always uses prepared statements.
+    pub fn set_protocol(&mut self, p: Protocol) {
+        match self {
+            Connection::Sqlite(_) => {}
+            Connection::Postgres(c) => c.protocol = p,
+            Connection::Mysql(c) => c.protocol = p,
         }
     }
 

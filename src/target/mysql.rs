@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct MyConn {
     conn: Conn,
     statements: Vec<Statement>,
+    sqls: Vec<String>,
+    pub(crate) protocol: super::Protocol,
     /// (max_allowed_packet, backslash escapes on) once asked.
     bulk: Option<(usize, bool)>,
 }
@@ -42,6 +44,8 @@ impl MyConn {
         Ok(MyConn {
             conn,
             statements: Vec::new(),
+            sqls: Vec::new(),
+            protocol: super::Protocol::Prepared,
             bulk: None,
         })
     }
@@ -54,10 +58,30 @@ impl MyConn {
             let st = self.conn.prep(sql.as_str()).await.map_err(map_error)?;
             self.statements.push(st);
         }
+        self.sqls = sqls.to_vec();
         Ok(())
     }
 
     pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        if self.protocol != super::Protocol::Prepared {
+            // MySQL has no unnamed extended protocol: both other modes send SQL text.
+            let sql = self
+                .sqls
+                .get(stmt)
+                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+            let text = super::Dialect::new(DbKind::Mysql).interpolate(sql, params);
+            let mut result = self.conn.query_iter(text).await.map_err(map_error)?;
+            let mut out = StmtOutcome::default();
+            if result.columns().is_some_and(|c| !c.is_empty()) {
+                let rows: Vec<Row> = result.collect().await.map_err(map_error)?;
+                out.rows = rows.len() as u64;
+            } else {
+                out.rows = result.affected_rows();
+                out.last_insert_id = result.last_insert_id().map(|v| v as i64);
+                result.drop_result().await.map_err(map_error)?;
+            }
+            return Ok(out);
+        }
         let st = self
             .statements
             .get(stmt)

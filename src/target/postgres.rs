@@ -15,6 +15,8 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 pub struct PgConn {
     client: Client,
     statements: Vec<Statement>,
+    sqls: Vec<String>,
+    pub(crate) protocol: super::Protocol,
 }
 
 impl PgConn {
@@ -41,6 +43,8 @@ impl PgConn {
         Ok(PgConn {
             client,
             statements: Vec::new(),
+            sqls: Vec::new(),
+            protocol: super::Protocol::Prepared,
         })
     }
 
@@ -50,10 +54,16 @@ impl PgConn {
             out.push(self.client.prepare(sql).await.map_err(|e| self.map(e))?);
         }
         self.statements = out;
+        self.sqls = sqls.to_vec();
         Ok(())
     }
 
     pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        match self.protocol {
+            super::Protocol::Prepared => {}
+            super::Protocol::Extended => return self.run_extended(stmt, params).await,
+            super::Protocol::Simple => return self.run_simple(stmt, params).await,
+        }
         let st = self
             .statements
             .get(stmt)
@@ -141,6 +151,80 @@ impl PgConn {
         sink.send(buf.freeze()).await.map_err(|e| self.map(e))?;
         sink.finish().await.map_err(|e| self.map(e))?;
         Ok(())
+    }
+
+    /// One round trip with an unnamed statement and parameter types from the values.
+    async fn run_extended(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+    ) -> Result<StmtOutcome, DbError> {
+        let sql = self
+            .sqls
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        let bound: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = bound
+            .iter()
+            .map(|v| {
+                let ty = match v.0 {
+                    Value::Int(_) => Type::INT8,
+                    Value::Float(_) => Type::FLOAT8,
+                    Value::Bool(_) => Type::BOOL,
+                    Value::Decimal(_) => Type::NUMERIC,
+                    Value::Timestamp(_) => Type::TIMESTAMP,
+                    Value::Date(_) => Type::DATE,
+                    Value::Text(_) | Value::Null => Type::TEXT,
+                };
+                (v as &(dyn ToSql + Sync), ty)
+            })
+            .collect();
+        let rows = self
+            .client
+            .query_typed(sql, &typed)
+            .await
+            .map_err(|e| map_error(e, self.client.is_closed()))?;
+        Ok(StmtOutcome {
+            rows: rows.len() as u64,
+            first: rows.first().and_then(|r| {
+                r.try_get::<_, Option<i64>>(0)
+                    .ok()
+                    .flatten()
+                    .map(Value::Int)
+            }),
+            last_insert_id: None,
+        })
+    }
+
+    /// Values interpolated into the text; simple query protocol.
+    async fn run_simple(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        let sql = self
+            .sqls
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        let text = super::Dialect::new(DbKind::Postgres).interpolate(sql, params);
+        let msgs = self
+            .client
+            .simple_query(&text)
+            .await
+            .map_err(|e| self.map(e))?;
+        let mut out = StmtOutcome::default();
+        for m in msgs {
+            match m {
+                SimpleQueryMessage::Row(r) => {
+                    if out.rows == 0 {
+                        out.first = r.get(0).map(|s| match s.parse::<i64>() {
+                            Ok(v) => Value::Int(v),
+                            Err(_) => Value::Text(s.to_string()),
+                        });
+                    }
+                    out.rows += 1;
+                }
+                SimpleQueryMessage::CommandComplete(n) if out.rows == 0 => out.rows = n,
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {

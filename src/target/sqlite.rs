@@ -12,6 +12,8 @@ use rusqlite::{ffi, OpenFlags, ToSql};
 pub struct SqliteConn {
     conn: rusqlite::Connection,
     statements: Vec<String>,
+    /// Whether a statement's first value is wanted (INSERT … RETURNING): reads skip the copy.
+    wants_first: Vec<bool>,
 }
 
 impl SqliteConn {
@@ -49,6 +51,7 @@ impl SqliteConn {
         Ok(SqliteConn {
             conn,
             statements: Vec::new(),
+            wants_first: Vec::new(),
         })
     }
 
@@ -59,6 +62,14 @@ impl SqliteConn {
             self.conn.prepare_cached(sql).map_err(map_err)?;
         }
         self.statements = sqls.to_vec();
+        self.wants_first = sqls
+            .iter()
+            .map(|s| {
+                s.trim_start()
+                    .get(..6)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
+            })
+            .collect();
         Ok(())
     }
 
@@ -68,20 +79,23 @@ impl SqliteConn {
             .get(stmt)
             .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
         let mut st = self.conn.prepare_cached(sql).map_err(map_err)?;
-        let bound: Vec<SqlValue<'_>> = params.iter().map(SqlValue).collect();
-        let refs: Vec<&dyn ToSql> = bound.iter().map(|v| v as &dyn ToSql).collect();
+        // Binding in place avoids two allocations per statement on the hot path.
+        for (i, v) in params.iter().enumerate() {
+            st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
+        }
         if st.column_count() > 0 {
-            let mut rows = st.query(refs.as_slice()).map_err(map_err)?;
+            let want = self.wants_first.get(stmt).copied().unwrap_or(false);
+            let mut rows = st.raw_query();
             let mut out = StmtOutcome::default();
             while let Some(row) = rows.next().map_err(map_err)? {
-                if out.rows == 0 {
+                if out.rows == 0 && want {
                     out.first = row.get_ref(0).ok().map(from_ref);
                 }
                 out.rows += 1;
             }
             Ok(out)
         } else {
-            let n = st.execute(refs.as_slice()).map_err(map_err)?;
+            let n = st.raw_execute().map_err(map_err)?;
             Ok(StmtOutcome {
                 rows: n as u64,
                 first: None,

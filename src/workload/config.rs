@@ -2,7 +2,7 @@
 //! and the fully resolved [`WorkloadConfig`] that a run records in its result file.
 
 use super::pattern::{OpMix, Pattern, PATTERN_NAMES};
-use crate::target::Isolation;
+use crate::target::{Isolation, Protocol};
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("unknown pattern '{0}'; valid patterns: {list}", list = PATTERN_NAMES.join(", "))]
+    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}", list = PATTERN_NAMES.join(", "), pg = super::pgbench::SCRIPTS.join(", "), ycsb = super::ycsb::WORKLOADS.join(", "))]
     UnknownPattern(String),
     #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
     Weights { what: String, sum: f64 },
@@ -127,6 +127,8 @@ pub struct WorkloadFile {
     pub tables: Option<Vec<String>>,
     pub seed: Option<u64>,
     pub out: Option<String>,
+    pub protocol: Option<String>,
+    pub distribution: Option<String>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
 }
@@ -171,6 +173,8 @@ impl WorkloadFile {
             tables: over.tables.or(self.tables),
             seed: over.seed.or(self.seed),
             out: over.out.or(self.out),
+            protocol: over.protocol.or(self.protocol),
+            distribution: over.distribution.or(self.distribution),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
         }
@@ -297,10 +301,35 @@ impl WorkloadFile {
             )
         } else {
             let name = self.pattern.as_deref().unwrap_or("balanced");
-            let p = Pattern::parse(name)
-                .ok_or_else(|| ConfigError::UnknownPattern(name.to_string()))?;
-            (p.name().to_string(), p.mix())
+            let lower = name.to_ascii_lowercase().replace('_', "-");
+            if super::pgbench::is_script(&lower) || super::ycsb::is_workload(&lower) {
+                let none = OpMix {
+                    select: 0.0,
+                    insert: 0.0,
+                    update: 0.0,
+                    delete: 0.0,
+                };
+                (lower, none)
+            } else {
+                let p = Pattern::parse(name)
+                    .ok_or_else(|| ConfigError::UnknownPattern(name.to_string()))?;
+                (p.name().to_string(), p.mix())
+            }
         };
+        let protocol = match self.protocol.as_deref() {
+            None => Protocol::Prepared,
+            Some(p) => Protocol::parse(p)
+                .ok_or_else(|| invalid("protocol", p, "expected simple, extended or prepared"))?,
+        };
+        if let Some(d) = self.distribution.as_deref() {
+            if !super::ycsb::DISTRIBUTIONS.contains(&d) {
+                return Err(invalid(
+                    "distribution",
+                    d,
+                    "expected uniform, zipfian, latest or hotspot",
+                ));
+            }
+        }
         Ok(WorkloadConfig {
             db,
             pattern,
@@ -316,6 +345,8 @@ impl WorkloadFile {
             max_retries: self.max_retries.unwrap_or(3),
             tables: self.tables,
             seed: self.seed,
+            protocol,
+            distribution: self.distribution,
             custom_operations: self.custom_operations,
             custom_queries: self.custom_queries.unwrap_or_default(),
         })
@@ -377,6 +408,12 @@ pub struct WorkloadConfig {
     pub max_retries: u32,
     pub tables: Option<Vec<String>>,
     pub seed: Option<u64>,
+    /// How statements are sent (pgbench -M).
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// YCSB request distribution override.
+    #[serde(default)]
+    pub distribution: Option<String>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Vec<CustomQuery>,
 }

@@ -6,9 +6,11 @@ pub mod custom;
 pub mod keys;
 pub mod mix;
 pub mod pattern;
+pub mod pgbench;
 pub mod plan;
 pub mod run;
 pub mod tx;
+pub mod ycsb;
 
 pub use config::{WorkloadConfig, WorkloadFile};
 pub use pattern::Pattern;

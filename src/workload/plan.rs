@@ -100,6 +100,7 @@ struct CustomTx {
 
 #[derive(Debug)]
 enum Kind {
+    Ycsb(super::ycsb::YcsbPlan),
     Generated(GeneratedPlan),
     Custom {
         weights: Vec<f64>,
@@ -202,8 +203,34 @@ impl WorkloadPlan {
             names: Vec::new(),
         };
         let mut key_cache: HashMap<(String, String), Arc<KeySet>> = HashMap::new();
+        if super::pgbench::is_script(&cfg.pattern) {
+            let scale = super::pgbench::scale(conn, &cfg.db).await?;
+            let queries = super::pgbench::queries(&cfg.pattern, scale);
+            return Self::build_custom(conn, &queries, tables, b, key_cache).await;
+        }
+        if super::ycsb::is_workload(&cfg.pattern) {
+            let table = tables.first().ok_or_else(|| SchemaError::MissingTable {
+                table: "usertable".into(),
+                db: cfg.db.clone(),
+            })?;
+            let d = b.d;
+            let y = super::ycsb::YcsbPlan::build(
+                &cfg.pattern,
+                cfg.distribution.as_deref(),
+                table,
+                d,
+                &mut |name, sql| b.add(name, sql),
+            )?;
+            return Ok(WorkloadPlan {
+                statements: b.statements,
+                statement_names: b.names,
+                op_names: super::ycsb::OPS.iter().map(|s| s.to_string()).collect(),
+                tables,
+                kind: Kind::Ycsb(y),
+            });
+        }
         if !cfg.custom_queries.is_empty() {
-            return Self::build_custom(conn, cfg, tables, b, key_cache).await;
+            return Self::build_custom(conn, &cfg.custom_queries, tables, b, key_cache).await;
         }
         let mix = [
             cfg.mix.select,
@@ -554,7 +581,7 @@ impl WorkloadPlan {
 
     async fn build_custom(
         conn: &mut Connection,
-        cfg: &WorkloadConfig,
+        custom_queries: &[super::config::CustomQuery],
         tables: Vec<TableInfo>,
         mut b: Builder,
         mut key_cache: HashMap<(String, String), Arc<KeySet>>,
@@ -562,7 +589,7 @@ impl WorkloadPlan {
         let mut queries = Vec::new();
         let mut weights = Vec::new();
         let mut op_names = Vec::new();
-        for q in &cfg.custom_queries {
+        for q in custom_queries {
             let stmts = custom::split_statements(&q.sql);
             if stmts.is_empty() {
                 return Err(PlanError::Custom {
@@ -678,6 +705,11 @@ const MAX_REMEMBERED: usize = 100_000;
 /// Builds one connection's transactions; each connection owns one.
 pub struct TxGen {
     plan: Arc<WorkloadPlan>,
+    st: GenState,
+}
+
+/// The mutable half of a [`TxGen`], kept apart so the plan is borrowed, not cloned, per call.
+struct GenState {
     rng: Rng,
     ops: Mix,
     selects: Mix,
@@ -690,25 +722,42 @@ impl TxGen {
     /// A generator for connection `index`; `seed` makes the stream reproducible.
     pub fn new(plan: Arc<WorkloadPlan>, index: usize, seed: u64) -> Self {
         let (ops, selects) = match &plan.kind {
+            Kind::Ycsb(y) => (y.mix(), Mix::new(&[1.0])),
             Kind::Generated(g) => (Mix::new(&g.mix), Mix::new(&g.select_kinds)),
             Kind::Custom { weights, .. } => (Mix::new(weights), Mix::new(&[1.0])),
         };
         let tables = plan.tables.len();
         TxGen {
-            rng: Rng::derive(seed, index as u64),
-            ops: ops.offset(index * 7),
-            selects: selects.offset(index * 3),
-            inserted: vec![VecDeque::new(); tables],
-            uniform: KeyDist::Uniform,
-            now_us: now_us(),
+            st: GenState {
+                rng: Rng::derive(seed, index as u64),
+                ops: ops.offset(index * 7),
+                selects: selects.offset(index * 3),
+                inserted: vec![VecDeque::new(); tables],
+                uniform: KeyDist::Uniform,
+                now_us: now_us(),
+            },
             plan,
         }
     }
 
     /// The next transaction.
     pub fn next_tx(&mut self) -> Tx {
-        let plan = self.plan.clone();
+        self.st.next_tx(&self.plan)
+    }
+
+    /// Records what a committed transaction inserted, so a later delete can remove it.
+    pub fn committed(&mut self, tx: &Tx, inserted_key: Option<Value>) {
+        self.st.committed(tx, inserted_key)
+    }
+}
+
+impl GenState {
+    fn next_tx(&mut self, plan: &WorkloadPlan) -> Tx {
         match &plan.kind {
+            Kind::Ycsb(y) => {
+                let op = self.ops.pick();
+                y.tx(op, &mut self.rng)
+            }
             Kind::Custom { queries, .. } => {
                 let qi = self.ops.pick();
                 let q = &queries[qi];
@@ -743,8 +792,7 @@ impl TxGen {
         }
     }
 
-    /// Records what a committed transaction inserted, so a later delete can remove it.
-    pub fn committed(&mut self, tx: &Tx, inserted_key: Option<Value>) {
+    fn committed(&mut self, tx: &Tx, inserted_key: Option<Value>) {
         if let Some(t) = tx.remember_insert {
             if let Some(k) = tx.client_key.clone().or(inserted_key) {
                 let q = &mut self.inserted[t];

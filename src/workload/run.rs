@@ -126,6 +126,8 @@ async fn resolve_tables(
     let names: Vec<String> = match &cfg.tables {
         Some(t) => t.clone(),
         None if !cfg.custom_queries.is_empty() => return Ok(Vec::new()),
+        None if super::pgbench::is_script(&cfg.pattern) => return Ok(Vec::new()),
+        None if super::ycsb::is_workload(&cfg.pattern) => vec!["usertable".to_string()],
         None => {
             let rep = crate::seed::builtin::ensure_ecommerce(conn)
                 .await

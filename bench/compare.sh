@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: dbarena against pgbench (PostgreSQL), sysbench and LOAD DATA
+# (MariaDB) and a minimal rusqlite loop (SQLite), run alternately (A B A B ...).
+# Prints markdown tables; docs/PERFORMANCE.md records a run with this machine's numbers.
+#
+#   bash bench/compare.sh                 # everything
+#   bash bench/compare.sh pg seed         # only some sections: seed pg rate sqlite mysql
+#
+# Settings (environment): PG_URL, MY_URL, DURATION (s per run, 10), PAIRS (3), SCALE (10),
+# SQLITE_ROWS (1000000), MY_ROWS (1000000), SB_ROWS (100000), THREADS (2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+MY_URL=${MY_URL:-mysql://root@127.0.0.1:3306}
+DURATION=${DURATION:-10}
+PAIRS=${PAIRS:-3}
+SCALE=${SCALE:-10}
+SQLITE_ROWS=${SQLITE_ROWS:-1000000}
+MY_ROWS=${MY_ROWS:-1000000}
+SB_ROWS=${SB_ROWS:-100000}
+THREADS=${THREADS:-2}
+SECTIONS=${*:-"seed pg rate sqlite mysql"}
+DB=dbarena_bench
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
+need() { command -v "$1" >/dev/null || { echo "missing $1: $2" >&2; exit 2; }; }
+
+cargo build --release --quiet
+cargo build --release --quiet --benches
+BIN=target/release/dbarena
+RAW=$(ls target/release/deps/sqlite_raw-* | grep -v '\.d$' | head -1)
+
+# Runs a command, leaving its stdout in $WORK/out and "wall user sys" in $WORK/time.
+timed() { /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$@" > "$WORK/out" 2> "$WORK/err" || { cat "$WORK/err" >&2; return 1; }; }
+cpu() { awk '{print $2 + $3}' "$WORK/time"; }
+wall() { awk '{print $1}' "$WORK/time"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b == 0 ? 0 : a / b)}'; }
+per1000() { awk -v c="$1" -v n="$2" 'BEGIN {printf "%.3f", (n == 0 ? 0 : c * 1000 / n)}'; }
+dbarena_tps() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["tps"])' "$1"; }
+dbarena_n() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["committed"])' "$1"; }
+
+echo "# dbarena benchmark run, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); client and server share it"
+echo
+
+if want seed || want pg || want rate; then
+  need pgbench "install PostgreSQL's client tools (Debian: postgresql-client)"
+  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
+  PGDB="$PG_URL/$DB"
+fi
+
+if want seed; then
+  echo "## Seeding: \`pgbench -i -q -s $SCALE\` vs \`dbarena seed --preset pgbench --scale $SCALE --truncate\`"
+  echo
+  echo "| pair | pgbench s | dbarena s | ratio |"
+  echo "|---|---|---|---|"
+  ratios=()
+  for i in $(seq "$PAIRS"); do
+    timed pgbench -i -q -s "$SCALE" "$PGDB"; a=$(wall)
+    timed $BIN seed --db "$PGDB" --preset pgbench --scale "$SCALE" --truncate -q; b=$(wall)
+    r=$(ratio "$b" "$a"); ratios+=("$r")
+    echo "| $i | $a | $b | $r |"
+  done
+  echo
+  echo "median time ratio dbarena/pgbench: $(printf '%s\n' "${ratios[@]}" | median)"
+  echo
+fi
+
+if want pg; then
+  # The pgbench tables for the workloads (same scale for both tools).
+  pgbench -i -q -s "$SCALE" "$PGDB" 2>/dev/null
+  echo "## PostgreSQL: pgbench vs dbarena, $DURATION s per run, -j $THREADS, -M prepared"
+  echo
+  echo "| case | clients | pair | pgbench tps | dbarena tps | tps ratio | pgbench cpu s/1000 tx | dbarena cpu s/1000 tx | cpu ratio |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  summary=()
+  for case in select-only tpcb-like; do
+    flag=$([ "$case" = select-only ] && echo "-S" || echo "")
+    for c in 4 16; do
+      tr=(); cr=()
+      for i in $(seq "$PAIRS"); do
+        timed pgbench -n $flag -M prepared -c "$c" -j "$THREADS" -T "$DURATION" "$PGDB"
+        a_tps=$(grep -oP '^tps = \K[0-9.]+' "$WORK/out"); a_n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' "$WORK/out"); a_cpu=$(per1000 "$(cpu)" "$a_n")
+        timed $BIN workload run --db "$PGDB" --pattern "$case" -M prepared -n "$c" -j "$THREADS" -d "${DURATION}s" -q --out "$WORK/r.json"
+        b_tps=$(dbarena_tps "$WORK/r.json"); b_n=$(dbarena_n "$WORK/r.json"); b_cpu=$(per1000 "$(cpu)" "$b_n")
+        t=$(ratio "$b_tps" "$a_tps"); u=$(ratio "$b_cpu" "$a_cpu"); tr+=("$t"); cr+=("$u")
+        printf "| %s | %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n" "$case" "$c" "$i" "$a_tps" "$b_tps" "$t" "$a_cpu" "$b_cpu" "$u"
+      done
+      summary+=("| $case | $c | $(printf '%s\n' "${tr[@]}" | median) | $(printf '%s\n' "${cr[@]}" | median) |")
+    done
+  done
+  echo
+  echo "| case | clients | median tps ratio (dbarena/pgbench) | median cpu per tx ratio |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${summary[@]}"
+  echo
+fi
+
+if want rate; then
+  [ "$(want pg && echo y)" = y ] || pgbench -i -q -s "$SCALE" "$PGDB" 2>/dev/null
+  echo "## Rate accuracy: select-only, 20 s, 8 connections"
+  echo
+  echo "| target tps | achieved tps | error % | missed starts | schedule lag mean ms |"
+  echo "|---|---|---|---|---|"
+  for rate in 1000 5000; do
+    timed $BIN workload run --db "$PGDB" --pattern select-only --tps "$rate" -n 8 -d 20s -q --out "$WORK/r.json"
+    python3 - "$WORK/r.json" "$rate" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); t = float(sys.argv[2]); s = r["schedule"]
+print(f"| {t:.0f} | {s['achieved_tps']:.1f} | {abs(s['achieved_tps'] - t) * 100 / t:.2f} | {s['missed']} | {s['lag_mean_ms']:.3f} |")
+PY
+  done
+  echo
+fi
+
+if want sqlite; then
+  echo "## Embedded SQLite: dbarena vs a minimal rusqlite loop (bench/sqlite_raw.rs)"
+  echo
+  echo "| what | pair | raw rusqlite /s | dbarena /s | ratio |"
+  echo "|---|---|---|---|---|"
+  ins=(); sel=()
+  for i in $(seq "$PAIRS"); do
+    rm -f "$WORK"/raw.db* "$WORK"/dba.db*
+    timed "$RAW" insert "$WORK/raw.db" "$SQLITE_ROWS"; a=$(awk '{print $4}' "$WORK/out")
+    timed $BIN seed --db "sqlite://$WORK/dba.db" --preset ycsb --rows "usertable=$SQLITE_ROWS" --json -q
+    b=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["tables"][0]["rows_per_sec"]))' "$WORK/out")
+    r=$(ratio "$b" "$a"); ins+=("$r"); echo "| insert $SQLITE_ROWS ycsb rows | $i | $a | $b | $r |"
+  done
+  for i in $(seq "$PAIRS"); do
+    timed "$RAW" select "$WORK/dba.db" "$DURATION"; a=$(awk '{print $4}' "$WORK/out")
+    timed $BIN workload run --db "sqlite://$WORK/dba.db" --pattern ycsb-c --distribution uniform -n 1 -d "${DURATION}s" -q --out "$WORK/r.json"
+    b=$(dbarena_tps "$WORK/r.json"); r=$(ratio "$b" "$a"); sel+=("$r")
+    printf "| point select by key | %s | %s | %.0f | %s |\n" "$i" "$a" "$b" "$r"
+  done
+  echo
+  echo "median ratios: insert $(printf '%s\n' "${ins[@]}" | median), point select $(printf '%s\n' "${sel[@]}" | median)"
+  echo
+fi
+
+if want mysql; then
+  need sysbench "the harness installs it with: apt-get install -y sysbench"
+  MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
+  MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  MYDB="$MY_URL/$DB"
+  SB="sysbench --db-driver=mysql --mysql-host=$MY_HOST --mysql-port=$MY_PORT --mysql-user=root --mysql-db=$DB --tables=1 --table-size=$SB_ROWS --rand-type=uniform"
+  $SB oltp_read_write prepare > /dev/null
+  sed "s/TABLE_SIZE/$SB_ROWS/" bench/sysbench_point_select.toml > "$WORK/ps.toml"
+  sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
+  echo "## MariaDB: sysbench vs dbarena on sbtest1 ($SB_ROWS rows), $DURATION s per run, 4 threads/connections"
+  echo
+  echo "| case | pair | sysbench tps | dbarena tps | tps ratio | sysbench cpu s/1000 tx | dbarena cpu s/1000 tx | cpu ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
+  summary=()
+  for case in oltp_point_select oltp_read_write; do
+    cfg=$([ "$case" = oltp_point_select ] && echo "$WORK/ps.toml" || echo "$WORK/rw.toml")
+    tr=(); cr=()
+    for i in $(seq "$PAIRS"); do
+      timed $SB "$case" --threads=4 --time="$DURATION" --report-interval=0 run
+      a_n=$(grep -oP 'transactions:\s+\K[0-9]+' "$WORK/out"); a_tps=$(grep -oP 'transactions:.*\(\K[0-9.]+' "$WORK/out"); a_cpu=$(per1000 "$(cpu)" "$a_n")
+      timed $BIN workload run --db "$MYDB" --config "$cfg" -n 4 -j "$THREADS" -d "${DURATION}s" -q --out "$WORK/r.json"
+      b_tps=$(dbarena_tps "$WORK/r.json"); b_n=$(dbarena_n "$WORK/r.json"); b_cpu=$(per1000 "$(cpu)" "$b_n")
+      t=$(ratio "$b_tps" "$a_tps"); u=$(ratio "$b_cpu" "$a_cpu"); tr+=("$t"); cr+=("$u")
+      printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n" "$case" "$i" "$a_tps" "$b_tps" "$t" "$a_cpu" "$b_cpu" "$u"
+    done
+    summary+=("| $case | $(printf '%s\n' "${tr[@]}" | median) | $(printf '%s\n' "${cr[@]}" | median) |")
+  done
+  echo
+  echo "| case | median tps ratio (dbarena/sysbench) | median cpu per tx ratio |"
+  echo "|---|---|---|"
+  printf '%s\n' "${summary[@]}"
+  echo
+  echo "## MariaDB seeding: LOAD DATA LOCAL INFILE vs dbarena seed, ycsb usertable, $MY_ROWS rows"
+  echo
+  # The same rows, exported once as the CSV LOAD DATA reads.
+  $BIN seed --db "$MYDB" --preset ycsb --rows "usertable=$MY_ROWS" --truncate -q > /dev/null
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -B -N "$DB" -e "SELECT * FROM usertable" > "$WORK/usertable.tsv"
+  echo "| pair | LOAD DATA rows/s | dbarena rows/s | ratio |"
+  echo "|---|---|---|---|"
+  lr=()
+  for i in $(seq "$PAIRS"); do
+    mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot "$DB" -e "TRUNCATE usertable"
+    timed mariadb --local-infile=1 -h "$MY_HOST" -P "$MY_PORT" -uroot "$DB" -e "LOAD DATA LOCAL INFILE '$WORK/usertable.tsv' INTO TABLE usertable"
+    a=$(awk -v n="$MY_ROWS" -v w="$(wall)" 'BEGIN {printf "%.0f", n / w}')
+    timed $BIN seed --db "$MYDB" --preset ycsb --rows "usertable=$MY_ROWS" --truncate --json -q
+    b=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(round(r["total_rows"] / r["seconds"]))' "$WORK/out")
+    r=$(ratio "$b" "$a"); lr+=("$r"); echo "| $i | $a | $b | $r |"
+  done
+  echo
+  echo "median rows/s ratio dbarena/LOAD DATA: $(printf '%s\n' "${lr[@]}" | median)"
+  echo
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB"
+fi
+
+if want seed || want pg || want rate; then
+  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" 2>/dev/null
+fi
