@@ -503,13 +503,18 @@ pub fn run_seed(
                 continue;
             }
             table_start.insert(i, Instant::now());
-            let chunks = if is_sqlite {
+            // An empty PostgreSQL table loads fastest through one COPY FREEZE transaction
+            // (rows written frozen, so the VACUUM afterwards is cheap), like pgbench -i.
+            let fresh = p.info.row_count == 0
+                && opts.url.kind() == crate::target::DbKind::Postgres
+                && fresh_copy();
+            let chunks = if is_sqlite || fresh {
                 1
             } else {
                 ((p.rule.count / 50_000) as usize).clamp(1, conns)
             };
             let per = p.rule.count.div_ceil(chunks as u64);
-            let job = Arc::new(LoadJob::new(p, seed, &opts.url));
+            let job = Arc::new(LoadJob::new(p, seed, &opts.url, fresh));
             chunks_left.insert(i, 0);
             for c in 0..chunks as u64 {
                 let from = c * per;
@@ -664,10 +669,20 @@ struct LoadJob {
     dates: Vec<bool>,
     offset: u64,
     url: DbUrl,
+    /// Load in one transaction that empties the table first (COPY FREEZE on PostgreSQL).
+    fresh: bool,
+}
+
+/// Whether fresh PostgreSQL tables load through one COPY FREEZE transaction (default) or
+/// split across connections (DBARENA_SEED_FREEZE=0), for comparing the two.
+fn fresh_copy() -> bool {
+    std::env::var("DBARENA_SEED_FREEZE")
+        .map(|v| v != "0")
+        .unwrap_or(true)
 }
 
 impl LoadJob {
-    fn new(p: &Planned, seed: u64, url: &DbUrl) -> Self {
+    fn new(p: &Planned, seed: u64, url: &DbUrl, fresh: bool) -> Self {
         let table_seed = seed ^ name_hash(&p.rule.name);
         LoadJob {
             table: p.rule.name.clone(),
@@ -686,6 +701,7 @@ impl LoadJob {
             columns: p.rule.columns.clone(),
             offset: p.offset,
             url: url.clone(),
+            fresh,
         }
     }
 
@@ -721,6 +737,12 @@ impl LoadJob {
                 .await
                 .map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
             let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+            let fresh = self.fresh
+                && conn
+                    .begin_fresh_load(&self.table)
+                    .await
+                    .map_err(|e| (idx, 0, e))?;
+            let mut pending = 0;
             let mut n = from;
             let mut rows: Vec<Vec<Value>> = Vec::with_capacity(batch);
             while n < to {
@@ -738,8 +760,18 @@ impl LoadJob {
                 conn.bulk_insert(&self.table, &names, &rows)
                     .await
                     .map_err(|e| (idx, batch_no, e))?;
-                counter.fetch_add(end - n, Ordering::Relaxed);
+                if fresh {
+                    // Nothing is committed until the single transaction ends.
+                    pending += end - n;
+                } else {
+                    counter.fetch_add(end - n, Ordering::Relaxed);
+                }
                 n = end;
+            }
+            if fresh {
+                let last = (to - from).div_ceil(batch as u64);
+                conn.finish_fresh_load().await.map_err(|e| (idx, last, e))?;
+                counter.fetch_add(pending, Ordering::Relaxed);
             }
             Ok(())
         })

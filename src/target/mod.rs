@@ -188,6 +188,25 @@ impl Connection {
         }
     }
 
+    /// Starts loading an empty table in one transaction that empties it first, which lets
+    /// PostgreSQL write the rows already frozen (COPY FREEZE), as `pgbench -i` does; later
+    /// `bulk_insert` calls on that table join the transaction until [`Self::finish_fresh_load`].
+    /// Returns false (and does nothing) where this brings nothing.
+    pub async fn begin_fresh_load(&mut self, table: &str) -> Result<bool, DbError> {
+        match self {
+            Connection::Postgres(c) => c.begin_fresh_load(table).await.map(|_| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Commits a load started with [`Self::begin_fresh_load`].
+    pub async fn finish_fresh_load(&mut self) -> Result<(), DbError> {
+        match self {
+            Connection::Postgres(c) => c.finish_fresh_load().await,
+            _ => Ok(()),
+        }
+    }
+
     /// The server's version string.
     pub async fn server_version(&mut self) -> Result<String, DbError> {
         let sql = match self {

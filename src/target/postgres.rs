@@ -17,6 +17,11 @@ pub struct PgConn {
     statements: Vec<Statement>,
     sqls: Vec<String>,
     pub(crate) protocol: super::Protocol,
+    /// Table being loaded with COPY FREEZE inside an open transaction.
+    fresh: Option<String>,
+    /// The COPY of a fresh load, kept open across batches so the server parses one batch
+    /// while the next is generated.
+    copy: Option<std::pin::Pin<Box<tokio_postgres::CopyInSink<bytes::Bytes>>>>,
 }
 
 impl PgConn {
@@ -45,6 +50,8 @@ impl PgConn {
             statements: Vec::new(),
             sqls: Vec::new(),
             protocol: super::Protocol::Prepared,
+            fresh: None,
+            copy: None,
         })
     }
 
@@ -131,7 +138,6 @@ impl PgConn {
         use futures_util::SinkExt;
         let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let cols: Vec<String> = columns.iter().map(|c| q(c)).collect();
-        let sql = format!("COPY {} ({}) FROM STDIN", q(table), cols.join(", "));
         let mut buf = BytesMut::with_capacity(rows.len() * 64);
         for row in rows {
             for (i, v) in row.iter().enumerate() {
@@ -142,6 +148,25 @@ impl PgConn {
             }
             buf.put_u8(b'\n');
         }
+        let fresh = self.fresh.as_deref() == Some(table);
+        if fresh && self.copy.is_none() {
+            let sql = format!(
+                "COPY {} ({}) FROM STDIN (FREEZE)",
+                q(table),
+                cols.join(", ")
+            );
+            let sink = self
+                .client
+                .copy_in::<_, bytes::Bytes>(&sql)
+                .await
+                .map_err(|e| self.map(e))?;
+            self.copy = Some(Box::pin(sink));
+        }
+        if let (true, Some(sink)) = (fresh, self.copy.as_mut()) {
+            let r = sink.send(buf.freeze()).await;
+            return r.map_err(|e| map_error(e, self.client.is_closed()));
+        }
+        let sql = format!("COPY {} ({}) FROM STDIN", q(table), cols.join(", "));
         let sink = self
             .client
             .copy_in::<_, bytes::Bytes>(&sql)
@@ -225,6 +250,21 @@ impl PgConn {
             }
         }
         Ok(out)
+    }
+
+    pub async fn begin_fresh_load(&mut self, table: &str) -> Result<(), DbError> {
+        let q = format!("\"{}\"", table.replace('"', "\"\""));
+        self.execute(&format!("BEGIN; TRUNCATE {q}")).await?;
+        self.fresh = Some(table.to_string());
+        Ok(())
+    }
+
+    pub async fn finish_fresh_load(&mut self) -> Result<(), DbError> {
+        self.fresh = None;
+        if let Some(mut sink) = self.copy.take() {
+            sink.as_mut().finish().await.map_err(|e| self.map(e))?;
+        }
+        self.execute("COMMIT").await
     }
 
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
