@@ -7,7 +7,7 @@
 #   bash bench/compare.sh pg seed         # only some sections: seed pg rate sqlite mysql
 #
 # Settings (environment): PG_URL, MY_URL, DURATION (s per run, 10), PAIRS (3), SCALE (10),
-# SQLITE_ROWS (1000000), MY_ROWS (1000000), SB_ROWS (100000), THREADS (2).
+# SQLITE_ROWS (1000000), MY_ROWS (200000), SB_ROWS (100000), THREADS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-3}
 SCALE=${SCALE:-10}
 SQLITE_ROWS=${SQLITE_ROWS:-1000000}
-MY_ROWS=${MY_ROWS:-1000000}
+MY_ROWS=${MY_ROWS:-200000}
 SB_ROWS=${SB_ROWS:-100000}
 THREADS=${THREADS:-2}
 SECTIONS=${*:-"seed pg rate sqlite mysql"}
@@ -163,7 +163,8 @@ if want mysql; then
     for i in $(seq "$PAIRS"); do
       timed $SB "$case" --threads=4 --time="$DURATION" --report-interval=0 run
       a_n=$(grep -oP 'transactions:\s+\K[0-9]+' "$WORK/out"); a_tps=$(grep -oP 'transactions:.*\(\K[0-9.]+' "$WORK/out"); a_cpu=$(per1000 "$(cpu)" "$a_n")
-      timed $BIN workload run --db "$MYDB" --config "$cfg" -n 4 -j "$THREADS" -d "${DURATION}s" -q --out "$WORK/r.json"
+      # sysbench runs one OS thread per connection; dbarena gets the same thread count.
+      timed $BIN workload run --db "$MYDB" --config "$cfg" -n 4 -j 4 -d "${DURATION}s" -q --out "$WORK/r.json"
       b_tps=$(dbarena_tps "$WORK/r.json"); b_n=$(dbarena_n "$WORK/r.json"); b_cpu=$(per1000 "$(cpu)" "$b_n")
       t=$(ratio "$b_tps" "$a_tps"); u=$(ratio "$b_cpu" "$a_cpu"); tr+=("$t"); cr+=("$u")
       printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n" "$case" "$i" "$a_tps" "$b_tps" "$t" "$a_cpu" "$b_cpu" "$u"
