@@ -75,58 +75,37 @@ impl PgConn {
             .statements
             .get(stmt)
             .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
-        let bound: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            bound.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        // The raw variants take the parameters as an iterator and stream the rows: no
+        // per-call vectors of parameters or rows on the hot path.
         if st.columns().is_empty() {
             let n = self
                 .client
-                .execute(st, &refs)
+                .execute_raw(st, params.iter().map(PgValue))
                 .await
-                .map_err(|e| self.map(e))?;
-            Ok(StmtOutcome {
+                .map_err(|e| map_error(e, self.client.is_closed()))?;
+            return Ok(StmtOutcome {
                 rows: n,
                 ..Default::default()
-            })
-        } else {
-            let rows = self
-                .client
-                .query(st, &refs)
-                .await
-                .map_err(|e| self.map(e))?;
-            let first = rows.first().map(|r| {
-                let ty = r.columns()[0].type_();
-                match *ty {
-                    Type::INT8 => r
-                        .try_get::<_, Option<i64>>(0)
-                        .ok()
-                        .flatten()
-                        .map(Value::Int),
-                    Type::INT4 => r
-                        .try_get::<_, Option<i32>>(0)
-                        .ok()
-                        .flatten()
-                        .map(|v| Value::Int(v as i64)),
-                    Type::INT2 => r
-                        .try_get::<_, Option<i16>>(0)
-                        .ok()
-                        .flatten()
-                        .map(|v| Value::Int(v as i64)),
-                    Type::TEXT | Type::VARCHAR | Type::BPCHAR => r
-                        .try_get::<_, Option<String>>(0)
-                        .ok()
-                        .flatten()
-                        .map(Value::Text),
-                    _ => None,
-                }
-                .unwrap_or(Value::Null)
             });
-            Ok(StmtOutcome {
-                rows: rows.len() as u64,
-                first,
-                last_insert_id: None,
-            })
         }
+        let stream = self
+            .client
+            .query_raw(st, params.iter().map(PgValue))
+            .await
+            .map_err(|e| map_error(e, self.client.is_closed()))?;
+        futures_util::pin_mut!(stream);
+        use futures_util::Stream as _;
+        let mut out = StmtOutcome::default();
+        loop {
+            let row = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await;
+            let Some(row) = row else { break };
+            let r = row.map_err(|e| map_error(e, self.client.is_closed()))?;
+            if out.rows == 0 {
+                out.first = Some(first_value(&r));
+            }
+            out.rows += 1;
+        }
+        Ok(out)
     }
 
     pub async fn bulk_insert(
@@ -439,6 +418,34 @@ fn copy_text(v: &Value, buf: &mut BytesMut) {
         }
         other => buf.put_slice(other.to_sql_text().unwrap_or_default().as_bytes()),
     }
+}
+
+/// The first column of a row as a [`Value`] (keys returned by INSERT … RETURNING).
+fn first_value(r: &tokio_postgres::Row) -> Value {
+    match *r.columns()[0].type_() {
+        Type::INT8 => r
+            .try_get::<_, Option<i64>>(0)
+            .ok()
+            .flatten()
+            .map(Value::Int),
+        Type::INT4 => r
+            .try_get::<_, Option<i32>>(0)
+            .ok()
+            .flatten()
+            .map(|v| Value::Int(v as i64)),
+        Type::INT2 => r
+            .try_get::<_, Option<i16>>(0)
+            .ok()
+            .flatten()
+            .map(|v| Value::Int(v as i64)),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => r
+            .try_get::<_, Option<String>>(0)
+            .ok()
+            .flatten()
+            .map(Value::Text),
+        _ => None,
+    }
+    .unwrap_or(Value::Null)
 }
 
 fn map_error(e: tokio_postgres::Error, closed: bool) -> DbError {
