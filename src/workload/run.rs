@@ -46,7 +46,7 @@ pub fn run_workload(
         .map_err(|e| Error::Failed(format!("cannot start runtime: {e}")))?;
     // The setup connection stays open for the whole run: an in-memory SQLite database lives
     // only as long as some connection holds it.
-    let (mut setup, server_version, plan, notes) = rt.block_on(async {
+    let (setup, server_version, plan, notes) = rt.block_on(async {
         let mut conn = Connection::connect(&url).await?;
         let version = conn
             .server_version()
@@ -70,6 +70,18 @@ pub fn run_workload(
         Ok::<_, Error>((conn, version, plan, notes))
     })?;
     let plan = Arc::new(plan);
+    // Only an in-memory database needs the setup connection to live on; elsewhere it would
+    // be one more idle connection during the measurement.
+    let keep_setup = matches!(
+        url.sqlite_location(),
+        Some(crate::target::url::SqliteLocation::Memory)
+    );
+    let mut setup = if keep_setup {
+        Some(setup)
+    } else {
+        drop(setup);
+        None
+    };
     let target = TargetInfo {
         kind: url.kind(),
         server_version,
@@ -110,9 +122,11 @@ pub fn run_workload(
         source: e,
     })?;
     // Closing the setup connection last keeps an in-memory database alive until here.
-    rt.block_on(async {
-        let _ = setup.execute("SELECT 1").await;
-    });
+    if let Some(conn) = setup.as_mut() {
+        rt.block_on(async {
+            let _ = conn.execute("SELECT 1").await;
+        });
+    }
     Ok(RunReport { result, path })
 }
 
