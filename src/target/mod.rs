@@ -194,7 +194,7 @@ impl Connection {
     /// Returns false (and does nothing) where this brings nothing.
     pub async fn begin_fresh_load(&mut self, table: &str) -> Result<bool, DbError> {
         match self {
-            Connection::Postgres(c) => c.begin_fresh_load(table).await.map(|_| true),
+            Connection::Postgres(c) => c.begin_fresh_load(table).await,
             _ => Ok(false),
         }
     }

@@ -178,7 +178,33 @@ impl MyConn {
             q(table),
             cols.join(", ")
         );
-        self.conn.query_drop(sql).await.map_err(map_error)
+        // With LOCAL the server skips rows that break a unique key (as if IGNORE were given),
+        // so the count is checked inside a transaction and a short load rolls back.
+        self.execute("START TRANSACTION").await?;
+        if let Err(e) = self.conn.query_drop(sql).await {
+            let _ = self.execute("ROLLBACK").await;
+            return Err(map_error(e));
+        }
+        let loaded = self.conn.affected_rows();
+        if loaded != rows.len() as u64 {
+            let warning = self
+                .query_text("SHOW WARNINGS LIMIT 1")
+                .await
+                .ok()
+                .and_then(|r| r.into_iter().next())
+                .map(|r| (r.get(1).cloned().flatten(), r.get(2).cloned().flatten()));
+            let _ = self.execute("ROLLBACK").await;
+            let (code, message) = match warning {
+                Some((Some(c), Some(m))) => (c, m),
+                _ => ("1062".into(), "rows were skipped".into()),
+            };
+            return Err(DbError::new(
+                kind_from_code(&code),
+                code,
+                format!("{message} (LOAD DATA loaded {loaded} of {} rows)", rows.len()),
+            ));
+        }
+        self.execute("COMMIT").await
     }
 
     async fn insert_values(
@@ -415,6 +441,13 @@ fn to_mysql(v: &Value) -> mysql_async::Value {
         Value::Bool(b) => mysql_async::Value::Int(*b as i64),
         Value::Text(s) | Value::Decimal(s) => mysql_async::Value::Bytes(s.as_bytes().to_vec()),
         other => mysql_async::Value::Bytes(other.to_sql_text().unwrap_or_default().into_bytes()),
+    }
+}
+
+fn kind_from_code(code: &str) -> ErrorKind {
+    match code {
+        "1062" | "1451" | "1452" | "1048" | "1406" | "1264" => ErrorKind::Constraint,
+        _ => ErrorKind::Other,
     }
 }
 

@@ -231,11 +231,21 @@ impl PgConn {
         Ok(out)
     }
 
-    pub async fn begin_fresh_load(&mut self, table: &str) -> Result<(), DbError> {
+    /// Returns false when another table references this one: TRUNCATE would refuse.
+    pub async fn begin_fresh_load(&mut self, table: &str) -> Result<bool, DbError> {
         let q = format!("\"{}\"", table.replace('"', "\"\""));
+        let refs = self
+            .query_text(&format!(
+                "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = {}::regclass",
+                quote_literal(&q)
+            ))
+            .await?;
+        if refs.first().and_then(|r| r[0].as_deref()) != Some("0") {
+            return Ok(false);
+        }
         self.execute(&format!("BEGIN; TRUNCATE {q}")).await?;
         self.fresh = Some(table.to_string());
-        Ok(())
+        Ok(true)
     }
 
     pub async fn finish_fresh_load(&mut self) -> Result<(), DbError> {
