@@ -201,7 +201,10 @@ impl MyConn {
             return Err(DbError::new(
                 kind_from_code(&code),
                 code,
-                format!("{message} (LOAD DATA loaded {loaded} of {} rows)", rows.len()),
+                format!(
+                    "{message} (LOAD DATA loaded {loaded} of {} rows)",
+                    rows.len()
+                ),
             ));
         }
         self.execute("COMMIT").await
