@@ -39,7 +39,8 @@ cpu() { awk '{print $2 + $3}' "$WORK/time"; }
 wall() { awk '{print $1}' "$WORK/time"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b == 0 ? 0 : a / b)}'; }
-per1000() { awk -v c="$1" -v n="$2" 'BEGIN {printf "%.3f", (n == 0 ? 0 : c * 1000 / n)}'; }
+# Client CPU (user+sys) in microseconds per transaction.
+per1000() { awk -v c="$1" -v n="$2" 'BEGIN {printf "%.2f", (n == 0 ? 0 : c * 1000000 / n)}'; }
 dbarena_tps() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["tps"])' "$1"; }
 dbarena_n() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["committed"])' "$1"; }
 
@@ -76,7 +77,7 @@ if want pg; then
   pgbench -i -q -s "$SCALE" "$PGDB" 2>/dev/null
   echo "## PostgreSQL: pgbench vs dbarena, $DURATION s per run, -j $THREADS, -M prepared"
   echo
-  echo "| case | clients | pair | pgbench tps | dbarena tps | tps ratio | pgbench cpu s/1000 tx | dbarena cpu s/1000 tx | cpu ratio |"
+  echo "| case | clients | pair | pgbench tps | dbarena tps | tps ratio | pgbench cpu µs/tx | dbarena cpu µs/tx | cpu ratio |"
   echo "|---|---|---|---|---|---|---|---|---|"
   summary=()
   for case in select-only tpcb-like; do
@@ -154,7 +155,7 @@ if want mysql; then
   sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
   echo "## MariaDB: sysbench vs dbarena on sbtest1 ($SB_ROWS rows), $DURATION s per run, 4 threads/connections"
   echo
-  echo "| case | pair | sysbench tps | dbarena tps | tps ratio | sysbench cpu s/1000 tx | dbarena cpu s/1000 tx | cpu ratio |"
+  echo "| case | pair | sysbench tps | dbarena tps | tps ratio | sysbench cpu µs/tx | dbarena cpu µs/tx | cpu ratio |"
   echo "|---|---|---|---|---|---|---|---|"
   summary=()
   for case in oltp_point_select oltp_read_write; do

@@ -293,6 +293,10 @@ pub fn run_seed(
         ),
         _ => None,
     };
+    // Tables this run created from a preset (their definitions need no reading back), and
+    // those whose primary key is added after the load.
+    let mut created: HashMap<String, TableInfo> = HashMap::new();
+    let mut deferred_pk: Vec<String> = Vec::new();
     let setup: Result<(Vec<Planned>, Vec<String>), SeedError> = rt.block_on(async {
         // Presets create their tables; with --truncate they are dropped and recreated, which is
         // what `pgbench -i` does and lets primary keys be built after the load.
@@ -308,8 +312,10 @@ pub fn run_seed(
             for t in &p.tables {
                 if opts.truncate || !existing.contains(&t.info.name) {
                     let mut info = t.info.clone();
+                    created.insert(t.info.name.clone(), t.info.clone());
                     if p.defer_primary_keys && dialect.defers_primary_keys() {
                         info.primary_key.clear();
+                        deferred_pk.push(t.info.name.clone());
                     }
                     conn.execute(&dialect.create_table(&info)).await.map_err(db(format!("creating {}", t.info.name)))?;
                 }
@@ -321,7 +327,9 @@ pub fn run_seed(
             _ => Vec::new(),
         };
         names.extend(opts.rows.iter().map(|(t, _)| t.clone()));
-        let mut infos = read_tables(&mut conn, &names).await?;
+        let unread: Vec<String> = names.iter().filter(|n| !created.contains_key(*n)).cloned().collect();
+        let mut infos = read_tables(&mut conn, &unread).await?;
+        infos.extend(created.iter().map(|(k, v)| (k.clone(), v.clone())));
         let rules = plan_rules(&opts, &infos)?;
         // Referenced tables outside the plan must exist too.
         let mut extra = Vec::new();
@@ -611,13 +619,7 @@ pub fn run_seed(
                             .and_then(|k| dialect.add_primary_key(&t.info.name, k)),
                         t.info.primary_key.first(),
                     ) {
-                        let has_pk = conn
-                            .introspect(&t.info.name)
-                            .await
-                            .map_err(db("reading keys"))?
-                            .map(|i| !i.primary_key.is_empty())
-                            .unwrap_or(true);
-                        if !has_pk {
+                        if deferred_pk.contains(&t.info.name) {
                             conn.execute(&sql).await.map_err(db(format!(
                                 "adding the primary key {pk} of {}",
                                 t.info.name
