@@ -516,6 +516,7 @@ pub fn run_seed(
             let fresh = p.info.row_count == 0
                 && opts.url.kind() == crate::target::DbKind::Postgres
                 && fresh_copy();
+            let fresh = fresh || (is_sqlite && p.info.row_count == 0);
             let chunks = if is_sqlite || fresh {
                 1
             } else {
@@ -756,7 +757,14 @@ impl LoadJob {
                         DbError::new(crate::target::ErrorKind::Other, "interrupted", "stopped"),
                     ));
                 }
-                let end = (n + batch as u64).min(to);
+                // A fresh SQLite load commits by itself every 50,000 rows; small generation
+                // batches keep the rows in cache between generating and inserting them.
+                let step = if fresh && self.url.kind() == crate::target::DbKind::Sqlite {
+                    2_000
+                } else {
+                    batch as u64
+                };
+                let end = (n + step).min(to);
                 rows.clear();
                 rows.extend((n..end).map(|r| self.row(self.offset + r)));
                 conn.bulk_insert(&self.table, &names, &rows)

@@ -188,13 +188,15 @@ impl Connection {
         }
     }
 
-    /// Starts loading an empty table in one transaction that empties it first, which lets
-    /// PostgreSQL write the rows already frozen (COPY FREEZE), as `pgbench -i` does; later
-    /// `bulk_insert` calls on that table join the transaction until [`Self::finish_fresh_load`].
-    /// Returns false (and does nothing) where this brings nothing.
+    /// Starts a load that spans many `bulk_insert` calls until [`Self::finish_fresh_load`].
+    /// PostgreSQL: one transaction that empties the (empty) table first, so COPY can write the
+    /// rows already frozen, as `pgbench -i` does. SQLite: commits every 50,000 rows however
+    /// small the calls. Returns false (and does nothing) where this brings nothing.
     pub async fn begin_fresh_load(&mut self, table: &str) -> Result<bool, DbError> {
         match self {
             Connection::Postgres(c) => c.begin_fresh_load(table).await,
+            // SQLite: one load spanning many small calls, committed every 50,000 rows.
+            Connection::Sqlite(c) => c.begin_bulk().map(|_| true),
             _ => Ok(false),
         }
     }
@@ -203,6 +205,7 @@ impl Connection {
     pub async fn finish_fresh_load(&mut self) -> Result<(), DbError> {
         match self {
             Connection::Postgres(c) => c.finish_fresh_load().await,
+            Connection::Sqlite(c) => c.finish_bulk(),
             _ => Ok(()),
         }
     }

@@ -14,7 +14,12 @@ pub struct SqliteConn {
     statements: Vec<String>,
     /// Whether a statement's first value is wanted (INSERT … RETURNING): reads skip the copy.
     wants_first: Vec<bool>,
+    /// Rows inserted in the open bulk transaction, when a bulk load spans several calls.
+    bulk_open: Option<u64>,
 }
+
+/// Rows per transaction of a multi-call bulk load.
+const BULK_COMMIT_ROWS: u64 = 50_000;
 
 impl SqliteConn {
     pub fn open(url: &DbUrl) -> Result<Self, ConnectError> {
@@ -52,6 +57,7 @@ impl SqliteConn {
             conn,
             statements: Vec::new(),
             wants_first: Vec::new(),
+            bulk_open: None,
         })
     }
 
@@ -121,6 +127,27 @@ impl SqliteConn {
             cols.join(", "),
             ph.join(", ")
         );
+        if let Some(done) = self.bulk_open {
+            // Part of a longer load: small calls keep generated rows hot in the CPU cache,
+            // while commits stay 50,000 rows apart (each commit may checkpoint the WAL).
+            {
+                let mut st = self.conn.prepare_cached(&sql).map_err(map_err)?;
+                for row in rows {
+                    for (i, v) in row.iter().enumerate() {
+                        st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
+                    }
+                    st.raw_execute().map_err(map_err)?;
+                }
+            }
+            let done = done + rows.len() as u64;
+            if done >= BULK_COMMIT_ROWS {
+                self.conn.execute_batch("COMMIT; BEGIN").map_err(map_err)?;
+                self.bulk_open = Some(0);
+            } else {
+                self.bulk_open = Some(done);
+            }
+            return Ok(());
+        }
         let tx = self.conn.transaction().map_err(map_err)?;
         {
             let mut st = tx.prepare_cached(&sql).map_err(map_err)?;
@@ -136,6 +163,17 @@ impl SqliteConn {
 
     pub fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    pub fn begin_bulk(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("BEGIN").map_err(map_err)?;
+        self.bulk_open = Some(0);
+        Ok(())
+    }
+
+    pub fn finish_bulk(&mut self) -> Result<(), DbError> {
+        self.bulk_open = None;
+        self.conn.execute_batch("COMMIT").map_err(map_err)
     }
 
     pub fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
