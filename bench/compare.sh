@@ -27,6 +27,13 @@ trap 'rm -rf "$WORK"' EXIT
 
 want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 need() { command -v "$1" >/dev/null || { echo "missing $1: $2" >&2; exit 2; }; }
+# sysbench comes from Debian's package; the harness installs it when it can.
+ensure_sysbench() {
+  command -v sysbench >/dev/null && return
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y sysbench >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y sysbench >/dev/null 2>&1; }
+  fi
+}
 
 cargo build --release --quiet
 cargo build --release --quiet --benches
@@ -144,7 +151,8 @@ if want sqlite; then
 fi
 
 if want mysql; then
-  need sysbench "the harness installs it with: apt-get install -y sysbench"
+  ensure_sysbench
+  need sysbench "install Debian's package: apt-get install -y sysbench"
   MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
   MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
   mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"

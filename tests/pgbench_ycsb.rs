@@ -190,3 +190,65 @@ fn ycsb_workloads_on_every_database() {
         }
     }
 }
+
+#[test]
+fn pipeline_keeps_several_statements_in_flight_on_postgres() {
+    let Some(db) = TestDb::new(Db::Postgres, "pipe") else {
+        return;
+    };
+    let dir = Scratch::new("pipe");
+    let o = dbarena(
+        &["seed", "--db", &db.url, "--preset", "pgbench", "-q"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = run(
+        &db,
+        &dir,
+        &[
+            "--pattern",
+            "select-only",
+            "--pipeline",
+            "8",
+            "-n",
+            "2",
+            "--transactions",
+            "4000",
+        ],
+    );
+    assert_eq!(r["totals"]["committed"].as_u64(), Some(4000));
+    assert_eq!(r["config"]["pipeline"].as_u64(), Some(8));
+    // Multi-statement transactions cannot share a connection; other databases cannot pipeline.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "tpcb-like",
+            "--pipeline",
+            "2",
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("single-statement"), "{}", stderr(&o));
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            "sqlite::memory:",
+            "--pattern",
+            "read_heavy",
+            "--pipeline",
+            "2",
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("needs PostgreSQL"), "{}", stderr(&o));
+}

@@ -67,6 +67,10 @@ pub struct RunArgs {
     /// YCSB request distribution: uniform, zipfian, latest or hotspot [default: the workload's]
     #[arg(long)]
     distribution: Option<String>,
+    /// Transactions in flight per connection (PostgreSQL; single-statement workloads such as
+    /// select-only or ycsb-c) [default: 1]
+    #[arg(long)]
+    pipeline: Option<usize>,
     /// Print the result as JSON on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -109,6 +113,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         out: None,
         protocol: a.protocol,
         distribution: a.distribution,
+        pipeline: a.pipeline,
         custom_operations: None,
         custom_queries: None,
     };

@@ -284,10 +284,12 @@ pub(crate) fn connect_failed(e: ConnectError) -> crate::Error {
 
 /// The arrival process for one connection.
 pub(crate) fn schedule_for(cfg: &WorkloadConfig, index: usize, seed: u64) -> Schedule {
+    // Each connection (or pipeline lane) keeps its own share of the rate.
+    let lanes = (cfg.connections * cfg.pipeline.max(1)) as f64;
     match cfg.tps {
         None => Schedule::closed(),
         Some(rate) => {
-            let per_conn = rate / cfg.connections as f64;
+            let per_conn = rate / lanes;
             match cfg.arrival {
                 Arrival::Poisson => Schedule::poisson(per_conn, seed ^ (index as u64) << 20),
                 Arrival::Uniform => Schedule::uniform(per_conn, index as f64 / rate),

@@ -79,11 +79,23 @@ pub(crate) fn thread_main(
         }
         let Ok(start) = gate.wait() else { return };
         let mut tasks = Vec::new();
+        let lanes = ctx.cfg.pipeline.max(1);
         for (index, rec, conn) in opened {
+            // Pipelining: several lanes share one connection, each with its own schedule.
+            for lane in 1..lanes {
+                if let Some(shared) = conn.share() {
+                    let ctx = ctx.clone();
+                    let outages = outages.clone();
+                    let rec = rec.clone();
+                    tasks.push(tokio::task::spawn_local(async move {
+                        drive(ctx, index * lanes + lane, rec, shared, start, outages).await
+                    }));
+                }
+            }
             let ctx = ctx.clone();
             let outages = outages.clone();
             tasks.push(tokio::task::spawn_local(async move {
-                drive(ctx, index, rec, conn, start, outages).await
+                drive(ctx, index * lanes, rec, conn, start, outages).await
             }));
         }
         for t in tasks {
@@ -125,7 +137,7 @@ async fn drive(
     let warmup_end = start + cfg.warmup;
     let deadline = cfg.duration.map(|d| warmup_end + d);
     let mut quota = cfg.transactions.map(|n| {
-        let c = cfg.connections as u64;
+        let c = (cfg.connections * cfg.pipeline.max(1)) as u64;
         n / c + u64::from((index as u64) < n % c)
     });
     let dialect = conn.dialect();

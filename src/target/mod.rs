@@ -100,6 +100,14 @@ impl Connection {
         }
     }
 
+    /// Another handle on the same PostgreSQL connection, for pipelining; None elsewhere.
+    pub fn share(&self) -> Option<Connection> {
+        match self {
+            Connection::Postgres(c) => Some(Connection::Postgres(c.share())),
+            _ => None,
+        }
+    }
+
     /// Chooses how `run` sends statements. SQLite always uses prepared statements.
     pub fn set_protocol(&mut self, p: Protocol) {
         match self {

@@ -13,9 +13,9 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage, Statement};
 
 /// One PostgreSQL connection; its socket is driven by a task on the current runtime.
 pub struct PgConn {
-    client: Client,
-    statements: Vec<Statement>,
-    sqls: Vec<String>,
+    client: std::sync::Arc<Client>,
+    statements: std::sync::Arc<Vec<Statement>>,
+    sqls: std::sync::Arc<Vec<String>>,
     pub(crate) protocol: super::Protocol,
     /// Table being loaded with COPY FREEZE inside an open transaction.
     fresh: Option<String>,
@@ -46,9 +46,9 @@ impl PgConn {
             let _ = connection.await;
         });
         Ok(PgConn {
-            client,
-            statements: Vec::new(),
-            sqls: Vec::new(),
+            client: std::sync::Arc::new(client),
+            statements: Default::default(),
+            sqls: Default::default(),
             protocol: super::Protocol::Prepared,
             fresh: None,
             copy: None,
@@ -60,8 +60,8 @@ impl PgConn {
         for sql in sqls {
             out.push(self.client.prepare(sql).await.map_err(|e| self.map(e))?);
         }
-        self.statements = out;
-        self.sqls = sqls.to_vec();
+        self.statements = std::sync::Arc::new(out);
+        self.sqls = std::sync::Arc::new(sqls.to_vec());
         Ok(())
     }
 
@@ -229,6 +229,19 @@ impl PgConn {
             }
         }
         Ok(out)
+    }
+
+    /// Another handle on the same connection: statements sent through both are pipelined by
+    /// tokio-postgres. Only for single-statement (autocommit) work.
+    pub fn share(&self) -> PgConn {
+        PgConn {
+            client: self.client.clone(),
+            statements: self.statements.clone(),
+            sqls: self.sqls.clone(),
+            protocol: self.protocol,
+            fresh: None,
+            copy: None,
+        }
     }
 
     /// Returns false when another table references this one: TRUNCATE would refuse.

@@ -129,6 +129,7 @@ pub struct WorkloadFile {
     pub out: Option<String>,
     pub protocol: Option<String>,
     pub distribution: Option<String>,
+    pub pipeline: Option<usize>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
 }
@@ -175,6 +176,7 @@ impl WorkloadFile {
             out: over.out.or(self.out),
             protocol: over.protocol.or(self.protocol),
             distribution: over.distribution.or(self.distribution),
+            pipeline: over.pipeline.or(self.pipeline),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
         }
@@ -347,6 +349,10 @@ impl WorkloadFile {
             seed: self.seed,
             protocol,
             distribution: self.distribution,
+            pipeline: match self.pipeline.unwrap_or(1) {
+                0 => return Err(invalid("pipeline", 0, "must be at least 1")),
+                n => n,
+            },
             custom_operations: self.custom_operations,
             custom_queries: self.custom_queries.unwrap_or_default(),
         })
@@ -414,8 +420,15 @@ pub struct WorkloadConfig {
     /// YCSB request distribution override.
     #[serde(default)]
     pub distribution: Option<String>,
+    /// Transactions in flight per connection (PostgreSQL, single-statement work).
+    #[serde(default = "one")]
+    pub pipeline: usize,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Vec<CustomQuery>,
+}
+
+fn one() -> usize {
+    1
 }
 
 mod duration_secs {

@@ -678,6 +678,16 @@ impl WorkloadPlan {
         })
     }
 
+    /// Whether every transaction is one statement in autocommit, which pipelining needs.
+    pub fn single_statement(&self) -> bool {
+        match &self.kind {
+            Kind::Custom { queries, .. } => queries.iter().all(|q| q.stmts.len() == 1),
+            Kind::Ycsb(y) => y.single_statement(),
+            // Deletes may insert and delete in one transaction.
+            Kind::Generated(g) => g.mix[3] == 0.0,
+        }
+    }
+
     /// Prepares every statement on a connection, naming the one that fails.
     pub async fn prepare(&self, conn: &mut Connection) -> Result<(), PlanError> {
         if let Err(e) = conn.prepare_all(&self.statements).await {

@@ -56,6 +56,20 @@ pub fn run_workload(
         let tables = resolve_tables(&mut conn, &cfg, &url, &opts, &mut notes).await?;
         let plan = WorkloadPlan::build(&mut conn, &cfg, tables).await?;
         plan.prepare(&mut conn).await?;
+        if cfg.pipeline > 1 {
+            if conn.share().is_none() {
+                return Err(Error::Usage(format!(
+                    "--pipeline needs PostgreSQL (tokio-postgres pipelines queries on one connection); {} runs one statement at a time per connection, so use more --connections",
+                    url.kind()
+                )));
+            }
+            if !plan.single_statement() {
+                return Err(Error::Usage(format!(
+                    "--pipeline needs single-statement transactions (for example select-only, ycsb-b, ycsb-c or one-statement custom queries); pattern {} runs multi-statement transactions",
+                    cfg.pattern
+                )));
+            }
+        }
         if cfg.isolation.is_some()
             && conn
                 .dialect()

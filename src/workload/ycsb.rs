@@ -162,6 +162,11 @@ impl YcsbPlan {
         })
     }
 
+    /// Whether no operation needs two statements (READ-MODIFY-WRITE does).
+    pub fn single_statement(&self) -> bool {
+        self.weights[4] == 0.0
+    }
+
     /// The operation mix for one connection.
     pub fn mix(&self) -> Mix {
         Mix::new(&self.weights)
