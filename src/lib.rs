@@ -13,6 +13,7 @@ pub mod schema;
 pub mod seed;
 pub mod target;
 pub mod util;
+pub mod verify;
 pub mod value;
 pub mod workload;
 
