@@ -2,6 +2,7 @@
 //! Nothing outside this module sees clap.
 
 mod seed;
+mod verify;
 mod workload;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,10 @@ pub struct Cli {
 enum Command {
     /// Fill a database with realistic, deterministic data.
     Seed(seed::SeedArgs),
+    /// Run list-append transactions and check the history for isolation anomalies.
+    Verify(verify::VerifyArgs),
+    /// Check a saved history (dbarena JSON lines or elle-cli JSON) against a model.
+    Check(verify::CheckArgs),
     /// Drive a database with a workload.
     #[command(subcommand)]
     Workload(workload::WorkloadCommand),
@@ -39,6 +44,8 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
     };
     match cli.command {
         Command::Seed(s) => seed::run(s),
+        Command::Verify(v) => verify::run_verify(v),
+        Command::Check(c) => verify::run_check(c),
         Command::Workload(w) => workload::run(w),
     }
 }

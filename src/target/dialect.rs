@@ -211,6 +211,22 @@ impl Dialect {
         out
     }
 
+    /// Upsert that appends `,v` to a list-append row (or creates it): parameters (id, v).
+    pub fn append_upsert(&self, table: &str) -> String {
+        let t = self.ident(table);
+        match self.kind {
+            DbKind::Postgres => format!(
+                "INSERT INTO {t} (id, val) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET val = {t}.val || ',' || EXCLUDED.val"
+            ),
+            DbKind::Sqlite => format!(
+                "INSERT INTO {t} (id, val) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET val = val || ',' || excluded.val"
+            ),
+            DbKind::Mysql => format!(
+                "INSERT INTO {t} (id, val) VALUES (?, ?) ON DUPLICATE KEY UPDATE val = CONCAT(val, ',', VALUES(val))"
+            ),
+        }
+    }
+
     /// Column type in DDL.
     pub fn column_type(&self, kind: &ColKind) -> String {
         match (self.kind, kind) {

@@ -100,6 +100,15 @@ impl Connection {
         }
     }
 
+    /// Like [`Self::run`], and always returns the first value of the first row.
+    pub async fn run_first(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        match self {
+            Connection::Sqlite(c) => c.run_with(stmt, params, true),
+            Connection::Postgres(c) => c.run(stmt, params).await,
+            Connection::Mysql(c) => c.run(stmt, params).await,
+        }
+    }
+
     /// Another handle on the same PostgreSQL connection, for pipelining; None elsewhere.
     pub fn share(&self) -> Option<Connection> {
         match self {

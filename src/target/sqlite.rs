@@ -80,6 +80,11 @@ impl SqliteConn {
     }
 
     pub fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+        let want = self.wants_first.get(stmt).copied().unwrap_or(false);
+        self.run_with(stmt, params, want)
+    }
+
+    pub fn run_with(&mut self, stmt: usize, params: &[Value], want: bool) -> Result<StmtOutcome, DbError> {
         let sql = self
             .statements
             .get(stmt)
@@ -90,7 +95,6 @@ impl SqliteConn {
             st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
         }
         if st.column_count() > 0 {
-            let want = self.wants_first.get(stmt).copied().unwrap_or(false);
             let mut rows = st.raw_query();
             let mut out = StmtOutcome::default();
             while let Some(row) = rows.next().map_err(map_err)? {

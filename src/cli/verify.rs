@@ -1,0 +1,156 @@
+//! `dbarena verify` and `dbarena check`
+
+use crate::target::{DbUrl, Isolation};
+use crate::util::duration::parse_duration;
+use crate::verify::history::History;
+use crate::verify::model::{validity, Model, Validity};
+use crate::verify::run::{run_list_append, AppendOptions};
+use crate::verify::{check, report};
+use crate::{Error, ExitCode};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Database URL [default: sqlite://dbarena.db]; also DBARENA_DB, then DATABASE_URL.
+    #[arg(long, env = "DBARENA_DB")]
+    db: Option<String>,
+    /// Isolation level the transactions run at: read-committed, repeatable-read, serializable.
+    #[arg(long)]
+    isolation: Option<String>,
+    /// Model the history must satisfy [default: the one named by --isolation, else serializable]
+    #[arg(long)]
+    expect: Option<String>,
+    /// How long to run [default: 10s]
+    #[arg(long, short = 'd')]
+    duration: Option<String>,
+    /// Concurrent clients [default: 4]
+    #[arg(long, short = 'n')]
+    connections: Option<usize>,
+    /// Keys in the hot set [default: 10]
+    #[arg(long)]
+    keys: Option<u64>,
+    /// Micro-operations per transaction, at most [default: 4]
+    #[arg(long)]
+    max_ops: Option<usize>,
+    /// Where to write the history [default: dbarena-results/<time>-verify-<db>.jsonl]
+    #[arg(long)]
+    history: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// History file: dbarena JSON lines, or elle-cli's JSON.
+    history: PathBuf,
+    /// Model to check against: read-committed, repeatable-read, snapshot-isolation, serializable, strict-serializable.
+    #[arg(long, default_value = "serializable")]
+    model: String,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write the cycles found as Graphviz.
+    #[arg(long)]
+    dot: Option<PathBuf>,
+    /// Seconds of cycle search per strongly connected component before giving up (unknown).
+    #[arg(long, default_value = "10")]
+    budget: f64,
+}
+
+fn model(s: &str) -> Result<Model, Error> {
+    Model::parse(s).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown model '{s}'; use read-committed, repeatable-read, snapshot-isolation, serializable or strict-serializable"
+        ))
+    })
+}
+
+fn finish(h: &History, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCode> {
+    let an = check(h, Duration::from_secs_f64(out.budget.max(0.01)));
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&report::to_json(&an, expect))?);
+    } else {
+        print!("{}", report::text(&an, expect));
+    }
+    if let Some(p) = &out.dot {
+        std::fs::write(p, report::dot(&an)).map_err(|e| Error::Io { path: p.display().to_string(), source: e })?;
+    }
+    Ok(match validity(expect, &an.kinds(), an.incomplete) {
+        Validity::Valid => ExitCode::Success,
+        _ => ExitCode::Failure,
+    })
+}
+
+pub fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let expect = model(&a.model)?;
+    let h = History::load(&a.history).map_err(|e| Error::Usage(e.to_string()))?;
+    finish(&h, expect, &a.out)
+}
+
+pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let db = a
+        .db
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let url = DbUrl::parse(&db).map_err(Error::from)?;
+    let isolation = match a.isolation.as_deref() {
+        None => None,
+        Some(s) => Some(Isolation::parse(s).ok_or_else(|| {
+            Error::Usage(format!("invalid --isolation '{s}': expected read-committed, repeatable-read or serializable"))
+        })?),
+    };
+    let expect = match (&a.expect, isolation) {
+        (Some(m), _) => model(m)?,
+        (None, Some(Isolation::ReadCommitted)) => Model::ReadCommitted,
+        (None, Some(Isolation::RepeatableRead)) => Model::RepeatableRead,
+        _ => Model::Serializable,
+    };
+    let duration = parse_duration(a.duration.as_deref().unwrap_or("10s"))
+        .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    }
+    let opts = AppendOptions {
+        url: url.clone(),
+        isolation,
+        duration,
+        connections: a.connections.unwrap_or(4).max(1),
+        keys: a.keys.unwrap_or(10).max(1),
+        max_ops: a.max_ops.unwrap_or(4).max(1),
+        seed: crate::datagen::Rng::seed_from_time(),
+        stop: stop.clone(),
+    };
+    let h = run_list_append(&opts)?;
+    let path = a.history.unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "{}-verify-{}.jsonl",
+            crate::util::time::compact_stamp(crate::util::time::now_us()),
+            url.short_name()
+        ))
+    });
+    let mut buf = Vec::new();
+    h.write(&mut buf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+    crate::util::fsx::write_atomic(&path, &buf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+    eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
+    let code = finish(&h, expect, &a.out)?;
+    if stop.load(Ordering::SeqCst) {
+        return Ok(ExitCode::Interrupted);
+    }
+    Ok(code)
+}
