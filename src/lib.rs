@@ -13,8 +13,8 @@ pub mod schema;
 pub mod seed;
 pub mod target;
 pub mod util;
-pub mod verify;
 pub mod value;
+pub mod verify;
 pub mod workload;
 
 pub use error::{Error, ExitCode};

@@ -78,12 +78,18 @@ fn model(s: &str) -> Result<Model, Error> {
 fn finish(h: &History, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCode> {
     let an = check(h, Duration::from_secs_f64(out.budget.max(0.01)));
     if out.json {
-        println!("{}", serde_json::to_string_pretty(&report::to_json(&an, expect))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::to_json(&an, expect))?
+        );
     } else {
         print!("{}", report::text(&an, expect));
     }
     if let Some(p) = &out.dot {
-        std::fs::write(p, report::dot(&an)).map_err(|e| Error::Io { path: p.display().to_string(), source: e })?;
+        std::fs::write(p, report::dot(&an)).map_err(|e| Error::Io {
+            path: p.display().to_string(),
+            source: e,
+        })?;
     }
     Ok(match validity(expect, &an.kinds(), an.incomplete) {
         Validity::Valid => ExitCode::Success,
@@ -98,10 +104,9 @@ pub fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let db = a
-        .db
-        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let db =
+        a.db.or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "sqlite://dbarena.db".into());
     let url = DbUrl::parse(&db).map_err(Error::from)?;
     let isolation = match a.isolation.as_deref() {
         None => None,
@@ -145,8 +150,14 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         ))
     });
     let mut buf = Vec::new();
-    h.write(&mut buf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
-    crate::util::fsx::write_atomic(&path, &buf).map_err(|e| Error::Io { path: path.display().to_string(), source: e })?;
+    h.write(&mut buf).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    crate::util::fsx::write_atomic(&path, &buf).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let code = finish(&h, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {

@@ -101,7 +101,11 @@ impl Connection {
     }
 
     /// Like [`Self::run`], and always returns the first value of the first row.
-    pub async fn run_first(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+    pub async fn run_first(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+    ) -> Result<StmtOutcome, DbError> {
         match self {
             Connection::Sqlite(c) => c.run_with(stmt, params, true),
             Connection::Postgres(c) => c.run(stmt, params).await,

@@ -84,7 +84,12 @@ impl SqliteConn {
         self.run_with(stmt, params, want)
     }
 
-    pub fn run_with(&mut self, stmt: usize, params: &[Value], want: bool) -> Result<StmtOutcome, DbError> {
+    pub fn run_with(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+        want: bool,
+    ) -> Result<StmtOutcome, DbError> {
         let sql = self
             .statements
             .get(stmt)

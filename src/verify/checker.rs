@@ -98,7 +98,13 @@ impl Ctx {
                 Mop::Read(k, None) => format!("[r {k} ?]"),
             })
             .collect();
-        format!("T{} (process {}{}): {}", x.index, x.process, if x.ok { "" } else { ", outcome unknown" }, ops.join(" "))
+        format!(
+            "T{} (process {}{}): {}",
+            x.index,
+            x.process,
+            if x.ok { "" } else { ", outcome unknown" },
+            ops.join(" ")
+        )
     }
 
     fn report(&mut self, kind: &str, explanation: String, txns: Vec<usize>, cycle: Vec<CycleStep>) {
@@ -106,7 +112,12 @@ impl Ctx {
         *n += 1;
         if *n <= EXAMPLES_PER_KIND {
             let idx = txns.iter().map(|&t| self.txns[t].index).collect();
-            self.out.push(Anomaly { kind: kind.into(), explanation, txns: idx, cycle });
+            self.out.push(Anomaly {
+                kind: kind.into(),
+                explanation,
+                txns: idx,
+                cycle,
+            });
         }
     }
 }
@@ -128,7 +139,11 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
             }
             OpType::Ok | OpType::Info | OpType::Fail => {
                 let inv = open.remove(&op.process).unwrap_or(pos);
-                let mops = if op.value.is_empty() { h.ops[inv].value.clone() } else { op.value.clone() };
+                let mops = if op.value.is_empty() {
+                    h.ops[inv].value.clone()
+                } else {
+                    op.value.clone()
+                };
                 match op.typ {
                     OpType::Fail => {
                         failed += 1;
@@ -145,9 +160,23 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                                 info_writes.insert((*k, *v));
                             }
                         }
-                        txns.push(Txn { index: op.index, process: op.process, mops, invoke_pos: inv, complete_pos: usize::MAX, ok: false });
+                        txns.push(Txn {
+                            index: op.index,
+                            process: op.process,
+                            mops,
+                            invoke_pos: inv,
+                            complete_pos: usize::MAX,
+                            ok: false,
+                        });
                     }
-                    _ => txns.push(Txn { index: op.index, process: op.process, mops, invoke_pos: inv, complete_pos: pos, ok: true }),
+                    _ => txns.push(Txn {
+                        index: op.index,
+                        process: op.process,
+                        mops,
+                        invoke_pos: inv,
+                        complete_pos: pos,
+                        ok: true,
+                    }),
                 }
             }
         }
@@ -161,7 +190,11 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
         }
     }
     let committed = txns.iter().filter(|t| t.ok).count();
-    let mut cx = Ctx { txns, out: Vec::new(), counts: Default::default() };
+    let mut cx = Ctx {
+        txns,
+        out: Vec::new(),
+        counts: Default::default(),
+    };
 
     // Who wrote what: (key, value) -> txn; each txn's appends per key, in order.
     let mut writer: HashMap<(u64, u64), usize> = HashMap::new();
@@ -198,16 +231,25 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                         let e = format!("{} read key {k} = {l:?}, which holds {d} twice; every appended value is unique", cx.describe(t));
                         cx.report("duplicate-elements", e, vec![t], vec![]);
                     }
-                    let expected = known.get(k).cloned().or_else(|| {
-                        mine.get(k).map(|own| own.clone()).filter(|_| false)
-                    });
+                    let expected = known
+                        .get(k)
+                        .cloned()
+                        .or_else(|| mine.get(k).map(|own| own.clone()).filter(|_| false));
                     let consistent = match &expected {
                         Some(exp) => exp == l,
                         None => mine.get(k).is_none_or(|own| l.ends_with(own)),
                     };
                     if !consistent {
-                        let want = expected.map(|e| format!("{e:?}")).unwrap_or_else(|| format!("a list ending in its own appends {:?}", mine.get(k).cloned().unwrap_or_default()));
-                        let e = format!("{} read key {k} = {l:?} but its own earlier operations imply {want}", cx.describe(t));
+                        let want = expected.map(|e| format!("{e:?}")).unwrap_or_else(|| {
+                            format!(
+                                "a list ending in its own appends {:?}",
+                                mine.get(k).cloned().unwrap_or_default()
+                            )
+                        });
+                        let e = format!(
+                            "{} read key {k} = {l:?} but its own earlier operations imply {want}",
+                            cx.describe(t)
+                        );
                         cx.report("internal", e, vec![t], vec![]);
                     }
                     known.insert(*k, l.clone());
@@ -233,10 +275,11 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                                     observed.insert(w);
                                 }
                                 // G1b: the last value seen is not the writer's final append to k.
-                                let final_of_w = cx.txns[w].mops.iter().rev().find_map(|m| match m {
-                                    Mop::Append(kk, vv) if kk == k => Some(*vv),
-                                    _ => None,
-                                });
+                                let final_of_w =
+                                    cx.txns[w].mops.iter().rev().find_map(|m| match m {
+                                        Mop::Append(kk, vv) if kk == k => Some(*vv),
+                                        _ => None,
+                                    });
                                 if final_of_w != Some(*last) {
                                     let e = format!(
                                         "{} read key {k} = {l:?}, ending in {last}, an intermediate append of {}: that transaction appended {} to key {k} afterwards",
@@ -267,7 +310,11 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
     keys.sort_unstable();
     for k in &keys {
         let rs = &reads[k];
-        let longest = rs.iter().max_by_key(|(_, l)| l.len()).map(|(t, l)| (*t, l.clone())).unwrap_or((0, vec![]));
+        let longest = rs
+            .iter()
+            .max_by_key(|(_, l)| l.len())
+            .map(|(t, l)| (*t, l.clone()))
+            .unwrap_or((0, vec![]));
         for (t, l) in rs {
             if !longest.1.starts_with(l) {
                 let e = format!(
@@ -280,10 +327,18 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
             }
         }
         // Dirty update: an aborted append followed by committed ones.
-        if let Some(pos) = longest.1.iter().position(|v| failed_writes.contains_key(&(*k, *v))) {
+        if let Some(pos) = longest
+            .1
+            .iter()
+            .position(|v| failed_writes.contains_key(&(*k, *v)))
+        {
             if pos + 1 < longest.1.len() {
                 let v = longest.1[pos];
-                let e = format!("key {k} = {:?}: {v} came from aborted T{} yet committed appends follow it", longest.1, failed_writes[&(*k, v)]);
+                let e = format!(
+                    "key {k} = {:?}: {v} came from aborted T{} yet committed appends follow it",
+                    longest.1,
+                    failed_writes[&(*k, v)]
+                );
                 cx.report("dirty-update", e, vec![longest.0], vec![]);
             }
         }
@@ -301,12 +356,18 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
             if !seen_txn.insert(*t) {
                 continue;
             }
-            let appends = cx.txns[*t].mops.iter().any(|m| matches!(m, Mop::Append(kk, _) if kk == k));
+            let appends = cx.txns[*t]
+                .mops
+                .iter()
+                .any(|m| matches!(m, Mop::Append(kk, _) if kk == k));
             if appends && cx.txns[*t].ok {
                 by_version.entry(l.clone()).or_default().push(*t);
             }
         }
-        let mut groups: Vec<_> = by_version.into_iter().filter(|(_, ts)| ts.len() > 1).collect();
+        let mut groups: Vec<_> = by_version
+            .into_iter()
+            .filter(|(_, ts)| ts.len() > 1)
+            .collect();
         groups.sort();
         for (v, ts) in groups {
             let names: Vec<String> = ts.iter().map(|t| cx.describe(*t)).collect();
@@ -317,33 +378,63 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
 
     // The dependency graph.
     let n = cx.txns.len();
-    let in_graph: Vec<bool> = (0..n).map(|t| cx.txns[t].ok || observed.contains(&t)).collect();
+    let in_graph: Vec<bool> = (0..n)
+        .map(|t| cx.txns[t].ok || observed.contains(&t))
+        .collect();
     let mut edges: HashMap<(usize, usize), u8> = HashMap::new();
     let mut why: HashMap<(usize, usize, u8), String> = HashMap::new();
-    let mut add = |a: usize, b: usize, t: u8, w: String, edges: &mut HashMap<(usize, usize), u8>| {
-        if a == b || !in_graph[a] || !in_graph[b] {
-            return;
-        }
-        *edges.entry((a, b)).or_insert(0) |= t;
-        why.entry((a, b, t)).or_insert(w);
-    };
+    let mut add =
+        |a: usize, b: usize, t: u8, w: String, edges: &mut HashMap<(usize, usize), u8>| {
+            if a == b || !in_graph[a] || !in_graph[b] {
+                return;
+            }
+            *edges.entry((a, b)).or_insert(0) |= t;
+            why.entry((a, b, t)).or_insert(w);
+        };
     for k in &keys {
         let ord = &order[k];
         for w in ord.windows(2) {
             if let (Some(&a), Some(&b)) = (writer.get(&(*k, w[0])), writer.get(&(*k, w[1]))) {
-                add(a, b, WW, format!("T{} appended {} to key {k} after T{} appended {}", cx.txns[b].index, w[1], cx.txns[a].index, w[0]), &mut edges);
+                add(
+                    a,
+                    b,
+                    WW,
+                    format!(
+                        "T{} appended {} to key {k} after T{} appended {}",
+                        cx.txns[b].index, w[1], cx.txns[a].index, w[0]
+                    ),
+                    &mut edges,
+                );
             }
         }
         for (t, l) in &reads[k] {
             if let Some(last) = l.last() {
                 if let Some(&w) = writer.get(&(*k, *last)) {
-                    add(w, *t, WR, format!("T{} read key {k} = {l:?}, which includes {last} appended by T{}", cx.txns[*t].index, cx.txns[w].index), &mut edges);
+                    add(
+                        w,
+                        *t,
+                        WR,
+                        format!(
+                            "T{} read key {k} = {l:?}, which includes {last} appended by T{}",
+                            cx.txns[*t].index, cx.txns[w].index
+                        ),
+                        &mut edges,
+                    );
                 }
             }
             // rw: the reader did not see the next version.
             if let Some(next) = ord.get(l.len()) {
                 if let Some(&w) = writer.get(&(*k, *next)) {
-                    add(*t, w, RW, format!("T{} read key {k} = {l:?}, which misses {next} appended by T{}", cx.txns[*t].index, cx.txns[w].index), &mut edges);
+                    add(
+                        *t,
+                        w,
+                        RW,
+                        format!(
+                            "T{} read key {k} = {l:?}, which misses {next} appended by T{}",
+                            cx.txns[*t].index, cx.txns[w].index
+                        ),
+                        &mut edges,
+                    );
                 }
             }
         }
@@ -355,7 +446,16 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
     for &t in &by_completion {
         let p = cx.txns[t].process;
         if let Some(&prev) = last_of.get(&p) {
-            add(prev, t, PROCESS, format!("T{} ran after T{} on process {p}", cx.txns[t].index, cx.txns[prev].index), &mut edges);
+            add(
+                prev,
+                t,
+                PROCESS,
+                format!(
+                    "T{} ran after T{} on process {p}",
+                    cx.txns[t].index, cx.txns[prev].index
+                ),
+                &mut edges,
+            );
         }
         last_of.insert(p, t);
     }
@@ -377,7 +477,16 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
             frontier.push(t);
         } else {
             for &f in &frontier {
-                add(f, t, REALTIME, format!("T{} began after T{} had completed", cx.txns[t].index, cx.txns[f].index), &mut edges);
+                add(
+                    f,
+                    t,
+                    REALTIME,
+                    format!(
+                        "T{} began after T{} had completed",
+                        cx.txns[t].index, cx.txns[f].index
+                    ),
+                    &mut edges,
+                );
             }
         }
     }
@@ -395,7 +504,12 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
     for comp in comps.iter().filter(|c| c.len() > 1) {
         let deadline = Instant::now() + budget;
         let members: HashSet<usize> = comp.iter().copied().collect();
-        let searches: [(&str, u8, u8); 4] = [("G0", WW, WW), ("G1c", WR, WW | WR), ("G-single", RW, WW | WR), ("G2", RW, WW | WR | RW)];
+        let searches: [(&str, u8, u8); 4] = [
+            ("G0", WW, WW),
+            ("G1c", WR, WW | WR),
+            ("G-single", RW, WW | WR),
+            ("G2", RW, WW | WR | RW),
+        ];
         for extra in [0u8, PROCESS, PROCESS | REALTIME] {
             let mut found_any = false;
             for (name, seed_type, allowed) in searches {
@@ -418,7 +532,9 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                             }
                             break 'edges;
                         }
-                        let Some(path) = bfs(&adj, &members, b, a, allowed) else { continue };
+                        let Some(path) = bfs(&adj, &members, b, a, allowed) else {
+                            continue;
+                        };
                         let mut steps: Vec<(usize, usize, u8)> = Vec::new();
                         for w in path.windows(2) {
                             let m = edges[&(w[0], w[1])];
@@ -436,8 +552,14 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                         let base = match name {
                             "G2" if rw <= 1 => "G-single".to_string(),
                             "G2" => {
-                                let adjacent = (0..steps.len()).any(|i| steps[i].2 == RW && steps[(i + 1) % steps.len()].2 == RW);
-                                if adjacent { "G2-item".to_string() } else { "G-nonadjacent".to_string() }
+                                let adjacent = (0..steps.len()).any(|i| {
+                                    steps[i].2 == RW && steps[(i + 1) % steps.len()].2 == RW
+                                });
+                                if adjacent {
+                                    "G2-item".to_string()
+                                } else {
+                                    "G-nonadjacent".to_string()
+                                }
                             }
                             "G-single" if rw != 1 => continue,
                             other => other.to_string(),
@@ -460,7 +582,13 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                             .collect();
                         let txs: Vec<usize> = steps.iter().map(|s| s.0).collect();
                         let mut text = String::from("cycle: ");
-                        text.push_str(&txs.iter().map(|&t| format!("T{}", cx.txns[t].index)).chain(std::iter::once(format!("T{}", cx.txns[txs[0]].index))).collect::<Vec<_>>().join(" -> "));
+                        text.push_str(
+                            &txs.iter()
+                                .map(|&t| format!("T{}", cx.txns[t].index))
+                                .chain(std::iter::once(format!("T{}", cx.txns[txs[0]].index)))
+                                .collect::<Vec<_>>()
+                                .join(" -> "),
+                        );
                         for c in &cycle {
                             text.push_str(&format!("\n    {} ({})", c.explanation, c.kind));
                         }
@@ -503,7 +631,13 @@ fn pick(mask: u8, allowed: u8) -> u8 {
 }
 
 /// Shortest path from `from` to `to` inside `members` over edges of the allowed types.
-fn bfs(adj: &[Vec<(usize, u8)>], members: &HashSet<usize>, from: usize, to: usize, allowed: u8) -> Option<Vec<usize>> {
+fn bfs(
+    adj: &[Vec<(usize, u8)>],
+    members: &HashSet<usize>,
+    from: usize,
+    to: usize,
+    allowed: u8,
+) -> Option<Vec<usize>> {
     let mut prev: HashMap<usize, usize> = HashMap::new();
     let mut q = VecDeque::new();
     q.push_back(from);

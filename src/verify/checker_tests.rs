@@ -46,7 +46,13 @@ impl B {
                 .events
                 .into_iter()
                 .enumerate()
-                .map(|(i, (time, process, typ, value))| Op { index: i, process, typ, time, value })
+                .map(|(i, (time, process, typ, value))| Op {
+                    index: i,
+                    process,
+                    typ,
+                    time,
+                    value,
+                })
                 .collect(),
         }
     }
@@ -81,9 +87,17 @@ fn g0_write_cycle() {
         .build();
     let an = check(&h, Duration::from_secs(5));
     assert!(an.counts.contains_key("G0"), "{:?}", an.counts);
-    assert_eq!(validity(Model::ReadCommitted, &an.kinds(), false), Validity::Invalid);
+    assert_eq!(
+        validity(Model::ReadCommitted, &an.kinds(), false),
+        Validity::Invalid
+    );
     let g0 = an.anomalies.iter().find(|a| a.kind == "G0").unwrap();
-    assert!(g0.explanation.contains("appended 2 to key 1 after T") || g0.explanation.contains("appended 1 to key 2 after T"), "{}", g0.explanation);
+    assert!(
+        g0.explanation.contains("appended 2 to key 1 after T")
+            || g0.explanation.contains("appended 1 to key 2 after T"),
+        "{}",
+        g0.explanation
+    );
 }
 
 #[test]
@@ -124,7 +138,10 @@ fn lost_update() {
         .ok(2, 20, 21, vec![r(1, &[1, 2])])
         .build();
     let k = kinds(&h);
-    assert!(k.contains(&"lost-update".to_string()) && k.contains(&"G-single".to_string()), "{k:?}");
+    assert!(
+        k.contains(&"lost-update".to_string()) && k.contains(&"G-single".to_string()),
+        "{k:?}"
+    );
     assert_eq!(valid(&h, Model::ReadCommitted), Validity::Valid);
     assert_eq!(valid(&h, Model::RepeatableRead), Validity::Invalid);
     assert_eq!(valid(&h, Model::SnapshotIsolation), Validity::Invalid);
@@ -154,11 +171,21 @@ fn read_skew_is_g_single() {
         .build();
     let an = check(&h, Duration::from_secs(5));
     assert!(an.counts.contains_key("G-single"), "{:?}", an.counts);
-    assert_eq!(validity(Model::ReadCommitted, &an.kinds(), false), Validity::Valid);
-    assert_eq!(validity(Model::SnapshotIsolation, &an.kinds(), false), Validity::Invalid);
+    assert_eq!(
+        validity(Model::ReadCommitted, &an.kinds(), false),
+        Validity::Valid
+    );
+    assert_eq!(
+        validity(Model::SnapshotIsolation, &an.kinds(), false),
+        Validity::Invalid
+    );
     let g = an.anomalies.iter().find(|a| a.kind == "G-single").unwrap();
     assert!(g.cycle.iter().filter(|c| c.kind == "rw").count() == 1);
-    assert!(g.explanation.contains("which misses 2 appended by T"), "{}", g.explanation);
+    assert!(
+        g.explanation.contains("which misses 2 appended by T"),
+        "{}",
+        g.explanation
+    );
 }
 
 #[test]
@@ -169,7 +196,11 @@ fn stale_read_after_commit_is_a_realtime_anomaly() {
         .ok(0, 4, 5, vec![r(1, &[1])])
         .build();
     let k = kinds(&h);
-    assert!(k.iter().any(|x| x.ends_with("-realtime") || x.ends_with("-process")), "{k:?}");
+    assert!(
+        k.iter()
+            .any(|x| x.ends_with("-realtime") || x.ends_with("-process")),
+        "{k:?}"
+    );
     assert_eq!(valid(&h, Model::Serializable), Validity::Valid);
     assert_eq!(valid(&h, Model::StrictSerializable), Validity::Invalid);
 }
@@ -180,7 +211,10 @@ fn data_anomalies() {
     assert_eq!(kinds(&internal), vec!["internal"]);
     let garbage = B::default().ok(0, 0, 1, vec![r(1, &[99])]).build();
     assert_eq!(kinds(&garbage), vec!["garbage-read"]);
-    let dup = B::default().ok(0, 0, 1, vec![a(1, 1)]).ok(1, 2, 3, vec![r(1, &[1, 1])]).build();
+    let dup = B::default()
+        .ok(0, 0, 1, vec![a(1, 1)])
+        .ok(1, 2, 3, vec![r(1, &[1, 1])])
+        .build();
     assert!(kinds(&dup).contains(&"duplicate-elements".to_string()));
     let order = B::default()
         .ok(0, 0, 1, vec![a(1, 1)])
@@ -191,7 +225,10 @@ fn data_anomalies() {
     assert!(kinds(&order).contains(&"incompatible-order".to_string()));
     // Read committed allows internal inconsistency (the model table); SI does not.
     assert_eq!(valid(&internal, Model::ReadCommitted), Validity::Valid);
-    assert_eq!(valid(&internal, Model::SnapshotIsolation), Validity::Invalid);
+    assert_eq!(
+        valid(&internal, Model::SnapshotIsolation),
+        Validity::Invalid
+    );
     for h in [&garbage, &dup, &order] {
         assert_eq!(valid(h, Model::ReadCommitted), Validity::Invalid);
     }
@@ -212,7 +249,10 @@ fn serial_history(seed: u64, txns: usize) -> History {
                 mops.push(a(k, next));
                 next += 1;
             } else {
-                mops.push(Mop::Read(k, Some(state.get(&k).cloned().unwrap_or_default())));
+                mops.push(Mop::Read(
+                    k,
+                    Some(state.get(&k).cloned().unwrap_or_default()),
+                ));
             }
         }
         b = b.ok(rng.below(4), i * 10, i * 10 + 5, mops);
@@ -226,7 +266,10 @@ fn property_serial_histories_are_valid_and_one_injected_anomaly_is_caught() {
         let h = serial_history(seed, 60);
         let an = check(&h, Duration::from_secs(5));
         assert!(an.kinds().is_empty(), "seed {seed}: {:?}", an.counts);
-        assert_eq!(validity(Model::StrictSerializable, &an.kinds(), an.incomplete), Validity::Valid);
+        assert_eq!(
+            validity(Model::StrictSerializable, &an.kinds(), an.incomplete),
+            Validity::Valid
+        );
         // Inject one fault into one non-empty read.
         let mut rng = Rng::new(seed + 1000);
         let mut bad = h.clone();
@@ -235,7 +278,13 @@ fn property_serial_histories_are_valid_and_one_injected_anomaly_is_caught() {
             .iter()
             .enumerate()
             .filter(|(_, o)| o.typ == OpType::Ok)
-            .flat_map(|(i, o)| o.value.iter().enumerate().filter(|(_, m)| matches!(m, Mop::Read(_, Some(l)) if !l.is_empty())).map(move |(j, _)| (i, j)))
+            .flat_map(|(i, o)| {
+                o.value
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| matches!(m, Mop::Read(_, Some(l)) if !l.is_empty()))
+                    .map(move |(j, _)| (i, j))
+            })
             .collect();
         // A stale read is only visible if some other read saw what it missed.
         let longest: HashMap<u64, usize> = reads.iter().fold(HashMap::new(), |mut m, &(i, j)| {
@@ -250,10 +299,20 @@ fn property_serial_histories_are_valid_and_one_injected_anomaly_is_caught() {
             .copied()
             .filter(|&(i, j)| matches!(&bad.ops[i].value[j], Mop::Read(k, Some(l)) if l.len() < longest[k]))
             .collect();
-        let pool = if seed % 3 == 0 && !stale_ok.is_empty() { &stale_ok } else { &reads };
-        let Some(&(i, j)) = rng.pick(pool) else { continue };
+        let pool = if seed % 3 == 0 && !stale_ok.is_empty() {
+            &stale_ok
+        } else {
+            &reads
+        };
+        let Some(&(i, j)) = rng.pick(pool) else {
+            continue;
+        };
         if let Mop::Read(_, Some(l)) = &mut bad.ops[i].value[j] {
-            match if pool.len() == stale_ok.len() && seed % 3 == 0 { 0 } else { 1 + seed % 2 } {
+            match if pool.len() == stale_ok.len() && seed % 3 == 0 {
+                0
+            } else {
+                1 + seed % 2
+            } {
                 0 => {
                     l.pop(); // stale read: misses a write that had completed
                 }

@@ -55,7 +55,11 @@ pub enum HistoryError {
     #[error("cannot read history {path}: {detail}")]
     Read { path: String, detail: String },
     #[error("{path}:{line}: {why}")]
-    Bad { path: String, line: usize, why: String },
+    Bad {
+        path: String,
+        line: usize,
+        why: String,
+    },
 }
 
 fn mop_to_json(m: &Mop) -> Json {
@@ -72,8 +76,13 @@ fn word(v: &Json) -> Option<&str> {
 }
 
 fn parse_mop(v: &Json) -> Result<Mop, String> {
-    let a = v.as_array().ok_or("a micro-op must be a list like [\"append\", k, v]")?;
-    let f = a.first().and_then(word).ok_or("micro-op without a function")?;
+    let a = v
+        .as_array()
+        .ok_or("a micro-op must be a list like [\"append\", k, v]")?;
+    let f = a
+        .first()
+        .and_then(word)
+        .ok_or("micro-op without a function")?;
     let k = a
         .get(1)
         .and_then(Json::as_u64)
@@ -81,7 +90,9 @@ fn parse_mop(v: &Json) -> Result<Mop, String> {
     match f {
         "append" => Ok(Mop::Append(
             k,
-            a.get(2).and_then(Json::as_u64).ok_or("append value must be a non-negative integer")?,
+            a.get(2)
+                .and_then(Json::as_u64)
+                .ok_or("append value must be a non-negative integer")?,
         )),
         "r" => match a.get(2) {
             None | Some(Json::Null) => Ok(Mop::Read(k, None)),
@@ -105,7 +116,11 @@ fn parse_op(v: &Json, fallback_index: usize) -> Result<Op, String> {
         Some("ok") => OpType::Ok,
         Some("fail") => OpType::Fail,
         Some("info") => OpType::Info,
-        other => return Err(format!("unknown op type {other:?} (expected invoke, ok, fail or info)")),
+        other => {
+            return Err(format!(
+                "unknown op type {other:?} (expected invoke, ok, fail or info)"
+            ))
+        }
     };
     let process = match v.get("process") {
         Some(Json::Number(n)) => n.as_u64().ok_or("process must be a non-negative integer")?,
@@ -119,7 +134,11 @@ fn parse_op(v: &Json, fallback_index: usize) -> Result<Op, String> {
         Some(_) => return Err("value must be a list of micro-ops".into()),
     };
     Ok(Op {
-        index: v.get("index").and_then(Json::as_u64).map(|i| i as usize).unwrap_or(fallback_index),
+        index: v
+            .get("index")
+            .and_then(Json::as_u64)
+            .map(|i| i as usize)
+            .unwrap_or(fallback_index),
         process,
         typ,
         time: v.get("time").and_then(Json::as_u64).unwrap_or(0),
@@ -214,7 +233,12 @@ mod tests {
         let h = History::parse(elle, "e").unwrap();
         assert_eq!(h.ops.len(), 2);
         assert_eq!(h.ops[1].typ, OpType::Ok);
-        let err = History::parse("{\"process\":1,\"type\":\"done\"}\n", "x.jsonl").unwrap_err().to_string();
-        assert!(err.starts_with("x.jsonl:1:") && err.contains("done"), "{err}");
+        let err = History::parse("{\"process\":1,\"type\":\"done\"}\n", "x.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("x.jsonl:1:") && err.contains("done"),
+            "{err}"
+        );
     }
 }

@@ -23,9 +23,20 @@ pub const MODELS: [Model; 5] = [
 ];
 
 /// Anomalies that no model allows: they mean the data itself is wrong.
-const ALWAYS: &[&str] = &["duplicate-elements", "incompatible-order", "garbage-read", "future-read"];
+const ALWAYS: &[&str] = &[
+    "duplicate-elements",
+    "incompatible-order",
+    "garbage-read",
+    "future-read",
+];
 const READ_COMMITTED: &[&str] = &["G0", "G1a", "G1b", "G1c", "dirty-update"];
-const REPEATABLE_READ: &[&str] = &["G-single", "G-nonadjacent", "G2-item", "lost-update", "internal"];
+const REPEATABLE_READ: &[&str] = &[
+    "G-single",
+    "G-nonadjacent",
+    "G2-item",
+    "lost-update",
+    "internal",
+];
 const SNAPSHOT: &[&str] = &["G-single", "G-nonadjacent", "lost-update", "internal"];
 
 impl Model {
@@ -61,7 +72,10 @@ impl Model {
             Model::RepeatableRead => REPEATABLE_READ.contains(&kind),
             Model::SnapshotIsolation => SNAPSHOT.contains(&kind),
             Model::Serializable => REPEATABLE_READ.contains(&kind) || SNAPSHOT.contains(&kind),
-            Model::StrictSerializable => !kind.is_empty() && (realtime || REPEATABLE_READ.contains(&kind) || SNAPSHOT.contains(&kind)),
+            Model::StrictSerializable => {
+                !kind.is_empty()
+                    && (realtime || REPEATABLE_READ.contains(&kind) || SNAPSHOT.contains(&kind))
+            }
         }
     }
 
@@ -74,7 +88,10 @@ impl Model {
         ) || matches!(
             (self, other),
             (StrictSerializable, _)
-                | (Serializable, ReadCommitted | RepeatableRead | SnapshotIsolation)
+                | (
+                    Serializable,
+                    ReadCommitted | RepeatableRead | SnapshotIsolation
+                )
                 | (RepeatableRead | SnapshotIsolation, ReadCommitted)
         )
     }

@@ -8,17 +8,27 @@ use std::fmt::Write;
 /// The verdict for every model.
 pub fn verdicts(an: &Analysis) -> Vec<(Model, Validity)> {
     let kinds = an.kinds();
-    MODELS.iter().map(|&m| (m, validity(m, &kinds, an.incomplete))).collect()
+    MODELS
+        .iter()
+        .map(|&m| (m, validity(m, &kinds, an.incomplete)))
+        .collect()
 }
 
 /// The weakest model the history violates.
 pub fn weakest_violated(an: &Analysis) -> Option<Model> {
-    verdicts(an).into_iter().find(|(_, v)| *v == Validity::Invalid).map(|(m, _)| m)
+    verdicts(an)
+        .into_iter()
+        .find(|(_, v)| *v == Validity::Invalid)
+        .map(|(m, _)| m)
 }
 
 /// The strongest model the history satisfies (a model counts only if it is valid).
 pub fn strongest_satisfied(an: &Analysis) -> Option<Model> {
-    verdicts(an).into_iter().rev().find(|(_, v)| *v == Validity::Valid).map(|(m, _)| m)
+    verdicts(an)
+        .into_iter()
+        .rev()
+        .find(|(_, v)| *v == Validity::Valid)
+        .map(|(m, _)| m)
 }
 
 /// The human-readable report.
@@ -51,17 +61,36 @@ pub fn text(an: &Analysis, expect: Model) -> String {
         strongest_satisfied(an).map(|m| m.name()).unwrap_or("none")
     );
     let v = validity(expect, &an.kinds(), an.incomplete);
-    let _ = writeln!(s, "expected {}: {}", expect.name(), match v {
-        Validity::Valid => "VALID".to_string(),
-        Validity::Invalid => "INVALID".to_string(),
-        Validity::Unknown => "UNKNOWN (search incomplete)".to_string(),
-    });
+    let _ = writeln!(
+        s,
+        "expected {}: {}",
+        expect.name(),
+        match v {
+            Validity::Valid => "VALID".to_string(),
+            Validity::Invalid => "INVALID".to_string(),
+            Validity::Unknown => "UNKNOWN (search incomplete)".to_string(),
+        }
+    );
     for a in an.anomalies.iter().filter(|a| expect.forbids(&a.kind)) {
-        let _ = writeln!(s, "\n{}:\n  {}", a.kind, a.explanation.replace('\n', "\n  "));
+        let _ = writeln!(
+            s,
+            "\n{}:\n  {}",
+            a.kind,
+            a.explanation.replace('\n', "\n  ")
+        );
     }
     let allowed: Vec<&String> = an.counts.keys().filter(|k| !expect.forbids(k)).collect();
     if !allowed.is_empty() {
-        let _ = writeln!(s, "\nalso seen, allowed by {}: {}", expect.name(), allowed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            s,
+            "\nalso seen, allowed by {}: {}",
+            expect.name(),
+            allowed
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     s
 }
@@ -81,7 +110,12 @@ pub fn to_json(an: &Analysis, expect: Model) -> serde_json::Value {
 /// The cycles found, as a Graphviz digraph.
 pub fn dot(an: &Analysis) -> String {
     let mut s = String::from("digraph anomalies {\n  node [shape=box, fontname=\"monospace\"];\n");
-    for (i, a) in an.anomalies.iter().filter(|a| !a.cycle.is_empty()).enumerate() {
+    for (i, a) in an
+        .anomalies
+        .iter()
+        .filter(|a| !a.cycle.is_empty())
+        .enumerate()
+    {
         let _ = writeln!(s, "  subgraph cluster_{i} {{\n    label=\"{}\";", a.kind);
         for c in &a.cycle {
             let _ = writeln!(

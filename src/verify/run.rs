@@ -44,10 +44,15 @@ pub fn run_list_append(o: &AppendOptions) -> Result<History, crate::Error> {
     rt.block_on(async {
         let mut c = Connection::connect(&o.url).await?;
         let d = c.dialect();
-        c.execute(&d.drop_table(TABLE)).await.map_err(|e| crate::Error::db("dropping the list-append table", e))?;
-        c.execute(&format!("CREATE TABLE {} (id INTEGER PRIMARY KEY, val TEXT)", d.ident(TABLE)))
+        c.execute(&d.drop_table(TABLE))
             .await
-            .map_err(|e| crate::Error::db("creating the list-append table", e))?;
+            .map_err(|e| crate::Error::db("dropping the list-append table", e))?;
+        c.execute(&format!(
+            "CREATE TABLE {} (id INTEGER PRIMARY KEY, val TEXT)",
+            d.ident(TABLE)
+        ))
+        .await
+        .map_err(|e| crate::Error::db("creating the list-append table", e))?;
         Ok::<(), crate::Error>(())
     })?;
     let shared = Arc::new(Shared {
@@ -60,7 +65,9 @@ pub fn run_list_append(o: &AppendOptions) -> Result<History, crate::Error> {
     for p in 0..o.connections {
         let o = o.clone();
         let shared = shared.clone();
-        handles.push(std::thread::spawn(move || client(o, p as u64, start, shared)));
+        handles.push(std::thread::spawn(move || {
+            client(o, p as u64, start, shared)
+        }));
     }
     let mut ops = Vec::new();
     for h in handles {
@@ -80,17 +87,28 @@ pub fn run_list_append(o: &AppendOptions) -> Result<History, crate::Error> {
 async fn open(o: &AppendOptions) -> Result<Connection, crate::Error> {
     let mut c = Connection::connect(&o.url).await?;
     if let Some(level) = o.isolation {
-        c.set_isolation(level).await.map_err(|e| crate::Error::db("setting the isolation level", e))?;
+        c.set_isolation(level)
+            .await
+            .map_err(|e| crate::Error::db("setting the isolation level", e))?;
     }
     let d = c.dialect();
-    let read = format!("SELECT val FROM {} WHERE id = {}", d.ident(TABLE), d.placeholder(1));
+    let read = format!(
+        "SELECT val FROM {} WHERE id = {}",
+        d.ident(TABLE),
+        d.placeholder(1)
+    );
     c.prepare_all(&[d.append_upsert(TABLE), read])
         .await
         .map_err(|e| crate::Error::db("preparing the list-append statements", e))?;
     Ok(c)
 }
 
-fn client(o: AppendOptions, first_process: u64, start: Instant, shared: Arc<Shared>) -> Result<Vec<Op>, crate::Error> {
+fn client(
+    o: AppendOptions,
+    first_process: u64,
+    start: Instant,
+    shared: Arc<Shared>,
+) -> Result<Vec<Op>, crate::Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,16 +128,26 @@ fn client(o: AppendOptions, first_process: u64, start: Instant, shared: Arc<Shar
             for _ in 0..n {
                 let k = base + rng.below(o.keys.max(1));
                 if rng.chance(0.5) {
-                    mops.push(Mop::Append(k, shared.next_value.fetch_add(1, Ordering::Relaxed)));
+                    mops.push(Mop::Append(
+                        k,
+                        shared.next_value.fetch_add(1, Ordering::Relaxed),
+                    ));
                 } else {
                     mops.push(Mop::Read(k, None));
                 }
             }
             let writes = mops.iter().any(|m| matches!(m, Mop::Append(..)));
-            ops.push(Op { index: 0, process, typ: OpType::Invoke, time: now(), value: mops.clone() });
+            ops.push(Op {
+                index: 0,
+                process,
+                typ: OpType::Invoke,
+                time: now(),
+                value: mops.clone(),
+            });
             let (typ, value) = match txn(&mut conn, d, &mops, writes).await {
                 Ok(done) => {
-                    let appends = done.iter().filter(|m| matches!(m, Mop::Append(..))).count() as u64;
+                    let appends =
+                        done.iter().filter(|m| matches!(m, Mop::Append(..))).count() as u64;
                     shared.appends.fetch_add(appends, Ordering::Relaxed);
                     (OpType::Ok, done)
                 }
@@ -131,7 +159,13 @@ fn client(o: AppendOptions, first_process: u64, start: Instant, shared: Arc<Shar
                     }
                 }
             };
-            ops.push(Op { index: 0, process, typ, time: now(), value });
+            ops.push(Op {
+                index: 0,
+                process,
+                typ,
+                time: now(),
+                value,
+            });
             if typ != OpType::Ok && conn_lost(&ops) {
                 // An indeterminate client continues as a new process on a new connection.
                 process = shared.next_process.fetch_add(1, Ordering::Relaxed);
@@ -159,8 +193,15 @@ fn conn_lost(ops: &[Op]) -> bool {
 }
 
 /// One transaction; the error says whether it happened while committing.
-async fn txn(conn: &mut Connection, d: crate::target::Dialect, mops: &[Mop], writes: bool) -> Result<Vec<Mop>, (DbError, bool)> {
-    conn.execute(d.begin(writes)).await.map_err(|e| (e, false))?;
+async fn txn(
+    conn: &mut Connection,
+    d: crate::target::Dialect,
+    mops: &[Mop],
+    writes: bool,
+) -> Result<Vec<Mop>, (DbError, bool)> {
+    conn.execute(d.begin(writes))
+        .await
+        .map_err(|e| (e, false))?;
     let mut done = Vec::with_capacity(mops.len());
     for m in mops {
         let r = match m {
@@ -168,13 +209,18 @@ async fn txn(conn: &mut Connection, d: crate::target::Dialect, mops: &[Mop], wri
                 .run(0, &[Value::Int(*k as i64), Value::Text(v.to_string())])
                 .await
                 .map(|_| Mop::Append(*k, *v)),
-            Mop::Read(k, _) => conn.run_first(1, &[Value::Int(*k as i64)]).await.map(|out| {
-                let list = match out.first {
-                    Some(Value::Text(s)) => s.split(',').filter_map(|x| x.parse().ok()).collect(),
-                    _ => Vec::new(),
-                };
-                Mop::Read(*k, Some(list))
-            }),
+            Mop::Read(k, _) => conn
+                .run_first(1, &[Value::Int(*k as i64)])
+                .await
+                .map(|out| {
+                    let list = match out.first {
+                        Some(Value::Text(s)) => {
+                            s.split(',').filter_map(|x| x.parse().ok()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Mop::Read(*k, Some(list))
+                }),
         };
         match r {
             Ok(m) => done.push(m),
