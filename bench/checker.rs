@@ -29,33 +29,67 @@ fn history(n: usize, clients: u64, seed: u64) -> History {
                 mops.push(Mop::Append(k, next));
                 next += 1;
             } else {
-                mops.push(Mop::Read(k, Some(state.get(&k).cloned().unwrap_or_default())));
+                mops.push(Mop::Read(
+                    k,
+                    Some(state.get(&k).cloned().unwrap_or_default()),
+                ));
             }
         }
         let commit = i * 10 + 5;
         let invoke = busy_until[p as usize].max(commit.saturating_sub(10 * clients));
         busy_until[p as usize] = commit + 1;
-        let inv: Vec<Mop> = mops.iter().map(|m| match m { Mop::Read(k, _) => Mop::Read(*k, None), o => o.clone() }).collect();
+        let inv: Vec<Mop> = mops
+            .iter()
+            .map(|m| match m {
+                Mop::Read(k, _) => Mop::Read(*k, None),
+                o => o.clone(),
+            })
+            .collect();
         events.push((invoke, p, OpType::Invoke, inv));
         events.push((commit, p, OpType::Ok, mops));
     }
     events.sort_by_key(|e| (e.0, e.2 != OpType::Invoke));
     History {
-        ops: events.into_iter().enumerate().map(|(i, (time, process, typ, value))| Op { index: i, process, typ, time, value }).collect(),
+        ops: events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (time, process, typ, value))| Op {
+                index: i,
+                process,
+                typ,
+                time,
+                value,
+            })
+            .collect(),
     }
 }
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![10_000, 100_000] } else { sizes };
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        sizes
+    };
     println!("| transactions | check s | txn/s | anomalies | peak RSS MiB |");
     println!("|---|---|---|---|---|");
     for n in sizes {
@@ -63,6 +97,11 @@ fn main() {
         let t = Instant::now();
         let an = dbarena::verify::check(&h, Duration::from_secs(30));
         let secs = t.elapsed().as_secs_f64();
-        println!("| {n} | {secs:.2} | {:.0} | {} | {:.0} |", n as f64 / secs, an.counts.values().sum::<usize>(), peak_rss_mib());
+        println!(
+            "| {n} | {secs:.2} | {:.0} | {} | {:.0} |",
+            n as f64 / secs,
+            an.counts.values().sum::<usize>(),
+            peak_rss_mib()
+        );
     }
 }
