@@ -331,3 +331,15 @@ fn property_serial_histories_are_valid_and_one_injected_anomaly_is_caught() {
         );
     }
 }
+
+#[test]
+fn an_exhausted_search_is_unknown_never_valid() {
+    let h = B::default()
+        .ok(0, 0, 10, vec![r(1, &[]), r(2, &[]), a(1, 1)])
+        .ok(1, 0, 10, vec![r(1, &[]), r(2, &[]), a(2, 1)])
+        .ok(2, 20, 21, vec![r(1, &[1]), r(2, &[1])])
+        .build();
+    let an = check(&h, Duration::ZERO);
+    assert!(an.incomplete);
+    assert_eq!(validity(Model::SnapshotIsolation, &an.kinds(), an.incomplete), Validity::Unknown);
+}
