@@ -35,6 +35,8 @@ pub enum Error {
     Plan(#[from] crate::workload::plan::PlanError),
     #[error(transparent)]
     Seed(#[from] crate::seed::SeedError),
+    #[error(transparent)]
+    Instance(#[from] crate::instance::InstanceError),
     #[error("database error {context}: {source}")]
     Database {
         context: String,
@@ -61,6 +63,10 @@ impl Error {
             Error::Plan(e) if e.is_usage() => ExitCode::Usage,
             Error::Plan(_) => ExitCode::Schema,
             Error::Connect(_) => ExitCode::Connect,
+            Error::Instance(crate::instance::InstanceError::UnknownKind(_))
+            | Error::Instance(crate::instance::InstanceError::NotFound(_))
+            | Error::Instance(crate::instance::InstanceError::Exists(_)) => ExitCode::Usage,
+            Error::Instance(_) => ExitCode::Failure,
             Error::Seed(e) => {
                 use crate::seed::SeedError as S;
                 match e {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod datagen;
 pub mod engine;
 pub mod error;
+pub mod instance;
 pub mod metrics;
 pub mod report;
 pub mod schema;

@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and conversion of flags into domain configuration.
 //! Nothing outside this module sees clap.
 
+mod instance;
 mod seed;
 mod verify;
 mod workload;
@@ -17,6 +18,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Private database servers for tests and chaos: up, list, logs, down, kill, pause…
+    #[command(subcommand)]
+    Instance(instance::InstanceCommand),
     /// Fill a database with realistic, deterministic data.
     Seed(seed::SeedArgs),
     /// Run list-append transactions and check the history for isolation anomalies.
@@ -26,6 +30,11 @@ enum Command {
     /// Drive a database with a workload.
     #[command(subcommand)]
     Workload(workload::WorkloadCommand),
+}
+
+/// Resolves `instance:NAME` in a --db value.
+fn resolve_db(db: String) -> Result<String, crate::Error> {
+    crate::instance::resolve_url(&db).map_err(crate::Error::from)
 }
 
 /// Parses the process arguments and runs the command; returns the exit code.
@@ -43,6 +52,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
         }
     };
     match cli.command {
+        Command::Instance(i) => instance::run(i),
         Command::Seed(s) => seed::run(s),
         Command::Verify(v) => verify::run_verify(v),
         Command::Check(c) => verify::run_check(c),

@@ -121,6 +121,7 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     let db =
         a.db.or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let db = super::resolve_db(db)?;
     let url = DbUrl::parse(&db).map_err(Error::from)?;
     let seed = a.seed.or(config.as_ref().and_then(|c| c.global_seed));
     let batch_size = a.batch_size.or(config.as_ref().and_then(|c| c.batch_size));

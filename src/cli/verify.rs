@@ -107,6 +107,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let db =
         a.db.or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let db = super::resolve_db(db)?;
     let url = DbUrl::parse(&db).map_err(Error::from)?;
     let isolation = match a.isolation.as_deref() {
         None => None,

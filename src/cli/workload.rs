@@ -123,6 +123,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         a.db.or_else(|| merged.db.clone())
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "sqlite://dbarena.db".to_string());
+    let db = super::resolve_db(db)?;
     let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
     let cfg = merged.resolve(db).map_err(Error::from)?;
 

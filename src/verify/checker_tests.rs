@@ -341,5 +341,8 @@ fn an_exhausted_search_is_unknown_never_valid() {
         .build();
     let an = check(&h, Duration::ZERO);
     assert!(an.incomplete);
-    assert_eq!(validity(Model::SnapshotIsolation, &an.kinds(), an.incomplete), Validity::Unknown);
+    assert_eq!(
+        validity(Model::SnapshotIsolation, &an.kinds(), an.incomplete),
+        Validity::Unknown
+    );
 }
