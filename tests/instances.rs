@@ -90,7 +90,7 @@ fn kill_and_restart(kind: &str, binary: &str) {
         .map(|o| o["duration_s"].as_f64().unwrap())
         .fold(0.0, f64::max);
     assert!(
-        longest >= 1.0 && longest < 8.0,
+        (1.0..8.0).contains(&longest),
         "{kind}: outage of {longest} s"
     );
     let late: u64 = r["intervals"]
