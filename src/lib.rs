@@ -3,6 +3,7 @@
 //! The binary in `main.rs` is a thin shell over [`cli::run`]; everything else is library code
 //! that never sees clap.
 
+pub mod chaos;
 pub mod cli;
 pub mod datagen;
 pub mod engine;

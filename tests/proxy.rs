@@ -1,0 +1,229 @@
+//! The fault-injecting proxy, measured against an echo server and a real PostgreSQL.
+
+mod common;
+use common::*;
+use dbarena::chaos::{Direction, Faults, Proxy};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// An echo server on a free port.
+fn echo() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let mut buf = [0u8; 65536];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn round_trip(s: &mut TcpStream, n: usize) -> std::io::Result<Duration> {
+    let t = Instant::now();
+    s.write_all(&vec![7u8; n])?;
+    let mut got = 0;
+    let mut buf = vec![0u8; n];
+    while got < n {
+        let k = s.read(&mut buf[got..])?;
+        if k == 0 {
+            return Err(std::io::Error::new(ErrorKind::UnexpectedEof, "closed"));
+        }
+        got += k;
+    }
+    Ok(t.elapsed())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[test]
+fn latency_applies_to_open_connections_per_direction() {
+    let p = Proxy::start(&echo()).unwrap();
+    let mut s = TcpStream::connect(p.addr()).unwrap();
+    s.set_nodelay(true).unwrap();
+    let clean = median((0..20).map(|_| round_trip(&mut s, 10).unwrap()).collect());
+    assert!(
+        clean < Duration::from_millis(5),
+        "pass-through round trip {clean:?}"
+    );
+    // Set on the already-open connection: 20 ms each way.
+    p.set(Faults {
+        latency_ms: 20.0,
+        ..Default::default()
+    });
+    let both = median((0..10).map(|_| round_trip(&mut s, 10).unwrap()).collect());
+    assert!(
+        both >= Duration::from_millis(40) && both < Duration::from_millis(60),
+        "{both:?}"
+    );
+    p.set(Faults {
+        latency_ms: 20.0,
+        direction: Direction::Upstream,
+        ..Default::default()
+    });
+    let up = median((0..10).map(|_| round_trip(&mut s, 10).unwrap()).collect());
+    assert!(
+        up >= Duration::from_millis(20) && up < Duration::from_millis(35),
+        "{up:?}"
+    );
+    p.set(Faults {
+        latency_ms: 20.0,
+        jitter_ms: 10.0,
+        ..Default::default()
+    });
+    let samples: Vec<Duration> = (0..30).map(|_| round_trip(&mut s, 10).unwrap()).collect();
+    let spread = samples
+        .iter()
+        .max()
+        .unwrap()
+        .saturating_sub(*samples.iter().min().unwrap());
+    assert!(
+        spread > Duration::from_millis(5),
+        "jitter had no effect: {samples:?}"
+    );
+    p.set(Faults::default());
+    assert!(round_trip(&mut s, 10).unwrap() < Duration::from_millis(10));
+}
+
+#[test]
+fn bandwidth_limit_slows_large_transfers() {
+    let p = Proxy::start(&echo()).unwrap();
+    p.set(Faults {
+        bandwidth_bps: 1_000_000,
+        direction: Direction::Upstream,
+        ..Default::default()
+    });
+    let mut s = TcpStream::connect(p.addr()).unwrap();
+    // 200 KB at 1 MB/s takes about 200 ms.
+    let t = round_trip(&mut s, 200_000).unwrap();
+    assert!(
+        t >= Duration::from_millis(180) && t < Duration::from_millis(600),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn reset_blackhole_and_slow_close() {
+    let p = Proxy::start(&echo()).unwrap();
+    let mut s = TcpStream::connect(p.addr()).unwrap();
+    round_trip(&mut s, 10).unwrap();
+    p.set(Faults {
+        reset: true,
+        ..Default::default()
+    });
+    let e = round_trip(&mut s, 10).unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe
+        ),
+        "{e:?}"
+    );
+    p.set(Faults {
+        blackhole: true,
+        ..Default::default()
+    });
+    let mut s = TcpStream::connect(p.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let e = round_trip(&mut s, 10).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "blackhole answered: {e:?}"
+    );
+    p.set(Faults {
+        slow_close_ms: 300,
+        direction: Direction::Downstream,
+        ..Default::default()
+    });
+    let mut s = TcpStream::connect(p.addr()).unwrap();
+    round_trip(&mut s, 10).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let t = Instant::now();
+    let mut buf = [0u8; 8];
+    assert_eq!(s.read(&mut buf).unwrap(), 0);
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "close passed on after {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn toxicity_affects_a_share_of_connections() {
+    let p = Proxy::start(&echo()).unwrap();
+    p.set(Faults {
+        latency_ms: 30.0,
+        toxicity: Some(0.5),
+        ..Default::default()
+    });
+    let mut slow = 0;
+    for _ in 0..40 {
+        let mut s = TcpStream::connect(p.addr()).unwrap();
+        if round_trip(&mut s, 10).unwrap() > Duration::from_millis(30) {
+            slow += 1;
+        }
+    }
+    assert!(
+        (8..=32).contains(&slow),
+        "{slow} of 40 connections slowed at toxicity 0.5"
+    );
+}
+
+#[test]
+fn latency_through_the_proxy_shows_in_a_postgres_run() {
+    let Some(db) = TestDb::new(Db::Postgres, "proxy") else {
+        return;
+    };
+    let p = Proxy::start("127.0.0.1:5432").unwrap();
+    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let dir = Scratch::new("proxy");
+    let run = |out: &str| {
+        let f = dir.file(out);
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &url,
+                "--pattern",
+                "read_heavy",
+                "--transactions",
+                "100",
+                "-n",
+                "2",
+                "-q",
+                "--out",
+                f.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        ok_result(&o, &f)
+    };
+    let base = run("base.json");
+    p.set(Faults {
+        latency_ms: 10.0,
+        direction: Direction::Downstream,
+        ..Default::default()
+    });
+    let slow = run("slow.json");
+    let (b, s) = (
+        base["response"]["p50_ms"].as_f64().unwrap(),
+        slow["response"]["p50_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        s >= b + 9.0 && s < b + 20.0,
+        "p50 {b} ms without, {s} ms with 10 ms of latency"
+    );
+}
