@@ -164,6 +164,13 @@ impl Proxy {
         self.local
     }
 
+    /// A handle that changes this proxy's faults from another thread.
+    pub fn control(&self) -> ProxyControl {
+        ProxyControl {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Replaces the faults in force, for new and open connections alike.
     pub fn set(&self, f: Faults) {
         if let Ok(mut g) = self.shared.faults.write() {
@@ -179,6 +186,24 @@ impl Proxy {
             .read()
             .map(|g| g.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Changes a proxy's faults; cheap to clone and send to other threads.
+#[derive(Clone)]
+pub struct ProxyControl {
+    shared: Arc<Shared>,
+}
+
+impl ProxyControl {
+    /// Replaces the faults in force.
+    pub fn set(&self, f: Faults) {
+        if let Ok(mut g) = self.shared.faults.write() {
+            if *g != f {
+                *g = f;
+                self.shared.version.fetch_add(1, Ordering::SeqCst);
+            }
+        }
     }
 }
 

@@ -1,1 +1,540 @@
+//! Chaos scenarios: faults on a timeline during an ordinary workload run, each scenario with
+//! its own result file, compared with a baseline in `chaos.csv`.
 
+use super::cpu::CpuHog;
+use super::proxy::{Direction, Faults, Proxy};
+use crate::instance::Instance;
+use crate::metrics::RunResult;
+use crate::util::duration::parse_duration;
+use crate::workload::run::{run_workload, RunOptions};
+use crate::workload::WorkloadConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One fault on the timeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// latency, bandwidth, reset, blackhole, slow_close, cpu, kill, pause, restart
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub latency_ms: f64,
+    #[serde(default)]
+    pub jitter_ms: f64,
+    #[serde(default)]
+    pub normal: bool,
+    #[serde(default)]
+    pub bandwidth_bps: u64,
+    #[serde(default)]
+    pub slow_close_ms: u64,
+    #[serde(default)]
+    pub direction: Direction,
+    pub toxicity: Option<f64>,
+    #[serde(default)]
+    pub threads: usize,
+    #[serde(default)]
+    pub percent: f64,
+    /// When it starts ("0s" default; "mid" = half the duration).
+    pub start: Option<String>,
+    /// How long it lasts (default: to the end; kill: until the restart).
+    pub duration: Option<String>,
+    /// Repeat every this long.
+    pub every: Option<String>,
+}
+
+/// A named set of faults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    scenarios: Vec<Scenario>,
+}
+
+fn fault(kind: &str) -> FaultSpec {
+    FaultSpec {
+        kind: kind.into(),
+        latency_ms: 0.0,
+        jitter_ms: 0.0,
+        normal: false,
+        bandwidth_bps: 0,
+        slow_close_ms: 0,
+        direction: Direction::Both,
+        toxicity: None,
+        threads: 0,
+        percent: 0.0,
+        start: None,
+        duration: None,
+        every: None,
+    }
+}
+
+/// The default scenario set.
+pub fn default_scenarios() -> Vec<Scenario> {
+    let lat = |ms: f64| FaultSpec {
+        latency_ms: ms,
+        ..fault("latency")
+    };
+    let cpu = |t: usize, p: f64| FaultSpec {
+        threads: t,
+        percent: p,
+        ..fault("cpu")
+    };
+    vec![
+        Scenario {
+            name: "baseline".into(),
+            faults: vec![],
+        },
+        Scenario {
+            name: "latency-50ms".into(),
+            faults: vec![lat(50.0)],
+        },
+        Scenario {
+            name: "latency-100ms".into(),
+            faults: vec![lat(100.0)],
+        },
+        Scenario {
+            name: "latency-200ms".into(),
+            faults: vec![lat(200.0)],
+        },
+        Scenario {
+            name: "cpu-2x50".into(),
+            faults: vec![cpu(2, 50.0)],
+        },
+        Scenario {
+            name: "cpu-4x80".into(),
+            faults: vec![cpu(4, 80.0)],
+        },
+        Scenario {
+            name: "combined-100ms-cpu-2x50".into(),
+            faults: vec![lat(100.0), cpu(2, 50.0)],
+        },
+        Scenario {
+            name: "kill-restart".into(),
+            faults: vec![FaultSpec {
+                start: Some("mid".into()),
+                duration: Some("2s".into()),
+                ..fault("kill")
+            }],
+        },
+        Scenario {
+            name: "pause-5s".into(),
+            faults: vec![FaultSpec {
+                start: Some("mid".into()),
+                duration: Some("5s".into()),
+                ..fault("pause")
+            }],
+        },
+    ]
+}
+
+/// Reads scenarios from TOML (`[[scenarios]]` with `[[scenarios.faults]]`).
+pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let f: ScenarioFile = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(1);
+        crate::Error::Usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
+    })?;
+    Ok(f.scenarios)
+}
+
+/// A fault window, seconds from the start of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub fault: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+fn secs(s: &Option<String>, total: f64, default: f64) -> Result<f64, crate::Error> {
+    match s.as_deref() {
+        None => Ok(default),
+        Some("mid") => Ok(total / 2.0),
+        Some(t) => parse_duration(t)
+            .map(|d| d.as_secs_f64())
+            .map_err(|why| crate::Error::Usage(format!("invalid fault time '{t}': {why}"))),
+    }
+}
+
+/// The fault windows of a scenario over a run of `total` seconds.
+pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate::Error> {
+    let mut out = Vec::new();
+    for (i, f) in sc.faults.iter().enumerate() {
+        let start = secs(&f.start, total, 0.0)?;
+        let default_len = if f.kind == "kill" || f.kind == "restart" {
+            2.0
+        } else {
+            total - start
+        };
+        let len = secs(&f.duration, total, default_len)?;
+        let every = secs(&f.every, total, 0.0)?;
+        let mut t = start;
+        loop {
+            out.push((
+                i,
+                Window {
+                    fault: f.kind.clone(),
+                    start_s: t,
+                    end_s: (t + len).min(total),
+                },
+            ));
+            if every <= 0.0 {
+                break;
+            }
+            t += every;
+            if t >= total {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One row of chaos.csv.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioRow {
+    pub scenario: String,
+    pub tps: f64,
+    pub failure_rate: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub errors: String,
+    pub longest_outage_s: f64,
+    pub longest_gap_s: f64,
+    pub recovery_s: Option<f64>,
+    pub tps_change_pct: f64,
+    pub p99_change_pct: f64,
+    pub result: String,
+}
+
+/// Settings of a chaos run.
+pub struct ChaosOptions {
+    pub db: String,
+    pub instance: Option<Instance>,
+    pub base: WorkloadConfig,
+    pub scenarios: Vec<Scenario>,
+    pub out: PathBuf,
+    pub stop: Arc<AtomicBool>,
+    pub log: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+/// The URL with its host:port replaced by the proxy's address.
+fn proxied(url: &str, addr: &str) -> Result<String, crate::Error> {
+    let u = crate::target::DbUrl::parse(url)?;
+    if u.kind() == crate::target::DbKind::Sqlite {
+        return Err(crate::Error::Usage(
+            "chaos needs a network database (postgres://, mysql:// or instance:NAME); SQLite is embedded".into(),
+        ));
+    }
+    let raw = u.secret_url();
+    let (scheme, rest) = raw.split_once("://").unwrap_or(("", raw));
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let userinfo = authority
+        .rsplit_once('@')
+        .map(|(u, _)| format!("{u}@"))
+        .unwrap_or_default();
+    Ok(format!("{scheme}://{userinfo}{addr}{tail}"))
+}
+
+/// Applies a scenario's fault windows on the run's clock until `done`.
+fn apply_timeline(
+    windows: &[(usize, Window)],
+    specs: &[FaultSpec],
+    started: &std::sync::OnceLock<Instant>,
+    done: &AtomicBool,
+    inst: Option<&Instance>,
+    proxy: &super::proxy::ProxyControl,
+) {
+    let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
+    let mut active = vec![false; windows.len()];
+    let mut finished = vec![false; windows.len()];
+    while !done.load(Ordering::SeqCst) {
+        let Some(t0) = started.get() else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        let t = t0.elapsed().as_secs_f64();
+        for (w, (i, win)) in windows.iter().enumerate() {
+            let f = &specs[*i];
+            if !active[w] && !finished[w] && t >= win.start_s {
+                active[w] = true;
+                match (f.kind.as_str(), inst) {
+                    ("cpu", _) => {
+                        hogs.push((w, CpuHog::start(f.threads.max(1), f.percent.max(1.0))))
+                    }
+                    ("kill", Some(i)) => {
+                        let _ = i.kill();
+                    }
+                    ("pause", Some(i)) => {
+                        let _ = i.pause(true);
+                    }
+                    ("restart", Some(i)) => {
+                        let _ = i.kill();
+                        let _ = i.start();
+                    }
+                    _ => {}
+                }
+            }
+            if active[w] && t >= win.end_s {
+                active[w] = false;
+                finished[w] = true;
+                match (f.kind.as_str(), inst) {
+                    ("cpu", _) => hogs.retain(|(x, _)| *x != w),
+                    ("kill", Some(i)) => {
+                        let _ = i.start();
+                    }
+                    ("pause", Some(i)) => {
+                        let _ = i.pause(false);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Network faults in force: the union of the active windows.
+        let mut net = Faults::default();
+        for (w, (i, _)) in windows.iter().enumerate() {
+            if !active[w] {
+                continue;
+            }
+            let f = &specs[*i];
+            match f.kind.as_str() {
+                "latency" => {
+                    net.latency_ms += f.latency_ms;
+                    net.jitter_ms += f.jitter_ms;
+                    net.normal |= f.normal;
+                }
+                "bandwidth" => net.bandwidth_bps = f.bandwidth_bps,
+                "reset" => net.reset = true,
+                "blackhole" => net.blackhole = true,
+                "slow_close" => net.slow_close_ms = f.slow_close_ms,
+                _ => continue,
+            }
+            net.direction = f.direction;
+            net.toxicity = f.toxicity;
+        }
+        proxy.set(net);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Leave the server running, unpaused, and the network clean.
+    if let Some(i) = inst {
+        let _ = i.pause(false);
+        let _ = i.start();
+    }
+    proxy.set(Faults::default());
+}
+
+/// Runs every scenario and writes `chaos.csv` next to the result files.
+pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
+    std::fs::create_dir_all(&o.out).map_err(|e| crate::Error::Io {
+        path: o.out.display().to_string(),
+        source: e,
+    })?;
+    let u = crate::target::DbUrl::parse(&o.db)?;
+    let hp = u.host_port();
+    let upstream = if hp.contains(':') {
+        hp.clone()
+    } else {
+        format!(
+            "{hp}:{}",
+            if u.kind() == crate::target::DbKind::Postgres {
+                5432
+            } else {
+                3306
+            }
+        )
+    };
+    let proxy = Proxy::start(&upstream)
+        .map_err(|e| crate::Error::Failed(format!("cannot start the chaos proxy: {e}")))?;
+    let url = proxied(&o.db, &proxy.addr().to_string())?;
+    let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
+    let mut rows: Vec<ScenarioRow> = Vec::new();
+    let mut baseline: Option<(f64, f64)> = None;
+    for sc in &o.scenarios {
+        if o.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let needs_instance = sc
+            .faults
+            .iter()
+            .any(|f| matches!(f.kind.as_str(), "kill" | "pause" | "restart"));
+        if needs_instance && o.instance.is_none() {
+            (o.log)(&format!("skipping {}: killing or pausing the server needs a managed instance (--db instance:NAME)", sc.name));
+            continue;
+        }
+        let windows = timeline(sc, total)?;
+        (o.log)(&format!(
+            "scenario {} ({} fault windows)",
+            sc.name,
+            windows.len()
+        ));
+        let mut cfg = o.base.clone();
+        cfg.db = url.clone();
+        let path = o.out.join(format!("{}.json", sc.name));
+        // Faults run on their own thread, on the run's clock.
+        let done = Arc::new(AtomicBool::new(false));
+        // Fault times count from the start of the measured run, not from setup.
+        let started = Arc::new(std::sync::OnceLock::new());
+        let control = proxy.control();
+        let handle = {
+            let windows = windows.clone();
+            let specs = sc.faults.clone();
+            let done = done.clone();
+            let inst = o.instance.clone();
+            let started = started.clone();
+            std::thread::spawn(move || {
+                apply_timeline(&windows, &specs, &started, &done, inst.as_ref(), &control)
+            })
+        };
+        let mut progress = crate::report::progress::Silent;
+        let res = run_workload(
+            cfg,
+            RunOptions {
+                out: Some(path.clone()),
+                stop: o.stop.clone(),
+                log: Box::new(|_| {}),
+                started: Some(started.clone()),
+            },
+            &mut progress,
+        );
+        done.store(true, Ordering::SeqCst);
+        let _ = handle.join();
+        let faults_thread = res;
+        let report = faults_thread?;
+        let mut result = report.result;
+        for (_, w) in &windows {
+            result.notes.push(format!(
+                "fault {} from {:.1} s to {:.1} s",
+                w.fault, w.start_s, w.end_s
+            ));
+        }
+        result.write(&path).map_err(|e| crate::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let row = summarise(&sc.name, &result, &windows, baseline, &path);
+        if sc.name == "baseline" || baseline.is_none() && sc.faults.is_empty() {
+            baseline = Some((result.totals.tps, result.response.p99_ms));
+        }
+        rows.push(row);
+    }
+    if let Some((tps, p99)) = baseline {
+        for r in &mut rows {
+            r.tps_change_pct = if tps > 0.0 {
+                (r.tps - tps) * 100.0 / tps
+            } else {
+                0.0
+            };
+            r.p99_change_pct = if p99 > 0.0 {
+                (r.p99_ms - p99) * 100.0 / p99
+            } else {
+                0.0
+            };
+        }
+    }
+    write_csv(&o.out.join("chaos.csv"), &rows)?;
+    Ok(rows)
+}
+
+fn summarise(
+    name: &str,
+    r: &RunResult,
+    windows: &[(usize, Window)],
+    baseline: Option<(f64, f64)>,
+    path: &Path,
+) -> ScenarioRow {
+    let all = (r.totals.committed + r.totals.failed).max(1) as f64;
+    let errors = r
+        .errors
+        .iter()
+        .map(|e| format!("{}={}", e.class, e.count))
+        .collect::<Vec<_>>()
+        .join(";");
+    // Longest stretch of whole intervals without a commit.
+    let mut gap = 0.0f64;
+    let mut run = 0.0f64;
+    let mut last_t = 0.0;
+    for i in &r.intervals {
+        let span = i.t_s - last_t;
+        last_t = i.t_s;
+        if i.committed == 0 {
+            run += span;
+            gap = gap.max(run);
+        } else {
+            run = 0.0;
+        }
+    }
+    // Recovery: from the end of the last fault until throughput is within 10% of baseline.
+    let recovery = match (
+        baseline,
+        windows
+            .iter()
+            .map(|(_, w)| w.end_s)
+            .fold(None, |a: Option<f64>, e| {
+                Some(a.map_or(e, |x: f64| x.max(e)))
+            }),
+    ) {
+        (Some((base_tps, _)), Some(end)) if end < r.duration_s - 0.5 => r
+            .intervals
+            .iter()
+            .find(|i| i.t_s > end && i.tps >= base_tps * 0.9)
+            .map(|i| (i.t_s - 1.0 - end).max(0.0)),
+        _ => None,
+    };
+    ScenarioRow {
+        scenario: name.into(),
+        tps: r.totals.tps,
+        failure_rate: r.totals.failed as f64 / all,
+        p50_ms: r.response.p50_ms,
+        p95_ms: r.response.p95_ms,
+        p99_ms: r.response.p99_ms,
+        errors,
+        longest_outage_s: r.outages.iter().map(|o| o.duration_s).fold(0.0, f64::max),
+        longest_gap_s: gap,
+        recovery_s: recovery,
+        tps_change_pct: 0.0,
+        p99_change_pct: 0.0,
+        result: path.display().to_string(),
+    }
+}
+
+fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
+    let mut s = String::from("scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{:.2},{:.4},{:.3},{:.3},{:.3},\"{}\",{:.2},{:.2},{},{:.1},{:.1},n/a,{}\n",
+            r.scenario,
+            r.tps,
+            r.failure_rate,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.errors,
+            r.longest_outage_s,
+            r.longest_gap_s,
+            r.recovery_s.map(|v| format!("{v:.2}")).unwrap_or_default(),
+            r.tps_change_pct,
+            r.p99_change_pct,
+            r.result
+        ));
+    }
+    crate::util::fsx::write_atomic(path, s.as_bytes()).map_err(|e| crate::Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}

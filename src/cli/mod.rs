@@ -1,6 +1,7 @@
 //! Command-line parsing (clap) and conversion of flags into domain configuration.
 //! Nothing outside this module sees clap.
 
+mod chaos;
 mod instance;
 mod seed;
 mod verify;
@@ -18,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Faults during a workload (network, CPU, server kill/pause) against a baseline.
+    Chaos(chaos::ChaosArgs),
     /// Private database servers for tests and chaos: up, list, logs, down, kill, pause…
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
@@ -52,6 +55,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
         }
     };
     match cli.command {
+        Command::Chaos(c) => chaos::run(c),
         Command::Instance(i) => instance::run(i),
         Command::Seed(s) => seed::run(s),
         Command::Verify(v) => verify::run_verify(v),

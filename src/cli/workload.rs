@@ -147,6 +147,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("{m}");
             }
         }),
+        started: None,
     };
     let report = run_workload(cfg, opts, progress.as_mut())?;
     let path = report.path.display().to_string();

@@ -91,6 +91,7 @@ pub fn run(
     cfg: WorkloadConfig,
     plan: Arc<WorkloadPlan>,
     stop: Arc<AtomicBool>,
+    started: Option<Arc<std::sync::OnceLock<Instant>>>,
     progress: &mut dyn ProgressSink,
 ) -> Result<EngineOutput, crate::Error> {
     let conns = cfg.connections;
@@ -161,6 +162,9 @@ pub fn run(
     }
     let start = Instant::now() + Duration::from_millis(20);
     gate.open(Ok(start));
+    if let Some(s) = &started {
+        let _ = s.set(start + cfg.warmup);
+    }
     let started_at_us = crate::util::time::now_us() + 20_000;
     let warmup_end = start + cfg.warmup;
 

@@ -21,6 +21,8 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Informational messages (schema created…) go here.
     pub log: Box<dyn Fn(&str)>,
+    /// Set to the instant the measured run starts (after setup), for fault timelines.
+    pub started: Option<Arc<std::sync::OnceLock<std::time::Instant>>>,
 }
 
 /// A finished (or interrupted) run and where its result was written.
@@ -106,6 +108,7 @@ pub fn run_workload(
         cfg.clone(),
         plan.clone(),
         opts.stop.clone(),
+        opts.started.clone(),
         progress,
     )?;
     let mut recorded = cfg.clone();

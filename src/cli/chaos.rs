@@ -1,0 +1,130 @@
+//! `dbarena chaos`
+
+use crate::chaos::scenario::{default_scenarios, load_scenarios, run_chaos, ChaosOptions};
+use crate::instance::Instance;
+use crate::workload::config::{TpsSetting, WorkloadFile};
+use crate::{Error, ExitCode};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Database URL or instance:NAME (killing and pausing need an instance).
+    #[arg(long, env = "DBARENA_DB")]
+    db: Option<String>,
+    /// `default`, or a TOML file of [[scenarios]].
+    #[arg(long, default_value = "default")]
+    scenarios: String,
+    /// Workload TOML to start from (for example a sweep's best configuration).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// Same as --from.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Workload pattern [default: balanced]
+    #[arg(long, short = 'p')]
+    pattern: Option<String>,
+    /// Length of each scenario [default: 20s]
+    #[arg(long, short = 'd')]
+    duration: Option<String>,
+    /// Target rate (open loop) [default: 200]
+    #[arg(long)]
+    tps: Option<String>,
+    /// Connections [default: 4]
+    #[arg(long, short = 'n')]
+    connections: Option<usize>,
+    /// Folder for the result files and chaos.csv [default: dbarena-results/chaos-<time>]
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
+    let file = match a.from.as_ref().or(a.config.as_ref()) {
+        Some(p) => WorkloadFile::load(p).map_err(Error::from)?,
+        None => WorkloadFile::default(),
+    };
+    let db_arg = a.db.clone().or(file.db.clone()).ok_or_else(|| {
+        Error::Usage("chaos needs --db (a postgres:// or mysql:// URL, or instance:NAME)".into())
+    })?;
+    let instance = match db_arg.strip_prefix("instance:") {
+        Some(name) => Some(Instance::load(name).map_err(Error::from)?),
+        None => None,
+    };
+    let db = super::resolve_db(db_arg)?;
+    let flags = WorkloadFile {
+        pattern: a.pattern,
+        duration: a.duration.or(Some("20s".into())),
+        tps: Some(
+            a.tps
+                .map(|t| {
+                    t.parse::<f64>()
+                        .map(TpsSetting::Rate)
+                        .unwrap_or(TpsSetting::Word(t))
+                })
+                .unwrap_or(TpsSetting::Rate(200.0)),
+        ),
+        connections: a.connections,
+        ..Default::default()
+    };
+    let mut merged = file.overlay(flags);
+    if merged.tps.is_none() {
+        merged.tps = Some(TpsSetting::Rate(200.0));
+    }
+    let base = merged.resolve(db.clone()).map_err(Error::from)?;
+    let scenarios = if a.scenarios == "default" {
+        default_scenarios()
+    } else {
+        load_scenarios(std::path::Path::new(&a.scenarios))?
+    };
+    let out = a.out.unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "chaos-{}",
+            crate::util::time::compact_stamp(crate::util::time::now_us())
+        ))
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    }
+    let rows = run_chaos(ChaosOptions {
+        db,
+        instance,
+        base,
+        scenarios,
+        out: out.clone(),
+        stop: stop.clone(),
+        log: Arc::new(|m| eprintln!("{m}")),
+    })?;
+    println!(
+        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "scenario", "tps", "fail %", "p50 ms", "p99 ms", "tps Δ%", "outage s", "recov s"
+    );
+    for r in &rows {
+        println!(
+            "{:<26} {:>9.1} {:>8.2} {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>8}",
+            r.scenario,
+            r.tps,
+            r.failure_rate * 100.0,
+            r.p50_ms,
+            r.p99_ms,
+            r.tps_change_pct,
+            r.longest_outage_s,
+            r.recovery_s
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    println!("chaos.csv: {}", out.join("chaos.csv").display());
+    Ok(if stop.load(Ordering::SeqCst) {
+        ExitCode::Interrupted
+    } else {
+        ExitCode::Success
+    })
+}
