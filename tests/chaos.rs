@@ -17,9 +17,21 @@ fn arena(home: &Scratch, args: &[&str]) -> Output {
 
 #[test]
 fn scenarios_measure_degradation_against_the_baseline() {
-    let ok = Command::new("sh").args(["-c", "ls /usr/lib/postgresql/*/bin/initdb || command -v initdb"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("sh")
+        .args([
+            "-c",
+            "ls /usr/lib/postgresql/*/bin/initdb || command -v initdb",
+        ])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
-        assert!(std::env::var("DBARENA_REQUIRE_SERVERS").map(|v| v != "1").unwrap_or(true), "initdb required");
+        assert!(
+            std::env::var("DBARENA_REQUIRE_SERVERS")
+                .map(|v| v != "1")
+                .unwrap_or(true),
+            "initdb required"
+        );
         println!("SKIPPED: initdb not installed");
         return;
     }
@@ -57,19 +69,54 @@ duration = "1500ms"
     )
     .unwrap();
     let out = home.file("out");
-    let o = arena(&home, &["chaos", "--db", "instance:ch", "--scenarios", scenarios.to_str().unwrap(), "-d", "4s", "--tps", "50", "-o", out.to_str().unwrap()]);
+    let o = arena(
+        &home,
+        &[
+            "chaos",
+            "--db",
+            "instance:ch",
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "-d",
+            "4s",
+            "--tps",
+            "50",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
-    let rows: Vec<Vec<String>> = csv.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect();
-    let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("no row {name} in {csv}")).clone();
+    let rows: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no row {name} in {csv}"))
+            .clone()
+    };
     let p50 = |r: &Vec<String>| r[3].parse::<f64>().unwrap();
     assert!(p50(&row("slow")) >= p50(&row("baseline")) + 25.0, "{csv}");
-    assert!(row("resets")[6].contains("connection:"), "resets not seen as connection errors: {csv}");
+    assert!(
+        row("resets")[6].contains("connection:"),
+        "resets not seen as connection errors: {csv}"
+    );
     let kill = row("kill");
     let outage: f64 = kill[7].parse().unwrap();
     assert!(outage >= 1.0, "kill outage {outage}: {csv}");
     // Each scenario has its own result file, annotated with its fault timeline.
     let r = read_json(&out.join("kill.json"));
-    assert!(r["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().starts_with("fault kill from 1.0 s")), "{}", r["notes"]);
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("fault kill from 1.0 s")),
+        "{}",
+        r["notes"]
+    );
     assert!(arena(&home, &["instance", "down", "ch"]).status.success());
 }
