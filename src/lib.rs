@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod report;
 pub mod schema;
 pub mod seed;
+pub mod sweep;
 pub mod target;
 pub mod util;
 pub mod value;

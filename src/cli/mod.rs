@@ -4,6 +4,7 @@
 mod chaos;
 mod instance;
 mod seed;
+mod sweep;
 mod verify;
 mod workload;
 
@@ -26,6 +27,8 @@ enum Command {
     Instance(instance::InstanceCommand),
     /// Fill a database with realistic, deterministic data.
     Seed(seed::SeedArgs),
+    /// Run a grid of workload configurations (resumable) and write sweep.csv.
+    Sweep(sweep::SweepArgs),
     /// Run list-append transactions and check the history for isolation anomalies.
     Verify(verify::VerifyArgs),
     /// Check a saved history (dbarena JSON lines or elle-cli JSON) against a model.
@@ -58,6 +61,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
         Command::Chaos(c) => chaos::run(c),
         Command::Instance(i) => instance::run(i),
         Command::Seed(s) => seed::run(s),
+        Command::Sweep(s) => sweep::run(s),
         Command::Verify(v) => verify::run_verify(v),
         Command::Check(c) => verify::run_check(c),
         Command::Workload(w) => workload::run(w),

@@ -1,0 +1,164 @@
+//! `dbarena sweep`
+
+use crate::sweep::{best, run_sweep, scaling, write_csv, SweepFile, SweepOptions};
+use crate::{Error, ExitCode};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Sweep TOML: [base] workload settings and [axes] lists (or [[configs]]).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Database URL for configurations that do not set one; also DBARENA_DB.
+    #[arg(long, env = "DBARENA_DB")]
+    db: Option<String>,
+    /// Runs of each configuration; the CSV reports the median and the min–max spread.
+    #[arg(long)]
+    trials: Option<usize>,
+    /// Folder for result files and sweep.csv [default: dbarena-results/sweep-<time>]; an
+    /// interrupted sweep resumes from the same folder.
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// A scaling curve over concurrency: connections 1,2,4,8…
+    #[arg(long, value_delimiter = ',')]
+    scale: Vec<usize>,
+    /// Print the best configuration by: tps, p99 or failure_rate.
+    #[arg(long)]
+    best_by: Option<String>,
+    /// Save the best configuration as a workload TOML (for example for `chaos --from`).
+    #[arg(long)]
+    save_best: Option<PathBuf>,
+}
+
+pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    let mut file = match &a.config {
+        Some(p) => SweepFile::load(p)?,
+        None => SweepFile::default(),
+    };
+    if !a.scale.is_empty() {
+        file.axes = toml::Table::new();
+        file.axes.insert(
+            "connections".into(),
+            toml::Value::Array(
+                a.scale
+                    .iter()
+                    .map(|n| toml::Value::Integer(*n as i64))
+                    .collect(),
+            ),
+        );
+    }
+    if file.axes.is_empty() && file.configs.is_empty() {
+        return Err(Error::Usage(
+            "nothing to sweep: give --config with [axes] or [[configs]], or --scale 1,2,4".into(),
+        )
+        .into());
+    }
+    let points = file.points()?;
+    let db =
+        a.db.or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "sqlite://dbarena.db".into());
+    let out = a.out.unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "sweep-{}",
+            crate::util::time::compact_stamp(crate::util::time::now_us())
+        ))
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(ExitCode::Interrupted as i32);
+            }
+        });
+    }
+    let trials = a.trials.or(file.trials).unwrap_or(1).max(1);
+    eprintln!(
+        "sweep: {} configurations x {trials} trials into {}",
+        points.len(),
+        out.display()
+    );
+    let results = match run_sweep(&SweepOptions {
+        points,
+        db,
+        trials,
+        out: out.clone(),
+        stop: stop.clone(),
+        log: Arc::new(|m| eprintln!("{m}")),
+    }) {
+        Ok(r) => r,
+        Err(e) if stop.load(Ordering::SeqCst) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::Interrupted);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    write_csv(&out.join("sweep.csv"), &results)?;
+    println!(
+        "{:<28} {:>10} {:>10} {:>10} {:>10}",
+        "config", "tps", "p50 ms", "p99 ms", "fail rate"
+    );
+    for r in &results {
+        let m = |k: &str| r.metrics.get(k).map(|s| s.median).unwrap_or(0.0);
+        println!(
+            "{:<28} {:>10.1} {:>10.3} {:>10.3} {:>10.4}",
+            r.point.label,
+            m("tps"),
+            m("p50_ms"),
+            m("p99_ms"),
+            m("failure_rate")
+        );
+    }
+    if !a.scale.is_empty() {
+        let levels: Vec<(f64, f64)> = results
+            .iter()
+            .zip(&a.scale)
+            .map(|(r, n)| {
+                (
+                    *n as f64,
+                    r.metrics.get("tps").map(|s| s.median).unwrap_or(0.0),
+                )
+            })
+            .collect();
+        println!(
+            "\nscaling: {:>8} {:>10} {:>10} {:>11}",
+            "level", "tps", "ideal", "efficiency"
+        );
+        for l in scaling(&levels) {
+            println!(
+                "         {:>8} {:>10.1} {:>10.1} {:>10.1}%",
+                l.level, l.tps, l.ideal, l.efficiency_pct
+            );
+        }
+    }
+    if let Some(by) = a.best_by.as_deref() {
+        let key = match by {
+            "p99" => "p99_ms",
+            "tps" => "tps",
+            "failure_rate" | "precondition_failure_rate" => "failure_rate",
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown --best-by '{other}': use tps, p99 or failure_rate"
+                ))
+                .into())
+            }
+        };
+        if let Some(b) = best(&results, key) {
+            println!("\nbest by {by}: {}", b.point.label);
+            if let Some(p) = &a.save_best {
+                let text =
+                    toml::to_string(&b.point.workload).map_err(|e| Error::Failed(e.to_string()))?;
+                crate::util::fsx::write_atomic(p, text.as_bytes()).map_err(|e| Error::Io {
+                    path: p.display().to_string(),
+                    source: e,
+                })?;
+                println!("saved to {}", p.display());
+            }
+        }
+    }
+    println!("sweep.csv: {}", out.join("sweep.csv").display());
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,354 @@
+//! Sweeps: grids of workload configurations run one after another (resumable), trials with
+//! median and spread, `sweep.csv`, the best configuration, and scaling curves.
+
+use crate::metrics::RunResult;
+use crate::workload::config::WorkloadFile;
+use crate::workload::run::{run_workload, RunOptions};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The sweep TOML: a base workload and axes (their product), or explicit configurations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    #[serde(default)]
+    pub base: toml::Table,
+    #[serde(default)]
+    pub axes: toml::Table,
+    #[serde(default)]
+    pub configs: Vec<toml::Table>,
+    pub trials: Option<usize>,
+}
+
+/// One configuration of the grid.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub label: String,
+    /// The axis values that distinguish it, in axis order.
+    pub values: Vec<(String, toml::Value)>,
+    pub workload: WorkloadFile,
+}
+
+fn abbrev(axis: &str) -> String {
+    match axis {
+        "num_writers" => "w".into(),
+        "writer_rate" => "wr".into(),
+        "num_readers" => "r".into(),
+        "reader_rate" => "rr".into(),
+        "connections" => "c".into(),
+        "key_overlap_ratio" => "ko".into(),
+        "isolation" => "iso".into(),
+        other => other.replace('_', ""),
+    }
+}
+
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) => format!("{f:.2}"),
+        toml::Value::String(s) => s.replace(['/', ':', '@', '?'], "-"),
+        other => other.to_string(),
+    }
+}
+
+/// A readable label such as `w2_wr0.10_r2`.
+pub fn label(values: &[(String, toml::Value)]) -> String {
+    if values.is_empty() {
+        return "base".into();
+    }
+    values
+        .iter()
+        .map(|(k, v)| format!("{}{}", abbrev(k), show(v)))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn to_workload(t: &toml::Table, what: &str) -> Result<WorkloadFile, crate::Error> {
+    let text = toml::to_string(t).map_err(|e| crate::Error::Usage(format!("{what}: {e}")))?;
+    WorkloadFile::parse(&text, what).map_err(crate::Error::from)
+}
+
+impl SweepFile {
+    pub fn load(path: &Path) -> Result<SweepFile, crate::Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .unwrap_or(1);
+            crate::Error::Usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
+        })
+    }
+
+    /// Every configuration: the product of the axes, or the explicit list.
+    pub fn points(&self) -> Result<Vec<Point>, crate::Error> {
+        let mut combos: Vec<Vec<(String, toml::Value)>> = vec![vec![]];
+        if !self.configs.is_empty() {
+            combos = self
+                .configs
+                .iter()
+                .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .collect();
+        } else {
+            for (axis, values) in &self.axes {
+                let toml::Value::Array(vals) = values else {
+                    return Err(crate::Error::Usage(format!(
+                        "axis '{axis}' must be a list, e.g. {axis} = [1, 2, 4]"
+                    )));
+                };
+                let mut next = Vec::new();
+                for c in &combos {
+                    for v in vals {
+                        let mut c = c.clone();
+                        c.push((axis.clone(), v.clone()));
+                        next.push(c);
+                    }
+                }
+                combos = next;
+            }
+        }
+        combos
+            .into_iter()
+            .map(|values| {
+                let mut t = self.base.clone();
+                for (k, v) in &values {
+                    t.insert(k.clone(), v.clone());
+                }
+                let label = label(&values);
+                let workload = to_workload(&t, &format!("configuration {label}"))?;
+                Ok(Point {
+                    label,
+                    values,
+                    workload,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Median, min and max of one metric over the trials.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+fn spread(mut v: Vec<f64>) -> Spread {
+    if v.is_empty() {
+        return Spread::default();
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    Spread {
+        median,
+        min: v[0],
+        max: v[v.len() - 1],
+    }
+}
+
+/// The metrics of one result that a sweep reports, by CSV column name.
+pub fn metrics(r: &RunResult) -> BTreeMap<&'static str, f64> {
+    let mut m = BTreeMap::new();
+    let all = (r.totals.committed + r.totals.failed).max(1) as f64;
+    m.insert("tps", r.totals.tps);
+    m.insert("p50_ms", r.response.p50_ms);
+    m.insert("p95_ms", r.response.p95_ms);
+    m.insert("p99_ms", r.response.p99_ms);
+    m.insert("failure_rate", r.totals.failed as f64 / all);
+    m.insert("avg_retry_count", r.totals.retries as f64 / all);
+    m
+}
+
+/// The outcome of one configuration over its trials.
+#[derive(Debug, Clone)]
+pub struct PointResult {
+    pub point: Point,
+    pub files: Vec<PathBuf>,
+    pub metrics: BTreeMap<&'static str, Spread>,
+}
+
+/// Settings of a sweep run.
+pub struct SweepOptions {
+    pub points: Vec<Point>,
+    pub db: String,
+    pub trials: usize,
+    pub out: PathBuf,
+    pub stop: Arc<AtomicBool>,
+    pub log: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+/// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun.
+pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
+    std::fs::create_dir_all(&o.out).map_err(|e| crate::Error::Io {
+        path: o.out.display().to_string(),
+        source: e,
+    })?;
+    let mut out = Vec::new();
+    for p in &o.points {
+        let mut files = Vec::new();
+        let mut per_metric: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+        for t in 1..=o.trials.max(1) {
+            let path = o.out.join(format!("{}-t{t}.json", p.label));
+            let existing = RunResult::read(&path).ok().filter(|r| !r.interrupted);
+            let result = match existing {
+                Some(r) => {
+                    (o.log)(&format!("{} trial {t}: done before, not rerun", p.label));
+                    r
+                }
+                None => {
+                    if o.stop.load(Ordering::SeqCst) {
+                        return Err(crate::Error::Failed(
+                            "sweep interrupted; run it again to resume".into(),
+                        ));
+                    }
+                    (o.log)(&format!("{} trial {t}: running", p.label));
+                    let db = p.workload.db.clone().unwrap_or_else(|| o.db.clone());
+                    let db = crate::instance::resolve_url(&db)?;
+                    let cfg = p.workload.clone().resolve(db)?;
+                    let mut progress = crate::report::progress::Silent;
+                    let rep = run_workload(
+                        cfg,
+                        RunOptions {
+                            out: Some(path.clone()),
+                            stop: o.stop.clone(),
+                            log: Box::new(|_| {}),
+                            started: None,
+                        },
+                        &mut progress,
+                    )?;
+                    if rep.result.interrupted {
+                        return Err(crate::Error::Failed(format!(
+                            "sweep interrupted during {}; run it again to resume",
+                            p.label
+                        )));
+                    }
+                    rep.result
+                }
+            };
+            for (k, v) in metrics(&result) {
+                per_metric.entry(k).or_default().push(v);
+            }
+            files.push(path);
+        }
+        out.push(PointResult {
+            point: p.clone(),
+            files,
+            metrics: per_metric
+                .into_iter()
+                .map(|(k, v)| (k, spread(v)))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `sweep.csv`: axes, then each metric's median with min and max.
+pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Error> {
+    let axes: Vec<String> = results
+        .first()
+        .map(|r| r.point.values.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let names: Vec<&'static str> = results
+        .first()
+        .map(|r| r.metrics.keys().copied().collect())
+        .unwrap_or_default();
+    let mut s = String::from("config_label");
+    for a in &axes {
+        s.push(',');
+        s.push_str(a);
+    }
+    for n in &names {
+        s.push_str(&format!(",{n},{n}_min,{n}_max"));
+    }
+    s.push_str(",trials\n");
+    for r in results {
+        s.push_str(&r.point.label);
+        for (_, v) in &r.point.values {
+            s.push(',');
+            s.push_str(&show(v));
+        }
+        for n in &names {
+            let m = r.metrics.get(n).copied().unwrap_or_default();
+            s.push_str(&format!(",{:.4},{:.4},{:.4}", m.median, m.min, m.max));
+        }
+        s.push_str(&format!(",{}\n", r.files.len()));
+    }
+    crate::util::fsx::write_atomic(path, s.as_bytes()).map_err(|e| crate::Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}
+
+/// The best configuration by a metric (lower is better, except tps).
+pub fn best<'a>(results: &'a [PointResult], by: &str) -> Option<&'a PointResult> {
+    let key = |r: &PointResult| r.metrics.get(by).map(|m| m.median).unwrap_or(f64::NAN);
+    let higher = by == "tps";
+    results.iter().filter(|r| !key(r).is_nan()).min_by(|a, b| {
+        let (x, y) = (key(a), key(b));
+        if higher {
+            y.total_cmp(&x)
+        } else {
+            x.total_cmp(&y)
+        }
+    })
+}
+
+/// One level of a scaling curve.
+#[derive(Debug, Clone)]
+pub struct ScaleLevel {
+    pub level: f64,
+    pub tps: f64,
+    pub ideal: f64,
+    pub efficiency_pct: f64,
+}
+
+/// Throughput per level against the linear extrapolation of the first level.
+pub fn scaling(levels: &[(f64, f64)]) -> Vec<ScaleLevel> {
+    let Some(&(l0, t0)) = levels.first() else {
+        return vec![];
+    };
+    levels
+        .iter()
+        .map(|&(l, t)| {
+            let ideal = if l0 > 0.0 { t0 * l / l0 } else { 0.0 };
+            ScaleLevel {
+                level: l,
+                tps: t,
+                ideal,
+                efficiency_pct: if ideal > 0.0 { t * 100.0 / ideal } else { 0.0 },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_labels_and_best() {
+        let f: SweepFile = toml::from_str(
+            "[base]\npattern = \"oltp\"\nduration = \"1s\"\n[axes]\nconnections = [1, 2, 3]\ntps = [10.0, 20.5]\n",
+        )
+        .unwrap_or_default();
+        let pts = f.points().unwrap();
+        assert_eq!(pts.len(), 6);
+        assert!(
+            pts.iter().any(|p| p.label == "c2_tps20.50"),
+            "{:?}",
+            pts.iter().map(|p| &p.label).collect::<Vec<_>>()
+        );
+        let s = scaling(&[(1.0, 100.0), (2.0, 180.0), (4.0, 300.0)]);
+        assert_eq!(s[2].ideal, 400.0);
+        assert!((s[1].efficiency_pct - 90.0).abs() < 1e-9);
+        assert_eq!(spread(vec![3.0, 1.0, 2.0]).median, 2.0);
+    }
+}
