@@ -1,0 +1,160 @@
+//! `dbarena sweep`: grid, CSV, best configuration, scaling, interrupt and resume.
+
+mod common;
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn grid_writes_csv_and_saves_the_best() {
+    let dir = Scratch::new("sweep");
+    let cfg = dir.file("sweep.toml");
+    std::fs::write(&cfg, "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\nconnections = [1, 2]\ntps = [100, 200]\n").unwrap();
+    let out = dir.file("out");
+    let best = dir.file("best.toml");
+    let db = format!("sqlite://{}", dir.file("s.db").display());
+    let o = dbarena(
+        &[
+            "sweep",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--db",
+            &db,
+            "-o",
+            out.to_str().unwrap(),
+            "--best-by",
+            "tps",
+            "--save-best",
+            best.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(
+        lines[0].starts_with("config_label,connections,tps,") && lines[0].contains("p99_ms"),
+        "{csv}"
+    );
+    assert!(csv.contains("c2_tps200,2,200,"), "{csv}");
+    // The best by tps is a 200 tps configuration, saved as a workload file that runs.
+    let saved = std::fs::read_to_string(&best).unwrap();
+    assert!(saved.contains("tps = 200"), "{saved}");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db,
+            "--config",
+            best.to_str().unwrap(),
+            "-d",
+            "1s",
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn scaling_curve_reports_efficiency() {
+    let dir = Scratch::new("scale");
+    let cfg = dir.file("base.toml");
+    std::fs::write(
+        &cfg,
+        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n",
+    )
+    .unwrap();
+    let db = format!("sqlite://{}", dir.file("s.db").display());
+    let o = dbarena(
+        &[
+            "sweep",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--db",
+            &db,
+            "--scale",
+            "1,2",
+            "-o",
+            dir.file("o").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("efficiency") && out.contains("100.0%"),
+        "{out}"
+    );
+}
+
+#[test]
+fn interrupted_sweep_resumes_without_rerunning_finished_configurations() {
+    let dir = Scratch::new("resume");
+    let cfg = dir.file("sweep.toml");
+    std::fs::write(
+        &cfg,
+        "[base]\npattern = \"read_heavy\"\nduration = \"2s\"\n[axes]\nconnections = [1, 2, 3]\n",
+    )
+    .unwrap();
+    let out = dir.file("out");
+    let db = format!("sqlite://{}", dir.file("s.db").display());
+    let child = Command::new(env!("CARGO_BIN_EXE_dbarena"))
+        .args([
+            "sweep",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--db",
+            &db,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the first configuration finish (setup + 2 s), then interrupt during the second.
+    std::thread::sleep(Duration::from_millis(3500));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(out.join("c1-t1.json").exists());
+    let first = std::fs::metadata(out.join("c1-t1.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let o = dbarena(
+        &[
+            "sweep",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--db",
+            &db,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("c1 trial 1: done before, not rerun"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("c1-t1.json"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        first,
+        "c1 was rerun"
+    );
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+}
