@@ -138,7 +138,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         let key = match by {
             "p99" => "p99_ms",
             "tps" => "tps",
-            "failure_rate" | "precondition_failure_rate" => "failure_rate",
+            "failure_rate" => "failure_rate",
+            "precondition_failure_rate" => "precondition_failure_rate",
             other => {
                 return Err(Error::Usage(format!(
                     "unknown --best-by '{other}': use tps, p99 or failure_rate"

@@ -116,6 +116,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         pipeline: a.pipeline,
         custom_operations: None,
         custom_queries: None,
+        ..Default::default()
     };
     let merged = file.overlay(flags);
     // --db / DBARENA_DB, then the config file, then DATABASE_URL, then the embedded default.
@@ -163,6 +164,16 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     if r.interrupted {
         eprintln!("interrupted: partial result saved to {path}");
         return Ok(ExitCode::Interrupted);
+    }
+    if let Some(w) = &r.writers_readers {
+        if r.config.writers_readers.verify && !w.violations.is_empty() {
+            return Err(Error::Failed(format!(
+                "{} consistency violations (first: {}); see {path}",
+                w.violations.len(),
+                w.violations[0]
+            ))
+            .into());
+        }
     }
     if r.totals.committed == 0 && r.totals.failed > 0 {
         let first = r

@@ -127,6 +127,38 @@ pub struct RunResult {
     pub schedule: ScheduleInfo,
     pub outages: Vec<Outage>,
     pub notes: Vec<String>,
+    /// Role metrics and consistency checks of the writers-readers pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writers_readers: Option<WritersReadersStats>,
+}
+
+/// What the writers-readers pattern measures beyond the per-operation figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WritersReadersStats {
+    pub write_tps: f64,
+    pub read_tps: f64,
+    pub writer_p50_ms: f64,
+    pub writer_p95_ms: f64,
+    pub writer_p99_ms: f64,
+    pub precondition_failure_p50_ms: f64,
+    pub precondition_failure_p99_ms: f64,
+    pub read_p50_ms: f64,
+    pub read_p95_ms: f64,
+    pub read_p99_ms: f64,
+    /// Write attempts (first tries and retries).
+    pub attempts: u64,
+    pub precondition_failures: u64,
+    /// precondition failures / attempts.
+    pub precondition_failure_rate: f64,
+    /// Retries per write transaction.
+    pub avg_retry_count: f64,
+    /// Of the writes that needed a retry, the share that finally succeeded.
+    pub retry_success_rate: f64,
+    pub retry_failure_rate: f64,
+    /// Writes that failed after max_retry_count retries.
+    pub exceeded_retry_limit: u64,
+    /// Consistency violations found after the run (empty: all checks passed).
+    pub violations: Vec<String>,
 }
 
 /// Raw material of a result, from the engine.
@@ -241,6 +273,7 @@ impl RunResult {
             errors,
             outages: d.outages,
             notes,
+            writers_readers: None,
         }
     }
 

@@ -106,6 +106,27 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             longest
         );
     }
+    if let Some(w) = &r.writers_readers {
+        let _ = writeln!(
+            s,
+            "writers: {:.1} writes/s, p50 {:.3} p95 {:.3} p99 {:.3} ms; precondition failures {} of {} attempts ({:.2}%), p50 {:.3} p99 {:.3} ms; avg retries {:.3}; retry success {:.1}%; over the retry limit {}",
+            w.write_tps, w.writer_p50_ms, w.writer_p95_ms, w.writer_p99_ms, w.precondition_failures, w.attempts,
+            w.precondition_failure_rate * 100.0, w.precondition_failure_p50_ms, w.precondition_failure_p99_ms,
+            w.avg_retry_count, w.retry_success_rate * 100.0, w.exceeded_retry_limit
+        );
+        let _ = writeln!(
+            s,
+            "readers: {:.1} reads/s, p50 {:.3} p95 {:.3} p99 {:.3} ms",
+            w.read_tps, w.read_p50_ms, w.read_p95_ms, w.read_p99_ms
+        );
+        if w.violations.is_empty() {
+            s.push_str("consistency: every acknowledged write survived, reads saw only committed versions, never going back\n");
+        } else {
+            for v in &w.violations {
+                let _ = writeln!(s, "consistency VIOLATION: {v}");
+            }
+        }
+    }
     for n in &r.notes {
         let _ = writeln!(s, "note: {n}");
     }

@@ -164,6 +164,22 @@ pub fn metrics(r: &RunResult) -> BTreeMap<&'static str, f64> {
     m.insert("p99_ms", r.response.p99_ms);
     m.insert("failure_rate", r.totals.failed as f64 / all);
     m.insert("avg_retry_count", r.totals.retries as f64 / all);
+    if let Some(w) = &r.writers_readers {
+        m.insert("writer_p50_ms", w.writer_p50_ms);
+        m.insert("writer_p95_ms", w.writer_p95_ms);
+        m.insert("writer_p99_ms", w.writer_p99_ms);
+        m.insert("read_p50_ms", w.read_p50_ms);
+        m.insert("read_p95_ms", w.read_p95_ms);
+        m.insert("read_p99_ms", w.read_p99_ms);
+        m.insert("precondition_failure_rate", w.precondition_failure_rate);
+        m.insert("precondition_failure_p50_ms", w.precondition_failure_p50_ms);
+        m.insert("precondition_failure_p99_ms", w.precondition_failure_p99_ms);
+        m.insert("write_tps", w.write_tps);
+        m.insert("read_tps", w.read_tps);
+        m.insert("avg_retry_count", w.avg_retry_count);
+        m.insert("retry_success_rate", w.retry_success_rate);
+        m.insert("exceeded_retry_limit", w.exceeded_retry_limit as f64);
+    }
     m
 }
 

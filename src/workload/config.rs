@@ -130,6 +130,17 @@ pub struct WorkloadFile {
     pub protocol: Option<String>,
     pub distribution: Option<String>,
     pub pipeline: Option<usize>,
+    // writers-readers pattern
+    pub num_writers: Option<usize>,
+    pub writer_rate: Option<f64>,
+    pub num_readers: Option<usize>,
+    pub reader_rate: Option<f64>,
+    pub value_size: Option<usize>,
+    pub max_retry_count: Option<u32>,
+    pub key_pool: Option<String>,
+    pub key_pool_size: Option<u64>,
+    pub key_overlap_ratio: Option<f64>,
+    pub verify: Option<bool>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
 }
@@ -177,6 +188,16 @@ impl WorkloadFile {
             protocol: over.protocol.or(self.protocol),
             distribution: over.distribution.or(self.distribution),
             pipeline: over.pipeline.or(self.pipeline),
+            num_writers: over.num_writers.or(self.num_writers),
+            writer_rate: over.writer_rate.or(self.writer_rate),
+            num_readers: over.num_readers.or(self.num_readers),
+            reader_rate: over.reader_rate.or(self.reader_rate),
+            value_size: over.value_size.or(self.value_size),
+            max_retry_count: over.max_retry_count.or(self.max_retry_count),
+            key_pool: over.key_pool.or(self.key_pool),
+            key_pool_size: over.key_pool_size.or(self.key_pool_size),
+            key_overlap_ratio: over.key_overlap_ratio.or(self.key_overlap_ratio),
+            verify: over.verify.or(self.verify),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
         }
@@ -304,7 +325,10 @@ impl WorkloadFile {
         } else {
             let name = self.pattern.as_deref().unwrap_or("balanced");
             let lower = name.to_ascii_lowercase().replace('_', "-");
-            if super::pgbench::is_script(&lower) || super::ycsb::is_workload(&lower) {
+            if super::pgbench::is_script(&lower)
+                || super::ycsb::is_workload(&lower)
+                || lower == "writers-readers"
+            {
                 let none = OpMix {
                     select: 0.0,
                     insert: 0.0,
@@ -349,6 +373,19 @@ impl WorkloadFile {
             seed: self.seed,
             protocol,
             distribution: self.distribution,
+            writers_readers: WritersReadersFile {
+                num_writers: self.num_writers.clone(),
+                writer_rate: self.writer_rate.clone(),
+                num_readers: self.num_readers.clone(),
+                reader_rate: self.reader_rate.clone(),
+                value_size: self.value_size.clone(),
+                max_retry_count: self.max_retry_count.clone(),
+                key_pool: self.key_pool.clone(),
+                key_pool_size: self.key_pool_size.clone(),
+                key_overlap_ratio: self.key_overlap_ratio.clone(),
+                verify: self.verify.clone(),
+            }
+            .resolve()?,
             pipeline: match self.pipeline.unwrap_or(1) {
                 0 => return Err(invalid("pipeline", 0, "must be at least 1")),
                 n => n,
@@ -420,11 +457,115 @@ pub struct WorkloadConfig {
     /// YCSB request distribution override.
     #[serde(default)]
     pub distribution: Option<String>,
+    /// Settings of the writers-readers pattern.
+    #[serde(default)]
+    pub writers_readers: WritersReaders,
     /// Transactions in flight per connection (PostgreSQL, single-statement work).
     #[serde(default = "one")]
     pub pipeline: usize,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Vec<CustomQuery>,
+}
+
+/// Writers-readers settings as written in TOML (all optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WritersReadersFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_writers: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_readers: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retry_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pool_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_overlap_ratio: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<bool>,
+}
+
+impl WritersReadersFile {
+    fn resolve(&self) -> Result<WritersReaders, ConfigError> {
+        let d = WritersReaders::default();
+        let pool = match self.key_pool.as_deref().unwrap_or("monotonic") {
+            "monotonic" => false,
+            "pool" => true,
+            other => return Err(invalid("key_pool", other, "expected monotonic or pool")),
+        };
+        let overlap = self.key_overlap_ratio.unwrap_or(d.key_overlap_ratio);
+        if !(0.0..=1.0).contains(&overlap) {
+            return Err(invalid(
+                "key_overlap_ratio",
+                overlap,
+                "must be between 0 and 1",
+            ));
+        }
+        for (name, r) in [
+            ("writer_rate", self.writer_rate),
+            ("reader_rate", self.reader_rate),
+        ] {
+            if let Some(r) = r {
+                if !(r.is_finite() && r > 0.0) {
+                    return Err(invalid(name, r, "must be a positive rate per second"));
+                }
+            }
+        }
+        Ok(WritersReaders {
+            num_writers: self.num_writers.unwrap_or(d.num_writers),
+            writer_rate: self.writer_rate.unwrap_or(d.writer_rate),
+            num_readers: self.num_readers.unwrap_or(d.num_readers),
+            reader_rate: self.reader_rate.unwrap_or(d.reader_rate),
+            value_size: self.value_size.unwrap_or(d.value_size),
+            max_retry_count: self.max_retry_count.unwrap_or(d.max_retry_count),
+            pool,
+            key_pool_size: self.key_pool_size.unwrap_or(d.key_pool_size).max(1),
+            key_overlap_ratio: overlap,
+            verify: self.verify.unwrap_or(false),
+        })
+    }
+}
+
+/// Resolved writers-readers settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WritersReaders {
+    pub num_writers: usize,
+    /// Write transactions per second per writer.
+    pub writer_rate: f64,
+    pub num_readers: usize,
+    pub reader_rate: f64,
+    pub value_size: usize,
+    pub max_retry_count: u32,
+    /// Keys from a pool (true) or fresh monotonic keys (false).
+    pub pool: bool,
+    pub key_pool_size: u64,
+    pub key_overlap_ratio: f64,
+    /// Fail the run when a consistency check fails.
+    pub verify: bool,
+}
+
+impl Default for WritersReaders {
+    fn default() -> Self {
+        WritersReaders {
+            num_writers: 1,
+            writer_rate: 10.0,
+            num_readers: 1,
+            reader_rate: 10.0,
+            value_size: 100,
+            max_retry_count: 3,
+            pool: false,
+            key_pool_size: 100,
+            key_overlap_ratio: 0.0,
+            verify: false,
+        }
+    }
 }
 
 fn one() -> usize {

@@ -38,6 +38,9 @@ pub fn run_workload(
     progress: &mut dyn ProgressSink,
 ) -> Result<RunReport, Error> {
     let url = DbUrl::parse(&cfg.db)?;
+    if cfg.pattern == "writers-readers" {
+        return run_writers_readers(cfg, url, opts);
+    }
     if url.kind() == crate::target::DbKind::Sqlite {
         // SQLite calls block, so each connection runs on a thread of its own.
         cfg.threads = cfg.connections;
@@ -144,6 +147,39 @@ pub fn run_workload(
             let _ = conn.execute("SELECT 1").await;
         });
     }
+    Ok(RunReport { result, path })
+}
+
+fn run_writers_readers(
+    cfg: WorkloadConfig,
+    url: DbUrl,
+    opts: RunOptions,
+) -> Result<RunReport, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("cannot start runtime: {e}")))?;
+    let version = rt.block_on(async {
+        let mut c = Connection::connect(&url).await?;
+        c.server_version()
+            .await
+            .map_err(|e| Error::db("reading the server version", e))
+    })?;
+    if let Some(s) = &opts.started {
+        let _ = s.set(std::time::Instant::now());
+    }
+    let result = super::writers_readers::run(&cfg, &url, version, opts.stop.clone())?;
+    let path = opts.out.unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "{}-writers-readers-{}.json",
+            crate::util::time::compact_stamp(crate::util::time::now_us()),
+            url.short_name()
+        ))
+    });
+    result.write(&path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
     Ok(RunReport { result, path })
 }
 

@@ -1,0 +1,494 @@
+//! The writers-readers pattern: optimistic writers (read the version, write only if it is
+//! unchanged; a mismatch is a precondition failure, retried) and readers of written keys, each
+//! role with its own count and rate; consistency checked after the run.
+
+use super::config::{WorkloadConfig, WritersReaders};
+use crate::datagen::Rng;
+use crate::metrics::hist::LatencySummary;
+use crate::metrics::recorder::Interval;
+use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, WritersReadersStats};
+use crate::metrics::RunResult;
+use crate::target::{Connection, DbError, DbUrl, ErrorKind};
+use crate::value::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TABLE: &str = "dbarena_kv";
+/// Operation indexes in the result: write, precondition_failure, read.
+pub const OPS: [&str; 3] = ["write", "precondition_failure", "read"];
+
+struct Shared {
+    next_key: AtomicU64,
+    /// Keys with at least one acknowledged write, for readers.
+    written: Mutex<Vec<String>>,
+    /// Acknowledged versions per key.
+    acked: Mutex<HashMap<String, Vec<i64>>>,
+}
+
+#[derive(Default)]
+struct Events {
+    /// (seconds since start, op, ok, response µs, service µs)
+    ops: Vec<(f64, usize, bool, u64, u64)>,
+    attempts: u64,
+    pf: u64,
+    retried: u64,
+    retried_ok: u64,
+    exceeded: u64,
+    writes: u64,
+    /// (reader, key, version) in order
+    seen: Vec<(usize, String, i64)>,
+    errors: Vec<DbError>,
+}
+
+fn key_name(n: u64) -> String {
+    format!("key_{n:06}")
+}
+
+/// Runs the pattern and builds its result (written by the caller).
+pub fn run(
+    cfg: &WorkloadConfig,
+    url: &DbUrl,
+    server_version: String,
+    stop: Arc<AtomicBool>,
+) -> Result<RunResult, crate::Error> {
+    let wr = cfg.writers_readers.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Failed(e.to_string()))?;
+    rt.block_on(async {
+        let mut c = Connection::connect(url).await?;
+        let d = c.dialect();
+        c.execute(&d.drop_table(TABLE)).await.map_err(|e| crate::Error::db("dropping the writers-readers table", e))?;
+        c.execute(&format!("CREATE TABLE {} (k VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL, val TEXT, writer INTEGER)", d.ident(TABLE)))
+            .await
+            .map_err(|e| crate::Error::db("creating the writers-readers table", e))?;
+        Ok::<(), crate::Error>(())
+    })?;
+    let shared = Arc::new(Shared {
+        next_key: AtomicU64::new(0),
+        written: Mutex::new(Vec::new()),
+        acked: Mutex::new(HashMap::new()),
+    });
+    let duration = cfg.duration.unwrap_or(Duration::from_secs(10));
+    let started_at_us = crate::util::time::now_us();
+    let start = Instant::now() + Duration::from_millis(50);
+    let seed = cfg.seed.unwrap_or_else(Rng::seed_from_time);
+    let mut handles = Vec::new();
+    for w in 0..wr.num_writers {
+        let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
+        handles.push(std::thread::spawn(move || {
+            role(true, w, &wr, &url, &shared, start, duration, &stop, seed)
+        }));
+    }
+    for r in 0..wr.num_readers {
+        let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
+        handles.push(std::thread::spawn(move || {
+            role(false, r, &wr, &url, &shared, start, duration, &stop, seed)
+        }));
+    }
+    let mut all = Events::default();
+    for h in handles {
+        let e = h
+            .join()
+            .map_err(|_| crate::Error::Failed("a writers-readers client panicked".into()))??;
+        all.ops.extend(e.ops);
+        all.attempts += e.attempts;
+        all.pf += e.pf;
+        all.retried += e.retried;
+        all.retried_ok += e.retried_ok;
+        all.exceeded += e.exceeded;
+        all.writes += e.writes;
+        all.seen.extend(e.seen);
+        all.errors.extend(e.errors);
+    }
+    let interrupted = stop.load(Ordering::SeqCst);
+    let measured = if interrupted {
+        start.elapsed().as_secs_f64().max(0.001)
+    } else {
+        duration.as_secs_f64()
+    };
+    // Consistency checks against the final table.
+    let final_rows = rt.block_on(async {
+        let mut c = Connection::connect(url).await?;
+        let d = c.dialect();
+        c.query_text(&format!("SELECT k, version FROM {}", d.ident(TABLE)))
+            .await
+            .map_err(|e| crate::Error::db("reading the final table", e))
+    })?;
+    let finals: HashMap<String, i64> = final_rows
+        .into_iter()
+        .filter_map(|r| Some((r[0].clone()?, r[1].clone()?.parse().ok()?)))
+        .collect();
+    let acked = shared.acked.lock().map(|g| g.clone()).unwrap_or_default();
+    let violations = check(&finals, &acked, &all.seen);
+    // Totals, per-second intervals and histograms.
+    let mut totals = Interval::with_ops(3);
+    let secs = measured.ceil().max(1.0) as usize;
+    let mut buckets: Vec<Interval> = (0..secs).map(|_| Interval::with_ops(3)).collect();
+    for &(t, op, ok, resp, svc) in &all.ops {
+        for iv in [&mut totals, &mut buckets[(t as usize).min(secs - 1)]] {
+            let s = &mut iv.ops[op];
+            if ok {
+                s.committed += 1;
+            } else {
+                s.failed += 1;
+            }
+            let _ = s.response.record(resp.max(1));
+            let _ = s.service.record(svc.max(1));
+        }
+    }
+    for e in &all.errors {
+        let t = totals.errors.entry(e.class()).or_default();
+        t.count += 1;
+        t.retryable = e.kind.is_retryable();
+        if t.first_message.is_empty() {
+            t.first_message = e.message.clone();
+        }
+    }
+    let intervals = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let s = LatencySummary::of(&b.all_response());
+            IntervalRecord {
+                t_s: (i + 1) as f64,
+                committed: b.committed(),
+                failed: b.failed(),
+                retries: 0,
+                tps: b.committed() as f64,
+                errors: 0,
+                p50_ms: s.p50_ms,
+                p95_ms: s.p95_ms,
+                p99_ms: s.p99_ms,
+                max_ms: s.max_ms,
+                mean_ms: s.mean_ms,
+            }
+        })
+        .collect();
+    let op_names: Vec<String> = OPS.iter().map(|s| s.to_string()).collect();
+    let mut recorded = cfg.clone();
+    recorded.db = url.redacted();
+    let mut notes = Vec::new();
+    if !violations.is_empty() {
+        notes.push(format!("{} consistency violations", violations.len()));
+    }
+    let mut result = RunResult::build(RunData {
+        config: recorded,
+        target: TargetInfo {
+            kind: url.kind(),
+            server_version,
+            url: url.redacted(),
+        },
+        op_names: &op_names,
+        totals: &totals,
+        intervals,
+        outages: vec![],
+        started_at_us,
+        ended_at_us: crate::util::time::now_us(),
+        measured_s: measured,
+        interrupted,
+        notes,
+    });
+    let sum = |i: usize| LatencySummary::of(&totals.ops[i].response);
+    let (w, pf, r) = (sum(0), sum(1), sum(2));
+    result.writers_readers = Some(WritersReadersStats {
+        write_tps: totals.ops[0].committed as f64 / measured,
+        read_tps: totals.ops[2].committed as f64 / measured,
+        writer_p50_ms: w.p50_ms,
+        writer_p95_ms: w.p95_ms,
+        writer_p99_ms: w.p99_ms,
+        precondition_failure_p50_ms: pf.p50_ms,
+        precondition_failure_p99_ms: pf.p99_ms,
+        read_p50_ms: r.p50_ms,
+        read_p95_ms: r.p95_ms,
+        read_p99_ms: r.p99_ms,
+        attempts: all.attempts,
+        precondition_failures: all.pf,
+        precondition_failure_rate: if all.attempts > 0 {
+            all.pf as f64 / all.attempts as f64
+        } else {
+            0.0
+        },
+        avg_retry_count: if all.writes > 0 {
+            (all.attempts - all.writes) as f64 / all.writes as f64
+        } else {
+            0.0
+        },
+        retry_success_rate: if all.retried > 0 {
+            all.retried_ok as f64 / all.retried as f64
+        } else {
+            0.0
+        },
+        retry_failure_rate: if all.retried > 0 {
+            (all.retried - all.retried_ok) as f64 / all.retried as f64
+        } else {
+            0.0
+        },
+        exceeded_retry_limit: all.exceeded,
+        violations,
+    });
+    Ok(result)
+}
+
+/// The three consistency checks.
+pub fn check(
+    finals: &HashMap<String, i64>,
+    acked: &HashMap<String, Vec<i64>>,
+    seen: &[(usize, String, i64)],
+) -> Vec<String> {
+    let mut v = Vec::new();
+    for (k, versions) in acked {
+        let max = versions.iter().copied().max().unwrap_or(0);
+        match finals.get(k) {
+            Some(f) if *f >= max => {}
+            other => v.push(format!(
+                "acknowledged write of {k} version {max} is lost: the final table holds {other:?}"
+            )),
+        }
+    }
+    let mut last: HashMap<(usize, &str), i64> = HashMap::new();
+    for (reader, k, ver) in seen {
+        let committed = acked.get(k).is_some_and(|vs| vs.contains(ver))
+            || finals.get(k).is_some_and(|f| ver <= f && *ver >= 1);
+        if !committed {
+            v.push(format!(
+                "reader {reader} saw {k} at version {ver}, which no writer committed"
+            ));
+        }
+        if let Some(prev) = last.get(&(*reader, k.as_str())) {
+            if ver < prev {
+                v.push(format!(
+                    "reader {reader} saw {k} go back from version {prev} to {ver}"
+                ));
+            }
+        }
+        last.insert((*reader, k.as_str()), *ver);
+    }
+    v
+}
+
+#[allow(clippy::too_many_arguments)]
+fn role(
+    writer: bool,
+    id: usize,
+    wr: &WritersReaders,
+    url: &DbUrl,
+    shared: &Shared,
+    start: Instant,
+    duration: Duration,
+    stop: &AtomicBool,
+    seed: u64,
+) -> Result<Events, crate::Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Failed(e.to_string()))?;
+    rt.block_on(async {
+        let mut c = Connection::connect(url).await?;
+        let d = c.dialect();
+        let t = d.ident(TABLE);
+        let p = |n| d.placeholder(n);
+        let sqls = vec![
+            format!("SELECT version FROM {t} WHERE k = {}", p(1)),
+            format!("INSERT INTO {t} (k, version, val, writer) VALUES ({}, 1, {}, {})", p(1), p(2), p(3)),
+            format!("UPDATE {t} SET version = version + 1, val = {}, writer = {} WHERE k = {} AND version = {}", p(1), p(2), p(3), p(4)),
+        ];
+        c.prepare_all(&sqls).await.map_err(|e| crate::Error::db("preparing the writers-readers statements", e))?;
+        let mut ev = Events::default();
+        let mut rng = Rng::derive(seed, (id as u64) * 2 + writer as u64);
+        let rate = if writer { wr.writer_rate } else { wr.reader_rate };
+        let gap = 1.0 / rate;
+        let end = start + duration;
+        // Writers' windows of the pool: overlap 1 shares all keys, 0 gives disjoint ranges.
+        let stride = ((wr.key_pool_size as f64) * (1.0 - wr.key_overlap_ratio)).round() as u64;
+        let mut n = 0u64;
+        // Poisson arrivals per client, so writers meet on shared keys as often as chance says.
+        let mut at = rng.exp(gap);
+        loop {
+            let intended = start + Duration::from_secs_f64(at);
+            at += rng.exp(gap);
+            n += 1;
+            if intended >= end || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            tokio::time::sleep_until(tokio::time::Instant::from_std(intended)).await;
+            let actual = Instant::now();
+            let t_s = intended.saturating_duration_since(start).as_secs_f64();
+            if writer {
+                let key = if wr.pool { key_name(id as u64 * stride + rng.below(wr.key_pool_size)) } else { key_name(shared.next_key.fetch_add(1, Ordering::Relaxed)) };
+                let value: String = (0..wr.value_size).map(|i| (b'a' + ((n as usize + i) % 26) as u8) as char).collect();
+                let mut tries = 0u32;
+                ev.writes += 1;
+                loop {
+                    ev.attempts += 1;
+                    let attempt = Instant::now();
+                    match write(&mut c, d, &key, &value, id).await {
+                        Ok(Some(ver)) => {
+                            let done = Instant::now();
+                            ev.ops.push((t_s, 0, true, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
+                            if tries > 0 {
+                                ev.retried_ok += 1;
+                            }
+                            if let Ok(mut g) = shared.acked.lock() {
+                                let e = g.entry(key.clone()).or_default();
+                                if e.is_empty() {
+                                    if let Ok(mut w) = shared.written.lock() {
+                                        w.push(key.clone());
+                                    }
+                                }
+                                e.push(ver);
+                            }
+                            break;
+                        }
+                        Ok(None) => {
+                            ev.pf += 1;
+                            let us = attempt.elapsed().as_micros() as u64;
+                            ev.ops.push((t_s, 1, false, us, us));
+                        }
+                        Err(e) => {
+                            if e.kind == ErrorKind::ConnectionLost {
+                                ev.errors.push(e);
+                                if let Ok(nc) = Connection::connect(url).await {
+                                    c = nc;
+                                    let _ = c.prepare_all(&sqls).await;
+                                }
+                            } else {
+                                ev.errors.push(e);
+                            }
+                        }
+                    }
+                    if tries == 0 {
+                        ev.retried += 1;
+                    }
+                    tries += 1;
+                    if tries > wr.max_retry_count {
+                        ev.exceeded += 1;
+                        break;
+                    }
+                }
+            } else {
+                let key = shared.written.lock().ok().and_then(|w| if w.is_empty() { None } else { Some(w[rng.below(w.len() as u64) as usize].clone()) });
+                let Some(key) = key else { continue };
+                let r = async {
+                    c.execute(d.begin(false)).await?;
+                    let out = c.run_first(0, &[Value::Text(key.clone())]).await;
+                    let _ = c.execute("COMMIT").await;
+                    out
+                }
+                .await;
+                let done = Instant::now();
+                match r {
+                    Ok(out) => {
+                        let ver = out.first.and_then(|v| v.as_i64()).unwrap_or(0);
+                        ev.seen.push((id, key, ver));
+                        ev.ops.push((t_s, 2, true, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
+                    }
+                    Err(e) => {
+                        ev.ops.push((t_s, 2, false, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
+                        ev.errors.push(e);
+                    }
+                }
+            }
+        }
+        Ok(ev)
+    })
+}
+
+/// One optimistic write: Some(new version) on success, None on a precondition failure.
+async fn write(
+    c: &mut Connection,
+    d: crate::target::Dialect,
+    key: &str,
+    value: &str,
+    writer: usize,
+) -> Result<Option<i64>, DbError> {
+    c.execute(d.begin(true)).await?;
+    let r = async {
+        let cur = c.run_first(0, &[Value::Text(key.into())]).await?;
+        let applied = match cur.first.and_then(|v| v.as_i64()) {
+            None => match c
+                .run(
+                    1,
+                    &[
+                        Value::Text(key.into()),
+                        Value::Text(value.into()),
+                        Value::Int(writer as i64),
+                    ],
+                )
+                .await
+            {
+                Ok(_) => Some(1),
+                Err(e) if e.kind == ErrorKind::Constraint => None,
+                Err(e) => return Err(e),
+            },
+            Some(v) => {
+                let out = c
+                    .run(
+                        2,
+                        &[
+                            Value::Text(value.into()),
+                            Value::Int(writer as i64),
+                            Value::Text(key.into()),
+                            Value::Int(v),
+                        ],
+                    )
+                    .await?;
+                (out.rows == 1).then_some(v + 1)
+            }
+        };
+        Ok(applied)
+    }
+    .await;
+    match r {
+        Ok(Some(v)) => {
+            c.execute("COMMIT").await?;
+            Ok(Some(v))
+        }
+        Ok(None) => {
+            let _ = c.execute("ROLLBACK").await;
+            Ok(None)
+        }
+        Err(e) => {
+            if e.kind != ErrorKind::ConnectionLost {
+                let _ = c.execute("ROLLBACK").await;
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_catch_a_broken_history() {
+        let mut finals = HashMap::new();
+        finals.insert("key_000001".to_string(), 3);
+        let mut acked = HashMap::new();
+        acked.insert("key_000001".to_string(), vec![1, 2, 3]);
+        let good = vec![
+            (0, "key_000001".to_string(), 1),
+            (0, "key_000001".to_string(), 3),
+        ];
+        assert!(check(&finals, &acked, &good).is_empty());
+        // A lost acknowledged write, a value nobody committed, and a read going backwards.
+        acked.insert("key_000002".to_string(), vec![1]);
+        let bad = vec![
+            (0, "key_000001".to_string(), 3),
+            (0, "key_000001".to_string(), 2),
+            (1, "key_000001".to_string(), 9),
+        ];
+        let v = check(&finals, &acked, &bad);
+        assert!(
+            v.iter()
+                .any(|x| x.contains("key_000002") && x.contains("lost")),
+            "{v:?}"
+        );
+        assert!(v.iter().any(|x| x.contains("go back")), "{v:?}");
+        assert!(v.iter().any(|x| x.contains("no writer committed")), "{v:?}");
+    }
+}
