@@ -58,14 +58,16 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(|e| crate::Error::Failed(e.to_string()))?;
-    rt.block_on(async {
+    // The setup connection stays open for the run: an in-memory SQLite database lives only as
+    // long as some connection holds it.
+    let mut setup = rt.block_on(async {
         let mut c = Connection::connect(url).await?;
         let d = c.dialect();
         c.execute(&d.drop_table(TABLE)).await.map_err(|e| crate::Error::db("dropping the writers-readers table", e))?;
         c.execute(&format!("CREATE TABLE {} (k VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL, val TEXT, writer INTEGER)", d.ident(TABLE)))
             .await
             .map_err(|e| crate::Error::db("creating the writers-readers table", e))?;
-        Ok::<(), crate::Error>(())
+        Ok::<Connection, crate::Error>(c)
     })?;
     let shared = Arc::new(Shared {
         next_key: AtomicU64::new(0),
@@ -112,9 +114,9 @@ pub fn run(
     };
     // Consistency checks against the final table.
     let final_rows = rt.block_on(async {
-        let mut c = Connection::connect(url).await?;
-        let d = c.dialect();
-        c.query_text(&format!("SELECT k, version FROM {}", d.ident(TABLE)))
+        let d = setup.dialect();
+        setup
+            .query_text(&format!("SELECT k, version FROM {}", d.ident(TABLE)))
             .await
             .map_err(|e| crate::Error::db("reading the final table", e))
     })?;
