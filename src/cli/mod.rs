@@ -3,6 +3,7 @@
 
 mod chaos;
 mod instance;
+mod report;
 mod seed;
 mod sweep;
 mod verify;
@@ -25,6 +26,8 @@ enum Command {
     /// Private database servers for tests and chaos: up, list, logs, down, kill, pause…
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
+    /// Charts of result files or of a sweep/chaos folder: SVG and a self-contained HTML page.
+    Report(report::ReportArgs),
     /// Fill a database with realistic, deterministic data.
     Seed(seed::SeedArgs),
     /// Run a grid of workload configurations (resumable) and write sweep.csv.
@@ -60,6 +63,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
     match cli.command {
         Command::Chaos(c) => chaos::run(c),
         Command::Instance(i) => instance::run(i),
+        Command::Report(r) => report::run(r),
         Command::Seed(s) => seed::run(s),
         Command::Sweep(s) => sweep::run(s),
         Command::Verify(v) => verify::run_verify(v),

@@ -1,0 +1,59 @@
+//! `dbarena report`
+
+use crate::report::charts::{comparison_charts, load, run_charts, write};
+use crate::{Error, ExitCode};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result files, or folders of them (a sweep or chaos output folder).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Write SVG charts.
+    #[arg(long)]
+    svg: bool,
+    /// Write one self-contained HTML page.
+    #[arg(long)]
+    html: bool,
+    /// PNG charts (not available yet).
+    #[arg(long)]
+    png: bool,
+    /// Output folder [default: the input folder, or the current one].
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
+    if a.png {
+        return Err(Error::Usage(
+            "--png is not available yet: use --svg or --html (the HTML page embeds the SVG charts)"
+                .into(),
+        )
+        .into());
+    }
+    let runs = load(&a.inputs)?;
+    let mut charts = Vec::new();
+    if runs.len() > 1 {
+        charts.extend(comparison_charts(&runs));
+    }
+    for (stem, r) in &runs {
+        charts.extend(run_charts(stem, r));
+    }
+    let out = a.out.unwrap_or_else(|| {
+        a.inputs
+            .iter()
+            .find(|p| p.is_dir())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    let (svg, html) = if !a.svg && !a.html {
+        (false, true)
+    } else {
+        (a.svg, a.html)
+    };
+    for f in write(&out, &charts, &runs, svg, html)? {
+        println!("{}", f.display());
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,241 @@
+//! `dbarena report`: charts of result files, a sweep folder or a chaos folder, as SVG files and
+//! one self-contained HTML page.
+
+use super::svg::{self, Series, PALETTE};
+use crate::metrics::hist::decode;
+use crate::metrics::RunResult;
+use std::path::{Path, PathBuf};
+
+/// A chart: file stem and SVG text.
+pub struct Chart {
+    pub name: String,
+    pub title: String,
+    pub svg: String,
+}
+
+fn s(name: &str, color: &'static str, points: Vec<(f64, f64)>) -> Series {
+    Series {
+        name: name.into(),
+        color,
+        points,
+        dashed: false,
+    }
+}
+
+/// Charts of one run: throughput and latency over time, and the latency distribution.
+pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
+    let windows: Vec<(f64, f64, String)> = r
+        .notes
+        .iter()
+        .filter_map(|n| {
+            // "fault kind from A s to B s"
+            let rest = n.strip_prefix("fault ")?;
+            let (kind, span) = rest.split_once(" from ")?;
+            let (a, b) = span.split_once(" s to ")?;
+            Some((
+                a.parse().ok()?,
+                b.trim_end_matches(" s").parse().ok()?,
+                kind.to_string(),
+            ))
+        })
+        .collect();
+    let tps: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.tps)).collect();
+    let mut charts = vec![Chart {
+        name: format!("{stem}-throughput"),
+        title: format!("{stem}: throughput over time"),
+        svg: svg::lines(
+            &format!("{stem}: committed transactions per second"),
+            "seconds",
+            "tps",
+            &[s("tps", PALETTE[0], tps)],
+            &windows,
+        ),
+    }];
+    let p50: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.p50_ms)).collect();
+    let p99: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.p99_ms)).collect();
+    charts.push(Chart {
+        name: format!("{stem}-latency"),
+        title: format!("{stem}: latency over time"),
+        svg: svg::lines(
+            &format!("{stem}: latency from intended start"),
+            "seconds",
+            "ms",
+            &[s("p50", PALETTE[0], p50), s("p99", PALETTE[1], p99)],
+            &windows,
+        ),
+    });
+    // HDR percentile plot: latency at 0, 50, 90, 99, 99.9, 99.99 % ("nines" on x).
+    if let Ok(h) = decode(&r.response_hdr) {
+        if !h.is_empty() {
+            let qs = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999];
+            let pts = qs
+                .iter()
+                .map(|q| {
+                    (
+                        -(1.0f64 - q).max(1e-5).log10(),
+                        h.value_at_quantile(*q) as f64 / 1000.0,
+                    )
+                })
+                .collect();
+            charts.push(Chart {
+                name: format!("{stem}-distribution"),
+                title: format!("{stem}: latency distribution"),
+                svg: svg::lines(
+                    &format!("{stem}: latency by percentile (x: nines, 2 = 99%)"),
+                    "nines",
+                    "ms",
+                    &[s("response", PALETTE[0], pts)],
+                    &[],
+                ),
+            });
+        }
+    }
+    charts
+}
+
+/// Charts across runs (a sweep or a chaos folder): latency lines, failure rate and TPS bars.
+pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
+    let labels: Vec<String> = runs.iter().map(|(l, _)| l.clone()).collect();
+    let idx = |f: &dyn Fn(&RunResult) -> f64| {
+        runs.iter()
+            .enumerate()
+            .map(|(i, (_, r))| (i as f64, f(r)))
+            .collect::<Vec<_>>()
+    };
+    let wr = runs.iter().any(|(_, r)| r.writers_readers.is_some());
+    let series = if wr {
+        let w = |f: fn(&crate::metrics::result::WritersReadersStats) -> f64| {
+            move |r: &RunResult| r.writers_readers.as_ref().map(f).unwrap_or(0.0)
+        };
+        vec![
+            s("writer p50", PALETTE[0], idx(&w(|x| x.writer_p50_ms))),
+            s("writer p99", PALETTE[1], idx(&w(|x| x.writer_p99_ms))),
+            s("reader p50", PALETTE[2], idx(&w(|x| x.read_p50_ms))),
+            s("reader p99", PALETTE[3], idx(&w(|x| x.read_p99_ms))),
+        ]
+    } else {
+        vec![
+            s("p50", PALETTE[0], idx(&|r| r.response.p50_ms)),
+            s("p95", PALETTE[2], idx(&|r| r.response.p95_ms)),
+            s("p99", PALETTE[1], idx(&|r| r.response.p99_ms)),
+        ]
+    };
+    let fail: Vec<f64> = runs
+        .iter()
+        .map(|(_, r)| match &r.writers_readers {
+            Some(w) => w.precondition_failure_rate,
+            None => r.totals.failed as f64 / (r.totals.committed + r.totals.failed).max(1) as f64,
+        })
+        .collect();
+    let tps: Vec<f64> = runs.iter().map(|(_, r)| r.totals.tps).collect();
+    vec![
+        Chart {
+            name: "latency-by-config".into(),
+            title: "latency per configuration".into(),
+            svg: svg::category_lines("latency per configuration", "ms", &labels, &series),
+        },
+        Chart {
+            name: "failure-rate".into(),
+            title: "failure rate per configuration".into(),
+            svg: svg::bars(
+                if wr {
+                    "precondition failure rate"
+                } else {
+                    "failure rate"
+                },
+                "rate",
+                &labels,
+                &fail,
+                PALETTE[1],
+            ),
+        },
+        Chart {
+            name: "tps".into(),
+            title: "throughput per configuration".into(),
+            svg: svg::bars("throughput", "tps", &labels, &tps, PALETTE[0]),
+        },
+    ]
+}
+
+/// Reads result files from paths (files, or folders of `*.json`), labelled by file stem.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| crate::Error::Usage(format!("cannot read {}: {e}", p.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let r = RunResult::read(&f).map_err(crate::Error::Usage)?;
+        let stem = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push((stem, r));
+    }
+    if out.is_empty() {
+        return Err(crate::Error::Usage("no result files found".into()));
+    }
+    Ok(out)
+}
+
+/// One HTML page with every chart inline: opens offline, no scripts needed.
+pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> String {
+    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body><h1>{title}</h1><table><tr><th>run</th><th>tps</th><th>p50 ms</th><th>p99 ms</th><th>committed</th><th>failed</th></tr>");
+    for (l, r) in runs {
+        h.push_str(&format!(
+            "<tr><td style=\"text-align:left\">{l}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+            r.totals.tps, r.response.p50_ms, r.response.p99_ms, r.totals.committed, r.totals.failed
+        ));
+    }
+    h.push_str("</table>");
+    for c in charts {
+        h.push_str(&format!("<h2>{}</h2>{}", c.title, c.svg));
+    }
+    h.push_str("</body></html>");
+    h
+}
+
+/// Writes the charts as SVG files and/or one HTML page into `out`; returns the files written.
+pub fn write(
+    out: &Path,
+    charts: &[Chart],
+    runs: &[(String, RunResult)],
+    svg_files: bool,
+    html_page: bool,
+) -> Result<Vec<PathBuf>, crate::Error> {
+    std::fs::create_dir_all(out).map_err(|e| crate::Error::Io {
+        path: out.display().to_string(),
+        source: e,
+    })?;
+    let mut written = Vec::new();
+    if svg_files {
+        for c in charts {
+            let p = out.join(format!("{}.svg", c.name));
+            crate::util::fsx::write_atomic(&p, c.svg.as_bytes()).map_err(|e| crate::Error::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+            written.push(p);
+        }
+    }
+    if html_page {
+        let p = out.join("report.html");
+        crate::util::fsx::write_atomic(&p, html("dbarena report", charts, runs).as_bytes())
+            .map_err(|e| crate::Error::Io {
+                path: p.display().to_string(),
+                source: e,
+            })?;
+        written.push(p);
+    }
+    Ok(written)
+}

@@ -1,0 +1,261 @@
+//! Minimal SVG charts (lines, bars, shaded windows) with no font or plotting library: text is
+//! drawn by whatever opens the file, so nothing has to be installed.
+
+use std::fmt::Write;
+
+/// One line of a line chart: name, colour, points (x, y).
+pub struct Series {
+    pub name: String,
+    pub color: &'static str,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+/// Colours for series, in order.
+pub const PALETTE: [&str; 6] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+];
+
+const W: f64 = 760.0;
+const H: f64 = 360.0;
+const L: f64 = 70.0;
+const R: f64 = 150.0;
+const T: f64 = 40.0;
+const B: f64 = 60.0;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn nice_max(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if v <= m * p {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64) {
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11"><rect width="{W}" height="{H}" fill="white"/><text x="{}" y="22" font-size="14" text-anchor="middle">{}</text>"#,
+        (L + W - R) / 2.0,
+        esc(title)
+    );
+    for i in 0..=5 {
+        let y = T + (H - T - B) * (1.0 - i as f64 / 5.0);
+        let v = ymax * i as f64 / 5.0;
+        let _ = write!(
+            s,
+            r##"<line x1="{L}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
+            W - R,
+            L - 6.0,
+            y + 4.0,
+            fmt(v)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="#333"/><line x1="{L}" y1="{}" x2="{}" y2="{}" stroke="#333"/><text x="{}" y="{}" text-anchor="middle">{}</text><text transform="translate(16,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
+        H - B,
+        H - B,
+        W - R,
+        H - B,
+        (L + W - R) / 2.0,
+        H - 12.0,
+        esc(xlabel),
+        (T + H - B) / 2.0,
+        esc(ylabel)
+    );
+}
+
+fn fmt(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A line chart over numeric x, with optional shaded windows (for faults).
+pub fn lines(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    series: &[Series],
+    windows: &[(f64, f64, String)],
+) -> String {
+    lines_with(title, xlabel, ylabel, series, windows, true)
+}
+
+fn lines_with(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    series: &[Series],
+    windows: &[(f64, f64, String)],
+    x_ticks: bool,
+) -> String {
+    let xmax = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let ymax = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(0.0, f64::max),
+    );
+    let px = |x: f64| L + (W - L - R) * x / xmax;
+    let py = |y: f64| T + (H - T - B) * (1.0 - y / ymax);
+    let mut s = String::new();
+    frame(&mut s, title, xlabel, ylabel, ymax);
+    for (a, b, label) in windows {
+        let _ = write!(
+            s,
+            r##"<rect x="{}" y="{T}" width="{}" height="{}" fill="#f5a623" fill-opacity="0.2"><title>{}</title></rect>"##,
+            px(*a),
+            (px(*b) - px(*a)).max(1.0),
+            H - T - B,
+            esc(label)
+        );
+    }
+    for i in (0..=5).filter(|_| x_ticks) {
+        let x = xmax * i as f64 / 5.0;
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            px(x),
+            H - B + 16.0,
+            fmt(x)
+        );
+    }
+    for (n, se) in series.iter().enumerate() {
+        let pts: Vec<String> = se
+            .points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        let dash = if se.dashed {
+            r#" stroke-dasharray="6,4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2"{dash} points="{}"/>"#,
+            se.color,
+            pts.join(" ")
+        );
+        for (x, y) in &se.points {
+            let _ = write!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"><title>{}: {}</title></circle>"#,
+                px(*x),
+                py(*y),
+                se.color,
+                esc(&se.name),
+                fmt(*y)
+            );
+        }
+        let ly = T + 14.0 + n as f64 * 18.0;
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="12" height="3" fill="{}"/><text x="{}" y="{}">{}</text>"#,
+            W - R + 10.0,
+            ly - 4.0,
+            se.color,
+            W - R + 28.0,
+            ly,
+            esc(&se.name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A line chart over category labels (x = configuration).
+pub fn category_lines(title: &str, ylabel: &str, labels: &[String], series: &[Series]) -> String {
+    let mut s = lines_with(title, "", ylabel, series, &[], false);
+    // Replace the numeric x ticks by the labels, rotated.
+    let n = labels.len().max(2) as f64 - 1.0;
+    let mut ticks = String::new();
+    for (i, l) in labels.iter().enumerate() {
+        let x = L + (W - L - R) * i as f64 / n.max(1.0);
+        let _ = write!(
+            ticks,
+            r#"<text transform="translate({x},{}) rotate(30)" font-size="9">{}</text>"#,
+            H - B + 10.0,
+            esc(l)
+        );
+    }
+    s = s.replace("</svg>", &(ticks + "</svg>"));
+    s
+}
+
+/// A bar chart: one bar per label.
+pub fn bars(title: &str, ylabel: &str, labels: &[String], values: &[f64], color: &str) -> String {
+    let ymax = nice_max(values.iter().copied().fold(0.0, f64::max));
+    let mut s = String::new();
+    frame(&mut s, title, "", ylabel, ymax);
+    let n = values.len().max(1) as f64;
+    let bw = (W - L - R) / n;
+    for (i, (l, v)) in labels.iter().zip(values).enumerate() {
+        let h = (H - T - B) * v / ymax;
+        let x = L + bw * i as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{}: {}</title></rect><text transform="translate({:.1},{}) rotate(30)" font-size="9">{}</text>"#,
+            x + bw * 0.15,
+            H - B - h,
+            bw * 0.7,
+            h,
+            esc(l),
+            fmt(*v),
+            x + bw * 0.3,
+            H - B + 10.0,
+            esc(l)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_well_formed_svg() {
+        let s = lines(
+            "t",
+            "x",
+            "y",
+            &[Series {
+                name: "a<b".into(),
+                color: PALETTE[0],
+                points: vec![(0.0, 1.0), (1.0, 3.0)],
+                dashed: false,
+            }],
+            &[(0.2, 0.5, "fault".into())],
+        );
+        assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
+        assert!(s.contains("a&lt;b") && s.contains("polyline") && s.contains("fill-opacity"));
+        assert_eq!(nice_max(73.0), 100.0);
+        let b = bars("t", "y", &["x".into()], &[2.0], "#000");
+        assert!(b.contains("<rect") && b.ends_with("</svg>"));
+    }
+}

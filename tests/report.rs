@@ -1,0 +1,78 @@
+//! `dbarena report` over a run and a sweep folder.
+
+mod common;
+use common::*;
+
+#[test]
+fn report_writes_svg_charts_and_a_self_contained_html_page() {
+    let dir = Scratch::new("report");
+    let out = dir.file("runs");
+    for (name, tps) in [("a", "100"), ("b", "200")] {
+        let f = out.join(format!("{name}.json"));
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                "sqlite::memory:",
+                "--tps",
+                tps,
+                "-d",
+                "2s",
+                "-q",
+                "--out",
+                f.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let charts = dir.file("charts");
+    let o = dbarena(
+        &[
+            "report",
+            out.to_str().unwrap(),
+            "--svg",
+            "--html",
+            "-o",
+            charts.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "latency-by-config.svg",
+        "tps.svg",
+        "failure-rate.svg",
+        "a-throughput.svg",
+        "b-latency.svg",
+        "b-distribution.svg",
+        "report.html",
+    ] {
+        let text = std::fs::read_to_string(charts.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(text.contains("<svg"), "{f} has no chart");
+    }
+    let html = std::fs::read_to_string(charts.join("report.html")).unwrap();
+    assert!(
+        !html.contains("<script src") && !html.contains("http://cdn"),
+        "the page must open offline"
+    );
+    assert!(html.contains("<td style=\"text-align:left\">a</td>") && html.contains(">b<"));
+    // The throughput chart of the 200 tps run has its points near 200.
+    let svg = std::fs::read_to_string(charts.join("b-throughput.svg")).unwrap();
+    let mut values: Vec<f64> = svg
+        .split("<title>tps: ")
+        .skip(1)
+        .filter_map(|t| t.split('<').next()?.parse().ok())
+        .collect();
+    values.sort_by(|a, b| a.total_cmp(b));
+    let median = values[values.len() / 2];
+    assert!((150.0..250.0).contains(&median), "{values:?}");
+    let o = dbarena(&["report", out.to_str().unwrap(), "--png"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = dbarena(
+        &["report", dir.file("nothing-here").to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
