@@ -118,5 +118,12 @@ duration = "1500ms"
         "{}",
         r["notes"]
     );
+    // Throughput over time with the fault window shaded, for each scenario.
+    let svg = std::fs::read_to_string(out.join("kill-throughput.svg")).unwrap();
+    assert!(
+        svg.contains("fill-opacity") && svg.contains("<title>kill</title>"),
+        "no shaded fault window"
+    );
+    assert!(out.join("report.html").exists() && out.join("tps.svg").exists());
     assert!(arena(&home, &["instance", "down", "ch"]).status.success());
 }

@@ -112,6 +112,36 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             m("failure_rate")
         );
     }
+    // Charts of the whole sweep, written next to the CSV.
+    let files: Vec<PathBuf> = results
+        .iter()
+        .filter_map(|r| r.files.first().cloned())
+        .collect();
+    match crate::report::charts::load(&files) {
+        Err(e) => eprintln!("no charts: {e}"),
+        Ok(runs) => {
+            let runs: Vec<_> = runs
+                .into_iter()
+                .zip(&results)
+                .map(|((_, r), p)| (p.point.label.clone(), r))
+                .collect();
+            let mut charts = crate::report::charts::comparison_charts(&runs);
+            if !a.scale.is_empty() {
+                let levels: Vec<(f64, f64)> = results
+                    .iter()
+                    .zip(&a.scale)
+                    .map(|(r, n)| {
+                        (
+                            *n as f64,
+                            r.metrics.get("tps").map(|s| s.median).unwrap_or(0.0),
+                        )
+                    })
+                    .collect();
+                charts.push(crate::report::charts::scaling_chart(&scaling(&levels)));
+            }
+            crate::report::charts::write(&out, &charts, &runs, true, true)?;
+        }
+    }
     if !a.scale.is_empty() {
         let levels: Vec<(f64, f64)> = results
             .iter()
@@ -161,5 +191,6 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("sweep.csv: {}", out.join("sweep.csv").display());
+    println!("report: {}", out.join("report.html").display());
     Ok(ExitCode::Success)
 }

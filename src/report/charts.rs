@@ -157,6 +157,38 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
     ]
 }
 
+/// Throughput per concurrency level against the ideal linear line.
+pub fn scaling_chart(levels: &[crate::sweep::ScaleLevel]) -> Chart {
+    let tps = levels.iter().map(|l| (l.level, l.tps)).collect();
+    let ideal = levels.iter().map(|l| (l.level, l.ideal)).collect();
+    let title = match levels.last() {
+        Some(l) => format!(
+            "scaling: {:.0}% efficiency at {}",
+            l.efficiency_pct, l.level
+        ),
+        None => "scaling".into(),
+    };
+    Chart {
+        name: "scaling".into(),
+        title: title.clone(),
+        svg: svg::lines(
+            &title,
+            "connections",
+            "tps",
+            &[
+                s("measured", PALETTE[0], tps),
+                Series {
+                    name: "ideal (linear)".into(),
+                    color: PALETTE[7 % PALETTE.len()],
+                    points: ideal,
+                    dashed: true,
+                },
+            ],
+            &[],
+        ),
+    }
+}
+
 /// Reads result files from paths (files, or folders of `*.json`), labelled by file stem.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error> {
     let mut files = Vec::new();
