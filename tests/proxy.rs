@@ -227,3 +227,92 @@ fn latency_through_the_proxy_shows_in_a_postgres_run() {
         "p50 {b} ms without, {s} ms with 10 ms of latency"
     );
 }
+
+#[test]
+fn blackhole_and_reset_in_a_postgres_run_are_outages_with_recovery() {
+    let Some(db) = TestDb::new(Db::Postgres, "blackhole") else {
+        return;
+    };
+    let p = Proxy::start("127.0.0.1:5432").unwrap();
+    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let dir = Scratch::new("blackhole");
+    // Create the schema first, without faults.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &url,
+            "--transactions",
+            "10",
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (fault, class) in [
+        (
+            Faults {
+                blackhole: true,
+                ..Default::default()
+            },
+            "connection:timeout",
+        ),
+        (
+            Faults {
+                reset: true,
+                ..Default::default()
+            },
+            "connection:",
+        ),
+    ] {
+        let out = dir.file("b.json");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
+            .args([
+                "workload",
+                "run",
+                "--db",
+                &url,
+                "-d",
+                "6s",
+                "--tps",
+                "100",
+                "-n",
+                "2",
+                "--timeout",
+                "1s",
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2000));
+        p.set(fault.clone());
+        std::thread::sleep(Duration::from_millis(1000));
+        p.set(Faults::default());
+        let o = child.wait_with_output().unwrap();
+        let r = ok_result(&o, &out);
+        let errors = r["errors"].to_string();
+        assert!(errors.contains(class), "{fault:?}: {errors}");
+        let outages = r["outages"].as_array().unwrap();
+        assert!(
+            !outages.is_empty() && outages.iter().all(|o| o["recovered"] == true),
+            "{fault:?}: {outages:?}"
+        );
+        let late: u64 = r["intervals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["t_s"].as_f64().unwrap() > 5.0)
+            .map(|i| i["committed"].as_u64().unwrap())
+            .sum();
+        assert!(
+            late > 30,
+            "{fault:?}: only {late} commits after the fault ended"
+        );
+    }
+}

@@ -71,6 +71,9 @@ pub struct RunArgs {
     /// select-only or ycsb-c) [default: 1]
     #[arg(long)]
     pipeline: Option<usize>,
+    /// Abandon a transaction (and its connection) after this long, e.g. 10s [default: 30s]
+    #[arg(long)]
+    timeout: Option<String>,
     /// Print the result as JSON on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -114,6 +117,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         protocol: a.protocol,
         distribution: a.distribution,
         pipeline: a.pipeline,
+        timeout: a.timeout,
         custom_operations: None,
         custom_queries: None,
         ..Default::default()

@@ -192,8 +192,28 @@ async fn drive(
         let tx = gen.next_tx();
         let actual = Instant::now();
         let mut retries = 0u32;
+        // A transaction may not outlive the run (plus a grace second) or the timeout: a hung
+        // server must not stall the run; the connection is then treated as lost.
+        let limit = match deadline {
+            Some(d) => cfg
+                .timeout
+                .min(d.saturating_duration_since(Instant::now()) + Duration::from_secs(1)),
+            None => cfg.timeout,
+        };
         let outcome = loop {
-            match execute(&mut conn, &tx, dialect).await {
+            let attempt = match tokio::time::timeout(limit, execute(&mut conn, &tx, dialect)).await
+            {
+                Ok(r) => r,
+                Err(_) => Err(DbError::new(
+                    ErrorKind::ConnectionLost,
+                    "timeout",
+                    format!(
+                        "no answer within {:.1} s; the connection was abandoned",
+                        limit.as_secs_f64()
+                    ),
+                )),
+            };
+            match attempt {
                 Ok(key) => break Outcome::Committed(key),
                 Err(e) => {
                     rec.error(&e.class(), e.kind.is_retryable(), &e.message);
@@ -311,7 +331,11 @@ async fn reconnect(
             return None;
         }
         tokio::time::sleep(backoff).await;
-        let attempt = open(ctx).await;
+        // A server that accepts but never answers must not hold the reconnect forever.
+        let attempt = match tokio::time::timeout(Duration::from_secs(5), open(ctx)).await {
+            Ok(r) => r,
+            Err(_) => Err(crate::Error::Failed("reconnect timed out".into())),
+        };
         if let Err(e) = &attempt {
             if std::env::var_os("DBARENA_DEBUG").is_some() {
                 eprintln!("reconnect {index}: {e}");

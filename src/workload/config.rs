@@ -130,6 +130,8 @@ pub struct WorkloadFile {
     pub protocol: Option<String>,
     pub distribution: Option<String>,
     pub pipeline: Option<usize>,
+    /// Longest a transaction may take before its connection is given up, e.g. "30s".
+    pub timeout: Option<String>,
     // writers-readers pattern
     pub num_writers: Option<usize>,
     pub writer_rate: Option<f64>,
@@ -188,6 +190,7 @@ impl WorkloadFile {
             protocol: over.protocol.or(self.protocol),
             distribution: over.distribution.or(self.distribution),
             pipeline: over.pipeline.or(self.pipeline),
+            timeout: over.timeout.or(self.timeout),
             num_writers: over.num_writers.or(self.num_writers),
             writer_rate: over.writer_rate.or(self.writer_rate),
             num_readers: over.num_readers.or(self.num_readers),
@@ -241,6 +244,10 @@ impl WorkloadFile {
             return Err(invalid("transactions", 0, "must be at least 1"));
         }
         let warmup = dur("warmup", &self.warmup)?.unwrap_or_default();
+        let timeout = dur("timeout", &self.timeout)?.unwrap_or(Duration::from_secs(30));
+        if timeout.is_zero() {
+            return Err(invalid("timeout", "0", "must be longer than zero"));
+        }
         let connections = self.connections.unwrap_or(4);
         if connections == 0 || connections > 10_000 {
             return Err(invalid(
@@ -373,6 +380,7 @@ impl WorkloadFile {
             seed: self.seed,
             protocol,
             distribution: self.distribution,
+            timeout,
             writers_readers: WritersReadersFile {
                 num_writers: self.num_writers,
                 writer_rate: self.writer_rate,
@@ -457,6 +465,10 @@ pub struct WorkloadConfig {
     /// YCSB request distribution override.
     #[serde(default)]
     pub distribution: Option<String>,
+    /// A transaction running longer than this is abandoned with its connection (a hung or
+    /// blackholed server must not stall the run).
+    #[serde(with = "duration_secs", default = "default_timeout")]
+    pub timeout: Duration,
     /// Settings of the writers-readers pattern.
     #[serde(default)]
     pub writers_readers: WritersReaders,
@@ -566,6 +578,10 @@ impl Default for WritersReaders {
             verify: false,
         }
     }
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 
 fn one() -> usize {
