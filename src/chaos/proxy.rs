@@ -95,10 +95,7 @@ impl Proxy {
         let thread = std::thread::Builder::new()
             .name("dbarena-proxy".into())
             .spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
+                let Ok(rt) = crate::util::runtime::current_thread() else {
                     return;
                 };
                 rt.block_on(async move {

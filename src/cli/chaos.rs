@@ -6,7 +6,7 @@ use crate::workload::config::{TpsSetting, WorkloadFile};
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -84,15 +84,7 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
             crate::util::time::compact_stamp(crate::util::time::now_us())
         ))
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(ExitCode::Interrupted as i32);
-            }
-        });
-    }
+    let stop = super::stop_on_ctrl_c();
     let rows = run_chaos(ChaosOptions {
         db,
         instance,

@@ -41,6 +41,20 @@ enum Command {
     Workload(workload::WorkloadCommand),
 }
 
+/// A stop flag set by the first Ctrl-C, so a command can finish cleanly and save what it has;
+/// a second Ctrl-C exits at once.
+fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(crate::ExitCode::Interrupted as i32);
+        }
+    });
+    stop
+}
+
 /// Resolves `instance:NAME` in a --db value.
 fn resolve_db(db: String) -> Result<String, crate::Error> {
     crate::instance::resolve_url(&db).map_err(crate::Error::from)

@@ -6,8 +6,6 @@ use crate::target::DbUrl;
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
@@ -125,15 +123,7 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     let url = DbUrl::parse(&db).map_err(Error::from)?;
     let seed = a.seed.or(config.as_ref().and_then(|c| c.global_seed));
     let batch_size = a.batch_size.or(config.as_ref().and_then(|c| c.batch_size));
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(ExitCode::Interrupted as i32);
-            }
-        });
-    }
+    let stop = super::stop_on_ctrl_c();
     let opts = SeedOptions {
         url,
         source,

@@ -4,7 +4,7 @@ use crate::sweep::{best, run_sweep, scaling, write_csv, SweepFile, SweepOptions}
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
@@ -66,15 +66,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             crate::util::time::compact_stamp(crate::util::time::now_us())
         ))
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(ExitCode::Interrupted as i32);
-            }
-        });
-    }
+    let stop = super::stop_on_ctrl_c();
     let trials = a.trials.or(file.trials).unwrap_or(1).max(1);
     eprintln!(
         "sweep: {} configurations x {trials} trials into {}",

@@ -9,8 +9,7 @@ use crate::verify::{check, report};
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -123,15 +122,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let duration = parse_duration(a.duration.as_deref().unwrap_or("10s"))
         .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(ExitCode::Interrupted as i32);
-            }
-        });
-    }
+    let stop = super::stop_on_ctrl_c();
     let opts = AppendOptions {
         url: url.clone(),
         isolation,

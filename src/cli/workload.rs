@@ -5,8 +5,6 @@ use crate::workload::run::{run_workload, RunOptions};
 use crate::{Error, ExitCode};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub enum WorkloadCommand {
@@ -132,16 +130,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
     let cfg = merged.resolve(db).map_err(Error::from)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C exits at once; the first stops the run and saves the result.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(ExitCode::Interrupted as i32);
-            }
-        });
-    }
+    let stop = super::stop_on_ctrl_c();
     let quiet = a.quiet;
     let mut progress = crate::report::progress::for_stderr(a.progress_lines, quiet);
     let opts = RunOptions {

@@ -48,16 +48,12 @@ pub(crate) fn thread_main(
     ready: Sender<Result<(), crate::Error>>,
     outages: Sender<OutageEvent>,
 ) {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::util::runtime::current_thread() {
         Ok(rt) => rt,
         Err(e) => {
+            let why = e.to_string();
             for _ in &conns {
-                let _ = ready.send(Err(crate::Error::Failed(format!(
-                    "cannot start runtime: {e}"
-                ))));
+                let _ = ready.send(Err(crate::Error::Failed(why.clone())));
             }
             return;
         }

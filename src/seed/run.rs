@@ -181,10 +181,7 @@ pub fn plan_rules(
 
 /// The rules a seed would use, as seed TOML (for `--print-config`).
 pub fn print_config(opts: &SeedOptions) -> Result<String, crate::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     let rules = rt.block_on(async {
         let names: Vec<String> = opts.rows.iter().map(|(t, _)| t.clone()).collect();
         let infos = if names.is_empty() {
@@ -274,10 +271,7 @@ pub fn run_seed(
     opts: SeedOptions,
     progress: &mut dyn SeedProgress,
 ) -> Result<SeedReport, crate::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     let seed = opts.seed.unwrap_or(42);
     let mut conn = rt.block_on(Connection::connect(&opts.url))?;
     let dialect = conn.dialect();
@@ -731,9 +725,7 @@ impl LoadJob {
         counter: &AtomicU64,
         stop: &AtomicBool,
     ) -> Result<(), (usize, u64, DbError)> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+        let rt = crate::util::runtime::current_thread()
             .map_err(|e| (idx, 0, DbError::client(e.to_string())))?;
         rt.block_on(async {
             let mut conn = Connection::connect(&self.url)

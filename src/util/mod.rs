@@ -2,4 +2,5 @@
 
 pub mod duration;
 pub mod fsx;
+pub mod runtime;
 pub mod time;

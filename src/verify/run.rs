@@ -37,10 +37,7 @@ struct Shared {
 
 /// Runs the workload and returns the history (ops in real-time order, indexed).
 pub fn run_list_append(o: &AppendOptions) -> Result<History, crate::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async {
         let mut c = Connection::connect(&o.url).await?;
         let d = c.dialect();
@@ -109,10 +106,7 @@ fn client(
     start: Instant,
     shared: Arc<Shared>,
 ) -> Result<Vec<Op>, crate::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async move {
         let mut conn = open(&o).await?;
         let d = conn.dialect();

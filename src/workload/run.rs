@@ -45,10 +45,7 @@ pub fn run_workload(
         // SQLite calls block, so each connection runs on a thread of its own.
         cfg.threads = cfg.connections;
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     // The setup connection stays open for the whole run: an in-memory SQLite database lives
     // only as long as some connection holds it.
     let (setup, server_version, plan, notes) = rt.block_on(async {
@@ -155,10 +152,7 @@ fn run_writers_readers(
     url: DbUrl,
     opts: RunOptions,
 ) -> Result<RunReport, Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Failed(format!("cannot start runtime: {e}")))?;
+    let rt = crate::util::runtime::current_thread()?;
     let version = rt.block_on(async {
         let mut c = Connection::connect(&url).await?;
         c.server_version()

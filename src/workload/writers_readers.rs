@@ -54,10 +54,7 @@ pub fn run(
     stop: Arc<AtomicBool>,
 ) -> Result<RunResult, crate::Error> {
     let wr = cfg.writers_readers.clone();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(e.to_string()))?;
+    let rt = crate::util::runtime::current_thread()?;
     // The setup connection stays open for the run: an in-memory SQLite database lives only as
     // long as some connection holds it.
     let mut setup = rt.block_on(async {
@@ -284,10 +281,7 @@ fn role(
     stop: &AtomicBool,
     seed: u64,
 ) -> Result<Events, crate::Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::Error::Failed(e.to_string()))?;
+    let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async {
         let mut c = Connection::connect(url).await?;
         let d = c.dialect();
