@@ -2,6 +2,7 @@
 
 pub mod dist;
 pub mod rng;
+pub mod template;
 pub mod values;
 
 pub use dist::KeyDist;

@@ -4,12 +4,14 @@ use super::rng::Rng;
 use crate::schema::{ColKind, ColumnInfo};
 use crate::value::Value;
 
-const FIRST: &[&str] = &[
+/// First names, shared with the seed generators.
+pub(crate) const FIRST: &[&str] = &[
     "Alice", "Bob", "Carla", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kara",
     "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor",
     "Wen", "Ximena", "Yusuf", "Zoe",
 ];
-const LAST: &[&str] = &[
+/// Last names, shared with the seed generators.
+pub(crate) const LAST: &[&str] = &[
     "Smith", "Garcia", "Chen", "Muller", "Rossi", "Dubois", "Kowalski", "Silva", "Kim", "Novak",
     "Jensen", "Okafor", "Haddad", "Ivanova", "Tanaka", "Brown", "Lopez", "Nguyen", "Cohen", "Berg",
 ];

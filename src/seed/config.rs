@@ -1,7 +1,7 @@
 //! The seed TOML format: `global_seed`, `batch_size`, and per-table column rules, with
 //! options flat on the column or nested under `options`. Errors point at file:line.
 
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Piece};
+use super::generators::{ColumnGen, Gen, IntDist, Locale, Part};
 use crate::datagen::KeyDist;
 use crate::util::time::{now_us, parse_timestamp_us};
 use crate::value::Value;
@@ -521,7 +521,10 @@ fn parse_column(
         "template" => {
             let t = get_str("template")?
                 .ok_or_else(|| bad_type("template", "a string such as \"user_{sequential}\""))?;
-            Gen::Template(parse_template(&t).map_err(|m| ctx.err(&at, format!("{what}: {m}")))?)
+            Gen::Template(
+                crate::datagen::template::parse(&t)
+                    .map_err(|m| ctx.err(&at, format!("{what}: {m}")))?,
+            )
         }
         "foreign_key" => {
             let r =
@@ -559,41 +562,6 @@ fn parse_offset(s: &str) -> Option<i64> {
         _ => return None,
     };
     Some(secs * 1_000_000)
-}
-
-/// Parses `{sequential}`, `{random_int:a:b}`, `{timestamp}`, `{name}`, `{email}`, `{uuid}`.
-pub fn parse_template(t: &str) -> Result<Vec<Piece>, String> {
-    let mut out = Vec::new();
-    let mut rest = t;
-    while let Some(open) = rest.find('{') {
-        if open > 0 {
-            out.push(Piece::Lit(rest[..open].to_string()));
-        }
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in template '{t}'"))?
-            + open;
-        let inner = &rest[open + 1..close];
-        let mut f = inner.split(':');
-        out.push(match f.next().unwrap_or("") {
-            "sequential" | "row" => Piece::Row,
-            "random_int" => {
-                let a = f.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-                let b = f.next().and_then(|x| x.parse().ok()).unwrap_or(1_000_000);
-                Piece::RandomInt(a, b)
-            }
-            "timestamp" => Piece::Timestamp,
-            "name" => Piece::Name,
-            "email" => Piece::Email,
-            "uuid" => Piece::Uuid,
-            other => return Err(format!("unknown template field '{{{other}}}' (use sequential, random_int:a:b, timestamp, name, email, uuid)")),
-        });
-        rest = &rest[close + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Lit(rest.to_string()));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

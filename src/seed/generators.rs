@@ -1,21 +1,13 @@
 //! Column generators for seeding. A value depends only on (seed, table, column, row number),
 //! so rows come out the same whatever the parallelism and on every database.
 
+use crate::datagen::values::{FIRST, LAST};
 use crate::datagen::{values, KeyDist, Rng};
 use crate::util::time::format_timestamp_us;
 use crate::value::Value;
 use crate::workload::keys::KeySet;
 use std::sync::Arc;
 
-const FIRST: &[&str] = &[
-    "Alice", "Bob", "Carla", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kara",
-    "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Victor",
-    "Wen", "Ximena", "Yusuf", "Zoe",
-];
-const LAST: &[&str] = &[
-    "Smith", "Garcia", "Chen", "Muller", "Rossi", "Dubois", "Kowalski", "Silva", "Kim", "Novak",
-    "Jensen", "Okafor", "Haddad", "Ivanova", "Tanaka", "Brown", "Lopez", "Nguyen", "Cohen", "Berg",
-];
 const FIRST_DE: &[&str] = &[
     "Lukas", "Anna", "Jonas", "Lea", "Felix", "Mia", "Paul", "Emma", "Leon", "Hannah",
 ];
@@ -144,17 +136,7 @@ pub enum IntDist {
     Normal,
 }
 
-/// A part of a template string.
-#[derive(Debug, Clone)]
-pub enum Piece {
-    Lit(String),
-    Row,
-    RandomInt(i64, i64),
-    Timestamp,
-    Name,
-    Email,
-    Uuid,
-}
+pub use crate::datagen::template::Piece;
 
 /// One column's generator.
 #[derive(Debug, Clone)]

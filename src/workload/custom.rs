@@ -2,6 +2,7 @@
 
 use super::config::{ConfigError, ParamSpec};
 use super::keys::KeySet;
+use crate::datagen::template::{self, Piece};
 use crate::datagen::{values, KeyDist, Rng};
 use crate::target::Dialect;
 use crate::util::time::now_us;
@@ -155,23 +156,15 @@ pub enum ParamGen {
         values: Vec<Value>,
         cumulative: Vec<f64>,
     },
-    Template(Vec<TemplatePart>),
+    /// A template; `next` numbers `{sequential}`, from 1.
+    Template {
+        pieces: Vec<Piece>,
+        next: Arc<AtomicI64>,
+    },
     Sequential {
         next: Arc<AtomicI64>,
         step: i64,
     },
-}
-
-/// A piece of a `template` parameter.
-#[derive(Debug, Clone)]
-pub enum TemplatePart {
-    Lit(String),
-    Sequential(Arc<AtomicI64>),
-    RandomInt(i64, i64),
-    Timestamp,
-    Name,
-    Email,
-    Uuid,
 }
 
 fn bad(query: &str, param: &str, why: impl Into<String>) -> ConfigError {
@@ -289,7 +282,10 @@ pub fn build_param(
                 .template
                 .as_deref()
                 .ok_or_else(|| bad(query, param, "template needs template = \"...{sequential}...\""))?;
-            ParamGen::Template(parse_template(t).map_err(|why| bad(query, param, why))?)
+            ParamGen::Template {
+                pieces: template::parse(t).map_err(|why| bad(query, param, why))?,
+                next: Arc::new(AtomicI64::new(1)),
+            }
         }
         "sequential" => ParamGen::Sequential {
             next: Arc::new(AtomicI64::new(spec.start.unwrap_or(1))),
@@ -303,44 +299,6 @@ pub fn build_param(
             ))
         }
     })
-}
-
-fn parse_template(t: &str) -> Result<Vec<TemplatePart>, String> {
-    let mut parts = Vec::new();
-    let mut rest = t;
-    while let Some(open) = rest.find('{') {
-        if open > 0 {
-            parts.push(TemplatePart::Lit(rest[..open].to_string()));
-        }
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in template '{t}'"))?
-            + open;
-        let inner = &rest[open + 1..close];
-        let mut f = inner.split(':');
-        parts.push(match f.next().unwrap_or("") {
-            "sequential" => TemplatePart::Sequential(Arc::new(AtomicI64::new(1))),
-            "random_int" => {
-                let a = f.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-                let b = f.next().and_then(|x| x.parse().ok()).unwrap_or(1_000_000);
-                TemplatePart::RandomInt(a, b)
-            }
-            "timestamp" => TemplatePart::Timestamp,
-            "name" => TemplatePart::Name,
-            "email" => TemplatePart::Email,
-            "uuid" => TemplatePart::Uuid,
-            other => {
-                return Err(format!(
-                    "unknown template field '{{{other}}}' (use sequential, random_int:a:b, timestamp, name, email, uuid)"
-                ))
-            }
-        });
-        rest = &rest[close + 1..];
-    }
-    if !rest.is_empty() {
-        parts.push(TemplatePart::Lit(rest.to_string()));
-    }
-    Ok(parts)
 }
 
 impl ParamGen {
@@ -371,23 +329,20 @@ impl ParamGen {
             ParamGen::Sequential { next, step } => {
                 Value::Int(next.fetch_add(*step, Ordering::Relaxed))
             }
-            ParamGen::Template(parts) => {
+            ParamGen::Template { pieces, next } => {
+                let n = next.fetch_add(1, Ordering::Relaxed);
                 let mut s = String::new();
-                for p in parts {
+                for p in pieces {
                     match p {
-                        TemplatePart::Lit(l) => s.push_str(l),
-                        TemplatePart::Sequential(n) => {
-                            s.push_str(&n.fetch_add(1, Ordering::Relaxed).to_string())
-                        }
-                        TemplatePart::RandomInt(a, b) => {
-                            s.push_str(&rng.range_i64(*a, *b).to_string())
-                        }
-                        TemplatePart::Timestamp => {
+                        Piece::Lit(l) => s.push_str(l),
+                        Piece::Row => s.push_str(&n.to_string()),
+                        Piece::RandomInt(a, b) => s.push_str(&rng.range_i64(*a, *b).to_string()),
+                        Piece::Timestamp => {
                             s.push_str(&crate::util::time::format_timestamp_us(now_us()))
                         }
-                        TemplatePart::Name | TemplatePart::Email => {
+                        Piece::Name | Piece::Email => {
                             let col = crate::schema::ColumnInfo {
-                                name: if matches!(p, TemplatePart::Name) {
+                                name: if matches!(p, Piece::Name) {
                                     "name"
                                 } else {
                                     "email"
@@ -402,7 +357,7 @@ impl ParamGen {
                             };
                             s.push_str(&values::for_column(&col, rng, 0).to_string())
                         }
-                        TemplatePart::Uuid => s.push_str(&values::uuid(rng)),
+                        Piece::Uuid => s.push_str(&values::uuid(rng)),
                     }
                 }
                 Value::Text(s)
@@ -440,9 +395,12 @@ mod tests {
     #[test]
     fn templates_and_enums() {
         let mut rng = Rng::new(1);
-        let g = ParamGen::Template(parse_template("user_{sequential}_{random_int:5:5}").unwrap());
+        let g = ParamGen::Template {
+            pieces: template::parse("user_{sequential}_{random_int:5:5}").unwrap(),
+            next: Arc::new(AtomicI64::new(1)),
+        };
         assert_eq!(g.generate(&mut rng), Value::Text("user_1_5".into()));
         assert_eq!(g.generate(&mut rng), Value::Text("user_2_5".into()));
-        assert!(parse_template("{bogus}").is_err());
+        assert!(template::parse("{bogus}").is_err());
     }
 }
