@@ -4,6 +4,7 @@ pub mod dist;
 pub mod rng;
 pub mod template;
 pub mod values;
+pub mod weighted;
 
 pub use dist::KeyDist;
 pub use rng::Rng;

@@ -1,7 +1,8 @@
 //! The seed TOML format: `global_seed`, `batch_size`, and per-table column rules, with
 //! options flat on the column or nested under `options`. Errors point at file:line.
 
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part};
+use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Weighted};
+use crate::datagen::weighted::value_of_toml;
 use crate::datagen::KeyDist;
 use crate::util::time::{now_us, parse_timestamp_us};
 use crate::value::Value;
@@ -479,16 +480,7 @@ fn parse_column(
             if vals.is_empty() {
                 return Err(bad_type("values", "a non-empty list"));
             }
-            let values: Vec<Value> = vals
-                .iter()
-                .map(|v| match v {
-                    T::Integer(i) => Value::Int(*i),
-                    T::Float(f) => Value::Float(*f),
-                    T::Boolean(b) => Value::Bool(*b),
-                    T::String(s) => Value::Text(s.clone()),
-                    other => Value::Text(other.to_string()),
-                })
-                .collect();
+            let values: Vec<Value> = vals.iter().map(value_of_toml).collect();
             let weights: Vec<f64> = match opts.get("weights") {
                 None => vec![1.0; values.len()],
                 Some(T::Array(w)) => w
@@ -498,25 +490,9 @@ fn parse_column(
                     .ok_or_else(|| bad_type("weights", "a list of numbers"))?,
                 Some(_) => return Err(bad_type("weights", "a list of numbers")),
             };
-            if weights.len() != values.len()
-                || weights.iter().any(|w| *w < 0.0)
-                || weights.iter().sum::<f64>() <= 0.0
-            {
-                return Err(bad_type(
-                    "weights",
-                    "one non-negative number per value, not all zero",
-                ));
-            }
-            let total: f64 = weights.iter().sum();
-            let mut acc = 0.0;
-            let cumulative = weights
-                .iter()
-                .map(|w| {
-                    acc += w / total;
-                    acc
-                })
-                .collect();
-            Gen::Enum { values, cumulative }
+            Gen::Enum(Weighted::new(values, &weights).map_err(|_| {
+                bad_type("weights", "one non-negative number per value, not all zero")
+            })?)
         }
         "template" => {
             let t = get_str("template")?

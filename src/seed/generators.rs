@@ -2,6 +2,7 @@
 //! so rows come out the same whatever the parallelism and on every database.
 
 use crate::datagen::values::{FIRST, LAST};
+pub use crate::datagen::weighted::Weighted;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::util::time::format_timestamp_us;
 use crate::value::Value;
@@ -176,10 +177,7 @@ pub enum Gen {
         min: usize,
         max: usize,
     },
-    Enum {
-        values: Vec<Value>,
-        cumulative: Vec<f64>,
-    },
+    Enum(Weighted),
     Template(Vec<Piece>),
     ForeignKey {
         keys: Arc<KeySet>,
@@ -341,14 +339,7 @@ impl Gen {
                 s.truncate(target);
                 Value::Text(s)
             }
-            Gen::Enum { values, cumulative } => {
-                let u = rng.f64();
-                let i = cumulative
-                    .iter()
-                    .position(|c| u < *c)
-                    .unwrap_or(values.len() - 1);
-                values[i].clone()
-            }
+            Gen::Enum(w) => w.pick(rng),
             Gen::Template(pieces) => {
                 let mut s = String::new();
                 for p in pieces {

@@ -2,7 +2,7 @@
 //! TOML that `--print-config` writes so the user can edit it.
 
 use super::config::{fk_placeholder, TableRule};
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part};
+use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Weighted};
 use crate::schema::{ColKind, ColumnInfo, TableInfo};
 use crate::value::Value;
 
@@ -114,10 +114,10 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
         ColKind::Json => Gen::Json,
         ColKind::Enum(labels) => {
             let n = labels.len().max(1) as f64;
-            Gen::Enum {
+            Gen::Enum(Weighted {
                 values: labels.iter().map(|l| Value::Text(l.clone())).collect(),
                 cumulative: (1..=labels.len()).map(|i| i as f64 / n).collect(),
-            }
+            })
         }
         ColKind::Text { .. } => {
             if name.contains("email") {
@@ -132,13 +132,13 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
                 Gen::Name(Part::Full, locale)
             } else if name.contains("country") {
                 if max_text < 4 {
-                    Gen::Enum {
+                    Gen::Enum(Weighted {
                         values: ["US", "DE", "FR", "GB", "JP"]
                             .iter()
                             .map(|s| Value::Text(s.to_string()))
                             .collect(),
                         cumulative: vec![0.2, 0.4, 0.6, 0.8, 1.0],
-                    }
+                    })
                 } else {
                     Gen::Address(Part::Country)
                 }
@@ -163,13 +163,13 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
                     super::generators::Piece::Row,
                 ])
             } else if name.contains("status") {
-                Gen::Enum {
+                Gen::Enum(Weighted {
                     values: ["active", "pending", "closed"]
                         .iter()
                         .map(|s| Value::Text(s.to_string()))
                         .collect(),
                     cumulative: vec![0.6, 0.9, 1.0],
-                }
+                })
             } else {
                 Gen::Text {
                     min: max_text.min(10) / 2,
@@ -278,7 +278,7 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     opt(&mut m, "max_length", *max as i64);
                     "text"
                 }
-                Gen::Enum { values, cumulative } => {
+                Gen::Enum(Weighted { values, cumulative }) => {
                     let vals: Vec<toml::Value> = values
                         .iter()
                         .map(|v| toml::Value::String(v.to_string()))

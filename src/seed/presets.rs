@@ -1,7 +1,7 @@
 //! Built-in datasets: ecommerce, pgbench (as `pgbench -i` makes it), ycsb, timeseries.
 
 use super::config::{fk_placeholder, TableRule};
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Piece};
+use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Piece, Weighted};
 use crate::datagen::KeyDist;
 use crate::schema::{builtin, ColKind, ColumnInfo, ForeignKey, TableInfo};
 use crate::value::Value;
@@ -40,18 +40,7 @@ fn seq(name: &str) -> ColumnGen {
 }
 
 fn enum_of(values: &[&str], weights: &[f64]) -> Gen {
-    let total: f64 = weights.iter().sum();
-    let mut acc = 0.0;
-    Gen::Enum {
-        values: values.iter().map(|v| Value::Text(v.to_string())).collect(),
-        cumulative: weights
-            .iter()
-            .map(|w| {
-                acc += w / total;
-                acc
-            })
-            .collect(),
-    }
+    Gen::Enum(Weighted::texts(values, weights))
 }
 
 fn ts(start: i64, end: i64) -> Gen {

@@ -3,6 +3,7 @@
 use super::config::{ConfigError, ParamSpec};
 use super::keys::KeySet;
 use crate::datagen::template::{self, Piece};
+use crate::datagen::weighted::{value_of_toml, WeightError, Weighted};
 use crate::datagen::{values, KeyDist, Rng};
 use crate::target::Dialect;
 use crate::util::time::now_us;
@@ -152,10 +153,7 @@ pub enum ParamGen {
         max: f64,
         precision: u32,
     },
-    Enum {
-        values: Vec<Value>,
-        cumulative: Vec<f64>,
-    },
+    Enum(Weighted),
     /// A template; `next` numbers `{sequential}`, from 1.
     Template {
         pieces: Vec<Piece>,
@@ -249,33 +247,12 @@ pub fn build_param(
                 .as_ref()
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| bad(query, param, "enum needs a non-empty 'values' list"))?;
-            let values: Vec<Value> = vals
-                .iter()
-                .map(|v| match v {
-                    toml::Value::Integer(i) => Value::Int(*i),
-                    toml::Value::Float(f) => Value::Float(*f),
-                    toml::Value::Boolean(b) => Value::Bool(*b),
-                    toml::Value::String(s) => Value::Text(s.clone()),
-                    other => Value::Text(other.to_string()),
-                })
-                .collect();
+            let values: Vec<Value> = vals.iter().map(value_of_toml).collect();
             let weights = spec.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
-            if weights.len() != values.len() {
-                return Err(bad(query, param, "'weights' must have one entry per value"));
-            }
-            let total: f64 = weights.iter().sum();
-            if total <= 0.0 || weights.iter().any(|w| *w < 0.0) {
-                return Err(bad(query, param, "weights must be >= 0 with a positive sum"));
-            }
-            let mut acc = 0.0;
-            let cumulative = weights
-                .iter()
-                .map(|w| {
-                    acc += w / total;
-                    acc
-                })
-                .collect();
-            ParamGen::Enum { values, cumulative }
+            ParamGen::Enum(Weighted::new(values, &weights).map_err(|e| match e {
+                WeightError::Count => bad(query, param, "'weights' must have one entry per value"),
+                WeightError::Invalid => bad(query, param, "weights must be >= 0 with a positive sum"),
+            })?)
         }
         "template" => {
             let t = spec
@@ -318,14 +295,7 @@ impl ParamGen {
                 let v = min + rng.f64() * (max - min);
                 Value::Decimal(format!("{v:.prec$}", prec = *precision as usize))
             }
-            ParamGen::Enum { values, cumulative } => {
-                let u = rng.f64();
-                let i = cumulative
-                    .iter()
-                    .position(|c| u < *c)
-                    .unwrap_or(values.len() - 1);
-                values[i].clone()
-            }
+            ParamGen::Enum(w) => w.pick(rng),
             ParamGen::Sequential { next, step } => {
                 Value::Int(next.fetch_add(*step, Ordering::Relaxed))
             }
