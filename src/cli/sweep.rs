@@ -105,35 +105,11 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     // Charts of the whole sweep, written next to the CSV.
-    let files: Vec<PathBuf> = results
+    let runs: Vec<_> = results
         .iter()
-        .filter_map(|r| r.files.first().cloned())
+        .map(|r| (r.point.label.clone(), r.first.clone()))
         .collect();
-    match crate::report::charts::load(&files) {
-        Err(e) => eprintln!("no charts: {e}"),
-        Ok(runs) => {
-            let runs: Vec<_> = runs
-                .into_iter()
-                .zip(&results)
-                .map(|((_, r), p)| (p.point.label.clone(), r))
-                .collect();
-            let mut charts = crate::report::charts::comparison_charts(&runs);
-            if !a.scale.is_empty() {
-                let levels: Vec<(f64, f64)> = results
-                    .iter()
-                    .zip(&a.scale)
-                    .map(|(r, n)| {
-                        (
-                            *n as f64,
-                            r.metrics.get("tps").map(|s| s.median).unwrap_or(0.0),
-                        )
-                    })
-                    .collect();
-                charts.push(crate::report::charts::scaling_chart(&scaling(&levels)));
-            }
-            crate::report::charts::write(&out, &charts, &runs, true, true)?;
-        }
-    }
+    let mut charts = crate::report::charts::comparison_charts(&runs);
     if !a.scale.is_empty() {
         let levels: Vec<(f64, f64)> = results
             .iter()
@@ -145,17 +121,20 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 )
             })
             .collect();
+        let curve = scaling(&levels);
         println!(
             "\nscaling: {:>8} {:>10} {:>10} {:>11}",
             "level", "tps", "ideal", "efficiency"
         );
-        for l in scaling(&levels) {
+        for l in &curve {
             println!(
                 "         {:>8} {:>10.1} {:>10.1} {:>10.1}%",
                 l.level, l.tps, l.ideal, l.efficiency_pct
             );
         }
+        charts.push(crate::report::charts::scaling_chart(&curve));
     }
+    crate::report::charts::write(&out, &charts, &runs, true, true)?;
     if let Some(by) = a.best_by.as_deref() {
         let key = match by {
             "p99" => "p99_ms",

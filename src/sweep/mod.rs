@@ -188,6 +188,8 @@ pub fn metrics(r: &RunResult) -> BTreeMap<&'static str, f64> {
 pub struct PointResult {
     pub point: Point,
     pub files: Vec<PathBuf>,
+    /// The first trial's result (for charts).
+    pub first: RunResult,
     pub metrics: BTreeMap<&'static str, Spread>,
 }
 
@@ -210,6 +212,7 @@ pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
     let mut out = Vec::new();
     for p in &o.points {
         let mut files = Vec::new();
+        let mut first = None;
         let mut per_metric: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
         for t in 1..=o.trials.max(1) {
             let path = o.out.join(format!("{}-t{t}.json", p.label));
@@ -253,10 +256,14 @@ pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
                 per_metric.entry(k).or_default().push(v);
             }
             files.push(path);
+            first.get_or_insert(result);
         }
+        // At least one trial always runs, so there is a first result.
+        let Some(first) = first else { continue };
         out.push(PointResult {
             point: p.clone(),
             files,
+            first,
             metrics: per_metric
                 .into_iter()
                 .map(|(k, v)| (k, spread(v)))
