@@ -339,7 +339,8 @@ fn apply_timeline(
     proxy.set(Faults::default());
 }
 
-/// Runs every scenario and writes `chaos.csv` next to the result files.
+/// Runs every scenario and writes `chaos.csv`, the charts and `report.html` next to the result
+/// files.
 pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     std::fs::create_dir_all(&o.out).map_err(|e| crate::Error::Io {
         path: o.out.display().to_string(),
@@ -364,6 +365,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     let url = proxied(&o.db, &proxy.addr().to_string())?;
     let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
     let mut rows: Vec<ScenarioRow> = Vec::new();
+    let mut runs: Vec<(String, RunResult)> = Vec::new();
     let mut baseline: Option<(f64, f64)> = None;
     for sc in &o.scenarios {
         if o.stop.load(Ordering::SeqCst) {
@@ -432,6 +434,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             baseline = Some((result.totals.tps, result.response.p99_ms));
         }
         rows.push(row);
+        runs.push((sc.name.clone(), result));
     }
     if let Some((tps, p99)) = baseline {
         for r in &mut rows {
@@ -448,6 +451,12 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         }
     }
     write_csv(&o.out.join("chaos.csv"), &rows)?;
+    // Charts: every scenario side by side, and each over time with its fault windows shaded.
+    let mut charts = crate::report::charts::comparison_charts(&runs);
+    for (name, r) in &runs {
+        charts.extend(crate::report::charts::run_charts(name, r));
+    }
+    crate::report::charts::write(&o.out, &charts, &runs, true, true)?;
     Ok(rows)
 }
 

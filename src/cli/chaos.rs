@@ -113,16 +113,7 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "-".into())
         );
     }
-    // Charts: per scenario over time with the fault windows, and all scenarios side by side.
-    let files: Vec<PathBuf> = rows.iter().map(|r| PathBuf::from(&r.result)).collect();
-    if let Ok(runs) = crate::report::charts::load(&files) {
-        let mut charts = crate::report::charts::comparison_charts(&runs);
-        for (stem, r) in &runs {
-            charts.extend(crate::report::charts::run_charts(stem, r));
-        }
-        crate::report::charts::write(&out, &charts, &runs, true, true)?;
-        println!("report: {}", out.join("report.html").display());
-    }
+    println!("report: {}", out.join("report.html").display());
     println!("chaos.csv: {}", out.join("chaos.csv").display());
     Ok(if stop.load(Ordering::SeqCst) {
         ExitCode::Interrupted
