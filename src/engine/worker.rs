@@ -328,16 +328,7 @@ async fn reconnect(
         }
         tokio::time::sleep(backoff).await;
         // A server that accepts but never answers must not hold the reconnect forever.
-        let attempt = match tokio::time::timeout(Duration::from_secs(5), open(ctx)).await {
-            Ok(r) => r,
-            Err(_) => Err(crate::Error::Failed("reconnect timed out".into())),
-        };
-        if let Err(e) = &attempt {
-            if std::env::var_os("DBARENA_DEBUG").is_some() {
-                eprintln!("reconnect {index}: {e}");
-            }
-        }
-        if let Ok(c) = attempt {
+        if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), open(ctx)).await {
             let _ = outages.send(OutageEvent {
                 connection: index,
                 start: began,
