@@ -2,41 +2,14 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Output};
-
-fn arena(home: &Scratch, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args(args)
-        .current_dir(home.path())
-        .env("DBARENA_HOME", home.path())
-        .env_remove("DBARENA_DB")
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run dbarena")
-}
 
 #[test]
 fn scenarios_measure_degradation_against_the_baseline() {
-    let ok = Command::new("sh")
-        .args([
-            "-c",
-            "ls /usr/lib/postgresql/*/bin/initdb || command -v initdb",
-        ])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        assert!(
-            std::env::var("DBARENA_REQUIRE_SERVERS")
-                .map(|v| v != "1")
-                .unwrap_or(true),
-            "initdb required"
-        );
-        println!("SKIPPED: initdb not installed");
+    if !have("initdb") {
         return;
     }
     let home = Scratch::new("chaos");
-    let o = arena(&home, &["instance", "up", "postgres", "--name", "ch"]);
+    let o = dbarena(&["instance", "up", "postgres", "--name", "ch"], home.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let scenarios = home.file("s.toml");
     std::fs::write(
@@ -69,8 +42,7 @@ duration = "1500ms"
     )
     .unwrap();
     let out = home.file("out");
-    let o = arena(
-        &home,
+    let o = dbarena(
         &[
             "chaos",
             "--db",
@@ -84,6 +56,7 @@ duration = "1500ms"
             "-o",
             out.to_str().unwrap(),
         ],
+        home.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
@@ -125,5 +98,7 @@ duration = "1500ms"
         "no shaded fault window"
     );
     assert!(out.join("report.html").exists() && out.join("tps.svg").exists());
-    assert!(arena(&home, &["instance", "down", "ch"]).status.success());
+    assert!(dbarena(&["instance", "down", "ch"], home.path())
+        .status
+        .success());
 }

@@ -2,37 +2,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn arena(home: &Scratch, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args(args)
-        .current_dir(home.path())
-        .env("DBARENA_HOME", home.path())
-        .env_remove("DBARENA_DB")
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run dbarena")
-}
-
-fn have(binary: &str) -> bool {
-    let found = Command::new("sh")
-        .args([
-            "-c",
-            &format!("command -v {binary} || ls /usr/lib/postgresql/*/bin/{binary}"),
-        ])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("DBARENA_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
-            panic!("{binary} is required (DBARENA_REQUIRE_SERVERS=1) but not installed");
-        }
-        println!("SKIPPED: {binary} not installed");
-    }
-    found
-}
 
 /// Kills the server mid-run and restarts it: the run reports the outage and recovers.
 fn kill_and_restart(kind: &str, binary: &str) {
@@ -41,16 +11,17 @@ fn kill_and_restart(kind: &str, binary: &str) {
     }
     let home = Scratch::new(&format!("inst-{kind}"));
     let name = format!("t{kind}");
-    let o = arena(&home, &["instance", "up", kind, "--name", &name]);
+    let o = dbarena(&["instance", "up", kind, "--name", &name], home.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let url = String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert!(url.contains("127.0.0.1:"), "{url}");
-    let list = String::from_utf8_lossy(&arena(&home, &["instance", "list"]).stdout).into_owned();
+    let list =
+        String::from_utf8_lossy(&dbarena(&["instance", "list"], home.path()).stdout).into_owned();
     assert!(list.contains(&name) && list.contains("running"), "{list}");
     let db = format!("instance:{name}");
     let out = home.file("r.json");
-    let run = Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args([
+    let run = spawn_dbarena(
+        &[
             "workload",
             "run",
             "--db",
@@ -62,20 +33,17 @@ fn kill_and_restart(kind: &str, binary: &str) {
             "-q",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .current_dir(home.path())
-        .env("DBARENA_HOME", home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        home.path(),
+    );
     std::thread::sleep(Duration::from_secs(3));
-    let k = arena(&home, &["instance", "kill", &name]);
+    let k = dbarena(&["instance", "kill", &name], home.path());
     assert!(k.status.success(), "{}", stderr(&k));
-    let list = String::from_utf8_lossy(&arena(&home, &["instance", "list"]).stdout).into_owned();
+    let list =
+        String::from_utf8_lossy(&dbarena(&["instance", "list"], home.path()).stdout).into_owned();
     assert!(list.contains("stopped"), "{list}");
     std::thread::sleep(Duration::from_millis(1500));
-    let s = arena(&home, &["instance", "start", &name]);
+    let s = dbarena(&["instance", "start", &name], home.path());
     assert!(s.status.success(), "{}", stderr(&s));
     let o = run.wait_with_output().unwrap();
     let r = ok_result(&o, &out);
@@ -101,11 +69,14 @@ fn kill_and_restart(kind: &str, binary: &str) {
         .map(|i| i["committed"].as_u64().unwrap())
         .sum();
     assert!(late > 50, "{kind}: only {late} commits after the restart");
-    let logs = arena(&home, &["instance", "logs", &name]);
+    let logs = dbarena(&["instance", "logs", &name], home.path());
     assert!(!logs.stdout.is_empty());
-    let d = arena(&home, &["instance", "down", &name]);
+    let d = dbarena(&["instance", "down", &name], home.path());
     assert!(d.status.success(), "{}", stderr(&d));
-    assert!(!String::from_utf8_lossy(&arena(&home, &["instance", "list"]).stdout).contains(&name));
+    assert!(
+        !String::from_utf8_lossy(&dbarena(&["instance", "list"], home.path()).stdout)
+            .contains(&name)
+    );
 }
 
 #[test]
@@ -124,11 +95,11 @@ fn paused_server_shows_as_an_outage_in_latency() {
         return;
     }
     let home = Scratch::new("inst-pause");
-    let o = arena(&home, &["instance", "up", "postgres", "--name", "p"]);
+    let o = dbarena(&["instance", "up", "postgres", "--name", "p"], home.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let out = home.file("p.json");
-    let run = Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args([
+    let run = spawn_dbarena(
+        &[
             "workload",
             "run",
             "--db",
@@ -140,17 +111,17 @@ fn paused_server_shows_as_an_outage_in_latency() {
             "-q",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .current_dir(home.path())
-        .env("DBARENA_HOME", home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+        home.path(),
+    );
     std::thread::sleep(Duration::from_secs(2));
-    assert!(arena(&home, &["instance", "pause", "p"]).status.success());
+    assert!(dbarena(&["instance", "pause", "p"], home.path())
+        .status
+        .success());
     std::thread::sleep(Duration::from_secs(2));
-    assert!(arena(&home, &["instance", "resume", "p"]).status.success());
+    assert!(dbarena(&["instance", "resume", "p"], home.path())
+        .status
+        .success());
     let o = run.wait_with_output().unwrap();
     let r = ok_result(&o, &out);
     // Open loop: the transactions scheduled during the pause wait, and their latency from the
@@ -161,20 +132,22 @@ fn paused_server_shows_as_an_outage_in_latency() {
         "a 2 s pause must show in response time (max {max} ms)"
     );
     assert!(r["response"]["p99_ms"].as_f64().unwrap() > r["service"]["p99_ms"].as_f64().unwrap());
-    assert!(arena(&home, &["instance", "down", "p"]).status.success());
+    assert!(dbarena(&["instance", "down", "p"], home.path())
+        .status
+        .success());
 }
 
 #[test]
 fn instance_errors() {
     let home = Scratch::new("inst-err");
-    let o = arena(&home, &["instance", "up", "oracle"]);
+    let o = dbarena(&["instance", "up", "oracle"], home.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("use postgres or mariadb"),
         "{}",
         stderr(&o)
     );
-    let o = arena(&home, &["workload", "run", "--db", "instance:ghost"]);
+    let o = dbarena(&["workload", "run", "--db", "instance:ghost"], home.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("no instance named 'ghost'"),

@@ -267,8 +267,8 @@ fn blackhole_and_reset_in_a_postgres_run_are_outages_with_recovery() {
         ),
     ] {
         let out = dir.file("b.json");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
-            .args([
+        let child = spawn_dbarena(
+            &[
                 "workload",
                 "run",
                 "--db",
@@ -284,12 +284,9 @@ fn blackhole_and_reset_in_a_postgres_run_are_outages_with_recovery() {
                 "-q",
                 "--out",
                 out.to_str().unwrap(),
-            ])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+            ],
+            dir.path(),
+        );
         std::thread::sleep(Duration::from_millis(2000));
         p.set(fault.clone());
         std::thread::sleep(Duration::from_millis(1000));

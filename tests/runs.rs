@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use dbarena::metrics::hist::{decode, LatencySummary};
 use dbarena::metrics::RunResult;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -427,8 +427,8 @@ fn isolation_levels_are_applied_and_conflicts_retried() {
 fn ctrl_c_saves_a_partial_result_and_exits_130() {
     let dir = Scratch::new("sigint");
     let out = dir.file("i.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args([
+    let child = spawn_dbarena(
+        &[
             "workload",
             "run",
             "--db",
@@ -438,13 +438,11 @@ fn ctrl_c_saves_a_partial_result_and_exits_130() {
             "--tps",
             "500",
             "--progress-lines",
-        ])
-        .args(["--out", out.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     let started = Instant::now();
     std::thread::sleep(Duration::from_millis(2500));
     let kill = Command::new("kill")
@@ -475,8 +473,8 @@ fn dropped_connections(kind: Db) {
     };
     let dir = Scratch::new("drop");
     let out = dir.file("d.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args([
+    let child = spawn_dbarena(
+        &[
             "workload",
             "run",
             "--db",
@@ -488,13 +486,11 @@ fn dropped_connections(kind: Db) {
             "--connections",
             "4",
             "--quiet",
-        ])
-        .args(["--out", out.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
     // Wait until the measured run is under way, then kill every connection it holds.
     std::thread::sleep(Duration::from_millis(2500));
     match kind {

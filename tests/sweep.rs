@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -101,8 +101,8 @@ fn interrupted_sweep_resumes_without_rerunning_finished_configurations() {
     .unwrap();
     let out = dir.file("out");
     let db = format!("sqlite://{}", dir.file("s.db").display());
-    let child = Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args([
+    let child = spawn_dbarena(
+        &[
             "sweep",
             "--config",
             cfg.to_str().unwrap(),
@@ -110,12 +110,9 @@ fn interrupted_sweep_resumes_without_rerunning_finished_configurations() {
             &db,
             "-o",
             out.to_str().unwrap(),
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+        dir.path(),
+    );
     // Let the first configuration finish (setup + 2 s), then interrupt during the second.
     std::thread::sleep(Duration::from_millis(3500));
     Command::new("kill")

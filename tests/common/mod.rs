@@ -175,15 +175,50 @@ impl Drop for TestDb {
 /// The three databases, for tests that run on each.
 pub const ALL: [Db; 3] = [Db::Sqlite, Db::Postgres, Db::Mysql];
 
-/// Runs the dbarena binary in `cwd` with a clean environment.
-pub fn dbarena(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dbarena"))
-        .args(args)
+/// The dbarena binary in `cwd` with a clean environment; `cwd` is also its DBARENA_HOME, so
+/// managed instances stay inside the test's scratch folder.
+fn command(args: &[&str], cwd: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dbarena"));
+    c.args(args)
         .current_dir(cwd)
+        .env("DBARENA_HOME", cwd)
         .env_remove("DBARENA_DB")
-        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_URL");
+    c
+}
+
+/// Runs the dbarena binary to completion.
+pub fn dbarena(args: &[&str], cwd: &Path) -> Output {
+    command(args, cwd).output().expect("run dbarena")
+}
+
+/// Starts the dbarena binary in the background (stdout discarded, stderr kept).
+pub fn spawn_dbarena(args: &[&str], cwd: &Path) -> std::process::Child {
+    command(args, cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dbarena")
+}
+
+/// Whether a server binary is installed; prints SKIPPED (or, when servers are required,
+/// fails) when it is not.
+pub fn have(binary: &str) -> bool {
+    let found = Command::new("sh")
+        .args([
+            "-c",
+            &format!("command -v {binary} || ls /usr/lib/postgresql/*/bin/{binary}"),
+        ])
         .output()
-        .expect("run dbarena")
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if require_servers() {
+            panic!("{binary} is required (DBARENA_REQUIRE_SERVERS=1) but not installed");
+        }
+        println!("SKIPPED: {binary} not installed");
+    }
+    found
 }
 
 /// stderr as text.
