@@ -228,3 +228,51 @@ fn custom_query_with_undefined_parameter() {
     let e = stderr(&o);
     assert!(one_error_line(&e).contains(":x"), "{e}");
 }
+
+#[test]
+fn other_commands_refuse_bad_usage_with_exit_2() {
+    let dir = Scratch::new("usage");
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "workload",
+                "run",
+                "--db",
+                "sqlite::memory:",
+                "--timeout",
+                "0s",
+            ],
+            "timeout",
+        ),
+        (&["sweep", "--db", "sqlite::memory:"], "nothing to sweep"),
+        (
+            &["chaos", "--db", "sqlite::memory:", "-d", "1s"],
+            "network database",
+        ),
+        (
+            &["check", "h.jsonl", "--model", "linearizable"],
+            "unknown model",
+        ),
+        (
+            &["seed", "--db", "sqlite::memory:", "--rows", "users"],
+            "table=N",
+        ),
+        (
+            &[
+                "verify",
+                "--db",
+                "sqlite::memory:",
+                "--isolation",
+                "snapshot",
+            ],
+            "--isolation",
+        ),
+    ];
+    std::fs::write(dir.file("h.jsonl"), "").unwrap();
+    for (args, needle) in cases {
+        let o = dbarena(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let line = stderr(&o);
+        assert!(one_error_line(&line).contains(needle), "{args:?}: {line}");
+    }
+}
