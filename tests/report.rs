@@ -68,8 +68,47 @@ fn report_writes_svg_charts_and_a_self_contained_html_page() {
     values.sort_by(|a, b| a.total_cmp(b));
     let median = values[values.len() / 2];
     assert!((150.0..250.0).contains(&median), "{values:?}");
-    let o = dbarena(&["report", out.to_str().unwrap(), "--png"], dir.path());
-    assert_eq!(o.status.code(), Some(2));
+    // PNGs: one per chart, each an image twice the SVG's size with more than a blank page in it.
+    let pngs = dir.file("pngs");
+    let o = dbarena(
+        &[
+            "report",
+            out.to_str().unwrap(),
+            "--png",
+            "-o",
+            pngs.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg_count = std::fs::read_dir(&charts)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "svg")
+        })
+        .count();
+    let mut png_count = 0;
+    for e in std::fs::read_dir(&pngs).unwrap() {
+        let p = e.unwrap().path();
+        assert_eq!(p.extension().and_then(|x| x.to_str()), Some("png"), "{p:?}");
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{p:?}");
+        // IHDR: width and height, big-endian, at bytes 16..24.
+        let w = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+        assert!(w >= 800 && h >= 400, "{p:?} is {w}x{h}");
+        assert!(
+            bytes.len() > 10_000,
+            "{p:?} looks blank: {} bytes",
+            bytes.len()
+        );
+        png_count += 1;
+    }
+    assert_eq!(png_count, svg_count);
     let o = dbarena(
         &["report", dir.file("nothing-here").to_str().unwrap()],
         dir.path(),

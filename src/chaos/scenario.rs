@@ -456,7 +456,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     for (name, r) in &runs {
         charts.extend(crate::report::charts::run_charts(name, r));
     }
-    crate::report::charts::write(&o.out, &charts, &runs, true, true)?;
+    crate::report::charts::write(&o.out, &charts, &runs, crate::report::charts::Formats::ALL)?;
     Ok(rows)
 }
 

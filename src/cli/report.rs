@@ -1,7 +1,7 @@
 //! `dbarena report`
 
-use crate::report::charts::{comparison_charts, load, run_charts, write};
-use crate::{Error, ExitCode};
+use crate::report::charts::{comparison_charts, load, run_charts, write, Formats};
+use crate::ExitCode;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ pub struct ReportArgs {
     /// Write one self-contained HTML page.
     #[arg(long)]
     html: bool,
-    /// PNG charts (not available yet).
+    /// Write PNG charts (rendered with a bundled font; no system fonts needed).
     #[arg(long)]
     png: bool,
     /// Output folder [default: the input folder, or the current one].
@@ -25,13 +25,6 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
-    if a.png {
-        return Err(Error::Usage(
-            "--png is not available yet: use --svg or --html (the HTML page embeds the SVG charts)"
-                .into(),
-        )
-        .into());
-    }
     let runs = load(&a.inputs)?;
     let mut charts = Vec::new();
     if runs.len() > 1 {
@@ -47,12 +40,21 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."))
     });
-    let (svg, html) = if !a.svg && !a.html {
-        (false, true)
+    // No format asked for: the HTML page, which holds every chart.
+    let formats = if !a.svg && !a.html && !a.png {
+        Formats {
+            svg: false,
+            png: false,
+            html: true,
+        }
     } else {
-        (a.svg, a.html)
+        Formats {
+            svg: a.svg,
+            png: a.png,
+            html: a.html,
+        }
     };
-    for f in write(&out, &charts, &runs, svg, html)? {
+    for f in write(&out, &charts, &runs, formats)? {
         println!("{}", f.display());
     }
     Ok(ExitCode::Success)

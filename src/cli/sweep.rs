@@ -134,7 +134,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         }
         charts.push(crate::report::charts::scaling_chart(&curve));
     }
-    crate::report::charts::write(&out, &charts, &runs, true, true)?;
+    crate::report::charts::write(&out, &charts, &runs, crate::report::charts::Formats::ALL)?;
     if let Some(by) = a.best_by.as_deref() {
         let key = match by {
             "p99" => "p99_ms",

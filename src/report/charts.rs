@@ -237,36 +237,60 @@ pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> Stri
     h
 }
 
-/// Writes the charts as SVG files and/or one HTML page into `out`; returns the files written.
+/// Which files `write` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Formats {
+    pub svg: bool,
+    pub png: bool,
+    pub html: bool,
+}
+
+impl Formats {
+    /// Everything: what sweeps and chaos runs write by themselves.
+    pub const ALL: Formats = Formats {
+        svg: true,
+        png: true,
+        html: true,
+    };
+}
+
+fn write_file(p: &Path, bytes: &[u8]) -> Result<(), crate::Error> {
+    crate::util::fsx::write_atomic(p, bytes).map_err(|e| crate::Error::Io {
+        path: p.display().to_string(),
+        source: e,
+    })
+}
+
+/// Writes the charts as SVG and/or PNG files and/or one HTML page into `out`; returns the
+/// files written.
 pub fn write(
     out: &Path,
     charts: &[Chart],
     runs: &[(String, RunResult)],
-    svg_files: bool,
-    html_page: bool,
+    formats: Formats,
 ) -> Result<Vec<PathBuf>, crate::Error> {
     std::fs::create_dir_all(out).map_err(|e| crate::Error::Io {
         path: out.display().to_string(),
         source: e,
     })?;
     let mut written = Vec::new();
-    if svg_files {
-        for c in charts {
+    for c in charts {
+        if formats.svg {
             let p = out.join(format!("{}.svg", c.name));
-            crate::util::fsx::write_atomic(&p, c.svg.as_bytes()).map_err(|e| crate::Error::Io {
-                path: p.display().to_string(),
-                source: e,
-            })?;
+            write_file(&p, c.svg.as_bytes())?;
+            written.push(p);
+        }
+        if formats.png {
+            let p = out.join(format!("{}.png", c.name));
+            let png = super::png::render(&c.svg)
+                .map_err(|e| crate::Error::Failed(format!("cannot render {}: {e}", p.display())))?;
+            write_file(&p, &png)?;
             written.push(p);
         }
     }
-    if html_page {
+    if formats.html {
         let p = out.join("report.html");
-        crate::util::fsx::write_atomic(&p, html("dbarena report", charts, runs).as_bytes())
-            .map_err(|e| crate::Error::Io {
-                path: p.display().to_string(),
-                source: e,
-            })?;
+        write_file(&p, html("dbarena report", charts, runs).as_bytes())?;
         written.push(p);
     }
     Ok(written)
