@@ -22,6 +22,11 @@ pub struct SweepArgs {
     /// interrupted sweep resumes from the same folder.
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// Configurations to run at once [default: 1, one after another]. Concurrent runs share
+    /// the machine and, unless their configurations name different databases, the database;
+    /// writers-readers runs get their own table each.
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
     /// A scaling curve over concurrency: connections 1,2,4,8…
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
@@ -38,6 +43,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Some(p) => SweepFile::load(p)?,
         None => SweepFile::default(),
     };
+    if !a.scale.is_empty() && a.parallel > 1 {
+        return Err(Error::Usage(
+            "a scaling curve measures each concurrency level alone: drop --parallel".into(),
+        )
+        .into());
+    }
     if !a.scale.is_empty() {
         file.axes = toml::Table::new();
         file.axes.insert(
@@ -77,6 +88,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         points,
         db,
         trials,
+        parallel: a.parallel,
         out: out.clone(),
         stop: stop.clone(),
         log: Arc::new(|m| eprintln!("{m}")),

@@ -7,8 +7,8 @@ use crate::workload::run::{run_workload, RunOptions};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// The sweep TOML: a base workload and axes (their product), or explicit configurations.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -198,9 +198,96 @@ pub struct SweepOptions {
     pub points: Vec<Point>,
     pub db: String,
     pub trials: usize,
+    /// Configurations run at once (1: one after another).
+    pub parallel: usize,
     pub out: PathBuf,
     pub stop: Arc<AtomicBool>,
     pub log: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+/// One trial of one configuration that has no finished result file yet.
+struct Job {
+    point: usize,
+    trial: usize,
+    path: PathBuf,
+    db: String,
+}
+
+fn interrupted() -> crate::Error {
+    crate::Error::Failed("sweep interrupted; run it again to resume".into())
+}
+
+/// Runs one trial; `slot` gives concurrent writers-readers runs their own table.
+fn run_job(o: &SweepOptions, job: &Job, slot: Option<usize>) -> Result<RunResult, crate::Error> {
+    let p = &o.points[job.point];
+    (o.log)(&format!("{} trial {}: running", p.label, job.trial));
+    let mut cfg = p.workload.clone().resolve(job.db.clone())?;
+    if let Some(slot) = slot {
+        cfg.writers_readers.table = format!("{}_p{slot}", cfg.writers_readers.table);
+    }
+    let mut progress = crate::report::progress::Silent;
+    let rep = run_workload(
+        cfg,
+        RunOptions {
+            out: Some(job.path.clone()),
+            stop: o.stop.clone(),
+            log: Box::new(|_| {}),
+            started: None,
+        },
+        &mut progress,
+    )?;
+    if rep.result.interrupted {
+        return Err(crate::Error::Failed(format!(
+            "sweep interrupted during {}; run it again to resume",
+            p.label
+        )));
+    }
+    Ok(rep.result)
+}
+
+/// Runs jobs on `o.parallel` threads; stops handing out jobs after the first error or an
+/// interrupt, lets the running ones finish (their result files are kept), and returns the
+/// first error.
+fn run_parallel(
+    o: &SweepOptions,
+    jobs: &[&Job],
+    done: &Mutex<BTreeMap<(usize, usize), RunResult>>,
+) -> Result<(), crate::Error> {
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<crate::Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for slot in 0..o.parallel.min(jobs.len()) {
+            let (next, failed) = (&next, &failed);
+            s.spawn(move || loop {
+                let stop = o.stop.load(Ordering::SeqCst)
+                    || failed.lock().map(|f| f.is_some()).unwrap_or(true);
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if stop || i >= jobs.len() {
+                    return;
+                }
+                let job = jobs[i];
+                match run_job(o, job, Some(slot)) {
+                    Ok(r) => {
+                        if let Ok(mut d) = done.lock() {
+                            d.insert((job.point, job.trial), r);
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut f) = failed.lock() {
+                            f.get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failed.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    if o.stop.load(Ordering::SeqCst) {
+        return Err(interrupted());
+    }
+    Ok(())
 }
 
 /// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun.
@@ -209,53 +296,59 @@ pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
         path: o.out.display().to_string(),
         source: e,
     })?;
+    let mut done = BTreeMap::new();
+    let mut jobs = Vec::new();
+    for (i, p) in o.points.iter().enumerate() {
+        for t in 1..=o.trials.max(1) {
+            let path = o.out.join(format!("{}-t{t}.json", p.label));
+            match RunResult::read(&path).ok().filter(|r| !r.interrupted) {
+                Some(r) => {
+                    (o.log)(&format!("{} trial {t}: done before, not rerun", p.label));
+                    done.insert((i, t), r);
+                }
+                None => {
+                    let db = p.workload.db.clone().unwrap_or_else(|| o.db.clone());
+                    jobs.push(Job {
+                        point: i,
+                        trial: t,
+                        path,
+                        db: crate::instance::resolve_url(&db)?,
+                    });
+                }
+            }
+        }
+    }
+    if o.parallel <= 1 {
+        for job in &jobs {
+            if o.stop.load(Ordering::SeqCst) {
+                return Err(interrupted());
+            }
+            done.insert((job.point, job.trial), run_job(o, job, None)?);
+        }
+    } else {
+        // The first run on each database creates its schema alone, so concurrent runs never
+        // race to create the same tables; the rest then share the threads.
+        let mut seen = std::collections::HashSet::new();
+        let (first, rest): (Vec<&Job>, Vec<&Job>) =
+            jobs.iter().partition(|j| seen.insert(j.db.clone()));
+        let shared = Mutex::new(done);
+        run_parallel(o, &first, &shared)?;
+        run_parallel(o, &rest, &shared)?;
+        done = shared.into_inner().map_err(|_| interrupted())?;
+    }
     let mut out = Vec::new();
-    for p in &o.points {
+    for (i, p) in o.points.iter().enumerate() {
         let mut files = Vec::new();
         let mut first = None;
         let mut per_metric: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
         for t in 1..=o.trials.max(1) {
-            let path = o.out.join(format!("{}-t{t}.json", p.label));
-            let existing = RunResult::read(&path).ok().filter(|r| !r.interrupted);
-            let result = match existing {
-                Some(r) => {
-                    (o.log)(&format!("{} trial {t}: done before, not rerun", p.label));
-                    r
-                }
-                None => {
-                    if o.stop.load(Ordering::SeqCst) {
-                        return Err(crate::Error::Failed(
-                            "sweep interrupted; run it again to resume".into(),
-                        ));
-                    }
-                    (o.log)(&format!("{} trial {t}: running", p.label));
-                    let db = p.workload.db.clone().unwrap_or_else(|| o.db.clone());
-                    let db = crate::instance::resolve_url(&db)?;
-                    let cfg = p.workload.clone().resolve(db)?;
-                    let mut progress = crate::report::progress::Silent;
-                    let rep = run_workload(
-                        cfg,
-                        RunOptions {
-                            out: Some(path.clone()),
-                            stop: o.stop.clone(),
-                            log: Box::new(|_| {}),
-                            started: None,
-                        },
-                        &mut progress,
-                    )?;
-                    if rep.result.interrupted {
-                        return Err(crate::Error::Failed(format!(
-                            "sweep interrupted during {}; run it again to resume",
-                            p.label
-                        )));
-                    }
-                    rep.result
-                }
+            let Some(result) = done.remove(&(i, t)) else {
+                return Err(interrupted());
             };
             for (k, v) in metrics(&result) {
                 per_metric.entry(k).or_default().push(v);
             }
-            files.push(path);
+            files.push(o.out.join(format!("{}-t{t}.json", p.label)));
             first.get_or_insert(result);
         }
         // At least one trial always runs, so there is a first result.

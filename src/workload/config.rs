@@ -142,6 +142,8 @@ pub struct WorkloadFile {
     pub key_pool: Option<String>,
     pub key_pool_size: Option<u64>,
     pub key_overlap_ratio: Option<f64>,
+    /// Table of the writers-readers pattern [default: dbarena_kv].
+    pub kv_table: Option<String>,
     pub verify: Option<bool>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
@@ -200,6 +202,7 @@ impl WorkloadFile {
             key_pool: over.key_pool.or(self.key_pool),
             key_pool_size: over.key_pool_size.or(self.key_pool_size),
             key_overlap_ratio: over.key_overlap_ratio.or(self.key_overlap_ratio),
+            kv_table: over.kv_table.or(self.kv_table),
             verify: over.verify.or(self.verify),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
@@ -391,6 +394,7 @@ impl WorkloadFile {
                 key_pool: self.key_pool.clone(),
                 key_pool_size: self.key_pool_size,
                 key_overlap_ratio: self.key_overlap_ratio,
+                kv_table: self.kv_table.clone(),
                 verify: self.verify,
             }
             .resolve()?,
@@ -501,6 +505,8 @@ struct WritersReadersFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_overlap_ratio: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<bool>,
 }
 
@@ -518,6 +524,17 @@ impl WritersReadersFile {
                 "key_overlap_ratio",
                 overlap,
                 "must be between 0 and 1",
+            ));
+        }
+        let table = self.kv_table.clone().unwrap_or(d.table);
+        let plain = table.len() <= 63
+            && table.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(invalid(
+                "kv_table",
+                &table,
+                "expected a plain table name: letters, digits and _, at most 63",
             ));
         }
         for (name, r) in [
@@ -540,6 +557,7 @@ impl WritersReadersFile {
             pool,
             key_pool_size: self.key_pool_size.unwrap_or(d.key_pool_size).max(1),
             key_overlap_ratio: overlap,
+            table,
             verify: self.verify.unwrap_or(false),
         })
     }
@@ -559,6 +577,9 @@ pub struct WritersReaders {
     pub pool: bool,
     pub key_pool_size: u64,
     pub key_overlap_ratio: f64,
+    /// The key-value table, dropped and created at the start of each run.
+    #[serde(default = "default_kv_table")]
+    pub table: String,
     /// Fail the run when a consistency check fails.
     pub verify: bool,
 }
@@ -575,9 +596,14 @@ impl Default for WritersReaders {
             pool: false,
             key_pool_size: 100,
             key_overlap_ratio: 0.0,
+            table: default_kv_table(),
             verify: false,
         }
     }
+}
+
+fn default_kv_table() -> String {
+    "dbarena_kv".into()
 }
 
 fn default_timeout() -> Duration {
@@ -680,5 +706,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("valid patterns: oltp"), "{err}");
+    }
+
+    #[test]
+    fn kv_table_must_be_a_plain_name() {
+        let table = |t: &str| {
+            WorkloadFile {
+                pattern: Some("writers-readers".into()),
+                kv_table: Some(t.into()),
+                ..Default::default()
+            }
+            .resolve("sqlite::memory:".into())
+            .map(|c| c.writers_readers.table)
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(table("kv_2").unwrap(), "kv_2");
+        let err = table("kv; DROP TABLE x").unwrap_err();
+        assert!(err.contains("kv_table") && err.contains("plain table name"), "{err}");
+        assert!(table("2kv").is_err());
     }
 }

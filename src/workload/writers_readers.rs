@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const TABLE: &str = "dbarena_kv";
 /// Operation indexes in the result: write, precondition_failure, read.
 pub const OPS: [&str; 3] = ["write", "precondition_failure", "read"];
 
@@ -60,8 +59,8 @@ pub fn run(
     let mut setup = rt.block_on(async {
         let mut c = Connection::connect(url).await?;
         let d = c.dialect();
-        c.execute(&d.drop_table(TABLE)).await.map_err(|e| crate::Error::db("dropping the writers-readers table", e))?;
-        c.execute(&format!("CREATE TABLE {} (k VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL, val TEXT, writer INTEGER)", d.ident(TABLE)))
+        c.execute(&d.drop_table(&wr.table)).await.map_err(|e| crate::Error::db("dropping the writers-readers table", e))?;
+        c.execute(&format!("CREATE TABLE {} (k VARCHAR(64) PRIMARY KEY, version BIGINT NOT NULL, val TEXT, writer INTEGER)", d.ident(&wr.table)))
             .await
             .map_err(|e| crate::Error::db("creating the writers-readers table", e))?;
         Ok::<Connection, crate::Error>(c)
@@ -113,7 +112,7 @@ pub fn run(
     let final_rows = rt.block_on(async {
         let d = setup.dialect();
         setup
-            .query_text(&format!("SELECT k, version FROM {}", d.ident(TABLE)))
+            .query_text(&format!("SELECT k, version FROM {}", d.ident(&wr.table)))
             .await
             .map_err(|e| crate::Error::db("reading the final table", e))
     })?;
@@ -285,7 +284,7 @@ fn role(
     rt.block_on(async {
         let mut c = Connection::connect(url).await?;
         let d = c.dialect();
-        let t = d.ident(TABLE);
+        let t = d.ident(&wr.table);
         let p = |n| d.placeholder(n);
         let sqls = vec![
             format!("SELECT version FROM {t} WHERE k = {}", p(1)),
