@@ -102,3 +102,173 @@ duration = "1500ms"
         .status
         .success());
 }
+
+/// Every kind of fault on a managed instance of `kind`, under the writers-readers workload:
+/// each scenario ends with the consistency checks, and acknowledged writes survive a kill.
+fn faults_keep_acknowledged_writes(kind: &str, binary: &str) {
+    if !have(binary) {
+        return;
+    }
+    let home = Scratch::new(&format!("chaoswr-{kind}"));
+    let name = format!("cw{kind}");
+    let o = dbarena(&["instance", "up", kind, "--name", &name], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let workload = home.file("wr.toml");
+    std::fs::write(
+        &workload,
+        "pattern = \"writers-readers\"\nnum_writers = 2\nwriter_rate = 40.0\nnum_readers = 2\nreader_rate = 40.0\nkey_pool = \"pool\"\nkey_pool_size = 50\nkey_overlap_ratio = 0.5\ntimeout = \"1s\"\nduration = \"6s\"\n",
+    )
+    .unwrap();
+    let scenarios = home.file("s.toml");
+    std::fs::write(
+        &scenarios,
+        r#"
+[[scenarios]]
+name = "baseline"
+
+[[scenarios]]
+name = "latency"
+[[scenarios.faults]]
+type = "latency"
+latency_ms = 20
+jitter_ms = 5
+
+[[scenarios]]
+name = "bandwidth"
+[[scenarios.faults]]
+type = "bandwidth"
+bandwidth_bps = 20000
+
+[[scenarios]]
+name = "blackhole"
+[[scenarios.faults]]
+type = "blackhole"
+start = "1s"
+duration = "2s"
+
+[[scenarios]]
+name = "slow-close"
+[[scenarios.faults]]
+type = "slow_close"
+slow_close_ms = 300
+
+[[scenarios]]
+name = "cpu"
+[[scenarios.faults]]
+type = "cpu"
+threads = 2
+percent = 50
+
+[[scenarios]]
+name = "pause"
+[[scenarios.faults]]
+type = "pause"
+start = "1s"
+duration = "2s"
+
+[[scenarios]]
+name = "kill"
+[[scenarios.faults]]
+type = "kill"
+start = "1s"
+duration = "2s"
+"#,
+    )
+    .unwrap();
+    let out = home.file("out");
+    let o = dbarena(
+        &[
+            "chaos",
+            "--db",
+            &format!("instance:{name}"),
+            "--from",
+            workload.to_str().unwrap(),
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    let _ = dbarena(&["instance", "down", &name], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |c: &str| header.iter().position(|h| *h == c).unwrap();
+    let row = |scenario: &str| -> Vec<String> {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{scenario},")))
+            .unwrap_or_else(|| panic!("no {scenario} in {csv}"))
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    for s in [
+        "baseline",
+        "latency",
+        "bandwidth",
+        "blackhole",
+        "slow-close",
+        "cpu",
+        "pause",
+        "kill",
+    ] {
+        assert_eq!(row(s)[col("verification")], "\"pass\"", "{s}: {csv}");
+        let r = read_json(&out.join(format!("{s}.json")));
+        let w = &r["writers_readers"];
+        assert!(
+            w["write_tps"].as_f64().unwrap() > 10.0,
+            "{s}: writes stalled: {w}"
+        );
+        assert_eq!(w["violations"].as_array().unwrap().len(), 0, "{s}");
+    }
+    let num = |s: &str, c: &str| row(s)[col(c)].parse::<f64>().unwrap();
+    // Latency shows in the writers' p50 (each write is several round trips).
+    let p50 = |s: &str| {
+        read_json(&out.join(format!("{s}.json")))["writers_readers"]["writer_p50_ms"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(p50("latency") > p50("baseline") + 20.0, "{csv}");
+    // A blackhole, a pause and a kill each stop commits for a while, then work resumes.
+    for s in ["blackhole", "pause", "kill"] {
+        assert!(num(s, "longest_gap_s") >= 1.0, "{s}: {csv}");
+        let r = read_json(&out.join(format!("{s}.json")));
+        let last: u64 = r["intervals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .take(1)
+            .map(|i| i["committed"].as_u64().unwrap())
+            .sum();
+        assert!(
+            last > 10,
+            "{s}: no recovery, {last} commits in the last second"
+        );
+    }
+    // Blackholed and killed connections are classed as lost connections.
+    assert!(
+        row("blackhole")[col("errors")].contains("connection:"),
+        "{csv}"
+    );
+    assert!(row("kill")[col("errors")].contains("connection"), "{csv}");
+    // Degradation against the baseline, as charts.
+    for f in [
+        "degradation-tps.svg",
+        "degradation-p99.png",
+        "distribution-by-config.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn postgres_faults_keep_acknowledged_writes() {
+    faults_keep_acknowledged_writes("postgres", "initdb");
+}
+
+#[test]
+fn mariadb_faults_keep_acknowledged_writes() {
+    faults_keep_acknowledged_writes("mariadb", "mariadb-install-db");
+}

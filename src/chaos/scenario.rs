@@ -219,7 +219,17 @@ pub struct ScenarioRow {
     pub recovery_s: Option<f64>,
     pub tps_change_pct: f64,
     pub p99_change_pct: f64,
+    /// Consistency verdict: `pass`, `fail: N violations (first: …)`, or `n/a` for patterns
+    /// without checks.
+    pub verification: String,
     pub result: String,
+}
+
+impl ScenarioRow {
+    /// Whether the scenario's consistency checks found a violation.
+    pub fn failed_verification(&self) -> bool {
+        self.verification.starts_with("fail")
+    }
 }
 
 /// Settings of a chaos run.
@@ -453,6 +463,14 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     write_csv(&o.out.join("chaos.csv"), &rows)?;
     // Charts: every scenario side by side, and each over time with its fault windows shaded.
     let mut charts = crate::report::charts::comparison_charts(&runs);
+    if baseline.is_some() && rows.len() > 1 {
+        let labels: Vec<String> = rows.iter().map(|r| r.scenario.clone()).collect();
+        let tps: Vec<f64> = rows.iter().map(|r| r.tps_change_pct).collect();
+        let p99: Vec<f64> = rows.iter().map(|r| r.p99_change_pct).collect();
+        charts.extend(crate::report::charts::degradation_charts(
+            &labels, &tps, &p99,
+        ));
+    }
     for (name, r) in &runs {
         charts.extend(crate::report::charts::run_charts(name, r));
     }
@@ -518,6 +536,15 @@ fn summarise(
         recovery_s: recovery,
         tps_change_pct: 0.0,
         p99_change_pct: 0.0,
+        verification: match &r.writers_readers {
+            None => "n/a".into(),
+            Some(w) if w.violations.is_empty() => "pass".into(),
+            Some(w) => format!(
+                "fail: {} violations (first: {})",
+                w.violations.len(),
+                w.violations[0]
+            ),
+        },
         result: path.display().to_string(),
     }
 }
@@ -526,7 +553,7 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
     let mut s = String::from("scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result\n");
     for r in rows {
         s.push_str(&format!(
-            "{},{:.2},{:.4},{:.3},{:.3},{:.3},\"{}\",{:.2},{:.2},{},{:.1},{:.1},n/a,{}\n",
+            "{},{:.2},{:.4},{:.3},{:.3},{:.3},\"{}\",{:.2},{:.2},{},{:.1},{:.1},\"{}\",{}\n",
             r.scenario,
             r.tps,
             r.failure_rate,
@@ -539,6 +566,7 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
             r.recovery_s.map(|v| format!("{v:.2}")).unwrap_or_default(),
             r.tps_change_pct,
             r.p99_change_pct,
+            r.verification.replace('"', "'"),
             r.result
         ));
     }

@@ -55,22 +55,22 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
     let db = super::resolve_db(db_arg)?;
     let flags = WorkloadFile {
         pattern: a.pattern,
-        duration: a.duration.or(Some("20s".into())),
-        tps: Some(
-            a.tps
-                .map(|t| {
-                    t.parse::<f64>()
-                        .map(TpsSetting::Rate)
-                        .unwrap_or(TpsSetting::Word(t))
-                })
-                .unwrap_or(TpsSetting::Rate(200.0)),
-        ),
+        duration: a.duration,
+        tps: a.tps.map(|t| {
+            t.parse::<f64>()
+                .map(TpsSetting::Rate)
+                .unwrap_or(TpsSetting::Word(t))
+        }),
         connections: a.connections,
         ..Default::default()
     };
     let mut merged = file.overlay(flags);
+    // Defaults of chaos, where neither the flags nor the --from file say.
     if merged.tps.is_none() {
         merged.tps = Some(TpsSetting::Rate(200.0));
+    }
+    if merged.duration.is_none() {
+        merged.duration = Some("20s".into());
     }
     let base = merged.resolve(db.clone()).map_err(Error::from)?;
     let scenarios = if a.scenarios == "default" {
@@ -95,12 +95,12 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
         log: Arc::new(|m| eprintln!("{m}")),
     })?;
     println!(
-        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}  verification",
         "scenario", "tps", "fail %", "p50 ms", "p99 ms", "tps Δ%", "outage s", "recov s"
     );
     for r in &rows {
         println!(
-            "{:<26} {:>9.1} {:>8.2} {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>8}",
+            "{:<26} {:>9.1} {:>8.2} {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>8}  {}",
             r.scenario,
             r.tps,
             r.failure_rate * 100.0,
@@ -110,13 +110,25 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
             r.longest_outage_s,
             r.recovery_s
                 .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "-".into())
+                .unwrap_or_else(|| "-".into()),
+            r.verification
         );
     }
     println!("report: {}", out.join("report.html").display());
     println!("chaos.csv: {}", out.join("chaos.csv").display());
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.failed_verification())
+        .map(|r| r.scenario.as_str())
+        .collect();
     Ok(if stop.load(Ordering::SeqCst) {
         ExitCode::Interrupted
+    } else if !failed.is_empty() {
+        eprintln!(
+            "error: consistency checks failed in {}; see the verification column of chaos.csv",
+            failed.join(", ")
+        );
+        ExitCode::Failure
     } else {
         ExitCode::Success
     })

@@ -22,6 +22,81 @@ fn s(name: &str, color: &'static str, points: Vec<(f64, f64)>) -> Series {
     }
 }
 
+/// Latency (ms) against "nines" of the percentile (1 = 90%, 2 = 99%, …) from the run's HDR
+/// histogram; None when it holds nothing.
+fn percentile_curve(r: &RunResult) -> Option<Vec<(f64, f64)>> {
+    let h = decode(&r.response_hdr).ok().filter(|h| !h.is_empty())?;
+    let qs = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999];
+    Some(
+        qs.iter()
+            .map(|q| {
+                (
+                    -(1.0f64 - q).max(1e-5).log10(),
+                    h.value_at_quantile(*q) as f64 / 1000.0,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Every run's latency distribution on one chart (a chaos run's scenarios side by side).
+pub fn distribution_overlay(runs: &[(String, RunResult)]) -> Option<Chart> {
+    let series: Vec<Series> = runs
+        .iter()
+        .filter_map(|(l, r)| Some((l, percentile_curve(r)?)))
+        .enumerate()
+        .map(|(i, (l, points))| Series {
+            name: l.clone(),
+            color: PALETTE[i % PALETTE.len()],
+            points,
+            // Past the palette, lines repeat colours dashed.
+            dashed: (i / PALETTE.len()) % 2 == 1,
+        })
+        .collect();
+    if series.len() < 2 {
+        return None;
+    }
+    Some(Chart {
+        name: "distribution-by-config".into(),
+        title: "latency distribution per configuration".into(),
+        svg: svg::lines(
+            "latency by percentile (x: nines, 2 = 99%)",
+            "nines",
+            "ms",
+            &series,
+            &[],
+        ),
+    })
+}
+
+/// Change against the baseline in percent, per scenario: throughput and p99 latency.
+pub fn degradation_charts(labels: &[String], tps_pct: &[f64], p99_pct: &[f64]) -> Vec<Chart> {
+    vec![
+        Chart {
+            name: "degradation-tps".into(),
+            title: "throughput change against the baseline".into(),
+            svg: svg::signed_bars(
+                "throughput change against the baseline",
+                "% of baseline tps",
+                labels,
+                tps_pct,
+                PALETTE[0],
+            ),
+        },
+        Chart {
+            name: "degradation-p99".into(),
+            title: "p99 latency change against the baseline".into(),
+            svg: svg::signed_bars(
+                "p99 latency change against the baseline",
+                "% of baseline p99",
+                labels,
+                p99_pct,
+                PALETTE[1],
+            ),
+        },
+    ]
+}
+
 /// Charts of one run: throughput and latency over time, and the latency distribution.
 pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
     let windows: Vec<(f64, f64, String)> = r
@@ -65,18 +140,8 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
         ),
     });
     // HDR percentile plot: latency at 0, 50, 90, 99, 99.9, 99.99 % ("nines" on x).
-    if let Ok(h) = decode(&r.response_hdr) {
-        if !h.is_empty() {
-            let qs = [0.0, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999];
-            let pts = qs
-                .iter()
-                .map(|q| {
-                    (
-                        -(1.0f64 - q).max(1e-5).log10(),
-                        h.value_at_quantile(*q) as f64 / 1000.0,
-                    )
-                })
-                .collect();
+    if let Some(pts) = percentile_curve(r) {
+        {
             charts.push(Chart {
                 name: format!("{stem}-distribution"),
                 title: format!("{stem}: latency distribution"),
@@ -128,7 +193,7 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
         })
         .collect();
     let tps: Vec<f64> = runs.iter().map(|(_, r)| r.totals.tps).collect();
-    vec![
+    let mut charts = vec![
         Chart {
             name: "latency-by-config".into(),
             title: "latency per configuration".into(),
@@ -154,7 +219,12 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
             title: "throughput per configuration".into(),
             svg: svg::bars("throughput", "tps", &labels, &tps, PALETTE[0]),
         },
-    ]
+    ];
+    // Beyond a dozen lines the overlay is unreadable; the per-run charts remain.
+    if runs.len() <= 12 {
+        charts.extend(distribution_overlay(runs));
+    }
+    charts
 }
 
 /// Throughput per concurrency level against the ideal linear line.

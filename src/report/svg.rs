@@ -1,5 +1,5 @@
 //! Minimal SVG charts (lines, bars, shaded windows) with no font or plotting library: text is
-//! drawn by whatever opens the file, so nothing has to be installed.
+//! drawn by whatever opens the file (a browser, or `png` with its bundled font).
 
 use std::fmt::Write;
 
@@ -80,12 +80,14 @@ fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64) {
 fn fmt(v: f64) -> String {
     if v == 0.0 {
         "0".into()
-    } else if v.abs() >= 100.0 {
+    } else if v.abs() >= 100.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else if v.abs() >= 1.0 {
         format!("{v:.1}")
     } else {
-        format!("{v:.3}")
+        // 0.8, not 0.800; 0.125 stays.
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -234,6 +236,77 @@ pub fn bars(title: &str, ylabel: &str, labels: &[String], values: &[f64], color:
     s
 }
 
+/// A bar chart of values that may be negative (changes against a baseline), with a zero line.
+pub fn signed_bars(
+    title: &str,
+    ylabel: &str,
+    labels: &[String],
+    values: &[f64],
+    color: &str,
+) -> String {
+    let finite = || values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = (finite().fold(0.0, f64::min), finite().fold(0.0, f64::max));
+    // Ticks on round steps, with zero among them.
+    let step = nice_max((hi - lo) / 5.0);
+    let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+    let hi = if hi <= lo { lo + step } else { hi };
+    let span = hi - lo;
+    let py = |v: f64| T + (H - T - B) * (hi - v) / span;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11"><rect width="{W}" height="{H}" fill="white"/><text x="{}" y="22" font-size="14" text-anchor="middle">{}</text>"#,
+        (L + W - R) / 2.0,
+        esc(title)
+    );
+    for i in 0..=((span / step).round() as usize) {
+        let v = lo + step * i as f64;
+        let _ = write!(
+            s,
+            r##"<line x1="{L}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
+            W - R,
+            L - 6.0,
+            py(v) + 4.0,
+            fmt(v),
+            y = py(v)
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="#333"/><line x1="{L}" y1="{z}" x2="{}" y2="{z}" stroke="#333"/><text transform="translate(16,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
+        H - B,
+        W - R,
+        (T + H - B) / 2.0,
+        esc(ylabel),
+        z = py(0.0)
+    );
+    let n = values.len().max(1) as f64;
+    let bw = (W - L - R) / n;
+    for (i, (l, v)) in labels.iter().zip(values).enumerate() {
+        let v = if v.is_finite() { *v } else { 0.0 };
+        let (top, bottom) = (py(v.max(0.0)), py(v.min(0.0)));
+        let x = L + bw * i as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{}: {}</title></rect><text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text><text transform="translate({:.1},{}) rotate(30)" font-size="9">{}</text>"#,
+            x + bw * 0.15,
+            top,
+            bw * 0.7,
+            (bottom - top).max(0.5),
+            esc(l),
+            fmt(v),
+            x + bw * 0.5,
+            if v >= 0.0 { top - 3.0 } else { bottom + 11.0 },
+            fmt(v),
+            x + bw * 0.3,
+            H - B + 10.0,
+            esc(l)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +330,45 @@ mod tests {
         assert_eq!(nice_max(73.0), 100.0);
         let b = bars("t", "y", &["x".into()], &[2.0], "#000");
         assert!(b.contains("<rect") && b.ends_with("</svg>"));
+        assert_eq!(fmt(0.8), "0.8");
+        assert_eq!(fmt(0.125), "0.125");
+    }
+
+    #[test]
+    fn signed_bars_hang_below_the_zero_line() {
+        let s = signed_bars(
+            "t",
+            "%",
+            &["up".into(), "down".into()],
+            &[50.0, -25.0],
+            "#000",
+        );
+        // Steps of 20 from -40 to 60: zero is a tick 60% of the way down the plot area.
+        let zero = T + (H - T - B) * 0.6;
+        assert!(
+            s.contains(">-40<") && s.contains(">60<") && s.contains(">0<"),
+            "{s}"
+        );
+        let rect = |name: &str| -> (f64, f64) {
+            let at = s.find(&format!("<title>{name}:")).unwrap();
+            let head = &s[..at];
+            let r = &head[head.rfind("<rect").unwrap()..];
+            let attr = |a: &str| -> f64 {
+                let i = r.find(&format!("{a}=\"")).unwrap() + a.len() + 2;
+                r[i..].split('"').next().unwrap().parse().unwrap()
+            };
+            (attr("y"), attr("height"))
+        };
+        let (up_y, up_h) = rect("up");
+        let (down_y, down_h) = rect("down");
+        assert!(
+            (up_y + up_h - zero).abs() < 0.2,
+            "the rising bar ends at zero"
+        );
+        assert!(
+            (down_y - zero).abs() < 0.2,
+            "the falling bar starts at zero"
+        );
+        assert!((up_h - 2.0 * down_h).abs() < 0.5, "{up_h} vs {down_h}");
     }
 }

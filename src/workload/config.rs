@@ -722,7 +722,10 @@ mod tests {
         };
         assert_eq!(table("kv_2").unwrap(), "kv_2");
         let err = table("kv; DROP TABLE x").unwrap_err();
-        assert!(err.contains("kv_table") && err.contains("plain table name"), "{err}");
+        assert!(
+            err.contains("kv_table") && err.contains("plain table name"),
+            "{err}"
+        );
         assert!(table("2kv").is_err());
     }
 }

@@ -74,17 +74,22 @@ pub fn run(
     let started_at_us = crate::util::time::now_us();
     let start = Instant::now() + Duration::from_millis(50);
     let seed = cfg.seed.unwrap_or_else(Rng::seed_from_time);
+    let limit = cfg.timeout;
     let mut handles = Vec::new();
     for w in 0..wr.num_writers {
         let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
         handles.push(std::thread::spawn(move || {
-            role(true, w, &wr, &url, &shared, start, duration, &stop, seed)
+            role(
+                true, w, &wr, &url, &shared, start, duration, &stop, seed, limit,
+            )
         }));
     }
     for r in 0..wr.num_readers {
         let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
         handles.push(std::thread::spawn(move || {
-            role(false, r, &wr, &url, &shared, start, duration, &stop, seed)
+            role(
+                false, r, &wr, &url, &shared, start, duration, &stop, seed, limit,
+            )
         }));
     }
     let mut all = Events::default();
@@ -109,13 +114,7 @@ pub fn run(
         duration.as_secs_f64()
     };
     // Consistency checks against the final table.
-    let final_rows = rt.block_on(async {
-        let d = setup.dialect();
-        setup
-            .query_text(&format!("SELECT k, version FROM {}", d.ident(&wr.table)))
-            .await
-            .map_err(|e| crate::Error::db("reading the final table", e))
-    })?;
+    let final_rows = rt.block_on(final_table(&mut setup, url, &wr.table))?;
     let finals: HashMap<String, i64> = final_rows
         .into_iter()
         .filter_map(|r| Some((r[0].clone()?, r[1].clone()?.parse().ok()?)))
@@ -127,7 +126,10 @@ pub fn run(
     let secs = measured.ceil().max(1.0) as usize;
     let mut buckets: Vec<Interval> = (0..secs).map(|_| Interval::with_ops(3)).collect();
     for &(t, op, ok, resp, svc) in &all.ops {
-        for iv in [&mut totals, &mut buckets[(t as usize).min(secs - 1)]] {
+        // Per-second figures count work when it completes, so a stalled server shows as
+        // seconds without commits (the latency from the intended start shows the backlog).
+        let done_s = t + resp as f64 / 1e6;
+        for iv in [&mut totals, &mut buckets[(done_s as usize).min(secs - 1)]] {
             let s = &mut iv.ops[op];
             if ok {
                 s.committed += 1;
@@ -279,6 +281,7 @@ fn role(
     duration: Duration,
     stop: &AtomicBool,
     seed: u64,
+    limit: Duration,
 ) -> Result<Events, crate::Error> {
     let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async {
@@ -320,7 +323,7 @@ fn role(
                 loop {
                     ev.attempts += 1;
                     let attempt = Instant::now();
-                    match write(&mut c, d, &key, &value, id).await {
+                    match bounded(limit, write(&mut c, d, &key, &value, id)).await {
                         Ok(Some(ver)) => {
                             let done = Instant::now();
                             ev.ops.push((t_s, 0, true, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
@@ -344,14 +347,12 @@ fn role(
                             ev.ops.push((t_s, 1, false, us, us));
                         }
                         Err(e) => {
-                            if e.kind == ErrorKind::ConnectionLost {
-                                ev.errors.push(e);
-                                if let Ok(nc) = Connection::connect(url).await {
+                            let lost = e.kind == ErrorKind::ConnectionLost;
+                            ev.errors.push(e);
+                            if lost {
+                                if let Some(nc) = reconnect(url, &sqls).await {
                                     c = nc;
-                                    let _ = c.prepare_all(&sqls).await;
                                 }
-                            } else {
-                                ev.errors.push(e);
                             }
                         }
                     }
@@ -367,12 +368,12 @@ fn role(
             } else {
                 let key = shared.written.lock().ok().and_then(|w| if w.is_empty() { None } else { Some(w[rng.below(w.len() as u64) as usize].clone()) });
                 let Some(key) = key else { continue };
-                let r = async {
+                let r = bounded(limit, async {
                     c.execute(d.begin(false)).await?;
                     let out = c.run_first(0, &[Value::Text(key.clone())]).await;
                     let _ = c.execute("COMMIT").await;
                     out
-                }
+                })
                 .await;
                 let done = Instant::now();
                 match r {
@@ -383,13 +384,81 @@ fn role(
                     }
                     Err(e) => {
                         ev.ops.push((t_s, 2, false, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
+                        let lost = e.kind == ErrorKind::ConnectionLost;
                         ev.errors.push(e);
+                        if lost {
+                            if let Some(nc) = reconnect(url, &sqls).await {
+                                c = nc;
+                            }
+                        }
                     }
                 }
             }
         }
         Ok(ev)
     })
+}
+
+/// Gives up on a transaction after `limit` (a blackholed or lost connection never answers);
+/// the connection is then treated as lost and replaced.
+async fn bounded<T>(
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, DbError>>,
+) -> Result<T, DbError> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(r) => r,
+        Err(_) => Err(DbError::new(
+            ErrorKind::ConnectionLost,
+            "timeout",
+            format!(
+                "no answer within {:.1} s; the connection was abandoned",
+                limit.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// A fresh connection with the statements prepared, or None while the server is away. Bounded
+/// so that a paused server (accepting, never answering) cannot hold a role past its schedule.
+async fn reconnect(url: &DbUrl, sqls: &[String]) -> Option<Connection> {
+    let open = async {
+        let mut c = Connection::connect(url).await.ok()?;
+        c.prepare_all(sqls).await.ok()?;
+        Some(c)
+    };
+    match tokio::time::timeout(Duration::from_secs(2), open).await {
+        Ok(Some(c)) => Some(c),
+        _ => {
+            // The server is down: wait a little instead of spinning through the next attempts.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            None
+        }
+    }
+}
+
+/// The final table, read again on a fresh connection if the server was restarted during the
+/// run (for up to 30 s, as it may still be starting).
+async fn final_table(
+    setup: &mut Connection,
+    url: &DbUrl,
+    table: &str,
+) -> Result<Vec<Vec<Option<String>>>, crate::Error> {
+    let sql = format!("SELECT k, version FROM {}", setup.dialect().ident(table));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match setup.query_text(&sql).await {
+            Ok(rows) => return Ok(rows),
+            Err(e) if e.kind == ErrorKind::ConnectionLost && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Ok(Ok(c)) =
+                    tokio::time::timeout(Duration::from_secs(2), Connection::connect(url)).await
+                {
+                    *setup = c;
+                }
+            }
+            Err(e) => return Err(crate::Error::db("reading the final table", e)),
+        }
+    }
 }
 
 /// One optimistic write: Some(new version) on success, None on a precondition failure.
