@@ -147,6 +147,19 @@ start = "1s"
 duration = "2s"
 
 [[scenarios]]
+name = "reset"
+[[scenarios.faults]]
+type = "reset"
+start = "1s"
+duration = "2s"
+
+[[scenarios]]
+name = "restart"
+[[scenarios.faults]]
+type = "restart"
+start = "2s"
+
+[[scenarios]]
 name = "slow-close"
 [[scenarios.faults]]
 type = "slow_close"
@@ -208,6 +221,8 @@ duration = "2s"
         "latency",
         "bandwidth",
         "blackhole",
+        "reset",
+        "restart",
         "slow-close",
         "cpu",
         "pause",
@@ -253,6 +268,13 @@ duration = "2s"
         "{csv}"
     );
     assert!(row("kill")[col("errors")].contains("connection"), "{csv}");
+    assert!(row("reset")[col("errors")].contains("connection"), "{csv}");
+    assert!(
+        row("restart")[col("errors")].contains("connection"),
+        "{csv}"
+    );
+    // Resets refuse every connection for two seconds: a gap in commits.
+    assert!(num("reset", "longest_gap_s") >= 1.0, "{csv}");
     // Degradation against the baseline, as charts.
     for f in [
         "degradation-tps.svg",
@@ -271,4 +293,64 @@ fn postgres_faults_keep_acknowledged_writes() {
 #[test]
 fn mariadb_faults_keep_acknowledged_writes() {
     faults_keep_acknowledged_writes("mariadb", "mariadb-install-db");
+}
+
+#[test]
+fn list_append_histories_stay_serializable_through_a_kill() {
+    if !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("chaosla");
+    let o = dbarena(
+        &["instance", "up", "postgres", "--name", "cla"],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scenarios = home.file("s.toml");
+    std::fs::write(
+        &scenarios,
+        "[[scenarios]]\nname = \"baseline\"\n\n[[scenarios]]\nname = \"kill\"\n[[scenarios.faults]]\ntype = \"kill\"\nstart = \"1s\"\nduration = \"1s\"\n",
+    )
+    .unwrap();
+    let workload = home.file("la.toml");
+    std::fs::write(
+        &workload,
+        "pattern = \"list-append\"\nisolation = \"serializable\"\nconnections = 3\nduration = \"4s\"\ntimeout = \"2s\"\n",
+    )
+    .unwrap();
+    let out = home.file("out");
+    let o = dbarena(
+        &[
+            "chaos",
+            "--db",
+            "instance:cla",
+            "--from",
+            workload.to_str().unwrap(),
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    let _ = dbarena(&["instance", "down", "cla"], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+    for s in ["baseline", "kill"] {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{s},")))
+            .unwrap_or_else(|| panic!("{csv}"));
+        assert!(line.contains("\"pass (serializable)\""), "{s}: {csv}");
+        let r = read_json(&out.join(format!("{s}.json")));
+        assert!(r["totals"]["committed"].as_u64().unwrap() > 20, "{s}");
+        assert!(std::path::Path::new(r["verification"]["history"].as_str().unwrap()).exists());
+    }
+    // The kill cut transactions off: failed or indeterminate, never silently lost.
+    let kill = read_json(&out.join("kill.json"));
+    assert!(
+        kill["errors"].to_string().contains("list-append:"),
+        "{}",
+        kill["errors"]
+    );
 }

@@ -407,3 +407,48 @@ fn check_reads_elle_json_and_explains_cycles() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot read history"));
 }
+
+#[test]
+fn list_append_runs_as_a_workload_with_its_check_in_the_result() {
+    for kind in [Db::Sqlite, Db::Postgres, Db::Mysql] {
+        let Some(db) = TestDb::new(kind, "lawl") else {
+            continue;
+        };
+        let dir = Scratch::new("lawl");
+        let out = dir.file("la.json");
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                "list-append",
+                "--isolation",
+                "serializable",
+                "-d",
+                "2s",
+                "-n",
+                "3",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        let r = ok_result(&o, &out);
+        assert!(r["totals"]["committed"].as_u64().unwrap() > 20, "{kind:?}");
+        let v = &r["verification"];
+        assert_eq!(v["checker"], "list-append", "{kind:?}: {v}");
+        assert_eq!(v["model"], "serializable", "{kind:?}: {v}");
+        assert_eq!(v["verdict"], "pass", "{kind:?}: {v}");
+        // The history it was judged on is kept and checks the same way on its own.
+        let hist = std::path::PathBuf::from(v["history"].as_str().unwrap());
+        let (code, text) = check_file(&dir, &hist, "serializable");
+        assert_eq!(code, 0, "{kind:?}: {text}");
+        let summary = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            summary.contains("list-append check against serializable: pass"),
+            "{summary}"
+        );
+    }
+}

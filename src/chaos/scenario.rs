@@ -295,7 +295,7 @@ fn apply_timeline(
                         let _ = i.pause(true);
                     }
                     ("restart", Some(i)) => {
-                        let _ = i.kill();
+                        let _ = i.stop();
                         let _ = i.start();
                     }
                     _ => {}
@@ -537,7 +537,13 @@ fn summarise(
         tps_change_pct: 0.0,
         p99_change_pct: 0.0,
         verification: match &r.writers_readers {
-            None => "n/a".into(),
+            None => match &r.verification {
+                Some(v) if v.verdict == "fail" => {
+                    format!("fail: {} ({})", v.model, v.anomalies.join(" "))
+                }
+                Some(v) => format!("{} ({})", v.verdict, v.model),
+                None => "n/a".into(),
+            },
             Some(w) if w.violations.is_empty() => "pass".into(),
             Some(w) => format!(
                 "fail: {} violations (first: {})",

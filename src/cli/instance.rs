@@ -22,6 +22,8 @@ pub enum InstanceCommand {
     Logs { name: String },
     /// Stop an instance and remove its data.
     Down { name: String },
+    /// Shut the server down gracefully, keeping its data (`start` brings it back).
+    Stop { name: String },
     /// Start a stopped (or killed) instance again.
     Start { name: String },
     /// kill -9 the server.
@@ -59,6 +61,9 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
                 .map_err(Error::from)?;
             eprintln!("{name} is down");
         }
+        InstanceCommand::Stop { name } => Instance::load(&name)
+            .and_then(|i| i.stop())
+            .map_err(Error::from)?,
         InstanceCommand::Start { name } => Instance::load(&name)
             .and_then(|i| i.start())
             .map_err(Error::from)?,

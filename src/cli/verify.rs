@@ -132,6 +132,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         max_ops: a.max_ops.unwrap_or(4).max(1),
         seed: crate::datagen::Rng::seed_from_time(),
         stop: stop.clone(),
+        timeout: Duration::from_secs(30),
     };
     let h = run_list_append(&opts)?;
     let path = a.history.unwrap_or_else(|| {

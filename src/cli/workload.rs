@@ -168,6 +168,15 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
+    if let Some(v) = r.verification.as_ref().filter(|v| v.verdict == "fail") {
+        return Err(Error::Failed(format!(
+            "the history violates {}: {}; see {}",
+            v.model,
+            v.anomalies.join(", "),
+            v.history
+        ))
+        .into());
+    }
     if r.totals.committed == 0 && r.totals.failed > 0 {
         let first = r
             .errors

@@ -130,6 +130,23 @@ pub struct RunResult {
     /// Role metrics and consistency checks of the writers-readers pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writers_readers: Option<WritersReadersStats>,
+    /// The isolation check of the list-append pattern.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// The verdict of a history checker on the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verification {
+    pub checker: String,
+    /// The consistency model the history was checked against.
+    pub model: String,
+    /// pass, fail, or unknown (the cycle search ran out of time).
+    pub verdict: String,
+    /// Anomaly kinds found, with counts.
+    pub anomalies: Vec<String>,
+    /// The recorded history, for `dbarena check`.
+    pub history: String,
 }
 
 /// What the writers-readers pattern measures beyond the per-operation figures.
@@ -274,6 +291,7 @@ impl RunResult {
             outages: d.outages,
             notes,
             writers_readers: None,
+            verification: None,
         }
     }
 

@@ -127,6 +127,21 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             }
         }
     }
+    if let Some(v) = &r.verification {
+        let _ = writeln!(
+            s,
+            "{} check against {}: {}{}; history {}",
+            v.checker,
+            v.model,
+            v.verdict,
+            if v.anomalies.is_empty() {
+                String::new()
+            } else {
+                format!(" (anomalies: {})", v.anomalies.join(", "))
+            },
+            v.history
+        );
+    }
     for n in &r.notes {
         let _ = writeln!(s, "note: {n}");
     }

@@ -22,6 +22,8 @@ pub struct AppendOptions {
     pub max_ops: usize,
     pub seed: u64,
     pub stop: Arc<AtomicBool>,
+    /// A transaction without an answer for this long is abandoned with its connection.
+    pub timeout: Duration,
 }
 
 const TABLE: &str = "dbarena_append";
@@ -138,7 +140,18 @@ fn client(
                 time: now(),
                 value: mops.clone(),
             });
-            let (typ, value) = match txn(&mut conn, d, &mops, writes).await {
+            // No answer in time: the connection is abandoned, and a commit already sent may
+            // or may not have happened.
+            let outcome = tokio::time::timeout(o.timeout, txn(&mut conn, d, &mops, writes))
+                .await
+                .unwrap_or_else(|_| {
+                    Err((
+                        DbError::new(ErrorKind::ConnectionLost, "timeout", "no answer"),
+                        true,
+                    ))
+                });
+            let mut lost = false;
+            let (typ, value) = match outcome {
                 Ok(done) => {
                     let appends =
                         done.iter().filter(|m| matches!(m, Mop::Append(..))).count() as u64;
@@ -146,7 +159,8 @@ fn client(
                     (OpType::Ok, done)
                 }
                 Err((e, committing)) => {
-                    if e.kind == ErrorKind::ConnectionLost && committing {
+                    lost = e.kind == ErrorKind::ConnectionLost;
+                    if lost && committing {
                         (OpType::Info, mops.clone())
                     } else {
                         (OpType::Fail, mops.clone())
@@ -160,30 +174,26 @@ fn client(
                 time: now(),
                 value,
             });
-            if typ != OpType::Ok && conn_lost(&ops) {
-                // An indeterminate client continues as a new process on a new connection.
+            if lost {
+                // A client whose connection is gone continues as a new process on a new one
+                // (after an indeterminate op, Elle requires a new process).
                 process = shared.next_process.fetch_add(1, Ordering::Relaxed);
                 loop {
                     if start.elapsed() >= o.duration || o.stop.load(Ordering::Relaxed) {
                         return Ok(ops);
                     }
-                    match open(&o).await {
-                        Ok(c) => {
+                    match tokio::time::timeout(Duration::from_secs(2), open(&o)).await {
+                        Ok(Ok(c)) => {
                             conn = c;
                             break;
                         }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        _ => tokio::time::sleep(Duration::from_millis(200)).await,
                     }
                 }
             }
         }
         Ok(ops)
     })
-}
-
-/// Whether the last completion lost its connection (info), needing a new process.
-fn conn_lost(ops: &[Op]) -> bool {
-    ops.last().is_some_and(|o| o.typ == OpType::Info)
 }
 
 /// One transaction; the error says whether it happened while committing.

@@ -22,7 +22,7 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}", list = PATTERN_NAMES.join(", "), pg = super::pgbench::SCRIPTS.join(", "), ycsb = super::ycsb::WORKLOADS.join(", "))]
+    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}, writers-readers, list-append", list = PATTERN_NAMES.join(", "), pg = super::pgbench::SCRIPTS.join(", "), ycsb = super::ycsb::WORKLOADS.join(", "))]
     UnknownPattern(String),
     #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
     Weights { what: String, sum: f64 },
@@ -338,6 +338,7 @@ impl WorkloadFile {
             if super::pgbench::is_script(&lower)
                 || super::ycsb::is_workload(&lower)
                 || lower == "writers-readers"
+                || lower == "list-append"
             {
                 let none = OpMix {
                     select: 0.0,

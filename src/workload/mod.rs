@@ -4,6 +4,7 @@
 pub mod config;
 pub mod custom;
 pub mod keys;
+pub mod list_append;
 pub mod mix;
 pub mod pattern;
 pub mod pgbench;

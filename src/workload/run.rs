@@ -38,8 +38,8 @@ pub fn run_workload(
     progress: &mut dyn ProgressSink,
 ) -> Result<RunReport, Error> {
     let url = DbUrl::parse(&cfg.db)?;
-    if cfg.pattern == "writers-readers" {
-        return run_writers_readers(cfg, url, opts);
+    if cfg.pattern == "writers-readers" || cfg.pattern == "list-append" {
+        return run_checked(cfg, url, opts);
     }
     if url.kind() == crate::target::DbKind::Sqlite {
         // SQLite calls block, so each connection runs on a thread of its own.
@@ -147,11 +147,8 @@ pub fn run_workload(
     Ok(RunReport { result, path })
 }
 
-fn run_writers_readers(
-    cfg: WorkloadConfig,
-    url: DbUrl,
-    opts: RunOptions,
-) -> Result<RunReport, Error> {
+/// The patterns that run their own clients and check consistency after the run.
+fn run_checked(cfg: WorkloadConfig, url: DbUrl, opts: RunOptions) -> Result<RunReport, Error> {
     let rt = crate::util::runtime::current_thread()?;
     let version = rt.block_on(async {
         let mut c = Connection::connect(&url).await?;
@@ -162,14 +159,20 @@ fn run_writers_readers(
     if let Some(s) = &opts.started {
         let _ = s.set(std::time::Instant::now());
     }
-    let result = super::writers_readers::run(&cfg, &url, version, opts.stop.clone())?;
     let path = opts.out.unwrap_or_else(|| {
         PathBuf::from("dbarena-results").join(format!(
-            "{}-writers-readers-{}.json",
+            "{}-{}-{}.json",
             crate::util::time::compact_stamp(crate::util::time::now_us()),
+            cfg.pattern,
             url.short_name()
         ))
     });
+    let result = if cfg.pattern == "list-append" {
+        let history = path.with_extension("history.jsonl");
+        super::list_append::run(&cfg, &url, version, opts.stop.clone(), &history)?
+    } else {
+        super::writers_readers::run(&cfg, &url, version, opts.stop.clone())?
+    };
     result.write(&path).map_err(|e| Error::Io {
         path: path.display().to_string(),
         source: e,
