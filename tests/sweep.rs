@@ -34,7 +34,8 @@ fn grid_writes_csv_and_saves_the_best() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(
-        lines[0].starts_with("config_label,connections,tps,") && lines[0].contains("p99_ms"),
+        lines[0].starts_with("config_label,connections,tps_setting,tps,")
+            && lines[0].contains("p99_ms"),
         "{csv}"
     );
     assert!(csv.contains("c2_tps200,2,200,"), "{csv}");

@@ -102,6 +102,8 @@ fn sweep_over_writers_reports_role_metrics() {
         "config_label",
         "num_writers",
         "writer_rate",
+        "num_readers",
+        "reader_rate",
         "writer_p50_ms",
         "writer_p99_ms",
         "read_p95_ms",
@@ -115,7 +117,14 @@ fn sweep_over_writers_reports_role_metrics() {
             "missing {col}: {header}"
         );
     }
-    assert!(csv.contains("w3_wr80"), "{csv}");
+    assert!(
+        header.starts_with(
+            "config_label,num_writers,writer_rate,num_readers,reader_rate,writer_p50_ms,"
+        ),
+        "{header}"
+    );
+    // The readers' settings come from [base]: every row carries them.
+    assert!(csv.contains("\nw3_wr80,3,80,2,20,"), "{csv}");
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("best by precondition_failure_rate: w1_"),
         "{}",

@@ -372,14 +372,55 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
         .first()
         .map(|r| r.point.values.iter().map(|(k, _)| k.clone()).collect())
         .unwrap_or_default();
-    let names: Vec<&'static str> = results
+    // Writers-readers settings are columns even when they are not axes, so a row says what ran.
+    let wr = results.iter().any(|r| r.first.writers_readers.is_some());
+    let settings: Vec<&str> = if wr {
+        ["num_writers", "writer_rate", "num_readers", "reader_rate"]
+            .into_iter()
+            .filter(|k| !axes.iter().any(|a| a == k))
+            .collect()
+    } else {
+        vec![]
+    };
+    let mut names: Vec<&'static str> = results
         .first()
         .map(|r| r.metrics.keys().copied().collect())
         .unwrap_or_default();
+    // The role metrics first, in the order a reader compares them; then the rest.
+    const ORDER: [&str; 19] = [
+        "writer_p50_ms",
+        "writer_p95_ms",
+        "writer_p99_ms",
+        "read_p50_ms",
+        "read_p95_ms",
+        "read_p99_ms",
+        "precondition_failure_rate",
+        "write_tps",
+        "read_tps",
+        "avg_retry_count",
+        "retry_success_rate",
+        "exceeded_retry_limit",
+        "precondition_failure_p50_ms",
+        "precondition_failure_p99_ms",
+        "tps",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "failure_rate",
+    ];
+    names.sort_by_key(|n| ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()));
     let mut s = String::from("config_label");
     for a in &axes {
         s.push(',');
         s.push_str(a);
+        // An axis named like a metric (tps) would give two columns of one name.
+        if names.contains(&a.as_str()) {
+            s.push_str("_setting");
+        }
+    }
+    for k in &settings {
+        s.push(',');
+        s.push_str(k);
     }
     for n in &names {
         s.push_str(&format!(",{n},{n}_min,{n}_max"));
@@ -390,6 +431,17 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
         for (_, v) in &r.point.values {
             s.push(',');
             s.push_str(&show(v));
+        }
+        let w = &r.first.config.writers_readers;
+        for k in &settings {
+            let v = match *k {
+                "num_writers" => w.num_writers.to_string(),
+                "writer_rate" => w.writer_rate.to_string(),
+                "num_readers" => w.num_readers.to_string(),
+                _ => w.reader_rate.to_string(),
+            };
+            s.push(',');
+            s.push_str(&v);
         }
         for n in &names {
             let m = r.metrics.get(n).copied().unwrap_or_default();
