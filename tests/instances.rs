@@ -155,3 +155,84 @@ fn instance_errors() {
         stderr(&o)
     );
 }
+
+/// Instances as an unprivileged user: run directly when the tests are not root, through
+/// `runuser -u nobody` when they are (root is covered by every other test here).
+#[test]
+fn instances_start_and_stop_as_a_normal_user() {
+    if !have("initdb") || !have("mariadb-install-db") {
+        return;
+    }
+    let home = Scratch::new("inst-user");
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    if root {
+        // nobody must be able to write its registry and reach the binary.
+        assert!(std::process::Command::new("chmod")
+            .args(["777", home.path().to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success());
+    }
+    let as_user = |args: &[&str]| {
+        let mut c = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_dbarena")]);
+            c
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
+        };
+        c.args(args)
+            .current_dir(home.path())
+            .env("DBARENA_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    for kind in ["postgres", "mariadb"] {
+        let name = format!("u{kind}");
+        let o = as_user(&["instance", "up", kind, "--name", &name]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let url = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let list = String::from_utf8_lossy(&as_user(&["instance", "list"]).stdout).into_owned();
+        assert!(list.contains(&name) && list.contains("running"), "{list}");
+        // It serves a workload, and its server runs as that user, not as root.
+        let out = home.file(&format!("{kind}.json"));
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &url,
+                "--transactions",
+                "50",
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            home.path(),
+        );
+        ok_result(&o, &out);
+        let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "user:20,args"])
+            .output()
+            .unwrap();
+        let owner = String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .find(|l| l.contains(&format!("{name}/data")) || l.contains(&format!("port={port}")))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .unwrap_or_default();
+        if root {
+            assert!(
+                owner == "nobody" || owner == "postgres",
+                "{kind} runs as '{owner}'"
+            );
+        }
+        let o = as_user(&["instance", "down", &name]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let list = String::from_utf8_lossy(&as_user(&["instance", "list"]).stdout).into_owned();
+        assert!(!list.contains(&name), "{list}");
+    }
+}

@@ -62,6 +62,17 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// The name of the effective user (`id -un`), for tools that want one.
+fn current_user() -> String {
+    Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| std::env::var("USER").unwrap_or_default())
+}
+
 fn find(binary: &str, package: &str, dirs: &[&str]) -> Result<PathBuf, InstanceError> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     for d in dirs {
@@ -288,9 +299,14 @@ impl Instance {
             "--auth-root-authentication-method=normal".into(),
             "--skip-test-db".into(),
         ];
-        if is_root() {
-            args.push("--user=mysql".into());
-        }
+        // As root the files go to mysql; otherwise to whoever runs this (without --user the
+        // script tries to chown to the mysql user of the system config, and fails).
+        let user = if is_root() {
+            "mysql".to_string()
+        } else {
+            current_user()
+        };
+        args.push(format!("--user={user}"));
         run("mariadb-install-db", None, &install, &args)
     }
 

@@ -292,12 +292,32 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error>
 
 /// One HTML page with every chart inline: opens offline, no scripts needed.
 pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> String {
-    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body><h1>{title}</h1><table><tr><th>run</th><th>tps</th><th>p50 ms</th><th>p99 ms</th><th>committed</th><th>failed</th></tr>");
-    for (l, r) in runs {
-        h.push_str(&format!(
-            "<tr><td style=\"text-align:left\">{l}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
-            r.totals.tps, r.response.p50_ms, r.response.p99_ms, r.totals.committed, r.totals.failed
-        ));
+    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body><h1>{title}</h1><table>");
+    if runs.iter().any(|(_, r)| r.writers_readers.is_some()) {
+        h.push_str("<tr><th>run</th><th>writes/s</th><th>reads/s</th><th>writer p50 ms</th><th>writer p99 ms</th><th>reader p50 ms</th><th>reader p99 ms</th><th>precondition failures</th><th>avg retries</th><th>checks</th></tr>");
+        for (l, r) in runs {
+            let Some(w) = &r.writers_readers else {
+                continue;
+            };
+            let checks = if w.violations.is_empty() {
+                "pass".to_string()
+            } else {
+                format!("{} violations", w.violations.len())
+            };
+            h.push_str(&format!(
+                "<tr><td style=\"text-align:left\">{l}</td><td>{:.1}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.2}%</td><td>{:.3}</td><td>{checks}</td></tr>",
+                w.write_tps, w.read_tps, w.writer_p50_ms, w.writer_p99_ms, w.read_p50_ms, w.read_p99_ms,
+                w.precondition_failure_rate * 100.0, w.avg_retry_count
+            ));
+        }
+    } else {
+        h.push_str("<tr><th>run</th><th>tps</th><th>p50 ms</th><th>p99 ms</th><th>committed</th><th>failed</th></tr>");
+        for (l, r) in runs {
+            h.push_str(&format!(
+                "<tr><td style=\"text-align:left\">{l}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
+                r.totals.tps, r.response.p50_ms, r.response.p99_ms, r.totals.committed, r.totals.failed
+            ));
+        }
     }
     h.push_str("</table>");
     for c in charts {
