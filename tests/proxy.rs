@@ -313,3 +313,52 @@ fn blackhole_and_reset_in_a_postgres_run_are_outages_with_recovery() {
         );
     }
 }
+
+#[test]
+fn writers_readers_that_fall_behind_stop_at_the_end_and_say_so() {
+    let Some(db) = TestDb::new(Db::Postgres, "wrbehind") else {
+        return;
+    };
+    let p = Proxy::start("127.0.0.1:5432").unwrap();
+    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let dir = Scratch::new("wrbehind");
+    let cfg = dir.file("wr.toml");
+    std::fs::write(
+        &cfg,
+        "pattern = \"writers-readers\"\nnum_writers = 1\nwriter_rate = 50.0\nnum_readers = 1\nreader_rate = 5.0\nduration = \"3s\"\n",
+    )
+    .unwrap();
+    // Created without faults; then every round trip costs 2 x 25 ms, a write (BEGIN, SELECT,
+    // UPDATE or INSERT, COMMIT) at least 200 ms: at most 5 writes/s of the 50 asked for.
+    p.set(Faults {
+        latency_ms: 25.0,
+        ..Default::default()
+    });
+    let out = dir.file("r.json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let r = ok_result(&o, &out);
+    let w = &r["writers_readers"];
+    let writes = w["write_tps"].as_f64().unwrap();
+    assert!(
+        writes <= 6.0,
+        "reported {writes} writes/s through 200 ms writes"
+    );
+    assert!(
+        r["notes"].to_string().contains("fell behind"),
+        "{}",
+        r["notes"]
+    );
+}
