@@ -133,6 +133,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         seed: crate::datagen::Rng::seed_from_time(),
         stop: stop.clone(),
         timeout: Duration::from_secs(30),
+        started: None,
     };
     let h = run_list_append(&opts)?;
     let path = a.history.unwrap_or_else(|| {

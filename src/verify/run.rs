@@ -24,6 +24,8 @@ pub struct AppendOptions {
     pub stop: Arc<AtomicBool>,
     /// A transaction without an answer for this long is abandoned with its connection.
     pub timeout: Duration,
+    /// Set when the clients start (after the table is created), for fault timelines.
+    pub started: Option<Arc<std::sync::OnceLock<Instant>>>,
 }
 
 const TABLE: &str = "dbarena_append";
@@ -60,6 +62,9 @@ pub fn run_list_append(o: &AppendOptions) -> Result<History, crate::Error> {
         next_process: AtomicU64::new(o.connections as u64),
     });
     let start = Instant::now();
+    if let Some(s) = &o.started {
+        let _ = s.set(start);
+    }
     let mut handles = Vec::new();
     for p in 0..o.connections {
         let o = o.clone();

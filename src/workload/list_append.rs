@@ -32,6 +32,7 @@ pub fn run(
     url: &DbUrl,
     server_version: String,
     stop: Arc<AtomicBool>,
+    started: Option<Arc<std::sync::OnceLock<std::time::Instant>>>,
     history_path: &Path,
 ) -> Result<RunResult, crate::Error> {
     let duration = cfg.duration.unwrap_or(Duration::from_secs(10));
@@ -46,6 +47,7 @@ pub fn run(
         seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
         stop: stop.clone(),
         timeout: cfg.timeout,
+        started,
     })?;
     let mut buf = Vec::new();
     h.write(&mut buf)

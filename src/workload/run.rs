@@ -156,9 +156,6 @@ fn run_checked(cfg: WorkloadConfig, url: DbUrl, opts: RunOptions) -> Result<RunR
             .await
             .map_err(|e| Error::db("reading the server version", e))
     })?;
-    if let Some(s) = &opts.started {
-        let _ = s.set(std::time::Instant::now());
-    }
     let path = opts.out.unwrap_or_else(|| {
         PathBuf::from("dbarena-results").join(format!(
             "{}-{}-{}.json",
@@ -169,9 +166,16 @@ fn run_checked(cfg: WorkloadConfig, url: DbUrl, opts: RunOptions) -> Result<RunR
     });
     let result = if cfg.pattern == "list-append" {
         let history = path.with_extension("history.jsonl");
-        super::list_append::run(&cfg, &url, version, opts.stop.clone(), &history)?
+        super::list_append::run(
+            &cfg,
+            &url,
+            version,
+            opts.stop.clone(),
+            opts.started,
+            &history,
+        )?
     } else {
-        super::writers_readers::run(&cfg, &url, version, opts.stop.clone())?
+        super::writers_readers::run(&cfg, &url, version, opts.stop.clone(), opts.started)?
     };
     result.write(&path).map_err(|e| Error::Io {
         path: path.display().to_string(),

@@ -26,6 +26,12 @@ struct Shared {
     acked: Mutex<HashMap<String, Vec<i64>>>,
 }
 
+/// The start line: every role connects, then the schedule begins at one instant for all.
+struct Gate {
+    barrier: std::sync::Barrier,
+    start: std::sync::OnceLock<Instant>,
+}
+
 #[derive(Default)]
 struct Events {
     /// (seconds since start, op, ok, response µs, service µs)
@@ -53,6 +59,7 @@ pub fn run(
     url: &DbUrl,
     server_version: String,
     stop: Arc<AtomicBool>,
+    started: Option<Arc<std::sync::OnceLock<Instant>>>,
 ) -> Result<RunResult, crate::Error> {
     let wr = cfg.writers_readers.clone();
     let rt = crate::util::runtime::current_thread()?;
@@ -74,26 +81,51 @@ pub fn run(
     });
     let duration = cfg.duration.unwrap_or(Duration::from_secs(10));
     let started_at_us = crate::util::time::now_us();
-    let start = Instant::now() + Duration::from_millis(50);
+    // Every role connects first; the schedule starts when all have (or failed to), so a slow
+    // network does not eat into the measured run.
+    let gate = Arc::new(Gate {
+        barrier: std::sync::Barrier::new(wr.num_writers + wr.num_readers + 1),
+        start: std::sync::OnceLock::new(),
+    });
     let seed = cfg.seed.unwrap_or_else(Rng::seed_from_time);
     let limit = cfg.timeout;
     let mut handles = Vec::new();
     for w in 0..wr.num_writers {
-        let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
+        let (wr, url, shared, stop, gate) = (
+            wr.clone(),
+            url.clone(),
+            shared.clone(),
+            stop.clone(),
+            gate.clone(),
+        );
         handles.push(std::thread::spawn(move || {
             role(
-                true, w, &wr, &url, &shared, start, duration, &stop, seed, limit,
+                true, w, &wr, &url, &shared, &gate, duration, &stop, seed, limit,
             )
         }));
     }
     for r in 0..wr.num_readers {
-        let (wr, url, shared, stop) = (wr.clone(), url.clone(), shared.clone(), stop.clone());
+        let (wr, url, shared, stop, gate) = (
+            wr.clone(),
+            url.clone(),
+            shared.clone(),
+            stop.clone(),
+            gate.clone(),
+        );
         handles.push(std::thread::spawn(move || {
             role(
-                false, r, &wr, &url, &shared, start, duration, &stop, seed, limit,
+                false, r, &wr, &url, &shared, &gate, duration, &stop, seed, limit,
             )
         }));
     }
+    gate.barrier.wait();
+    let start = Instant::now() + Duration::from_millis(10);
+    let _ = gate.start.set(start);
+    // Fault timelines count from here, after the table and connections are set up.
+    if let Some(s) = &started {
+        let _ = s.set(start);
+    }
+    gate.barrier.wait();
     let mut all = Events::default();
     for h in handles {
         let e = h
@@ -286,7 +318,7 @@ fn role(
     wr: &WritersReaders,
     url: &DbUrl,
     shared: &Shared,
-    start: Instant,
+    gate: &Gate,
     duration: Duration,
     stop: &AtomicBool,
     seed: u64,
@@ -294,8 +326,7 @@ fn role(
 ) -> Result<Events, crate::Error> {
     let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async {
-        let mut c = Connection::connect(url).await?;
-        let d = c.dialect();
+        let d = crate::target::Dialect::new(url.kind());
         let t = d.ident(&wr.table);
         let p = |n| d.placeholder(n);
         let sqls = vec![
@@ -303,7 +334,17 @@ fn role(
             format!("INSERT INTO {t} (k, version, val, writer) VALUES ({}, 1, {}, {})", p(1), p(2), p(3)),
             format!("UPDATE {t} SET version = version + 1, val = {}, writer = {} WHERE k = {} AND version = {}", p(1), p(2), p(3), p(4)),
         ];
-        c.prepare_all(&sqls).await.map_err(|e| crate::Error::db("preparing the writers-readers statements", e))?;
+        let opened = async {
+            let mut c = Connection::connect(url).await?;
+            c.prepare_all(&sqls).await.map_err(|e| crate::Error::db("preparing the writers-readers statements", e))?;
+            Ok::<Connection, crate::Error>(c)
+        }
+        .await;
+        // Both waits happen whatever the outcome, or the other roles would wait forever.
+        gate.barrier.wait();
+        gate.barrier.wait();
+        let start = gate.start.get().copied().unwrap_or_else(Instant::now);
+        let mut c = opened?;
         let mut ev = Events::default();
         let mut rng = Rng::derive(seed, (id as u64) * 2 + writer as u64);
         let rate = if writer { wr.writer_rate } else { wr.reader_rate };
