@@ -354,3 +354,80 @@ fn list_append_histories_stay_serializable_through_a_kill() {
         kill["errors"]
     );
 }
+
+#[test]
+fn the_default_scenarios_run_from_one_command() {
+    if !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("chaosdef");
+    let o = dbarena(
+        &["instance", "up", "postgres", "--name", "cdef"],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = home.file("out");
+    let o = dbarena(
+        &[
+            "chaos",
+            "--db",
+            "instance:cdef",
+            "--pattern",
+            "writers-readers",
+            "--scenarios",
+            "default",
+            "--duration",
+            "3s",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    let _ = dbarena(&["instance", "down", "cdef"], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+    let names: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "baseline",
+            "latency-50ms",
+            "latency-100ms",
+            "latency-200ms",
+            "cpu-2x50",
+            "cpu-4x80",
+            "combined-100ms-cpu-2x50",
+            "kill-restart",
+            "pause-5s"
+        ],
+        "{csv}"
+    );
+    assert!(csv.lines().skip(1).all(|l| l.contains("\"pass\"")), "{csv}");
+    // Added latency costs throughput and p99 against the baseline, in the CSV and the charts.
+    let change = |s: &str, col: usize| -> f64 {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{s},")))
+            .unwrap()
+            .split(',')
+            .nth(col)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(change("latency-200ms", 11) > 100.0, "{csv}");
+    for f in [
+        "chaos.csv",
+        "report.html",
+        "degradation-tps.png",
+        "degradation-p99.svg",
+        "distribution-by-config.png",
+        "kill-restart-throughput.png",
+        "pause-5s-latency.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+}

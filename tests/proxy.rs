@@ -181,13 +181,32 @@ fn toxicity_affects_a_share_of_connections() {
     );
 }
 
+/// The server's address in a test database URL, and the URL through a proxy in front of it.
+fn through_proxy(db: &TestDb) -> (Proxy, String) {
+    let upstream = ["127.0.0.1:5432", "127.0.0.1:3306"]
+        .into_iter()
+        .find(|a| db.url.contains(a))
+        .expect("a local server address in the test URL");
+    let p = Proxy::start(upstream).unwrap();
+    let url = db.url.replace(upstream, &p.addr().to_string());
+    (p, url)
+}
+
 #[test]
 fn latency_through_the_proxy_shows_in_a_postgres_run() {
-    let Some(db) = TestDb::new(Db::Postgres, "proxy") else {
+    latency_through_the_proxy_shows_in_a_run(Db::Postgres);
+}
+
+#[test]
+fn latency_through_the_proxy_shows_in_a_mariadb_run() {
+    latency_through_the_proxy_shows_in_a_run(Db::Mysql);
+}
+
+fn latency_through_the_proxy_shows_in_a_run(kind: Db) {
+    let Some(db) = TestDb::new(kind, "proxy") else {
         return;
     };
-    let p = Proxy::start("127.0.0.1:5432").unwrap();
-    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let (p, url) = through_proxy(&db);
     let dir = Scratch::new("proxy");
     let run = |out: &str| {
         let f = dir.file(out);
@@ -230,11 +249,19 @@ fn latency_through_the_proxy_shows_in_a_postgres_run() {
 
 #[test]
 fn blackhole_and_reset_in_a_postgres_run_are_outages_with_recovery() {
-    let Some(db) = TestDb::new(Db::Postgres, "blackhole") else {
+    blackhole_and_reset_are_outages_with_recovery(Db::Postgres);
+}
+
+#[test]
+fn blackhole_and_reset_in_a_mariadb_run_are_outages_with_recovery() {
+    blackhole_and_reset_are_outages_with_recovery(Db::Mysql);
+}
+
+fn blackhole_and_reset_are_outages_with_recovery(kind: Db) {
+    let Some(db) = TestDb::new(kind, "blackhole") else {
         return;
     };
-    let p = Proxy::start("127.0.0.1:5432").unwrap();
-    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let (p, url) = through_proxy(&db);
     let dir = Scratch::new("blackhole");
     // Create the schema first, without faults.
     let o = dbarena(
@@ -319,8 +346,7 @@ fn writers_readers_that_fall_behind_stop_at_the_end_and_say_so() {
     let Some(db) = TestDb::new(Db::Postgres, "wrbehind") else {
         return;
     };
-    let p = Proxy::start("127.0.0.1:5432").unwrap();
-    let url = db.url.replace("127.0.0.1:5432", &p.addr().to_string());
+    let (p, url) = through_proxy(&db);
     let dir = Scratch::new("wrbehind");
     let cfg = dir.file("wr.toml");
     std::fs::write(
