@@ -17,11 +17,11 @@ pub const PALETTE: [&str; 6] = [
 ];
 
 const W: f64 = 760.0;
-const H: f64 = 360.0;
+const H: f64 = 385.0;
 const L: f64 = 70.0;
 const R: f64 = 150.0;
 const T: f64 = 40.0;
-const B: f64 = 60.0;
+const B: f64 = 85.0;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

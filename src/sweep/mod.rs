@@ -408,7 +408,16 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
         "p99_ms",
         "failure_rate",
     ];
-    names.sort_by_key(|n| ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()));
+    const PLAIN: [&str; 6] = [
+        "tps",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "failure_rate",
+        "avg_retry_count",
+    ];
+    let order: &[&str] = if wr { &ORDER } else { &PLAIN };
+    names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(order.len()));
     let mut s = String::from("config_label");
     for a in &axes {
         s.push(',');
