@@ -430,4 +430,19 @@ fn the_default_scenarios_run_from_one_command() {
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    // `report` over the folder draws the same comparison against its baseline.
+    let again = home.file("again");
+    let o = dbarena(
+        &[
+            "report",
+            out.to_str().unwrap(),
+            "--svg",
+            "-o",
+            again.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(again.join("degradation-p99.svg")).unwrap();
+    assert!(svg.contains("<title>latency-200ms: "), "{svg}");
 }

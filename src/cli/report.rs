@@ -1,6 +1,8 @@
 //! `dbarena report`
 
-use crate::report::charts::{comparison_charts, load, run_charts, write, Formats};
+use crate::report::charts::{
+    comparison_charts, degradation_charts, load, run_charts, write, Formats,
+};
 use crate::ExitCode;
 use clap::Args;
 use std::path::PathBuf;
@@ -29,6 +31,20 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let mut charts = Vec::new();
     if runs.len() > 1 {
         charts.extend(comparison_charts(&runs));
+        // A chaos folder: changes against its baseline scenario.
+        if let Some((_, base)) = runs.iter().find(|(n, _)| n == "baseline") {
+            let pct = |v: f64, b: f64| if b > 0.0 { (v - b) * 100.0 / b } else { 0.0 };
+            let labels: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
+            let tps: Vec<f64> = runs
+                .iter()
+                .map(|(_, r)| pct(r.totals.tps, base.totals.tps))
+                .collect();
+            let p99: Vec<f64> = runs
+                .iter()
+                .map(|(_, r)| pct(r.response.p99_ms, base.response.p99_ms))
+                .collect();
+            charts.extend(degradation_charts(&labels, &tps, &p99));
+        }
     }
     for (stem, r) in &runs {
         charts.extend(run_charts(stem, r));
