@@ -262,6 +262,14 @@ duration = "2s"
             "{s}: no recovery, {last} commits in the last second"
         );
     }
+    // The kill shows as outages of the clients' connections, each recovered.
+    assert!(num("kill", "longest_outage_s") >= 1.0, "{csv}");
+    let kill = read_json(&out.join("kill.json"));
+    let outages = kill["outages"].as_array().unwrap();
+    assert!(
+        !outages.is_empty() && outages.iter().all(|o| o["recovered"] == true),
+        "{outages:?}"
+    );
     // Blackholed and killed connections are classed as lost connections.
     assert!(
         row("blackhole")[col("errors")].contains("connection:"),

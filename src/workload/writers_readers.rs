@@ -6,7 +6,7 @@ use super::config::{WorkloadConfig, WritersReaders};
 use crate::datagen::Rng;
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::Interval;
-use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, WritersReadersStats};
+use crate::metrics::result::{IntervalRecord, Outage, RunData, TargetInfo, WritersReadersStats};
 use crate::metrics::RunResult;
 use crate::target::{Connection, DbError, DbUrl, ErrorKind};
 use crate::value::Value;
@@ -24,6 +24,42 @@ struct Shared {
     written: Mutex<Vec<String>>,
     /// Acknowledged versions per key.
     acked: Mutex<HashMap<String, Vec<i64>>>,
+}
+
+/// An outage runs from a lost connection to the next answer from the database.
+struct OutageTracker {
+    connection: usize,
+    /// Seconds since the start, and the error, while the connection is lost.
+    down: Option<(f64, String)>,
+}
+
+impl OutageTracker {
+    fn lost(&mut self, start: Instant, e: &DbError) {
+        if self.down.is_none() {
+            let at = start.elapsed().as_secs_f64();
+            self.down = Some((at, format!("{}: {}", e.class(), e.message)));
+        }
+    }
+
+    fn close(&mut self, start: Instant, recovered: bool, out: &mut Vec<Outage>) {
+        if let Some((s, error)) = self.down.take() {
+            out.push(Outage {
+                connection: self.connection,
+                start_s: s,
+                duration_s: start.elapsed().as_secs_f64() - s,
+                error,
+                recovered,
+            });
+        }
+    }
+
+    fn answered(&mut self, start: Instant, out: &mut Vec<Outage>) {
+        self.close(start, true, out);
+    }
+
+    fn unrecovered(&mut self, start: Instant, out: &mut Vec<Outage>) {
+        self.close(start, false, out);
+    }
 }
 
 /// The start line: every role connects, then the schedule begins at one instant for all.
@@ -44,6 +80,7 @@ struct Events {
     writes: u64,
     /// Scheduled transactions not started by the end of the run (the role fell behind).
     missed: u64,
+    outages: Vec<Outage>,
     /// (reader, key, version) in order
     seen: Vec<(usize, String, i64)>,
     errors: Vec<DbError>,
@@ -138,6 +175,7 @@ pub fn run(
         all.retried_ok += e.retried_ok;
         all.exceeded += e.exceeded;
         all.missed += e.missed;
+        all.outages.extend(e.outages);
         all.writes += e.writes;
         all.seen.extend(e.seen);
         all.errors.extend(e.errors);
@@ -226,7 +264,7 @@ pub fn run(
         op_names: &op_names,
         totals: &totals,
         intervals,
-        outages: vec![],
+        outages: all.outages,
         started_at_us,
         ended_at_us: crate::util::time::now_us(),
         measured_s: measured,
@@ -346,6 +384,10 @@ fn role(
         let start = gate.start.get().copied().unwrap_or_else(Instant::now);
         let mut c = opened?;
         let mut ev = Events::default();
+        let mut outage = OutageTracker {
+            connection: if writer { id } else { wr.num_writers + id },
+            down: None,
+        };
         let mut rng = Rng::derive(seed, (id as u64) * 2 + writer as u64);
         let rate = if writer { wr.writer_rate } else { wr.reader_rate };
         let gap = 1.0 / rate;
@@ -386,6 +428,7 @@ fn role(
                     let attempt = Instant::now();
                     match bounded(limit, write(&mut c, d, &key, &value, id)).await {
                         Ok(Some(ver)) => {
+                            outage.answered(start, &mut ev.outages);
                             let done = Instant::now();
                             ev.ops.push((t_s, 0, true, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
                             if tries > 0 {
@@ -403,12 +446,16 @@ fn role(
                             break;
                         }
                         Ok(None) => {
+                            outage.answered(start, &mut ev.outages);
                             ev.pf += 1;
                             let us = attempt.elapsed().as_micros() as u64;
                             ev.ops.push((t_s, 1, false, us, us));
                         }
                         Err(e) => {
                             let lost = e.kind == ErrorKind::ConnectionLost;
+                            if lost {
+                                outage.lost(start, &e);
+                            }
                             ev.errors.push(e);
                             if lost {
                                 if let Some(nc) = reconnect(url, &sqls).await {
@@ -439,6 +486,7 @@ fn role(
                 let done = Instant::now();
                 match r {
                     Ok(out) => {
+                        outage.answered(start, &mut ev.outages);
                         let ver = out.first.and_then(|v| v.as_i64()).unwrap_or(0);
                         ev.seen.push((id, key, ver));
                         ev.ops.push((t_s, 2, true, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
@@ -446,6 +494,9 @@ fn role(
                     Err(e) => {
                         ev.ops.push((t_s, 2, false, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
                         let lost = e.kind == ErrorKind::ConnectionLost;
+                        if lost {
+                            outage.lost(start, &e);
+                        }
                         ev.errors.push(e);
                         if lost {
                             if let Some(nc) = reconnect(url, &sqls).await {
@@ -456,6 +507,7 @@ fn role(
                 }
             }
         }
+        outage.unrecovered(start, &mut ev.outages);
         Ok(ev)
     })
 }
