@@ -8,12 +8,10 @@ fn scenarios_measure_degradation_against_the_baseline() {
     if !have("initdb") {
         return;
     }
-    let home = Scratch::new("chaos");
-    let o = dbarena(&["instance", "up", "postgres", "--name", "ch"], home.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let scenarios = home.file("s.toml");
-    std::fs::write(
-        &scenarios,
+    let (_home, out, csv) = chaos_on_instance(
+        "postgres",
+        "chaos",
+        None,
         r#"
 [[scenarios]]
 name = "baseline"
@@ -39,27 +37,9 @@ type = "kill"
 start = "1s"
 duration = "1500ms"
 "#,
-    )
-    .unwrap();
-    let out = home.file("out");
-    let o = dbarena(
-        &[
-            "chaos",
-            "--db",
-            "instance:ch",
-            "--scenarios",
-            scenarios.to_str().unwrap(),
-            "-d",
-            "4s",
-            "--tps",
-            "50",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        home.path(),
+        &["-d", "4s", "--tps", "50"],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+
     let rows: Vec<Vec<String>> = csv
         .lines()
         .skip(1)
@@ -98,9 +78,43 @@ duration = "1500ms"
         "no shaded fault window"
     );
     assert!(out.join("report.html").exists() && out.join("tps.svg").exists());
-    assert!(dbarena(&["instance", "down", "ch"], home.path())
-        .status
-        .success());
+}
+
+/// Runs `dbarena chaos` on a fresh managed instance of `kind` (removed afterwards), with
+/// `scenarios` (TOML text, or `default`) and the workload TOML `workload` (or none) plus
+/// `flags`; returns the scratch home, the output folder and chaos.csv. Fails on a failed run.
+fn chaos_on_instance(
+    kind: &str,
+    tag: &str,
+    workload: Option<&str>,
+    scenarios: &str,
+    flags: &[&str],
+) -> (Scratch, std::path::PathBuf, String) {
+    let home = Scratch::new(tag);
+    let name = format!("{tag}-{kind}");
+    let o = dbarena(&["instance", "up", kind, "--name", &name], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = format!("instance:{name}");
+    let out = home.file("out");
+    let mut args = vec!["chaos", "--db", &db, "-o", out.to_str().unwrap()];
+    let scenario_file = home.file("s.toml");
+    if scenarios == "default" {
+        args.extend(["--scenarios", "default"]);
+    } else {
+        std::fs::write(&scenario_file, scenarios).unwrap();
+        args.extend(["--scenarios", scenario_file.to_str().unwrap()]);
+    }
+    let workload_file = home.file("w.toml");
+    if let Some(w) = workload {
+        std::fs::write(&workload_file, w).unwrap();
+        args.extend(["--from", workload_file.to_str().unwrap()]);
+    }
+    args.extend(flags);
+    let o = dbarena(&args, home.path());
+    let _ = dbarena(&["instance", "down", &name], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+    (home, out, csv)
 }
 
 /// Every kind of fault on a managed instance of `kind`, under the writers-readers workload:
@@ -109,19 +123,10 @@ fn faults_keep_acknowledged_writes(kind: &str, binary: &str) {
     if !have(binary) {
         return;
     }
-    let home = Scratch::new(&format!("chaoswr-{kind}"));
-    let name = format!("cw{kind}");
-    let o = dbarena(&["instance", "up", kind, "--name", &name], home.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let workload = home.file("wr.toml");
-    std::fs::write(
-        &workload,
-        "pattern = \"writers-readers\"\nnum_writers = 2\nwriter_rate = 40.0\nnum_readers = 2\nreader_rate = 40.0\nkey_pool = \"pool\"\nkey_pool_size = 50\nkey_overlap_ratio = 0.5\ntimeout = \"1s\"\nduration = \"6s\"\n",
-    )
-    .unwrap();
-    let scenarios = home.file("s.toml");
-    std::fs::write(
-        &scenarios,
+    let (_home, out, csv) = chaos_on_instance(
+        kind,
+        "chaoswr",
+        Some("pattern = \"writers-readers\"\nnum_writers = 2\nwriter_rate = 40.0\nnum_readers = 2\nreader_rate = 40.0\nkey_pool = \"pool\"\nkey_pool_size = 50\nkey_overlap_ratio = 0.5\ntimeout = \"1s\"\nduration = \"6s\"\n"),
         r#"
 [[scenarios]]
 name = "baseline"
@@ -186,26 +191,9 @@ type = "kill"
 start = "1s"
 duration = "2s"
 "#,
-    )
-    .unwrap();
-    let out = home.file("out");
-    let o = dbarena(
-        &[
-            "chaos",
-            "--db",
-            &format!("instance:{name}"),
-            "--from",
-            workload.to_str().unwrap(),
-            "--scenarios",
-            scenarios.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        home.path(),
+        &[],
     );
-    let _ = dbarena(&["instance", "down", &name], home.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |c: &str| header.iter().position(|h| *h == c).unwrap();
     let row = |scenario: &str| -> Vec<String> {
@@ -308,42 +296,14 @@ fn list_append_histories_stay_serializable_through_a_kill() {
     if !have("initdb") {
         return;
     }
-    let home = Scratch::new("chaosla");
-    let o = dbarena(
-        &["instance", "up", "postgres", "--name", "cla"],
-        home.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let scenarios = home.file("s.toml");
-    std::fs::write(
-        &scenarios,
+    let (_home, out, csv) = chaos_on_instance(
+        "postgres",
+        "chaosla",
+        Some("pattern = \"list-append\"\nisolation = \"serializable\"\nconnections = 3\nduration = \"4s\"\ntimeout = \"2s\"\n"),
         "[[scenarios]]\nname = \"baseline\"\n\n[[scenarios]]\nname = \"kill\"\n[[scenarios.faults]]\ntype = \"kill\"\nstart = \"1s\"\nduration = \"1s\"\n",
-    )
-    .unwrap();
-    let workload = home.file("la.toml");
-    std::fs::write(
-        &workload,
-        "pattern = \"list-append\"\nisolation = \"serializable\"\nconnections = 3\nduration = \"4s\"\ntimeout = \"2s\"\n",
-    )
-    .unwrap();
-    let out = home.file("out");
-    let o = dbarena(
-        &[
-            "chaos",
-            "--db",
-            "instance:cla",
-            "--from",
-            workload.to_str().unwrap(),
-            "--scenarios",
-            scenarios.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        home.path(),
+        &[],
     );
-    let _ = dbarena(&["instance", "down", "cla"], home.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+
     for s in ["baseline", "kill"] {
         let line = csv
             .lines()
@@ -368,32 +328,14 @@ fn the_default_scenarios_run_from_one_command() {
     if !have("initdb") {
         return;
     }
-    let home = Scratch::new("chaosdef");
-    let o = dbarena(
-        &["instance", "up", "postgres", "--name", "cdef"],
-        home.path(),
+    let (home, out, csv) = chaos_on_instance(
+        "postgres",
+        "chaosdef",
+        None,
+        "default",
+        &["--pattern", "writers-readers", "--duration", "3s"],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = home.file("out");
-    let o = dbarena(
-        &[
-            "chaos",
-            "--db",
-            "instance:cdef",
-            "--pattern",
-            "writers-readers",
-            "--scenarios",
-            "default",
-            "--duration",
-            "3s",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        home.path(),
-    );
-    let _ = dbarena(&["instance", "down", "cdef"], home.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+
     let names: Vec<&str> = csv
         .lines()
         .skip(1)

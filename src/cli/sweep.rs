@@ -101,48 +101,37 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     write_csv(&out.join("sweep.csv"), &results)?;
-    if results.iter().any(|r| r.first.writers_readers.is_some()) {
-        println!(
-            "{:<24} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
-            "config",
-            "write/s",
-            "read/s",
-            "w p50 ms",
-            "w p99 ms",
-            "r p50 ms",
-            "r p99 ms",
-            "precond %"
-        );
-        for r in &results {
-            let m = |k: &str| r.metrics.get(k).map(|s| s.median).unwrap_or(0.0);
-            println!(
-                "{:<24} {:>9.1} {:>9.1} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>10.2}",
-                r.point.label,
-                m("write_tps"),
-                m("read_tps"),
-                m("writer_p50_ms"),
-                m("writer_p99_ms"),
-                m("read_p50_ms"),
-                m("read_p99_ms"),
-                m("precondition_failure_rate") * 100.0
-            );
-        }
+    // The console table: (header, sweep.csv column, scale).
+    let columns: &[(&str, &str, f64)] = if results.iter().any(|r| r.first.writers_readers.is_some())
+    {
+        &[
+            ("write/s", "write_tps", 1.0),
+            ("read/s", "read_tps", 1.0),
+            ("w p50 ms", "writer_p50_ms", 1.0),
+            ("w p99 ms", "writer_p99_ms", 1.0),
+            ("r p50 ms", "read_p50_ms", 1.0),
+            ("r p99 ms", "read_p99_ms", 1.0),
+            ("precond %", "precondition_failure_rate", 100.0),
+        ]
     } else {
-        println!(
-            "{:<28} {:>10} {:>10} {:>10} {:>10}",
-            "config", "tps", "p50 ms", "p99 ms", "fail rate"
-        );
-        for r in &results {
-            let m = |k: &str| r.metrics.get(k).map(|s| s.median).unwrap_or(0.0);
-            println!(
-                "{:<28} {:>10.1} {:>10.3} {:>10.3} {:>10.4}",
-                r.point.label,
-                m("tps"),
-                m("p50_ms"),
-                m("p99_ms"),
-                m("failure_rate")
-            );
-        }
+        &[
+            ("tps", "tps", 1.0),
+            ("p50 ms", "p50_ms", 1.0),
+            ("p99 ms", "p99_ms", 1.0),
+            ("fail %", "failure_rate", 100.0),
+        ]
+    };
+    let header: String = columns.iter().map(|c| format!(" {:>10}", c.0)).collect();
+    println!("{:<24}{header}", "config");
+    for r in &results {
+        let row: String = columns
+            .iter()
+            .map(|(_, k, scale)| {
+                let v = r.metrics.get(k).map(|s| s.median).unwrap_or(0.0) * scale;
+                format!(" {v:>10.3}")
+            })
+            .collect();
+        println!("{:<24}{row}", r.point.label);
     }
     // Charts of the whole sweep, written next to the CSV.
     let runs: Vec<_> = results

@@ -200,14 +200,7 @@ async fn drive(
             let attempt = match tokio::time::timeout(limit, execute(&mut conn, &tx, dialect)).await
             {
                 Ok(r) => r,
-                Err(_) => Err(DbError::new(
-                    ErrorKind::ConnectionLost,
-                    "timeout",
-                    format!(
-                        "no answer within {:.1} s; the connection was abandoned",
-                        limit.as_secs_f64()
-                    ),
-                )),
+                Err(_) => Err(DbError::abandoned(limit)),
             };
             match attempt {
                 Ok(key) => break Outcome::Committed(key),

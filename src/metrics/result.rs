@@ -67,6 +67,32 @@ pub struct IntervalRecord {
     pub mean_ms: f64,
 }
 
+impl IntervalRecord {
+    /// Records of whole seconds from per-second tallies (the first covers second 0–1).
+    pub fn per_second(buckets: &[Interval]) -> Vec<IntervalRecord> {
+        buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let s = LatencySummary::of(&b.all_response());
+                IntervalRecord {
+                    t_s: (i + 1) as f64,
+                    committed: b.committed(),
+                    failed: b.failed(),
+                    retries: 0,
+                    tps: b.committed() as f64,
+                    errors: b.failed(),
+                    p50_ms: s.p50_ms,
+                    p95_ms: s.p95_ms,
+                    p99_ms: s.p99_ms,
+                    max_ms: s.max_ms,
+                    mean_ms: s.mean_ms,
+                }
+            })
+            .collect()
+    }
+}
+
 /// One error class.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorClassResult {

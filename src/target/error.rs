@@ -40,6 +40,18 @@ pub struct DbError {
 }
 
 impl DbError {
+    /// A transaction that got no answer within `limit`: its connection is given up as lost.
+    pub fn abandoned(limit: std::time::Duration) -> Self {
+        DbError::new(
+            ErrorKind::ConnectionLost,
+            "timeout",
+            format!(
+                "no answer within {:.1} s; the connection was abandoned",
+                limit.as_secs_f64()
+            ),
+        )
+    }
+
     pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
         DbError {
             kind,

@@ -149,12 +149,7 @@ fn client(
             // or may not have happened.
             let outcome = tokio::time::timeout(o.timeout, txn(&mut conn, d, &mops, writes))
                 .await
-                .unwrap_or_else(|_| {
-                    Err((
-                        DbError::new(ErrorKind::ConnectionLost, "timeout", "no answer"),
-                        true,
-                    ))
-                });
+                .unwrap_or_else(|_| Err((DbError::abandoned(o.timeout), true)));
             let mut lost = false;
             let (typ, value) = match outcome {
                 Ok(done) => {

@@ -3,7 +3,6 @@
 //! scenarios and reports treat it like any other run.
 
 use super::config::WorkloadConfig;
-use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::Interval;
 use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, Verification};
 use crate::metrics::RunResult;
@@ -127,26 +126,7 @@ fn to_result(
             }
         }
     }
-    let intervals = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let s = LatencySummary::of(&b.all_response());
-            IntervalRecord {
-                t_s: (i + 1) as f64,
-                committed: b.committed(),
-                failed: b.failed(),
-                retries: 0,
-                tps: b.committed() as f64,
-                errors: b.failed(),
-                p50_ms: s.p50_ms,
-                p95_ms: s.p95_ms,
-                p99_ms: s.p99_ms,
-                max_ms: s.max_ms,
-                mean_ms: s.mean_ms,
-            }
-        })
-        .collect();
+    let intervals = IntervalRecord::per_second(&buckets);
     let mut recorded = cfg.clone();
     recorded.db = url.redacted();
     RunResult::build(RunData {

@@ -26,6 +26,18 @@ struct Shared {
     acked: Mutex<HashMap<String, Vec<i64>>>,
 }
 
+impl Events {
+    /// Records a failed attempt; true when the connection is lost and must be replaced.
+    fn error(&mut self, e: DbError, outage: &mut OutageTracker, start: Instant) -> bool {
+        let lost = e.kind == ErrorKind::ConnectionLost;
+        if lost {
+            outage.lost(start, &e);
+        }
+        self.errors.push(e);
+        lost
+    }
+}
+
 /// An outage runs from a lost connection to the next answer from the database.
 struct OutageTracker {
     connection: usize,
@@ -127,7 +139,10 @@ pub fn run(
     let seed = cfg.seed.unwrap_or_else(Rng::seed_from_time);
     let limit = cfg.timeout;
     let mut handles = Vec::new();
-    for w in 0..wr.num_writers {
+    let roles = (0..wr.num_writers)
+        .map(|w| (true, w))
+        .chain((0..wr.num_readers).map(|r| (false, r)));
+    for (writer, id) in roles {
         let (wr, url, shared, stop, gate) = (
             wr.clone(),
             url.clone(),
@@ -137,21 +152,7 @@ pub fn run(
         );
         handles.push(std::thread::spawn(move || {
             role(
-                true, w, &wr, &url, &shared, &gate, duration, &stop, seed, limit,
-            )
-        }));
-    }
-    for r in 0..wr.num_readers {
-        let (wr, url, shared, stop, gate) = (
-            wr.clone(),
-            url.clone(),
-            shared.clone(),
-            stop.clone(),
-            gate.clone(),
-        );
-        handles.push(std::thread::spawn(move || {
-            role(
-                false, r, &wr, &url, &shared, &gate, duration, &stop, seed, limit,
+                writer, id, &wr, &url, &shared, &gate, duration, &stop, seed, limit,
             )
         }));
     }
@@ -221,26 +222,7 @@ pub fn run(
             t.first_message = e.message.clone();
         }
     }
-    let intervals = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let s = LatencySummary::of(&b.all_response());
-            IntervalRecord {
-                t_s: (i + 1) as f64,
-                committed: b.committed(),
-                failed: b.failed(),
-                retries: 0,
-                tps: b.committed() as f64,
-                errors: 0,
-                p50_ms: s.p50_ms,
-                p95_ms: s.p95_ms,
-                p99_ms: s.p99_ms,
-                max_ms: s.max_ms,
-                mean_ms: s.mean_ms,
-            }
-        })
-        .collect();
+    let intervals = IntervalRecord::per_second(&buckets);
     let op_names: Vec<String> = OPS.iter().map(|s| s.to_string()).collect();
     let mut recorded = cfg.clone();
     recorded.db = url.redacted();
@@ -452,12 +434,7 @@ fn role(
                             ev.ops.push((t_s, 1, false, us, us));
                         }
                         Err(e) => {
-                            let lost = e.kind == ErrorKind::ConnectionLost;
-                            if lost {
-                                outage.lost(start, &e);
-                            }
-                            ev.errors.push(e);
-                            if lost {
+                            if ev.error(e, &mut outage, start) {
                                 if let Some(nc) = reconnect(url, &sqls).await {
                                     c = nc;
                                 }
@@ -493,12 +470,7 @@ fn role(
                     }
                     Err(e) => {
                         ev.ops.push((t_s, 2, false, done.duration_since(intended).as_micros() as u64, done.duration_since(actual).as_micros() as u64));
-                        let lost = e.kind == ErrorKind::ConnectionLost;
-                        if lost {
-                            outage.lost(start, &e);
-                        }
-                        ev.errors.push(e);
-                        if lost {
+                        if ev.error(e, &mut outage, start) {
                             if let Some(nc) = reconnect(url, &sqls).await {
                                 c = nc;
                             }
@@ -518,17 +490,9 @@ async fn bounded<T>(
     limit: Duration,
     f: impl std::future::Future<Output = Result<T, DbError>>,
 ) -> Result<T, DbError> {
-    match tokio::time::timeout(limit, f).await {
-        Ok(r) => r,
-        Err(_) => Err(DbError::new(
-            ErrorKind::ConnectionLost,
-            "timeout",
-            format!(
-                "no answer within {:.1} s; the connection was abandoned",
-                limit.as_secs_f64()
-            ),
-        )),
-    }
+    tokio::time::timeout(limit, f)
+        .await
+        .unwrap_or_else(|_| Err(DbError::abandoned(limit)))
 }
 
 /// A fresh connection with the statements prepared, or None while the server is away. Bounded
