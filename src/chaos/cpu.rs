@@ -17,21 +17,25 @@ impl CpuHog {
         let handles = (0..threads)
             .map(|_| {
                 let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let period = Duration::from_millis(10);
-                    let mut x = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        let t = Instant::now();
-                        while t.elapsed() < busy {
-                            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                // Named so that its CPU time can be found in /proc (and in top).
+                std::thread::Builder::new()
+                    .name("dbarena-cpuhog".into())
+                    .spawn(move || {
+                        let period = Duration::from_millis(10);
+                        let mut x = 0u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            let t = Instant::now();
+                            while t.elapsed() < busy {
+                                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                            }
+                            std::hint::black_box(x);
+                            if let Some(rest) = period.checked_sub(t.elapsed()) {
+                                std::thread::sleep(rest);
+                            }
                         }
-                        std::hint::black_box(x);
-                        if let Some(rest) = period.checked_sub(t.elapsed()) {
-                            std::thread::sleep(rest);
-                        }
-                    }
-                })
+                    })
             })
+            .filter_map(Result::ok)
             .collect();
         CpuHog {
             stop,
@@ -46,5 +50,40 @@ impl Drop for CpuHog {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CPU seconds used so far by this process's hog threads (utime + stime, in ticks of
+    /// 1/100 s, the kernel's USER_HZ on Linux).
+    fn hog_cpu_s() -> f64 {
+        let mut ticks = 0u64;
+        for t in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if comm.trim() != "dbarena-cpuhog" {
+                continue;
+            }
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
+            for i in [11, 12] {
+                ticks += f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+            }
+        }
+        ticks as f64 / 100.0
+    }
+
+    #[test]
+    fn hogs_burn_about_the_share_asked_for() {
+        let hog = CpuHog::start(2, 50.0);
+        std::thread::sleep(Duration::from_millis(1500));
+        let used = hog_cpu_s();
+        drop(hog);
+        // Two threads at 50% for 1.5 s: 1.5 CPU seconds; wide bounds for a busy machine.
+        assert!((0.6..=2.2).contains(&used), "used {used} CPU seconds");
     }
 }
