@@ -232,7 +232,7 @@ fn custom_query_with_undefined_parameter() {
 #[test]
 fn other_commands_refuse_bad_usage_with_exit_2() {
     let dir = Scratch::new("usage");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &[
                 "workload",
@@ -248,6 +248,26 @@ fn other_commands_refuse_bad_usage_with_exit_2() {
         (
             &["chaos", "--db", "sqlite::memory:", "-d", "1s"],
             "network database",
+        ),
+        (
+            &[
+                "chaos",
+                "--db",
+                "postgres://postgres@127.0.0.1:5432/test",
+                "--scenarios",
+                "typo.toml",
+            ],
+            "unknown fault type 'latncy'",
+        ),
+        (
+            &[
+                "chaos",
+                "--db",
+                "postgres://postgres@127.0.0.1:5432/test",
+                "--scenarios",
+                "when.toml",
+            ],
+            "invalid fault time 'soon'",
         ),
         (
             &["check", "h.jsonl", "--model", "linearizable"],
@@ -269,6 +289,16 @@ fn other_commands_refuse_bad_usage_with_exit_2() {
         ),
     ];
     std::fs::write(dir.file("h.jsonl"), "").unwrap();
+    std::fs::write(
+        dir.file("typo.toml"),
+        "[[scenarios]]\nname = \"a\"\n[[scenarios]]\nname = \"b\"\n[[scenarios.faults]]\ntype = \"latncy\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.file("when.toml"),
+        "[[scenarios]]\nname = \"a\"\n[[scenarios]]\nname = \"b\"\n[[scenarios.faults]]\ntype = \"pause\"\nstart = \"soon\"\n",
+    )
+    .unwrap();
     for (args, needle) in cases {
         let o = dbarena(args, dir.path());
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

@@ -149,8 +149,36 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
             .unwrap_or(1);
         crate::Error::Usage(format!("{}:{line}: {}", path.display(), e.message().trim()))
     })?;
+    for sc in &f.scenarios {
+        for fault in &sc.faults {
+            if !FAULT_TYPES.contains(&fault.kind.as_str()) {
+                return Err(crate::Error::Usage(format!(
+                    "{}: scenario '{}' has an unknown fault type '{}'; use one of {}",
+                    path.display(),
+                    sc.name,
+                    fault.kind,
+                    FAULT_TYPES.join(", ")
+                )));
+            }
+        }
+        // Bad times are usage errors now, not after the scenarios before them have run.
+        timeline(sc, 60.0)?;
+    }
     Ok(f.scenarios)
 }
+
+/// The fault types a scenario may use.
+pub const FAULT_TYPES: [&str; 9] = [
+    "latency",
+    "bandwidth",
+    "reset",
+    "blackhole",
+    "slow_close",
+    "cpu",
+    "kill",
+    "pause",
+    "restart",
+];
 
 /// A fault window, seconds from the start of the run.
 #[derive(Debug, Clone, Serialize)]
@@ -426,8 +454,20 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         );
         done.store(true, Ordering::SeqCst);
         let _ = handle.join();
-        let faults_thread = res;
-        let report = faults_thread?;
+        let report = match res {
+            Ok(r) => r,
+            Err(e) => {
+                // The scenarios that finished keep their CSV rows and charts.
+                if !rows.is_empty() {
+                    (o.log)(&format!(
+                        "scenario {} failed; writing the finished ones",
+                        sc.name
+                    ));
+                    write_outputs(&o, &mut rows, &runs, baseline)?;
+                }
+                return Err(e);
+            }
+        };
         let mut result = report.result;
         for (_, w) in &windows {
             result.notes.push(format!(
@@ -446,8 +486,20 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         rows.push(row);
         runs.push((sc.name.clone(), result));
     }
+    write_outputs(&o, &mut rows, &runs, baseline)?;
+    Ok(rows)
+}
+
+/// Fills in the changes against the baseline and writes `chaos.csv`, the charts and
+/// `report.html`.
+fn write_outputs(
+    o: &ChaosOptions,
+    rows: &mut [ScenarioRow],
+    runs: &[(String, RunResult)],
+    baseline: Option<(f64, f64)>,
+) -> Result<(), crate::Error> {
     if let Some((tps, p99)) = baseline {
-        for r in &mut rows {
+        for r in rows.iter_mut() {
             r.tps_change_pct = if tps > 0.0 {
                 (r.tps - tps) * 100.0 / tps
             } else {
@@ -460,9 +512,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             };
         }
     }
-    write_csv(&o.out.join("chaos.csv"), &rows)?;
+    write_csv(&o.out.join("chaos.csv"), rows)?;
     // Charts: every scenario side by side, and each over time with its fault windows shaded.
-    let mut charts = crate::report::charts::comparison_charts(&runs);
+    let mut charts = crate::report::charts::comparison_charts(runs);
     if baseline.is_some() && rows.len() > 1 {
         let labels: Vec<String> = rows.iter().map(|r| r.scenario.clone()).collect();
         let tps: Vec<f64> = rows.iter().map(|r| r.tps_change_pct).collect();
@@ -471,11 +523,11 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             &labels, &tps, &p99,
         ));
     }
-    for (name, r) in &runs {
+    for (name, r) in runs {
         charts.extend(crate::report::charts::run_charts(name, r));
     }
-    crate::report::charts::write(&o.out, &charts, &runs, crate::report::charts::Formats::ALL)?;
-    Ok(rows)
+    crate::report::charts::write(&o.out, &charts, runs, crate::report::charts::Formats::ALL)?;
+    Ok(())
 }
 
 fn summarise(
