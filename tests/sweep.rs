@@ -228,3 +228,56 @@ fn parallel_sweep_runs_configurations_at_once_each_on_its_own_table() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn trials_report_the_median_and_the_spread() {
+    let dir = Scratch::new("trials");
+    let cfg = dir.file("sweep.toml");
+    std::fs::write(
+        &cfg,
+        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\ntps = 300\n[axes]\nconnections = [2]\n",
+    )
+    .unwrap();
+    let out = dir.file("out");
+    let o = dbarena(
+        &[
+            "sweep",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--db",
+            "sqlite::memory:",
+            "--trials",
+            "3",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for t in 1..=3 {
+        assert!(out.join(format!("c2-t{t}.json")).exists());
+    }
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let col = |c: &str| -> f64 {
+        let i = header.iter().position(|h| *h == c).unwrap();
+        row[i].parse().unwrap()
+    };
+    assert_eq!(col("trials"), 3.0);
+    // The median is one of the three committed counts per second, between the extremes.
+    let tps: Vec<f64> = (1..=3)
+        .map(|t| {
+            read_json(&out.join(format!("c2-t{t}.json")))["totals"]["tps"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = tps.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!((col("tps") - sorted[1]).abs() < 0.01, "{csv} {tps:?}");
+    assert!((col("tps_min") - sorted[0]).abs() < 0.01, "{csv}");
+    assert!((col("tps_max") - sorted[2]).abs() < 0.01, "{csv}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("tps min–max"), "{stdout}");
+}

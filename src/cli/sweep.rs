@@ -121,8 +121,15 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             ("fail %", "failure_rate", 100.0),
         ]
     };
+    // With trials, the figures are medians and the first column's min–max follows.
+    let (first_name, first_key, first_scale) = columns[0];
+    let spread_header = if trials > 1 {
+        format!("  {first_name} min–max")
+    } else {
+        String::new()
+    };
     let header: String = columns.iter().map(|c| format!(" {:>10}", c.0)).collect();
-    println!("{:<24}{header}", "config");
+    println!("{:<24}{header}{spread_header}", "config");
     for r in &results {
         let row: String = columns
             .iter()
@@ -131,7 +138,13 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 format!(" {v:>10.3}")
             })
             .collect();
-        println!("{:<24}{row}", r.point.label);
+        let spread = match r.metrics.get(first_key) {
+            Some(m) if trials > 1 => {
+                format!("  {:.3}–{:.3}", m.min * first_scale, m.max * first_scale)
+            }
+            _ => String::new(),
+        };
+        println!("{:<24}{row}{spread}", r.point.label);
     }
     // Charts of the whole sweep, written next to the CSV.
     let runs: Vec<_> = results
