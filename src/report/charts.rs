@@ -217,7 +217,25 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
         Chart {
             name: "tps".into(),
             title: "throughput per configuration".into(),
-            svg: svg::bars("throughput", "tps", &labels, &tps, PALETTE[0]),
+            svg: if wr {
+                let w = |f: fn(&crate::metrics::result::WritersReadersStats) -> f64| {
+                    runs.iter()
+                        .map(|(_, r)| r.writers_readers.as_ref().map(f).unwrap_or(0.0))
+                        .collect::<Vec<f64>>()
+                };
+                let (writes, reads) = (w(|x| x.write_tps), w(|x| x.read_tps));
+                svg::grouped_bars(
+                    "throughput",
+                    "transactions/s",
+                    &labels,
+                    &[
+                        ("writes/s", PALETTE[0], &writes),
+                        ("reads/s", PALETTE[2], &reads),
+                    ],
+                )
+            } else {
+                svg::bars("throughput", "tps", &labels, &tps, PALETTE[0])
+            },
         },
     ];
     // Beyond a dozen lines the overlay is unreadable; the per-run charts remain.
@@ -259,6 +277,27 @@ pub fn scaling_chart(levels: &[crate::sweep::ScaleLevel]) -> Chart {
     }
 }
 
+/// A sort key that orders runs of digits by their value.
+fn natural_key(s: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = c.to_digit(10).map(u64::from).unwrap_or(0);
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n.saturating_mul(10).saturating_add(u64::from(d));
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), n));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
 /// Reads result files from paths (files, or folders of `*.json`), labelled by file stem.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error> {
     let mut files = Vec::new();
@@ -269,7 +308,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error>
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|f| f.extension().is_some_and(|x| x == "json"))
                 .collect();
-            v.sort();
+            // w1_wr10 before w1_wr160: numbers in names compare as numbers.
+            v.sort_by_key(|p| natural_key(&p.to_string_lossy()));
             files.extend(v);
         } else {
             files.push(p.clone());
@@ -384,4 +424,31 @@ pub fn write(
         written.push(p);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn numbers_in_names_sort_by_value() {
+        let mut v = vec![
+            "w1_wr160-t1",
+            "w1_wr20-t1",
+            "w1_wr10-t1",
+            "w2_wr10-t1",
+            "w10_wr10-t1",
+        ];
+        v.sort_by_key(|s| natural_key(s));
+        assert_eq!(
+            v,
+            [
+                "w1_wr10-t1",
+                "w1_wr20-t1",
+                "w1_wr160-t1",
+                "w2_wr10-t1",
+                "w10_wr10-t1"
+            ]
+        );
+    }
 }

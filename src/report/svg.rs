@@ -210,27 +210,68 @@ pub fn category_lines(title: &str, ylabel: &str, labels: &[String], series: &[Se
 
 /// A bar chart: one bar per label.
 pub fn bars(title: &str, ylabel: &str, labels: &[String], values: &[f64], color: &str) -> String {
-    let ymax = nice_max(values.iter().copied().fold(0.0, f64::max));
+    grouped_bars(title, ylabel, labels, &[("", color, values)])
+}
+
+/// Bars side by side per label, one per group (name, colour, a value per label), with a
+/// legend when there is more than one group.
+pub fn grouped_bars(
+    title: &str,
+    ylabel: &str,
+    labels: &[String],
+    groups: &[(&str, &str, &[f64])],
+) -> String {
+    let ymax = nice_max(
+        groups
+            .iter()
+            .flat_map(|g| g.2.iter().copied())
+            .fold(0.0, f64::max),
+    );
     let mut s = String::new();
     frame(&mut s, title, "", ylabel, ymax);
-    let n = values.len().max(1) as f64;
-    let bw = (W - L - R) / n;
-    for (i, (l, v)) in labels.iter().zip(values).enumerate() {
-        let h = (H - T - B) * v / ymax;
+    let bw = (W - L - R) / labels.len().max(1) as f64;
+    let gw = bw * 0.7 / groups.len().max(1) as f64;
+    for (i, l) in labels.iter().enumerate() {
         let x = L + bw * i as f64;
+        for (g, (name, color, values)) in groups.iter().enumerate() {
+            let v = values.get(i).copied().unwrap_or(0.0);
+            let h = (H - T - B) * v / ymax;
+            let tip = if name.is_empty() {
+                esc(l)
+            } else {
+                format!("{} {}", esc(l), esc(name))
+            };
+            let _ = write!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{tip}: {}</title></rect>"#,
+                x + bw * 0.15 + gw * g as f64,
+                H - B - h,
+                gw,
+                h,
+                fmt(v),
+            );
+        }
         let _ = write!(
             s,
-            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{}: {}</title></rect><text transform="translate({:.1},{}) rotate(30)" font-size="9">{}</text>"#,
-            x + bw * 0.15,
-            H - B - h,
-            bw * 0.7,
-            h,
-            esc(l),
-            fmt(*v),
+            r#"<text transform="translate({:.1},{}) rotate(30)" font-size="9">{}</text>"#,
             x + bw * 0.3,
             H - B + 10.0,
             esc(l)
         );
+    }
+    if groups.len() > 1 {
+        for (n, (name, color, _)) in groups.iter().enumerate() {
+            let ly = T + 14.0 + n as f64 * 18.0;
+            let _ = write!(
+                s,
+                r#"<rect x="{}" y="{}" width="12" height="8" fill="{color}"/><text x="{}" y="{}">{}</text>"#,
+                W - R + 10.0,
+                ly - 8.0,
+                W - R + 28.0,
+                ly,
+                esc(name)
+            );
+        }
     }
     s.push_str("</svg>");
     s
