@@ -219,8 +219,9 @@ duration = "2s"
         assert_eq!(row(s)[col("verification")], "\"pass\"", "{s}: {csv}");
         let r = read_json(&out.join(format!("{s}.json")));
         let w = &r["writers_readers"];
+        // Even at 20 ms each way a write (four round trips) commits a few times a second.
         assert!(
-            w["write_tps"].as_f64().unwrap() > 10.0,
+            w["write_tps"].as_f64().unwrap() > 2.0,
             "{s}: writes stalled: {w}"
         );
         assert_eq!(w["violations"].as_array().unwrap().len(), 0, "{s}");

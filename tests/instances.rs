@@ -168,18 +168,24 @@ fn instances_start_and_stop_as_a_normal_user() {
         .unwrap()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    // nobody must be able to write its registry and run the binary, wherever the checkout is
+    // (a clone under /root is out of its reach): a copy in the scratch folder.
+    let binary = home.file("dbarena");
     if root {
-        // nobody must be able to write its registry and reach the binary.
-        assert!(std::process::Command::new("chmod")
-            .args(["777", home.path().to_str().unwrap()])
-            .status()
-            .unwrap()
-            .success());
+        std::fs::copy(env!("CARGO_BIN_EXE_dbarena"), &binary).unwrap();
+        for (mode, path) in [("777", home.path()), ("755", binary.as_path())] {
+            assert!(std::process::Command::new("chmod")
+                .arg(mode)
+                .arg(path)
+                .status()
+                .unwrap()
+                .success());
+        }
     }
     let as_user = |args: &[&str]| {
         let mut c = if root {
             let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_dbarena")]);
+            c.args(["-u", "nobody", "--"]).arg(&binary);
             c
         } else {
             std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
