@@ -114,11 +114,9 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             Error::Usage(format!("invalid --isolation '{s}': expected read-committed, repeatable-read or serializable"))
         })?),
     };
-    let expect = match (&a.expect, isolation) {
-        (Some(m), _) => model(m)?,
-        (None, Some(Isolation::ReadCommitted)) => Model::ReadCommitted,
-        (None, Some(Isolation::RepeatableRead)) => Model::RepeatableRead,
-        _ => Model::Serializable,
+    let expect = match &a.expect {
+        Some(m) => model(m)?,
+        None => Model::for_isolation(isolation),
     };
     let duration = parse_duration(a.duration.as_deref().unwrap_or("10s"))
         .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
@@ -143,15 +141,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             url.short_name()
         ))
     });
-    let mut buf = Vec::new();
-    h.write(&mut buf).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    crate::util::fsx::write_atomic(&path, &buf).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let code = finish(&h, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {

@@ -182,6 +182,17 @@ impl History {
         Ok(History { ops })
     }
 
+    /// Writes the history to `path` as JSON lines, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), crate::Error> {
+        let mut buf = Vec::new();
+        self.write(&mut buf)
+            .and_then(|_| crate::util::fsx::write_atomic(path, &buf))
+            .map_err(|e| crate::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })
+    }
+
     /// Writes JSON lines (one op each).
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for o in &self.ops {

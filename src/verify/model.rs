@@ -40,6 +40,16 @@ const REPEATABLE_READ: &[&str] = &[
 const SNAPSHOT: &[&str] = &["G-single", "G-nonadjacent", "lost-update", "internal"];
 
 impl Model {
+    /// The model that transactions run at `isolation` must satisfy (serializable when unset).
+    pub fn for_isolation(isolation: Option<crate::target::Isolation>) -> Model {
+        use crate::target::Isolation;
+        match isolation {
+            Some(Isolation::ReadCommitted) => Model::ReadCommitted,
+            Some(Isolation::RepeatableRead) => Model::RepeatableRead,
+            _ => Model::Serializable,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Model> {
         Some(match s.to_ascii_lowercase().replace('_', "-").as_str() {
             "read-committed" | "rc" => Model::ReadCommitted,

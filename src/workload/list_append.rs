@@ -6,7 +6,7 @@ use super::config::WorkloadConfig;
 use crate::metrics::recorder::Interval;
 use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, Verification};
 use crate::metrics::RunResult;
-use crate::target::{DbUrl, Isolation};
+use crate::target::DbUrl;
 use crate::verify::history::{History, OpType};
 use crate::verify::model::{validity, Model, Validity};
 use crate::verify::run::{run_list_append, AppendOptions};
@@ -15,15 +15,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The model a history must satisfy at an isolation level (serializable when unset).
-pub fn model_for(isolation: Option<Isolation>) -> Model {
-    match isolation {
-        Some(Isolation::ReadCommitted) => Model::ReadCommitted,
-        Some(Isolation::RepeatableRead) => Model::RepeatableRead,
-        _ => Model::Serializable,
-    }
-}
 
 /// Runs list-append, writes its history to `history_path`, checks it and builds the result.
 pub fn run(
@@ -48,15 +39,9 @@ pub fn run(
         timeout: cfg.timeout,
         started,
     })?;
-    let mut buf = Vec::new();
-    h.write(&mut buf)
-        .and_then(|_| crate::util::fsx::write_atomic(history_path, &buf))
-        .map_err(|e| crate::Error::Io {
-            path: history_path.display().to_string(),
-            source: e,
-        })?;
+    h.save(history_path)?;
     let an = crate::verify::check(&h, Duration::from_secs(10));
-    let model = model_for(cfg.isolation);
+    let model = Model::for_isolation(cfg.isolation);
     let verdict = match validity(model, &an.kinds(), an.incomplete) {
         Validity::Valid => "pass",
         Validity::Invalid => "fail",
