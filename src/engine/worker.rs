@@ -3,7 +3,7 @@
 use super::{connect_failed, schedule_for, Gate, RunCtx};
 use crate::metrics::recorder::Recorder;
 use crate::metrics::result::Outage;
-use crate::target::{Connection, DbError, ErrorKind};
+use crate::target::{within, Connection, DbError, ErrorKind};
 use crate::value::Value;
 use crate::workload::plan::TxGen;
 use crate::workload::tx::Tx;
@@ -197,11 +197,7 @@ async fn drive(
             None => cfg.timeout,
         };
         let outcome = loop {
-            let attempt = match tokio::time::timeout(limit, execute(&mut conn, &tx, dialect)).await
-            {
-                Ok(r) => r,
-                Err(_) => Err(DbError::abandoned(limit)),
-            };
+            let attempt = within(limit, execute(&mut conn, &tx, dialect)).await;
             match attempt {
                 Ok(key) => break Outcome::Committed(key),
                 Err(e) => {

@@ -101,3 +101,14 @@ pub fn kind_from_sqlstate(state: &str) -> ErrorKind {
         _ => ErrorKind::Other,
     }
 }
+
+/// Runs a database call for at most `limit`; past it the call is abandoned as a lost
+/// connection (a blackholed or stalled server never answers), for the caller to replace.
+pub async fn within<T>(
+    limit: std::time::Duration,
+    f: impl std::future::Future<Output = Result<T, DbError>>,
+) -> Result<T, DbError> {
+    tokio::time::timeout(limit, f)
+        .await
+        .unwrap_or_else(|_| Err(DbError::abandoned(limit)))
+}

@@ -9,7 +9,7 @@ mod sqlite;
 pub mod url;
 
 pub use dialect::{Dialect, Isolation, Protocol};
-pub use error::{DbError, ErrorKind};
+pub use error::{within, DbError, ErrorKind};
 pub use url::{DbKind, DbUrl};
 
 use crate::schema::TableInfo;

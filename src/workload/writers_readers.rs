@@ -8,7 +8,7 @@ use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::Interval;
 use crate::metrics::result::{IntervalRecord, Outage, RunData, TargetInfo, WritersReadersStats};
 use crate::metrics::RunResult;
-use crate::target::{Connection, DbError, DbUrl, ErrorKind};
+use crate::target::{within, Connection, DbError, DbUrl, ErrorKind};
 use crate::value::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -408,7 +408,7 @@ fn role(
                 loop {
                     ev.attempts += 1;
                     let attempt = Instant::now();
-                    match bounded(limit, write(&mut c, d, &key, &value, id)).await {
+                    match within(limit, write(&mut c, d, &key, &value, id)).await {
                         Ok(Some(ver)) => {
                             outage.answered(start, &mut ev.outages);
                             let done = Instant::now();
@@ -453,7 +453,7 @@ fn role(
             } else {
                 let key = shared.written.lock().ok().and_then(|w| if w.is_empty() { None } else { Some(w[rng.below(w.len() as u64) as usize].clone()) });
                 let Some(key) = key else { continue };
-                let r = bounded(limit, async {
+                let r = within(limit, async {
                     c.execute(d.begin(false)).await?;
                     let out = c.run_first(0, &[Value::Text(key.clone())]).await;
                     let _ = c.execute("COMMIT").await;
@@ -482,17 +482,6 @@ fn role(
         outage.unrecovered(start, &mut ev.outages);
         Ok(ev)
     })
-}
-
-/// Gives up on a transaction after `limit` (a blackholed or lost connection never answers);
-/// the connection is then treated as lost and replaced.
-async fn bounded<T>(
-    limit: Duration,
-    f: impl std::future::Future<Output = Result<T, DbError>>,
-) -> Result<T, DbError> {
-    tokio::time::timeout(limit, f)
-        .await
-        .unwrap_or_else(|_| Err(DbError::abandoned(limit)))
 }
 
 /// A fresh connection with the statements prepared, or None while the server is away. Bounded
