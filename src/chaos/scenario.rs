@@ -500,16 +500,8 @@ fn write_outputs(
 ) -> Result<(), crate::Error> {
     if let Some((tps, p99)) = baseline {
         for r in rows.iter_mut() {
-            r.tps_change_pct = if tps > 0.0 {
-                (r.tps - tps) * 100.0 / tps
-            } else {
-                0.0
-            };
-            r.p99_change_pct = if p99 > 0.0 {
-                (r.p99_ms - p99) * 100.0 / p99
-            } else {
-                0.0
-            };
+            r.tps_change_pct = crate::report::charts::change_pct(r.tps, tps);
+            r.p99_change_pct = crate::report::charts::change_pct(r.p99_ms, p99);
         }
     }
     write_csv(&o.out.join("chaos.csv"), rows)?;

@@ -1,7 +1,7 @@
 //! `dbarena report`
 
 use crate::report::charts::{
-    comparison_charts, degradation_charts, load, run_charts, write, Formats,
+    change_pct, comparison_charts, degradation_charts, load, run_charts, write, Formats,
 };
 use crate::ExitCode;
 use clap::Args;
@@ -33,15 +33,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
         charts.extend(comparison_charts(&runs));
         // A chaos folder: changes against its baseline scenario.
         if let Some((_, base)) = runs.iter().find(|(n, _)| n == "baseline") {
-            let pct = |v: f64, b: f64| if b > 0.0 { (v - b) * 100.0 / b } else { 0.0 };
             let labels: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
             let tps: Vec<f64> = runs
                 .iter()
-                .map(|(_, r)| pct(r.totals.tps, base.totals.tps))
+                .map(|(_, r)| change_pct(r.totals.tps, base.totals.tps))
                 .collect();
             let p99: Vec<f64> = runs
                 .iter()
-                .map(|(_, r)| pct(r.response.p99_ms, base.response.p99_ms))
+                .map(|(_, r)| change_pct(r.response.p99_ms, base.response.p99_ms))
                 .collect();
             charts.extend(degradation_charts(&labels, &tps, &p99));
         }

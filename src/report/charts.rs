@@ -69,6 +69,15 @@ pub fn distribution_overlay(runs: &[(String, RunResult)]) -> Option<Chart> {
     })
 }
 
+/// `value` against `base` in percent (0 when there is no base to compare with).
+pub fn change_pct(value: f64, base: f64) -> f64 {
+    if base > 0.0 {
+        (value - base) * 100.0 / base
+    } else {
+        0.0
+    }
+}
+
 /// Change against the baseline in percent, per scenario: throughput and p99 latency.
 pub fn degradation_charts(labels: &[String], tps_pct: &[f64], p99_pct: &[f64]) -> Vec<Chart> {
     vec![

@@ -44,15 +44,30 @@ fn nice_max(v: f64) -> f64 {
 }
 
 fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64) {
+    frame_range(s, title, xlabel, ylabel, 0.0, ymax, 5);
+}
+
+/// The page, title, `ticks` + 1 grid lines from `lo` to `hi`, the y axis, the x axis at zero,
+/// and the axis labels.
+fn frame_range(
+    s: &mut String,
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    lo: f64,
+    hi: f64,
+    ticks: usize,
+) {
+    let py = |v: f64| T + (H - T - B) * (hi - v) / (hi - lo);
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11"><rect width="{W}" height="{H}" fill="white"/><text x="{}" y="22" font-size="14" text-anchor="middle">{}</text>"#,
         (L + W - R) / 2.0,
         esc(title)
     );
-    for i in 0..=5 {
-        let y = T + (H - T - B) * (1.0 - i as f64 / 5.0);
-        let v = ymax * i as f64 / 5.0;
+    for i in 0..=ticks {
+        let v = lo + (hi - lo) * i as f64 / ticks.max(1) as f64;
+        let y = py(v);
         let _ = write!(
             s,
             r##"<line x1="{L}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
@@ -64,16 +79,15 @@ fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64) {
     }
     let _ = write!(
         s,
-        r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="#333"/><line x1="{L}" y1="{}" x2="{}" y2="{}" stroke="#333"/><text x="{}" y="{}" text-anchor="middle">{}</text><text transform="translate(16,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
-        H - B,
+        r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="#333"/><line x1="{L}" y1="{z}" x2="{}" y2="{z}" stroke="#333"/><text x="{}" y="{}" text-anchor="middle">{}</text><text transform="translate(16,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
         H - B,
         W - R,
-        H - B,
         (L + W - R) / 2.0,
         H - 12.0,
         esc(xlabel),
         (T + H - B) / 2.0,
-        esc(ylabel)
+        esc(ylabel),
+        z = py(0.0)
     );
 }
 
@@ -294,32 +308,14 @@ pub fn signed_bars(
     let span = hi - lo;
     let py = |v: f64| T + (H - T - B) * (hi - v) / span;
     let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="11"><rect width="{W}" height="{H}" fill="white"/><text x="{}" y="22" font-size="14" text-anchor="middle">{}</text>"#,
-        (L + W - R) / 2.0,
-        esc(title)
-    );
-    for i in 0..=((span / step).round() as usize) {
-        let v = lo + step * i as f64;
-        let _ = write!(
-            s,
-            r##"<line x1="{L}" y1="{y}" x2="{}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}</text>"##,
-            W - R,
-            L - 6.0,
-            py(v) + 4.0,
-            fmt(v),
-            y = py(v)
-        );
-    }
-    let _ = write!(
-        s,
-        r##"<line x1="{L}" y1="{T}" x2="{L}" y2="{}" stroke="#333"/><line x1="{L}" y1="{z}" x2="{}" y2="{z}" stroke="#333"/><text transform="translate(16,{}) rotate(-90)" text-anchor="middle">{}</text>"##,
-        H - B,
-        W - R,
-        (T + H - B) / 2.0,
-        esc(ylabel),
-        z = py(0.0)
+    frame_range(
+        &mut s,
+        title,
+        "",
+        ylabel,
+        lo,
+        hi,
+        (span / step).round() as usize,
     );
     let n = values.len().max(1) as f64;
     let bw = (W - L - R) / n;
