@@ -8,26 +8,13 @@ use std::time::Duration;
 #[test]
 fn grid_writes_csv_and_saves_the_best() {
     let dir = Scratch::new("sweep");
-    let cfg = dir.file("sweep.toml");
-    std::fs::write(&cfg, "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\nconnections = [1, 2]\ntps = [100, 200]\n").unwrap();
-    let out = dir.file("out");
     let best = dir.file("best.toml");
     let db = format!("sqlite://{}", dir.file("s.db").display());
-    let o = dbarena(
-        &[
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--db",
-            &db,
-            "-o",
-            out.to_str().unwrap(),
-            "--best-by",
-            "tps",
-            "--save-best",
-            best.to_str().unwrap(),
-        ],
-        dir.path(),
+    let (o, out) = sweep(
+        &dir,
+        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\nconnections = [1, 2]\ntps = [100, 200]\n",
+        &db,
+        &["--best-by", "tps", "--save-best", best.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
@@ -62,26 +49,12 @@ fn grid_writes_csv_and_saves_the_best() {
 #[test]
 fn scaling_curve_reports_efficiency() {
     let dir = Scratch::new("scale");
-    let cfg = dir.file("base.toml");
-    std::fs::write(
-        &cfg,
-        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n",
-    )
-    .unwrap();
     let db = format!("sqlite://{}", dir.file("s.db").display());
-    let o = dbarena(
-        &[
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--db",
-            &db,
-            "--scale",
-            "1,2",
-            "-o",
-            dir.file("o").to_str().unwrap(),
-        ],
-        dir.path(),
+    let (o, _) = sweep(
+        &dir,
+        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n",
+        &db,
+        &["--scale", "1,2"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -163,26 +136,11 @@ fn parallel_sweep_runs_configurations_at_once_each_on_its_own_table() {
         return;
     };
     let dir = Scratch::new("sweeppar");
-    let cfg = dir.file("sweep.toml");
-    std::fs::write(
-        &cfg,
+    let (o, out) = sweep(
+        &dir,
         "[base]\npattern = \"writers-readers\"\nduration = \"2s\"\nverify = true\nkey_pool = \"pool\"\nkey_pool_size = 20\nnum_readers = 1\nreader_rate = 20.0\n[axes]\nnum_writers = [1, 2]\nwriter_rate = [20.0, 40.0]\n",
-    )
-    .unwrap();
-    let out = dir.file("out");
-    let o = dbarena(
-        &[
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--db",
-            &db.url,
-            "--parallel",
-            "2",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
+        &db.url,
+        &["--parallel", "2"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
@@ -232,26 +190,11 @@ fn parallel_sweep_runs_configurations_at_once_each_on_its_own_table() {
 #[test]
 fn trials_report_the_median_and_the_spread() {
     let dir = Scratch::new("trials");
-    let cfg = dir.file("sweep.toml");
-    std::fs::write(
-        &cfg,
+    let (o, out) = sweep(
+        &dir,
         "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\ntps = 300\n[axes]\nconnections = [2]\n",
-    )
-    .unwrap();
-    let out = dir.file("out");
-    let o = dbarena(
-        &[
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--db",
-            "sqlite::memory:",
-            "--trials",
-            "3",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
+        "sqlite::memory:",
+        &["--trials", "3"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     for t in 1..=3 {

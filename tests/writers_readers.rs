@@ -74,26 +74,11 @@ fn sweep_over_writers_reports_role_metrics() {
         return;
     };
     let dir = Scratch::new("wrsweep");
-    let cfg = dir.file("sweep.toml");
-    std::fs::write(
-        &cfg,
+    let (o, out) = sweep(
+        &dir,
         "[base]\npattern = \"writers-readers\"\nduration = \"1s\"\nnum_readers = 2\nreader_rate = 20\nkey_pool = \"pool\"\nkey_pool_size = 3\nkey_overlap_ratio = 1.0\n[axes]\nnum_writers = [1, 3]\nwriter_rate = [20, 80]\n",
-    )
-    .unwrap();
-    let out = dir.file("out");
-    let o = dbarena(
-        &[
-            "sweep",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--db",
-            &db.url,
-            "-o",
-            out.to_str().unwrap(),
-            "--best-by",
-            "precondition_failure_rate",
-        ],
-        dir.path(),
+        &db.url,
+        &["--best-by", "precondition_failure_rate"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();

@@ -256,3 +256,22 @@ pub fn unexpected_errors(r: &Json) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Writes `config` as `sweep.toml` in `dir` and runs `dbarena sweep` with it on `db` into
+/// `dir/out`, plus `extra` flags; returns the output and the out folder.
+pub fn sweep(dir: &Scratch, config: &str, db: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let cfg = dir.file("sweep.toml");
+    std::fs::write(&cfg, config).expect("write sweep.toml");
+    let out = dir.file("out");
+    let mut args = vec![
+        "sweep",
+        "--config",
+        cfg.to_str().expect("utf-8 path"),
+        "--db",
+        db,
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend(extra);
+    (dbarena(&args, dir.path()), out)
+}
