@@ -26,18 +26,6 @@ struct Shared {
     acked: Mutex<HashMap<String, Vec<i64>>>,
 }
 
-impl Events {
-    /// Records a failed attempt; true when the connection is lost and must be replaced.
-    fn error(&mut self, e: DbError, outage: &mut OutageTracker, start: Instant) -> bool {
-        let lost = e.kind == ErrorKind::ConnectionLost;
-        if lost {
-            outage.lost(start, &e);
-        }
-        self.errors.push(e);
-        lost
-    }
-}
-
 /// An outage runs from a lost connection to the next answer from the database.
 struct OutageTracker {
     connection: usize,
@@ -96,6 +84,18 @@ struct Events {
     /// (reader, key, version) in order
     seen: Vec<(usize, String, i64)>,
     errors: Vec<DbError>,
+}
+
+impl Events {
+    /// Records a failed attempt; true when the connection is lost and must be replaced.
+    fn error(&mut self, e: DbError, outage: &mut OutageTracker, start: Instant) -> bool {
+        let lost = e.kind == ErrorKind::ConnectionLost;
+        if lost {
+            outage.lost(start, &e);
+        }
+        self.errors.push(e);
+        lost
+    }
 }
 
 fn key_name(n: u64) -> String {
