@@ -26,9 +26,9 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] crate::workload::config::ConfigError),
     #[error(transparent)]
-    Url(#[from] crate::target::url::UrlError),
+    Url(#[from] crate::db::url::UrlError),
     #[error(transparent)]
-    Connect(#[from] crate::target::ConnectError),
+    Connect(#[from] crate::db::ConnectError),
     #[error(transparent)]
     Schema(#[from] crate::schema::SchemaError),
     #[error(transparent)]
@@ -41,7 +41,7 @@ pub enum Error {
     Database {
         context: String,
         #[source]
-        source: crate::target::DbError,
+        source: crate::db::DbError,
     },
     #[error("cannot write {path}: {source}")]
     Io {
@@ -90,7 +90,7 @@ impl Error {
     }
 
     /// Wraps a database error with what dbarena was doing.
-    pub fn db(context: impl Into<String>, source: crate::target::DbError) -> Self {
+    pub fn db(context: impl Into<String>, source: crate::db::DbError) -> Self {
         Error::Database {
             context: context.into(),
             source,

@@ -6,6 +6,7 @@
 pub mod chaos;
 pub mod cli;
 pub mod datagen;
+pub mod db;
 pub mod engine;
 pub mod error;
 pub mod instance;
@@ -14,7 +15,6 @@ pub mod report;
 pub mod schema;
 pub mod seed;
 pub mod sweep;
-pub mod target;
 pub mod util;
 pub mod value;
 pub mod verify;

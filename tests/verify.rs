@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use dbarena::target::{Connection, DbUrl};
+use dbarena::db::{Connection, DbUrl};
 use dbarena::verify::check;
 use dbarena::verify::history::{History, Mop, Op, OpType};
 use dbarena::verify::model::{validity, Model, Validity};
@@ -131,7 +131,7 @@ impl Script {
                 .await
                 .unwrap();
             let mut b = Connection::connect(&url).await.unwrap();
-            let lvl = dbarena::target::Isolation::parse(isolation).unwrap();
+            let lvl = dbarena::db::Isolation::parse(isolation).unwrap();
             a.set_isolation(lvl).await.unwrap();
             b.set_isolation(lvl).await.unwrap();
             (a, b)
@@ -163,7 +163,7 @@ impl Script {
         });
     }
 
-    fn sql(&mut self, p: usize, sql: &str) -> Result<(), dbarena::target::DbError> {
+    fn sql(&mut self, p: usize, sql: &str) -> Result<(), dbarena::db::DbError> {
         let c = &mut self.c[p];
         self.rt.block_on(c.execute(sql))
     }
@@ -182,8 +182,8 @@ impl Script {
             .collect()
     }
 
-    fn append(&mut self, p: usize, k: u64, v: u64) -> Result<(), dbarena::target::DbError> {
-        let sql = if self.c[p].dialect().kind() == dbarena::target::DbKind::Mysql {
+    fn append(&mut self, p: usize, k: u64, v: u64) -> Result<(), dbarena::db::DbError> {
+        let sql = if self.c[p].dialect().kind() == dbarena::db::DbKind::Mysql {
             format!("UPDATE la SET val = CONCAT(val, ',{v}') WHERE id = {k}")
         } else {
             format!("UPDATE la SET val = val || ',{v}' WHERE id = {k}")
@@ -205,7 +205,7 @@ fn verdict(h: &History, m: Model) -> Validity {
 
 /// T0 and T1 both read key 1, then both append to it: a lost update where the database lets
 /// the second append through.
-fn lost_update_schedule(s: &mut Script, begin: &str) -> Result<(), dbarena::target::DbError> {
+fn lost_update_schedule(s: &mut Script, begin: &str) -> Result<(), dbarena::db::DbError> {
     s.sql(0, begin)?;
     s.sql(1, begin)?;
     let r0 = s.read(0, 1);
@@ -254,8 +254,8 @@ fn write_skew_schedule(
     s: &mut Script,
     begin: &str,
 ) -> (
-    Result<(), dbarena::target::DbError>,
-    Result<(), dbarena::target::DbError>,
+    Result<(), dbarena::db::DbError>,
+    Result<(), dbarena::db::DbError>,
 ) {
     s.sql(0, begin).unwrap();
     s.sql(1, begin).unwrap();

@@ -273,8 +273,8 @@ pub struct ChaosOptions {
 
 /// The URL with its host:port replaced by the proxy's address.
 fn proxied(url: &str, addr: &str) -> Result<String, crate::Error> {
-    let u = crate::target::DbUrl::parse(url)?;
-    if u.kind() == crate::target::DbKind::Sqlite {
+    let u = crate::db::DbUrl::parse(url)?;
+    if u.kind() == crate::db::DbKind::Sqlite {
         return Err(crate::Error::Usage(
             "chaos needs a network database (postgres://, mysql:// or instance:NAME); SQLite is embedded".into(),
         ));
@@ -384,14 +384,14 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         path: o.out.display().to_string(),
         source: e,
     })?;
-    let u = crate::target::DbUrl::parse(&o.db)?;
+    let u = crate::db::DbUrl::parse(&o.db)?;
     let hp = u.host_port();
     let upstream = if hp.contains(':') {
         hp.clone()
     } else {
         format!(
             "{hp}:{}",
-            if u.kind() == crate::target::DbKind::Postgres {
+            if u.kind() == crate::db::DbKind::Postgres {
                 5432
             } else {
                 3306

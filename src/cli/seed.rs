@@ -1,8 +1,8 @@
 //! `dbarena seed`
 
+use crate::db::DbUrl;
 use crate::seed::generators::Locale;
 use crate::seed::{run_seed, SeedOptions, Source};
-use crate::target::DbUrl;
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;

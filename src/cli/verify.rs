@@ -1,6 +1,6 @@
 //! `dbarena verify` and `dbarena check`
 
-use crate::target::{DbUrl, Isolation};
+use crate::db::{DbUrl, Isolation};
 use crate::util::duration::parse_duration;
 use crate::verify::history::History;
 use crate::verify::model::{validity, Model, Validity};

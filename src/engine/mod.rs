@@ -6,10 +6,10 @@ mod worker;
 
 pub use schedule::Schedule;
 
+use crate::db::{ConnectError, DbUrl};
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::{Interval, Recorder};
 use crate::metrics::result::{IntervalRecord, Outage};
-use crate::target::{ConnectError, DbUrl};
 use crate::workload::config::Arrival;
 use crate::workload::{WorkloadConfig, WorkloadPlan};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,7 +96,7 @@ pub fn run(
 ) -> Result<EngineOutput, crate::Error> {
     let conns = cfg.connections;
     // SQLite calls block their thread, so every SQLite connection gets a thread of its own.
-    let threads = if url.kind() == crate::target::DbKind::Sqlite {
+    let threads = if url.kind() == crate::db::DbKind::Sqlite {
         conns
     } else {
         cfg.threads.clamp(1, conns)

@@ -1,9 +1,9 @@
 //! One worker thread: a current-thread tokio runtime driving its share of the connections.
 
 use super::{connect_failed, schedule_for, Gate, RunCtx};
+use crate::db::{within, Connection, DbError, ErrorKind};
 use crate::metrics::recorder::Recorder;
 use crate::metrics::result::Outage;
-use crate::target::{within, Connection, DbError, ErrorKind};
 use crate::value::Value;
 use crate::workload::plan::TxGen;
 use crate::workload::tx::Tx;
@@ -251,7 +251,7 @@ async fn drive(
 async fn execute(
     conn: &mut Connection,
     tx: &Tx,
-    dialect: crate::target::Dialect,
+    dialect: crate::db::Dialect,
 ) -> Result<Option<Value>, DbError> {
     if tx.steps.len() == 1 {
         let s = &tx.steps[0];

@@ -3,7 +3,7 @@
 
 use super::hist::{self, LatencySummary};
 use super::recorder::Interval;
-use crate::target::DbKind;
+use crate::db::DbKind;
 use crate::workload::WorkloadConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

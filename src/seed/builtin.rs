@@ -1,8 +1,8 @@
 //! Creates a built-in schema where it is missing and fills its empty tables.
 
 use crate::datagen::{values, KeyDist, Rng};
+use crate::db::{Connection, DbError};
 use crate::schema::{builtin, TableInfo};
-use crate::target::{Connection, DbError};
 use crate::util::time::now_us;
 use crate::value::Value;
 use crate::workload::keys::KeySet;

@@ -6,8 +6,8 @@ use super::generators::{name_hash, ColumnGen, Gen, Locale};
 use super::infer::infer_rule;
 use super::presets::{preset, Preset, PRESETS};
 use crate::datagen::KeyDist;
+use crate::db::{Connection, DbError, DbUrl};
 use crate::schema::{ColKind, TableInfo};
-use crate::target::{Connection, DbError, DbUrl};
 use crate::value::Value;
 use crate::workload::keys::KeySet;
 use serde::Serialize;
@@ -275,7 +275,7 @@ pub fn run_seed(
     let seed = opts.seed.unwrap_or(42);
     let mut conn = rt.block_on(Connection::connect(&opts.url))?;
     let dialect = conn.dialect();
-    let is_sqlite = opts.url.kind() == crate::target::DbKind::Sqlite;
+    let is_sqlite = opts.url.kind() == crate::db::DbKind::Sqlite;
     let preset: Option<Preset> = match &opts.source {
         Source::Preset {
             name,
@@ -508,7 +508,7 @@ pub fn run_seed(
             // An empty PostgreSQL table loads fastest through one COPY FREEZE transaction
             // (rows written frozen, so the VACUUM afterwards is cheap), like pgbench -i.
             let fresh = p.info.row_count == 0
-                && opts.url.kind() == crate::target::DbKind::Postgres
+                && opts.url.kind() == crate::db::DbKind::Postgres
                 && fresh_copy();
             let fresh = fresh || (is_sqlite && p.info.row_count == 0);
             let chunks = if is_sqlite || fresh {
@@ -746,12 +746,12 @@ impl LoadJob {
                     return Err((
                         idx,
                         batch_no,
-                        DbError::new(crate::target::ErrorKind::Other, "interrupted", "stopped"),
+                        DbError::new(crate::db::ErrorKind::Other, "interrupted", "stopped"),
                     ));
                 }
                 // A fresh SQLite load commits by itself every 50,000 rows; small generation
                 // batches keep the rows in cache between generating and inserting them.
-                let step = if fresh && self.url.kind() == crate::target::DbKind::Sqlite {
+                let step = if fresh && self.url.kind() == crate::db::DbKind::Sqlite {
                     2_000
                 } else {
                     batch as u64

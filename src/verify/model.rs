@@ -41,8 +41,8 @@ const SNAPSHOT: &[&str] = &["G-single", "G-nonadjacent", "lost-update", "interna
 
 impl Model {
     /// The model that transactions run at `isolation` must satisfy (serializable when unset).
-    pub fn for_isolation(isolation: Option<crate::target::Isolation>) -> Model {
-        use crate::target::Isolation;
+    pub fn for_isolation(isolation: Option<crate::db::Isolation>) -> Model {
+        use crate::db::Isolation;
         match isolation {
             Some(Isolation::ReadCommitted) => Model::ReadCommitted,
             Some(Isolation::RepeatableRead) => Model::RepeatableRead,

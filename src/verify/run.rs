@@ -3,7 +3,7 @@
 
 use super::history::{History, Mop, Op, OpType};
 use crate::datagen::Rng;
-use crate::target::{Connection, DbError, DbUrl, ErrorKind, Isolation};
+use crate::db::{Connection, DbError, DbUrl, ErrorKind, Isolation};
 use crate::value::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -199,7 +199,7 @@ fn client(
 /// One transaction; the error says whether it happened while committing.
 async fn txn(
     conn: &mut Connection,
-    d: crate::target::Dialect,
+    d: crate::db::Dialect,
     mops: &[Mop],
     writes: bool,
 ) -> Result<Vec<Mop>, (DbError, bool)> {

@@ -2,7 +2,7 @@
 //! and the fully resolved [`WorkloadConfig`] that a run records in its result file.
 
 use super::pattern::{OpMix, Pattern, PATTERN_NAMES};
-use crate::target::{Isolation, Protocol};
+use crate::db::{Isolation, Protocol};
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@ use super::keys::KeySet;
 use crate::datagen::template::{self, Piece};
 use crate::datagen::weighted::{value_of_toml, WeightError, Weighted};
 use crate::datagen::{values, KeyDist, Rng};
-use crate::target::Dialect;
+use crate::db::Dialect;
 use crate::util::time::now_us;
 use crate::value::Value;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -339,7 +339,7 @@ impl ParamGen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::DbKind;
+    use crate::db::DbKind;
 
     #[test]
     fn splits_and_rewrites() {

@@ -1,7 +1,7 @@
 //! Keys that exist: loaded once before the run so reads hit real rows.
 
 use crate::datagen::{KeyDist, Rng};
-use crate::target::{Connection, DbError};
+use crate::db::{Connection, DbError};
 use crate::value::Value;
 
 /// Most keys kept in memory per column; larger tables are sampled from their first keys.

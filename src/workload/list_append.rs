@@ -3,10 +3,10 @@
 //! scenarios and reports treat it like any other run.
 
 use super::config::WorkloadConfig;
+use crate::db::DbUrl;
 use crate::metrics::recorder::Interval;
 use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, Verification};
 use crate::metrics::RunResult;
-use crate::target::DbUrl;
 use crate::verify::history::{History, OpType};
 use crate::verify::model::{validity, Model, Validity};
 use crate::verify::run::{run_list_append, AppendOptions};

@@ -1,8 +1,8 @@
 //! pgbench's built-in scripts, statement for statement: tpcb-like, simple-update, select-only.
 
 use super::config::{CustomQuery, ParamSpec};
+use crate::db::Connection;
 use crate::schema::SchemaError;
-use crate::target::Connection;
 use std::collections::BTreeMap;
 
 /// Names of the pgbench scripts.

@@ -3,11 +3,11 @@
 
 use super::config::WorkloadConfig;
 use super::plan::WorkloadPlan;
+use crate::db::{Connection, DbUrl};
 use crate::engine::{self, ProgressSink};
 use crate::metrics::result::{RunData, TargetInfo};
 use crate::metrics::RunResult;
 use crate::schema::{SchemaError, TableInfo};
-use crate::target::{Connection, DbUrl};
 use crate::Error;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -41,7 +41,7 @@ pub fn run_workload(
     if cfg.pattern == "writers-readers" || cfg.pattern == "list-append" {
         return run_checked(cfg, url, opts);
     }
-    if url.kind() == crate::target::DbKind::Sqlite {
+    if url.kind() == crate::db::DbKind::Sqlite {
         // SQLite calls block, so each connection runs on a thread of its own.
         cfg.threads = cfg.connections;
     }
@@ -75,7 +75,7 @@ pub fn run_workload(
         if cfg.isolation.is_some()
             && conn
                 .dialect()
-                .set_isolation(crate::target::Isolation::Serializable)
+                .set_isolation(crate::db::Isolation::Serializable)
                 .is_none()
         {
             notes.push(format!(
@@ -90,7 +90,7 @@ pub fn run_workload(
     // be one more idle connection during the measurement.
     let keep_setup = matches!(
         url.sqlite_location(),
-        Some(crate::target::url::SqliteLocation::Memory)
+        Some(crate::db::url::SqliteLocation::Memory)
     );
     let mut setup = if keep_setup {
         Some(setup)

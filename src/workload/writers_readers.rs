@@ -4,11 +4,11 @@
 
 use super::config::{WorkloadConfig, WritersReaders};
 use crate::datagen::Rng;
+use crate::db::{within, Connection, DbError, DbUrl, ErrorKind};
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::Interval;
 use crate::metrics::result::{IntervalRecord, Outage, RunData, TargetInfo, WritersReadersStats};
 use crate::metrics::RunResult;
-use crate::target::{within, Connection, DbError, DbUrl, ErrorKind};
 use crate::value::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -346,7 +346,7 @@ fn role(
 ) -> Result<Events, crate::Error> {
     let rt = crate::util::runtime::current_thread()?;
     rt.block_on(async {
-        let d = crate::target::Dialect::new(url.kind());
+        let d = crate::db::Dialect::new(url.kind());
         let t = d.ident(&wr.table);
         let p = |n| d.placeholder(n);
         let sqls = vec![
@@ -530,7 +530,7 @@ async fn final_table(
 /// One optimistic write: Some(new version) on success, None on a precondition failure.
 async fn write(
     c: &mut Connection,
-    d: crate::target::Dialect,
+    d: crate::db::Dialect,
     key: &str,
     value: &str,
     writer: usize,

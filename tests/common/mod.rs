@@ -1,7 +1,7 @@
 //! Helpers for integration tests: real databases, the real binary, scratch directories.
 #![allow(dead_code)]
 
-use dbarena::target::{Connection, DbUrl};
+use dbarena::db::{Connection, DbUrl};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
