@@ -57,7 +57,9 @@ impl MyConn {
         for st in self.statements.drain(..) {
             let _ = self.conn.close(st).await;
         }
-        for sql in sqls {
+        // The text protocol sends SQL each time: nothing to prepare on the server.
+        let server_side = self.protocol == super::Protocol::Prepared;
+        for sql in sqls.iter().filter(|_| server_side) {
             let st = self.conn.prep(sql.as_str()).await.map_err(map_error)?;
             self.statements.push(st);
         }

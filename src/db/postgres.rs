@@ -57,7 +57,9 @@ impl PgConn {
 
     pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
         let mut out = Vec::with_capacity(sqls.len());
-        for sql in sqls {
+        // Simple and unnamed extended statements are parsed at each run: nothing is prepared.
+        let named = self.protocol == super::Protocol::Prepared;
+        for sql in sqls.iter().filter(|_| named) {
             out.push(self.client.prepare(sql).await.map_err(|e| self.map(e))?);
         }
         self.statements = std::sync::Arc::new(out);

@@ -121,6 +121,12 @@ impl DbUrl {
         self.kind
     }
 
+    /// Whether the driver's calls block their thread (SQLite), so each connection needs a
+    /// thread of its own.
+    pub fn blocking(&self) -> bool {
+        self.kind == DbKind::Sqlite
+    }
+
     /// The URL as given (normalised scheme), password included: only for drivers.
     pub fn secret_url(&self) -> &str {
         &self.raw

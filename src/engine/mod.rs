@@ -1,43 +1,50 @@
-//! The engine: connections on worker threads, the open-loop schedule, retries, reconnects,
-//! and the once-a-second collection of measurements.
+//! The engine: the one client runtime every workload runs on. Worker threads own the
+//! connections; each lane follows its schedule, retries, reconnects and records
+//! (`lane.rs`); a collector merges the recorders once a second for progress and intervals.
+//!
+//! A workload plugs in through [`Workload`] and [`TxSource`] (`source.rs`) and never sees a
+//! schedule, a retry or a reconnect.
 
+mod lane;
 mod schedule;
-mod worker;
+mod source;
+mod stop;
+#[cfg(test)]
+mod tests;
 
-pub use schedule::Schedule;
+pub use crate::metrics::live::{ProgressSink, Snapshot};
+pub use schedule::{Arrival, Schedule};
+pub use source::{Connector, TxResult, TxSource, Workload};
 
-use crate::db::{ConnectError, DbUrl};
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::{Interval, Recorder};
 use crate::metrics::result::{IntervalRecord, Outage};
-use crate::workload::config::Arrival;
-use crate::workload::{WorkloadConfig, WorkloadPlan};
+use lane::{LaneCtx, OutageEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
+use stop::StopSignal;
 
-/// What the live display gets every interval.
+/// What every run has, whatever the workload.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub elapsed: Duration,
-    /// Fraction done, 0..1, from duration or transaction count.
-    pub progress: f64,
-    pub in_warmup: bool,
-    pub interval: IntervalRecord,
-    pub committed: u64,
-    pub failed: u64,
-    pub retries: u64,
-    pub target_tps: Option<f64>,
-    /// Committed+failed per operation name since the start.
-    pub op_counts: Vec<(String, u64)>,
-    pub recent_errors: Vec<String>,
-    pub latency: LatencySummary,
-}
-
-/// Receives progress; implemented by the terminal display.
-pub trait ProgressSink {
-    fn update(&mut self, snap: &Snapshot);
-    fn finish(&mut self);
+pub struct RunSettings {
+    pub connections: usize,
+    /// OS threads driving the connections (ignored for blocking drivers: one per connection).
+    pub threads: usize,
+    /// Lanes per connection (transactions in flight on one connection).
+    pub pipeline: usize,
+    /// Target rate of the whole run; None: closed loop.
+    pub rate: Option<f64>,
+    pub arrival: Arrival,
+    /// Measured time after warmup; None: until `transactions` are done.
+    pub duration: Option<Duration>,
+    pub transactions: Option<u64>,
+    pub warmup: Duration,
+    /// A transaction without an answer for this long is abandoned with its connection.
+    pub timeout: Duration,
+    /// Extra attempts after a retryable error.
+    pub max_retries: u32,
+    pub seed: u64,
 }
 
 /// What the engine measured.
@@ -51,17 +58,8 @@ pub struct EngineOutput {
     pub interrupted: bool,
 }
 
-/// Shared, read-only settings of one run.
-pub(crate) struct RunCtx {
-    pub url: DbUrl,
-    pub plan: Arc<WorkloadPlan>,
-    pub cfg: WorkloadConfig,
-    pub stop: Arc<AtomicBool>,
-    pub seed: u64,
-}
-
 /// Start gate: connections wait here until all are ready, then share one start instant.
-pub(crate) struct Gate {
+struct Gate {
     start: Mutex<Option<Result<Instant, ()>>>,
     cv: Condvar,
 }
@@ -73,7 +71,7 @@ impl Gate {
         self.cv.notify_all();
     }
 
-    pub(crate) fn wait(&self) -> Result<Instant, ()> {
+    fn wait(&self) -> Result<Instant, ()> {
         let mut g = self.start.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(v) = *g {
@@ -84,72 +82,69 @@ impl Gate {
     }
 }
 
-/// Runs the workload. Connect or prepare failures before the start are returned as errors;
-/// everything after the start is measured and recorded.
-pub fn run(
-    url: DbUrl,
-    cfg: WorkloadConfig,
-    plan: Arc<WorkloadPlan>,
+/// Runs `workload` over connections from `connector`. Connect or prepare failures before the
+/// start are returned as errors; everything after the start is measured and recorded. A set
+/// `stop` ends the run within a fraction of a second whatever the database does.
+pub fn run<K: Connector, W: Workload<K::Conn>>(
+    connector: Arc<K>,
+    workload: Arc<W>,
+    settings: RunSettings,
     stop: Arc<AtomicBool>,
     started: Option<Arc<std::sync::OnceLock<Instant>>>,
     progress: &mut dyn ProgressSink,
 ) -> Result<EngineOutput, crate::Error> {
-    let conns = cfg.connections;
-    // SQLite calls block their thread, so every SQLite connection gets a thread of its own.
-    let threads = if url.kind() == crate::db::DbKind::Sqlite {
+    let conns = settings.connections.max(1);
+    let threads = if connector.blocking() {
         conns
     } else {
-        cfg.threads.clamp(1, conns)
+        settings.threads.clamp(1, conns)
     };
-    let seed = cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time);
-    let ctx = Arc::new(RunCtx {
-        url,
-        plan: plan.clone(),
-        cfg: cfg.clone(),
-        stop: stop.clone(),
-        seed,
-    });
+    let op_names = workload.op_names();
     let gate = Arc::new(Gate {
         start: Mutex::new(None),
         cv: Condvar::new(),
     });
-    let recorders: Vec<Recorder> = (0..conns)
-        .map(|_| Recorder::new(plan.op_names.len()))
-        .collect();
+    let recorders: Vec<Recorder> = (0..conns).map(|_| Recorder::new(op_names.len())).collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
-    let (outage_tx, outage_rx) = mpsc::channel::<worker::OutageEvent>();
+    let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
     let mut handles = Vec::new();
     for t in 0..threads {
         let mine: Vec<(usize, Recorder)> = (0..conns)
             .filter(|i| i % threads == t)
             .map(|i| (i, recorders[i].clone()))
             .collect();
-        let ctx = ctx.clone();
+        let ctx = LaneCtx {
+            connector: connector.clone(),
+            workload: workload.clone(),
+            settings: settings.clone(),
+            stop: StopSignal::new(stop.clone()),
+            outages: outage_tx.clone(),
+        };
         let gate = gate.clone();
         let ready = ready_tx.clone();
-        let outages = outage_tx.clone();
         let h = std::thread::Builder::new()
             .name(format!("dbarena-worker-{t}"))
-            .spawn(move || worker::thread_main(ctx, mine, gate, ready, outages))
+            .spawn(move || thread_main(ctx, mine, gate, ready))
             .map_err(|e| crate::Error::Failed(format!("cannot start worker thread: {e}")))?;
         handles.push(h);
     }
     drop(ready_tx);
     drop(outage_tx);
-    // Wait for every connection to be open and prepared.
+    // Wait for every connection to be open and prepared (or the first failure, or a stop).
     let mut first_err = None;
-    for _ in 0..conns {
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                if first_err.is_none() {
-                    first_err = Some(e);
+    let mut ready = 0;
+    while ready < conns && first_err.is_none() {
+        match ready_rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Ok(())) => ready += 1,
+            Ok(Err(e)) => first_err = Some(e),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if stop.load(Ordering::SeqCst) {
+                    first_err = Some(crate::Error::Failed(
+                        "interrupted while connecting; nothing was measured".into(),
+                    ));
                 }
             }
-            Err(_) => break,
-        }
-        if first_err.is_some() {
-            break;
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
     if let Some(e) = first_err {
@@ -163,86 +158,35 @@ pub fn run(
     let start = Instant::now() + Duration::from_millis(20);
     gate.open(Ok(start));
     if let Some(s) = &started {
-        let _ = s.set(start + cfg.warmup);
+        let _ = s.set(start + settings.warmup);
     }
     let started_at_us = crate::util::time::now_us() + 20_000;
-    let warmup_end = start + cfg.warmup;
-
-    let mut totals = Interval::with_ops(plan.op_names.len());
-    let mut intervals = Vec::new();
-    let mut outages = Vec::new();
-    let mut last_tick = warmup_end.max(start);
+    let warmup_end = start + settings.warmup;
+    let mut c = Collector {
+        op_names: &op_names,
+        settings: &settings,
+        warmup_end,
+        totals: Interval::with_ops(op_names.len()),
+        intervals: Vec::new(),
+        last_tick: warmup_end.max(start),
+    };
     let tick = Duration::from_secs(1);
     let mut next_tick = start + tick;
+    let mut outages = Vec::new();
     loop {
         let done = handles.iter().all(|h| h.is_finished());
         let now = Instant::now();
         if now >= next_tick || done {
-            let mut iv = Interval::with_ops(plan.op_names.len());
+            let mut iv = Interval::with_ops(op_names.len());
             for r in &recorders {
                 iv.merge(&r.take());
             }
-            while let Ok(o) = outage_rx.try_recv() {
-                outages.push(o.into_outage(warmup_end));
-            }
-            let in_warmup = now < warmup_end;
-            if !in_warmup {
-                let span = now.saturating_duration_since(last_tick).as_secs_f64();
-                let all = iv.all_response();
-                let s = LatencySummary::of(&all);
-                let rec = IntervalRecord {
-                    t_s: now.saturating_duration_since(warmup_end).as_secs_f64(),
-                    committed: iv.committed(),
-                    failed: iv.failed(),
-                    retries: iv.retries(),
-                    tps: if span > 0.0 {
-                        iv.committed() as f64 / span
-                    } else {
-                        0.0
-                    },
-                    errors: iv.errors.values().map(|e| e.count).sum(),
-                    p50_ms: s.p50_ms,
-                    p95_ms: s.p95_ms,
-                    p99_ms: s.p99_ms,
-                    max_ms: s.max_ms,
-                    mean_ms: s.mean_ms,
-                };
-                if span > 0.05 || rec.committed + rec.failed > 0 {
-                    intervals.push(rec.clone());
-                }
-                // The tail after the last full second is recorded but not shown on its own.
-                let show = span >= 0.5 || intervals.len() <= 1;
-                totals.merge(&iv);
-                last_tick = now;
-                let progress_frac = match (cfg.duration, cfg.transactions) {
-                    (Some(d), _) => {
-                        now.saturating_duration_since(warmup_end).as_secs_f64() / d.as_secs_f64()
-                    }
-                    (None, Some(n)) => (totals.committed() + totals.failed()) as f64 / n as f64,
-                    _ => 0.0,
-                };
-                if show {
-                    progress.update(&Snapshot {
-                        elapsed: now.saturating_duration_since(start),
-                        progress: progress_frac.clamp(0.0, 1.0),
-                        in_warmup,
-                        interval: rec,
-                        committed: totals.committed(),
-                        failed: totals.failed(),
-                        retries: totals.retries(),
-                        target_tps: cfg.tps,
-                        op_counts: plan
-                            .op_names
-                            .iter()
-                            .zip(&totals.ops)
-                            .map(|(n, o)| (n.clone(), o.committed + o.failed))
-                            .collect(),
-                        recent_errors: iv.recent_errors.clone(),
-                        latency: LatencySummary::of(&totals.all_response()),
-                    });
+            if now >= warmup_end {
+                if let Some(snap) = c.tick(iv, now, start, done) {
+                    progress.update(&snap);
                 }
             } else {
-                last_tick = now;
+                c.last_tick = now;
             }
             while next_tick <= now {
                 next_tick += tick;
@@ -253,26 +197,27 @@ pub fn run(
         }
         let wait = next_tick
             .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(50));
+            .min(Duration::from_millis(20));
         std::thread::sleep(wait);
     }
     for h in handles {
         let _ = h.join();
     }
     while let Ok(o) = outage_rx.try_recv() {
-        outages.push(o.into_outage(warmup_end));
+        outages.push(to_outage(o, warmup_end));
     }
+    outages.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     progress.finish();
     let end = Instant::now();
     let interrupted = stop.load(Ordering::SeqCst);
-    let measured_s = match cfg.duration {
+    let measured_s = match settings.duration {
         // The schedule window; transactions started in it and finishing just after count.
         Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
     Ok(EngineOutput {
-        totals,
-        intervals,
+        totals: c.totals,
+        intervals: c.intervals,
         outages,
         started_at_us,
         ended_at_us: crate::util::time::now_us(),
@@ -281,23 +226,162 @@ pub fn run(
     })
 }
 
-/// Maps an initial connection failure to the crate error.
-pub(crate) fn connect_failed(e: ConnectError) -> crate::Error {
-    crate::Error::Connect(e)
+fn to_outage(o: OutageEvent, origin: Instant) -> Outage {
+    let secs = |t: tokio::time::Instant| {
+        let t = t.into_std();
+        if t >= origin {
+            t.duration_since(origin).as_secs_f64()
+        } else {
+            -(origin.duration_since(t).as_secs_f64())
+        }
+    };
+    Outage {
+        connection: o.connection,
+        start_s: secs(o.start),
+        duration_s: o.end.saturating_duration_since(o.start).as_secs_f64(),
+        error: o.error,
+        recovered: o.recovered,
+    }
 }
 
-/// The arrival process for one connection.
-pub(crate) fn schedule_for(cfg: &WorkloadConfig, index: usize, seed: u64) -> Schedule {
-    // Each connection (or pipeline lane) keeps its own share of the rate.
-    let lanes = (cfg.connections * cfg.pipeline.max(1)) as f64;
-    match cfg.tps {
-        None => Schedule::closed(),
-        Some(rate) => {
-            let per_conn = rate / lanes;
-            match cfg.arrival {
-                Arrival::Poisson => Schedule::poisson(per_conn, seed ^ (index as u64) << 20),
-                Arrival::Uniform => Schedule::uniform(per_conn, index as f64 / rate),
+/// Turns the merged recorders into per-interval records and progress snapshots.
+struct Collector<'a> {
+    op_names: &'a [String],
+    settings: &'a RunSettings,
+    warmup_end: Instant,
+    totals: Interval,
+    intervals: Vec<IntervalRecord>,
+    last_tick: Instant,
+}
+
+impl Collector<'_> {
+    fn tick(&mut self, iv: Interval, now: Instant, start: Instant, last: bool) -> Option<Snapshot> {
+        let span = now.saturating_duration_since(self.last_tick).as_secs_f64();
+        let s = LatencySummary::of(&iv.all_response());
+        let rec = IntervalRecord {
+            t_s: now.saturating_duration_since(self.warmup_end).as_secs_f64(),
+            committed: iv.committed(),
+            failed: iv.failed(),
+            retries: iv.retries(),
+            tps: if span > 0.0 {
+                iv.committed() as f64 / span
+            } else {
+                0.0
+            },
+            errors: iv.errors.values().map(|e| e.count).sum(),
+            p50_ms: s.p50_ms,
+            p95_ms: s.p95_ms,
+            p99_ms: s.p99_ms,
+            max_ms: s.max_ms,
+            mean_ms: s.mean_ms,
+            // The tail after the last full second is shorter than the others: charts must
+            // not read its few transactions as a collapse.
+            partial: last && span < 0.95,
+            span_s: span,
+        };
+        if span > 0.05 || rec.committed + rec.failed > 0 {
+            self.intervals.push(rec.clone());
+        }
+        self.totals.merge(&iv);
+        self.last_tick = now;
+        let show = !rec.partial || self.intervals.len() <= 1;
+        if !show {
+            return None;
+        }
+        let st = self.settings;
+        let progress = match (st.duration, st.transactions) {
+            (Some(d), _) => {
+                now.saturating_duration_since(self.warmup_end).as_secs_f64() / d.as_secs_f64()
+            }
+            (None, Some(n)) => (self.totals.committed() + self.totals.failed()) as f64 / n as f64,
+            _ => 0.0,
+        };
+        Some(Snapshot {
+            elapsed: now.saturating_duration_since(start),
+            progress: progress.clamp(0.0, 1.0),
+            in_warmup: false,
+            interval: rec,
+            committed: self.totals.committed(),
+            failed: self.totals.failed(),
+            retries: self.totals.retries(),
+            target_tps: st.rate,
+            op_counts: self
+                .op_names
+                .iter()
+                .zip(&self.totals.ops)
+                .map(|(n, o)| (n.clone(), o.committed + o.failed))
+                .collect(),
+            recent_errors: iv.recent_errors.clone(),
+            latency: LatencySummary::of(&self.totals.all_response()),
+        })
+    }
+}
+
+fn thread_main<K: Connector, W: Workload<K::Conn>>(
+    ctx: LaneCtx<K, W>,
+    conns: Vec<(usize, Recorder)>,
+    gate: Arc<Gate>,
+    ready: mpsc::Sender<Result<(), crate::Error>>,
+) {
+    let rt = match crate::util::runtime::current_thread() {
+        Ok(rt) => rt,
+        Err(e) => {
+            let why = e.to_string();
+            for _ in &conns {
+                let _ = ready.send(Err(crate::Error::Failed(why.clone())));
+            }
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let ctx = std::rc::Rc::new(ctx);
+    rt.block_on(local.run_until(async move {
+        let done = Arc::new(AtomicBool::new(false));
+        let watcher = tokio::task::spawn_local(ctx.stop.clone().watch(done.clone()));
+        let mut opened = Vec::new();
+        for (index, rec) in conns {
+            let r = tokio::select! {
+                r = ctx.open() => r,
+                _ = ctx.stop.wait() => Err(crate::Error::Failed("interrupted while connecting".into())),
+            };
+            match r {
+                Ok(c) => {
+                    let _ = ready.send(Ok(()));
+                    opened.push((index, rec, c));
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    done.store(true, Ordering::Relaxed);
+                    return;
+                }
             }
         }
-    }
+        let Ok(start) = gate.wait() else {
+            done.store(true, Ordering::Relaxed);
+            return;
+        };
+        let start = tokio::time::Instant::from_std(start);
+        let mut tasks = Vec::new();
+        let lanes = ctx.settings.pipeline.max(1);
+        for (index, rec, conn) in opened {
+            for l in 1..lanes {
+                if let Some(shared) = ctx.connector.share(&conn) {
+                    let ctx = ctx.clone();
+                    let rec = rec.clone();
+                    tasks.push(tokio::task::spawn_local(async move {
+                        lane::drive(&ctx, index * lanes + l, rec, shared, start).await
+                    }));
+                }
+            }
+            let ctx = ctx.clone();
+            tasks.push(tokio::task::spawn_local(async move {
+                lane::drive(&ctx, index * lanes, rec, conn, start).await
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        done.store(true, Ordering::Relaxed);
+        let _ = watcher.await;
+    }));
 }

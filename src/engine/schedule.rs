@@ -1,7 +1,16 @@
 //! Open-loop arrival schedules: when each transaction is supposed to start.
 
 use crate::datagen::Rng;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// Open-loop arrival process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrival {
+    Poisson,
+    Uniform,
+}
 
 /// When the next transaction of one connection is due, as an offset from the run start.
 #[derive(Debug, Clone)]
@@ -42,6 +51,15 @@ impl Schedule {
         Schedule {
             kind: Kind::Uniform { gap: 1.0 / rate },
             next: offset,
+        }
+    }
+
+    /// Lane `lane` of `lanes` at `rate` per second: independent Poisson streams, or uniform
+    /// ones staggered so that together they are evenly spaced.
+    pub fn open(arrival: Arrival, rate: f64, lane: usize, lanes: usize, seed: u64) -> Self {
+        match arrival {
+            Arrival::Poisson => Schedule::poisson(rate, seed ^ ((lane as u64) << 20)),
+            Arrival::Uniform => Schedule::uniform(rate, lane as f64 / (rate * lanes.max(1) as f64)),
         }
     }
 

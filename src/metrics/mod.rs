@@ -1,6 +1,7 @@
 //! Measurements: per-connection recorders, and the result file they end up in.
 
 pub mod hist;
+pub mod live;
 pub mod recorder;
 pub mod result;
 

@@ -61,6 +61,12 @@ pub struct Interval {
     pub lag_count: u64,
     /// Scheduled starts that never happened because the run ended first.
     pub missed: u64,
+    /// Of `missed`, those that fell while the connection was lost and could not be reopened.
+    pub missed_down: u64,
+    /// Transactions still waiting for an answer when the run ended or was interrupted.
+    pub in_flight: u64,
+    /// The longest of their waits (from the intended start), µs.
+    pub in_flight_max_wait_us: u64,
     /// Most recent error messages, for the live display.
     pub recent_errors: Vec<String>,
 }
@@ -92,6 +98,9 @@ impl Interval {
         self.lag_max_us = self.lag_max_us.max(other.lag_max_us);
         self.lag_count += other.lag_count;
         self.missed += other.missed;
+        self.missed_down += other.missed_down;
+        self.in_flight += other.in_flight;
+        self.in_flight_max_wait_us = self.in_flight_max_wait_us.max(other.in_flight_max_wait_us);
         self.recent_errors
             .extend(other.recent_errors.iter().cloned());
         let n = self.recent_errors.len();
@@ -180,9 +189,26 @@ impl Recorder {
         })
     }
 
-    /// Records scheduled starts that the run could not make.
-    pub fn missed(&self, n: u64) {
-        self.with(|i| i.missed += n)
+    /// Records scheduled starts that the run could not make; `down`: because the connection
+    /// was lost.
+    pub fn missed(&self, n: u64, down: bool) {
+        self.with(|i| {
+            i.missed += n;
+            if down {
+                i.missed_down += n;
+            }
+        })
+    }
+
+    /// Records a transaction that had no answer when the run ended. Its wait so far goes into
+    /// the response times (a lower bound: it would have waited longer), so a stall at the end
+    /// still shows in the percentiles.
+    pub fn in_flight(&self, op: usize, waited_us: u64) {
+        self.with(|i| {
+            i.in_flight += 1;
+            i.in_flight_max_wait_us = i.in_flight_max_wait_us.max(waited_us);
+            let _ = i.ops[op].response.record(waited_us.max(1));
+        })
     }
 
     /// Records one error occurrence (each failed attempt, retried or not).

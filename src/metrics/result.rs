@@ -65,6 +65,17 @@ pub struct IntervalRecord {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub mean_ms: f64,
+    /// The last interval of a run, shorter than the others (its rates are per second of its
+    /// own span, but its few transactions make poor percentiles); charts leave it out.
+    #[serde(default)]
+    pub partial: bool,
+    /// Seconds this interval covers.
+    #[serde(default = "one_second")]
+    pub span_s: f64,
+}
+
+fn one_second() -> f64 {
+    1.0
 }
 
 impl IntervalRecord {
@@ -87,6 +98,8 @@ impl IntervalRecord {
                     p99_ms: s.p99_ms,
                     max_ms: s.max_ms,
                     mean_ms: s.mean_ms,
+                    partial: false,
+                    span_s: 1.0,
                 }
             })
             .collect()
@@ -112,8 +125,18 @@ pub struct ScheduleInfo {
     pub achieved_tps: f64,
     pub lag_mean_ms: f64,
     pub lag_max_ms: f64,
-    /// Scheduled starts that never happened because the database fell behind.
+    /// Scheduled starts that never happened (the database fell behind, or a connection was
+    /// lost and could not be reopened before the end).
     pub missed: u64,
+    /// Of `missed`, those that fell while a connection was lost.
+    #[serde(default)]
+    pub missed_connection_lost: u64,
+    /// Transactions still waiting for an answer when the run ended or was interrupted; their
+    /// waits so far are in the response times.
+    #[serde(default)]
+    pub in_flight: u64,
+    #[serde(default)]
+    pub in_flight_max_wait_ms: f64,
     /// True when the database could not keep up with the target rate.
     pub behind: bool,
 }
@@ -288,6 +311,9 @@ impl RunResult {
                 lag_mean_ms,
                 lag_max_ms: t.lag_max_us as f64 / 1000.0,
                 missed: t.missed,
+                missed_connection_lost: t.missed_down,
+                in_flight: t.in_flight,
+                in_flight_max_wait_ms: t.in_flight_max_wait_us as f64 / 1000.0,
                 behind,
             },
             config: d.config,

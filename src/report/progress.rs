@@ -1,7 +1,7 @@
 //! Live progress on stderr: a redrawn panel on a terminal, one plain line per interval
 //! otherwise (like pgbench -P).
 
-use crate::engine::{ProgressSink, Snapshot};
+use crate::metrics::live::{ProgressSink, Snapshot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
 

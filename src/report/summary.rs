@@ -70,6 +70,21 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             if r.schedule.behind { "  (BEHIND: the database could not keep up)" } else { "" }
         );
     }
+    let sc = &r.schedule;
+    if sc.missed_connection_lost > 0 {
+        let _ = writeln!(
+            s,
+            "  lost          {} scheduled starts missed while a connection was lost and could not be reopened",
+            sc.missed_connection_lost
+        );
+    }
+    if sc.in_flight > 0 {
+        let _ = writeln!(
+            s,
+            "  in flight     {} transactions had no answer when the run ended (longest wait {:.1} ms; counted in the response times)",
+            sc.in_flight, sc.in_flight_max_wait_ms
+        );
+    }
     s.push_str("latency (response time from intended start / service time from actual start):\n");
     s.push_str(&lat_line("response", &r.response));
     s.push_str(&lat_line("service", &r.service));

@@ -434,13 +434,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Open-loop arrival process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Arrival {
-    Poisson,
-    Uniform,
-}
+pub use crate::engine::Arrival;
 
 /// A fully resolved workload, recorded verbatim in the result file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! them into prepared statements and transactions.
 
 pub mod config;
+pub mod connector;
 pub mod custom;
 pub mod keys;
 pub mod list_append;
@@ -10,6 +11,7 @@ pub mod pattern;
 pub mod pgbench;
 pub mod plan;
 pub mod run;
+pub mod statements;
 pub mod tx;
 pub mod writers_readers;
 pub mod ycsb;

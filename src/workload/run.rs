@@ -103,10 +103,16 @@ pub fn run_workload(
         server_version,
         url: url.redacted(),
     };
+    let connector = Arc::new(super::connector::DbConnector {
+        url: url.clone(),
+        isolation: cfg.isolation,
+        protocol: cfg.protocol,
+    });
+    let workload = Arc::new(super::statements::StatementWorkload { plan: plan.clone() });
     let out = engine::run(
-        url.clone(),
-        cfg.clone(),
-        plan.clone(),
+        connector,
+        workload,
+        settings(&cfg),
         opts.stop.clone(),
         opts.started.clone(),
         progress,
@@ -145,6 +151,23 @@ pub fn run_workload(
         });
     }
     Ok(RunReport { result, path })
+}
+
+/// The engine settings of a workload configuration.
+pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
+    engine::RunSettings {
+        connections: cfg.connections,
+        threads: cfg.threads,
+        pipeline: cfg.pipeline,
+        rate: cfg.tps,
+        arrival: cfg.arrival,
+        duration: cfg.duration,
+        transactions: cfg.transactions,
+        warmup: cfg.warmup,
+        timeout: cfg.timeout,
+        max_retries: cfg.max_retries,
+        seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
+    }
 }
 
 /// The patterns that run their own clients and check consistency after the run.

@@ -1,0 +1,360 @@
+//! One lane: the schedule, retries, reconnects, outages and recording for one stream of
+//! transactions on one connection. Every workload runs through this loop.
+//!
+//! Time is tokio's, so tests can run a lane on a paused clock against a fake connection.
+
+use super::source::{Connector, TxResult, TxSource, Workload};
+use super::stop::StopSignal;
+use super::{RunSettings, Schedule};
+use crate::db::{DbError, ErrorKind};
+use crate::metrics::recorder::Recorder;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Below this much time to the intended start, yield instead of arming a timer: the timer
+/// has millisecond resolution and fires late, which would show as schedule lag.
+const SPIN_BELOW: Duration = Duration::from_micros(1500);
+
+/// How long a transaction still running at the end of the run may take to finish.
+pub(crate) const END_GRACE: Duration = Duration::from_secs(1);
+
+/// Reconnect backoff: from the first to the last step, doubling.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
+
+/// A connection lost, from the first operation that stalled or failed until one worked again
+/// (or the lane ended).
+#[derive(Debug, Clone)]
+pub(crate) struct OutageEvent {
+    pub connection: usize,
+    pub start: Instant,
+    pub end: Instant,
+    pub error: String,
+    pub recovered: bool,
+}
+
+/// What a lane shares with the others of its run.
+pub(crate) struct LaneCtx<K: Connector, W: Workload<K::Conn>> {
+    pub connector: std::sync::Arc<K>,
+    pub workload: std::sync::Arc<W>,
+    pub settings: RunSettings,
+    pub stop: StopSignal,
+    pub outages: std::sync::mpsc::Sender<OutageEvent>,
+}
+
+impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
+    /// Opens and readies a connection.
+    pub(crate) async fn open(&self) -> Result<K::Conn, crate::Error> {
+        let mut c = self.connector.connect().await?;
+        self.workload.prepare(&mut c).await?;
+        Ok(c)
+    }
+
+    fn schedule(&self, lane: usize) -> Schedule {
+        let s = &self.settings;
+        let lanes = (s.connections * s.pipeline.max(1)).max(1);
+        let rate = self
+            .workload
+            .lane_rate(lane)
+            .or_else(|| s.rate.map(|r| r / lanes as f64));
+        match rate {
+            None => Schedule::closed(),
+            Some(r) => Schedule::open(s.arrival, r, lane, lanes, s.seed),
+        }
+    }
+}
+
+/// The run as one lane sees it.
+struct Window {
+    start: Instant,
+    warmup_end: Instant,
+    deadline: Option<Instant>,
+}
+
+/// How one attempt ended.
+enum Attempt<A> {
+    Done(Result<A, DbError>),
+    /// No answer within the timeout: the connection is given up as lost.
+    TimedOut,
+    /// The run ended (or was interrupted) while it waited.
+    Cut,
+}
+
+/// Drives lane `lane` from `start` until its schedule, quota or the run ends.
+pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
+    ctx: &LaneCtx<K, W>,
+    lane: usize,
+    rec: Recorder,
+    conn: K::Conn,
+    start: Instant,
+) {
+    let s = &ctx.settings;
+    let mut src = ctx.workload.source(lane, s.seed);
+    let mut schedule = ctx.schedule(lane);
+    let warmup_end = start + s.warmup;
+    let w = Window {
+        start,
+        warmup_end,
+        deadline: s.duration.map(|d| warmup_end + d),
+    };
+    let lanes = (s.connections * s.pipeline.max(1)).max(1) as u64;
+    let mut quota = s
+        .transactions
+        .map(|n| n / lanes + u64::from((lane as u64) < n % lanes));
+    let mut conn = Some(conn);
+    // Set while the connection is lost: since when, and why.
+    let mut down: Option<(Instant, String)> = None;
+    tokio::time::sleep_until(start).await;
+    loop {
+        if quota == Some(0) {
+            break;
+        }
+        if ctx.stop.is_set() {
+            // Starts already due when the run was interrupted were missed.
+            miss_rest(
+                &rec,
+                &mut schedule,
+                &w,
+                None,
+                Instant::now(),
+                down.is_some(),
+            );
+            break;
+        }
+        let intended = match schedule.next_start() {
+            Some(off) => start + off,
+            None => Instant::now(),
+        };
+        if let Some(d) = w.deadline {
+            if intended >= d {
+                break;
+            }
+            if Instant::now() >= d {
+                miss_rest(&rec, &mut schedule, &w, Some(intended), d, down.is_some());
+                break;
+            }
+        }
+        if !wait_until(intended, &ctx.stop).await {
+            let now = Instant::now();
+            miss_rest(&rec, &mut schedule, &w, Some(intended), now, down.is_some());
+            break;
+        }
+        if conn.is_none() {
+            match reconnect(ctx, &w).await {
+                Some(c) => {
+                    if let Some((since, error)) = down.take() {
+                        let _ = ctx.outages.send(OutageEvent {
+                            connection: lane,
+                            start: since,
+                            end: Instant::now(),
+                            error,
+                            recovered: true,
+                        });
+                    }
+                    conn = Some(c);
+                }
+                None => {
+                    // The run ended while the server was away: this start and the rest of
+                    // the schedule never happened.
+                    let until = end_of(&w, &ctx.stop);
+                    miss_rest(&rec, &mut schedule, &w, Some(intended), until, true);
+                    break;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { break };
+        let tx = src.next_tx();
+        let op = src.op(&tx);
+        let actual = Instant::now();
+        let measured = intended >= w.warmup_end;
+        let mut retries = 0u32;
+        let mut attempt_start = actual;
+        let (result, lost) = loop {
+            match attempt(&mut src, c, &tx, &ctx.stop, s.timeout, w.deadline).await {
+                Attempt::Done(Ok(a)) => break (TxResult::Committed(a), None),
+                Attempt::Done(Err(e)) => {
+                    rec.error(&e.class(), e.kind.is_retryable(), &e.message);
+                    if e.kind == ErrorKind::ConnectionLost {
+                        let why = format!("{}: {}", e.class(), e.message);
+                        break (TxResult::Failed(e), Some((attempt_start, why)));
+                    }
+                    if e.kind.is_retryable() && retries < s.max_retries && !ctx.stop.is_set() {
+                        retries += 1;
+                        attempt_start = Instant::now();
+                        continue;
+                    }
+                    break (TxResult::Failed(e), None);
+                }
+                Attempt::TimedOut => {
+                    let e = DbError::abandoned(s.timeout);
+                    rec.error(&e.class(), false, &e.message);
+                    let why = format!("{}: {}", e.class(), e.message);
+                    break (TxResult::Failed(e), Some((attempt_start, why)));
+                }
+                Attempt::Cut => break (TxResult::InFlight, None),
+            }
+        };
+        let end = Instant::now();
+        if measured {
+            let us = |d: Duration| d.as_micros() as u64;
+            let response = us(end.saturating_duration_since(intended));
+            match &result {
+                TxResult::InFlight => rec.in_flight(op, response),
+                r => rec.transaction(
+                    op,
+                    matches!(r, TxResult::Committed(_)),
+                    retries,
+                    response,
+                    us(end.saturating_duration_since(actual)),
+                    us(actual.saturating_duration_since(intended)),
+                ),
+            }
+            if let Some(q) = quota.as_mut() {
+                *q -= 1;
+            }
+        }
+        let cut = matches!(result, TxResult::InFlight);
+        src.outcome(tx, result, retries);
+        if cut {
+            // The starts it held up before the end never happened.
+            let until = end_of(&w, &ctx.stop);
+            miss_rest(&rec, &mut schedule, &w, None, until, false);
+            break;
+        }
+        if let Some(lost) = lost {
+            conn = None;
+            // An outage starts at the first operation that stalled, not when it was noticed.
+            down.get_or_insert(lost);
+        }
+    }
+    if let Some((since, error)) = down {
+        let _ = ctx.outages.send(OutageEvent {
+            connection: lane,
+            start: since,
+            end: Instant::now(),
+            error,
+            recovered: false,
+        });
+    }
+    src.finish();
+}
+
+/// Where the schedule ends for a lane that stops early: the end of the run, or now when the
+/// run was interrupted (the measured time is then the time actually run).
+fn end_of(w: &Window, stop: &StopSignal) -> Instant {
+    match w.deadline {
+        Some(d) if !stop.is_set() => d,
+        _ => Instant::now(),
+    }
+}
+
+/// Counts the start at `first` and every later one before `deadline` as missed.
+fn miss_rest(
+    rec: &Recorder,
+    schedule: &mut Schedule,
+    w: &Window,
+    first: Option<Instant>,
+    deadline: Instant,
+    down: bool,
+) {
+    if !schedule.is_open() {
+        // A closed loop has no schedule to fall behind.
+        return;
+    }
+    let mut n = u64::from(first.is_some_and(|f| f >= w.warmup_end && f < deadline));
+    while let Some(off) = schedule.next_start() {
+        let at = w.start + off;
+        if at >= deadline {
+            break;
+        }
+        if at >= w.warmup_end {
+            n += 1;
+        }
+    }
+    rec.missed(n, down);
+}
+
+/// Sleeps until `at`; false if the run was stopped first.
+async fn wait_until(at: Instant, stop: &StopSignal) -> bool {
+    loop {
+        if stop.is_set() {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= at {
+            return true;
+        }
+        let left = at - now;
+        // A paused test clock only moves when every task sleeps: no spinning there.
+        if left > SPIN_BELOW || cfg!(test) {
+            let nap = if cfg!(test) { left } else { left - SPIN_BELOW };
+            tokio::select! {
+                biased;
+                _ = stop.wait() => return false,
+                _ = tokio::time::sleep(nap) => {}
+            }
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// One attempt, bounded by the timeout, the end of the run (plus a grace) and a stop.
+async fn attempt<C, S: TxSource<C>>(
+    src: &mut S,
+    conn: &mut C,
+    tx: &S::Tx,
+    stop: &StopSignal,
+    timeout: Duration,
+    deadline: Option<Instant>,
+) -> Attempt<S::Answer> {
+    let timed_out = Instant::now() + timeout;
+    let cut_at = deadline.map(|d| d + END_GRACE);
+    let limit = match cut_at {
+        Some(c) if c < timed_out => c,
+        _ => timed_out,
+    };
+    tokio::select! {
+        biased;
+        r = src.execute(conn, tx) => Attempt::Done(r),
+        _ = stop.wait() => Attempt::Cut,
+        _ = tokio::time::sleep_until(limit) => {
+            if cut_at == Some(limit) { Attempt::Cut } else { Attempt::TimedOut }
+        }
+    }
+}
+
+/// Opens a new connection with backoff until one works, the run ends or it is stopped. Each
+/// try is bounded by the timeout: a server that accepts but never answers must not hold it.
+async fn reconnect<K: Connector, W: Workload<K::Conn>>(
+    ctx: &LaneCtx<K, W>,
+    w: &Window,
+) -> Option<K::Conn> {
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        let now = Instant::now();
+        if ctx.stop.is_set() || w.deadline.is_some_and(|d| now >= d) {
+            return None;
+        }
+        let mut limit = now + ctx.settings.timeout.min(Duration::from_secs(5));
+        if let Some(d) = w.deadline {
+            limit = limit.min(d);
+        }
+        tokio::select! {
+            biased;
+            r = ctx.open() => if let Ok(c) = r { return Some(c) },
+            _ = ctx.stop.wait() => return None,
+            _ = tokio::time::sleep_until(limit) => {}
+        }
+        let mut pause = Instant::now() + backoff;
+        if let Some(d) = w.deadline {
+            pause = pause.min(d);
+        }
+        tokio::select! {
+            biased;
+            _ = ctx.stop.wait() => return None,
+            _ = tokio::time::sleep_until(pause) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
