@@ -4,8 +4,10 @@ use crate::db::{DbUrl, Isolation};
 use crate::util::duration::parse_duration;
 use crate::verify::history::History;
 use crate::verify::model::{validity, Model, Validity};
-use crate::verify::run::{run_list_append, AppendOptions};
 use crate::verify::{check, report};
+use crate::workload::list_append::{self, AppendShape};
+use crate::workload::run::{RunEnv, RunOptions};
+use crate::workload::WorkloadFile;
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;
@@ -118,22 +120,32 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         Some(m) => model(m)?,
         None => Model::for_isolation(isolation),
     };
-    let duration = parse_duration(a.duration.as_deref().unwrap_or("10s"))
+    parse_duration(a.duration.as_deref().unwrap_or("10s"))
         .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
+    let cfg = WorkloadFile {
+        pattern: Some("list-append".into()),
+        duration: Some(a.duration.clone().unwrap_or_else(|| "10s".into())),
+        connections: Some(a.connections.unwrap_or(4).max(1)),
+        isolation: a.isolation.clone(),
+        ..Default::default()
+    }
+    .resolve(db)
+    .map_err(Error::from)?;
     let stop = super::stop_on_ctrl_c();
-    let opts = AppendOptions {
-        url: url.clone(),
-        isolation,
-        duration,
-        connections: a.connections.unwrap_or(4).max(1),
-        keys: a.keys.unwrap_or(10).max(1),
-        max_ops: a.max_ops.unwrap_or(4).max(1),
-        seed: crate::datagen::Rng::seed_from_time(),
+    let opts = RunOptions {
+        out: None,
         stop: stop.clone(),
-        timeout: Duration::from_secs(30),
+        log: Box::new(|m| eprintln!("{m}")),
         started: None,
     };
-    let h = run_list_append(&opts)?;
+    let shape = AppendShape {
+        keys: a.keys.unwrap_or(10).max(1),
+        max_ops: a.max_ops.unwrap_or(4).max(1),
+    };
+    let mut progress = crate::report::progress::for_stderr(false, false);
+    let mut env = RunEnv::open(url.clone())?;
+    let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
+    env.close();
     let path = a.history.unwrap_or_else(|| {
         PathBuf::from("dbarena-results").join(format!(
             "{}-verify-{}.jsonl",

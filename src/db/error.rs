@@ -16,6 +16,9 @@ pub enum ErrorKind {
     ConnectionLost,
     /// A constraint was violated.
     Constraint,
+    /// A workload's own precondition did not hold (an optimistic write found another
+    /// version): retried like a serialization failure.
+    Precondition,
     /// Anything else.
     Other,
 }
@@ -25,7 +28,10 @@ impl ErrorKind {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Serialization | ErrorKind::Deadlock | ErrorKind::LockTimeout
+            ErrorKind::Serialization
+                | ErrorKind::Deadlock
+                | ErrorKind::LockTimeout
+                | ErrorKind::Precondition
         )
     }
 }
@@ -78,6 +84,7 @@ fn kind_name(k: ErrorKind) -> &'static str {
         ErrorKind::LockTimeout => "lock_timeout",
         ErrorKind::ConnectionLost => "connection",
         ErrorKind::Constraint => "constraint",
+        ErrorKind::Precondition => "precondition",
         ErrorKind::Other => "error",
     }
 }

@@ -7,7 +7,6 @@ mod checker_tests;
 pub mod history;
 pub mod model;
 pub mod report;
-pub mod run;
 
 pub use checker::{check, Analysis, Anomaly};
 pub use history::{History, Mop, Op, OpType};

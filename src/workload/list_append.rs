@@ -1,44 +1,326 @@
-//! The list-append pattern as a workload: the history `verify` records, checked like Elle after
-//! the run, and turned into an ordinary result (throughput, latency, intervals) so that chaos
-//! scenarios and reports treat it like any other run.
+//! The list-append workload: concurrent transactions of appends and reads over a small, hot,
+//! slowly moving key set, recorded as an Elle history for the checker (`verify/`), which reads
+//! the history and never this code.
+//!
+//! Every attempt the engine makes is one history operation: an invoke, then ok, fail, or info
+//! (no answer, or the connection was lost while committing: it may have committed). After an
+//! info or a lost connection the lane continues as a new process, as Elle requires.
 
 use super::config::WorkloadConfig;
-use crate::db::DbUrl;
-use crate::metrics::recorder::Interval;
-use crate::metrics::result::{IntervalRecord, RunData, TargetInfo, Verification};
+use super::run::{RunEnv, RunOptions};
+use crate::datagen::Rng;
+use crate::db::{Connection, DbError, ErrorKind};
+use crate::engine::{self, ProgressSink, TxResult, TxSource, Workload};
+use crate::metrics::result::Verification;
 use crate::metrics::RunResult;
-use crate::verify::history::{History, OpType};
+use crate::value::Value;
+use crate::verify::history::{History, Mop, Op, OpType};
 use crate::verify::model::{validity, Model, Validity};
-use crate::verify::run::{run_list_append, AppendOptions};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// Runs list-append, writes its history to `history_path`, checks it and builds the result.
-pub fn run(
+const TABLE: &str = "dbarena_append";
+
+/// Appends a key gets, on average, before the hot set moves past it (keeps lists short).
+const APPENDS_PER_KEY: u64 = 16;
+
+/// The shape of the transactions.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendShape {
+    /// Keys in the hot set at any time.
+    pub keys: u64,
+    /// Micro-operations per transaction, at most.
+    pub max_ops: usize,
+}
+
+impl Default for AppendShape {
+    fn default() -> Self {
+        AppendShape {
+            keys: 10,
+            max_ops: 4,
+        }
+    }
+}
+
+struct Shared {
+    origin: Instant,
+    next_value: AtomicU64,
+    appends: AtomicU64,
+    next_process: AtomicU64,
+    /// Each lane's operations, handed over when it finishes.
+    ops: Mutex<Vec<Op>>,
+}
+
+/// The workload the engine runs.
+pub struct ListAppend {
+    shape: AppendShape,
+    shared: Arc<Shared>,
+}
+
+impl ListAppend {
+    pub fn new(shape: AppendShape, connections: usize) -> Self {
+        ListAppend {
+            shape,
+            shared: Arc::new(Shared {
+                origin: Instant::now(),
+                next_value: AtomicU64::new(1),
+                appends: AtomicU64::new(0),
+                next_process: AtomicU64::new(connections as u64),
+                ops: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The history of everything the lanes did, in real-time order, indexed.
+    pub fn history(&self) -> History {
+        let mut ops =
+            std::mem::take(&mut *self.shared.ops.lock().unwrap_or_else(|p| p.into_inner()));
+        ops.sort_by_key(|o: &Op| (o.time, o.typ != OpType::Invoke));
+        for (i, op) in ops.iter_mut().enumerate() {
+            op.index = i;
+        }
+        History { ops }
+    }
+}
+
+/// Creates the list-append table afresh.
+pub async fn create_table(c: &mut Connection) -> Result<(), crate::Error> {
+    let d = c.dialect();
+    c.execute(&d.drop_table(TABLE))
+        .await
+        .map_err(|e| crate::Error::db("dropping the list-append table", e))?;
+    c.execute(&format!(
+        "CREATE TABLE {} (id INTEGER PRIMARY KEY, val TEXT)",
+        d.ident(TABLE)
+    ))
+    .await
+    .map_err(|e| crate::Error::db("creating the list-append table", e))
+}
+
+impl Workload<Connection> for ListAppend {
+    type Source = AppendSource;
+
+    fn op_names(&self) -> Vec<String> {
+        vec!["txn".into()]
+    }
+
+    async fn prepare(&self, c: &mut Connection) -> Result<(), crate::Error> {
+        let d = c.dialect();
+        let read = format!(
+            "SELECT val FROM {} WHERE id = {}",
+            d.ident(TABLE),
+            d.placeholder(1)
+        );
+        c.prepare_all(&[d.append_upsert(TABLE), read])
+            .await
+            .map_err(|e| crate::Error::db("preparing the list-append statements", e))
+    }
+
+    fn source(&self, lane: usize, seed: u64) -> AppendSource {
+        AppendSource {
+            shape: self.shape,
+            shared: self.shared.clone(),
+            rng: Rng::derive(seed, lane as u64),
+            process: lane as u64,
+            ops: Vec::new(),
+            pending: None,
+        }
+    }
+}
+
+/// One lane's transactions and its part of the history.
+pub struct AppendSource {
+    shape: AppendShape,
+    shared: Arc<Shared>,
+    rng: Rng,
+    process: u64,
+    ops: Vec<Op>,
+    /// The attempt invoked and not yet completed in the history.
+    pending: Option<Vec<Mop>>,
+}
+
+/// Which keys to append to (values are drawn at each attempt) and which to read.
+pub struct AppendTx {
+    mops: Vec<Mop>,
+}
+
+impl AppendSource {
+    fn now(&self) -> u64 {
+        self.shared.origin.elapsed().as_nanos() as u64
+    }
+
+    fn push(&mut self, typ: OpType, value: Vec<Mop>) {
+        let time = self.now();
+        self.ops.push(Op {
+            index: 0,
+            process: self.process,
+            typ,
+            time,
+            value,
+        });
+    }
+
+    fn new_process(&mut self) {
+        self.process = self.shared.next_process.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl TxSource<Connection> for AppendSource {
+    type Tx = AppendTx;
+    type Answer = ();
+
+    fn next_tx(&mut self) -> AppendTx {
+        // The hot set slides forward as appends accumulate, so lists stay short.
+        let base = self.shared.appends.load(Ordering::Relaxed) / APPENDS_PER_KEY;
+        let n = 1 + self.rng.below(self.shape.max_ops.max(1) as u64) as usize;
+        let mops = (0..n)
+            .map(|_| {
+                let k = base + self.rng.below(self.shape.keys.max(1));
+                if self.rng.chance(0.5) {
+                    Mop::Append(k, 0)
+                } else {
+                    Mop::Read(k, None)
+                }
+            })
+            .collect();
+        AppendTx { mops }
+    }
+
+    fn op(&self, _tx: &AppendTx) -> usize {
+        0
+    }
+
+    async fn execute<'a>(
+        &'a mut self,
+        c: &'a mut Connection,
+        tx: &'a AppendTx,
+    ) -> Result<(), DbError> {
+        // Every attempt appends values never used before: Elle needs each value once.
+        let mops: Vec<Mop> = tx
+            .mops
+            .iter()
+            .map(|m| match m {
+                Mop::Append(k, _) => {
+                    Mop::Append(*k, self.shared.next_value.fetch_add(1, Ordering::Relaxed))
+                }
+                r => r.clone(),
+            })
+            .collect();
+        self.push(OpType::Invoke, mops.clone());
+        self.pending = Some(mops.clone());
+        let mut committing = false;
+        let r = txn(c, &mops, &mut committing).await;
+        self.pending = None;
+        match r {
+            Ok(done) => {
+                let appends = done.iter().filter(|m| matches!(m, Mop::Append(..))).count();
+                self.shared
+                    .appends
+                    .fetch_add(appends as u64, Ordering::Relaxed);
+                self.push(OpType::Ok, done);
+                Ok(())
+            }
+            Err(e) => {
+                let lost = e.kind == ErrorKind::ConnectionLost;
+                let typ = if lost && committing {
+                    OpType::Info
+                } else {
+                    OpType::Fail
+                };
+                self.push(typ, mops);
+                if lost {
+                    self.new_process();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn outcome(&mut self, _tx: AppendTx, _result: TxResult<()>, _retries: u32) {
+        // An attempt the engine gave up on (no answer in time, or the run ended) may or may
+        // not have committed.
+        if let Some(mops) = self.pending.take() {
+            self.push(OpType::Info, mops);
+            self.new_process();
+        }
+    }
+
+    fn finish(&mut self) {
+        let mine = std::mem::take(&mut self.ops);
+        self.shared
+            .ops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(mine);
+    }
+}
+
+/// One transaction; `committing` is set once COMMIT is sent.
+async fn txn(c: &mut Connection, mops: &[Mop], committing: &mut bool) -> Result<Vec<Mop>, DbError> {
+    let writes = mops.iter().any(|m| matches!(m, Mop::Append(..)));
+    let d = c.dialect();
+    c.execute(d.begin(writes)).await?;
+    let mut done = Vec::with_capacity(mops.len());
+    for m in mops {
+        let r = match m {
+            Mop::Append(k, v) => c
+                .run(0, &[Value::Int(*k as i64), Value::Text(v.to_string())])
+                .await
+                .map(|_| Mop::Append(*k, *v)),
+            Mop::Read(k, _) => c.run_first(1, &[Value::Int(*k as i64)]).await.map(|out| {
+                let list = match out.first {
+                    Some(Value::Text(s)) => s.split(',').filter_map(|x| x.parse().ok()).collect(),
+                    _ => Vec::new(),
+                };
+                Mop::Read(*k, Some(list))
+            }),
+        };
+        match r {
+            Ok(m) => done.push(m),
+            Err(e) => {
+                if e.kind != ErrorKind::ConnectionLost {
+                    let _ = c.execute("ROLLBACK").await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    *committing = true;
+    if let Err(e) = c.execute("COMMIT").await {
+        if e.kind != ErrorKind::ConnectionLost {
+            let _ = c.execute("ROLLBACK").await;
+        }
+        return Err(e);
+    }
+    Ok(done)
+}
+
+/// Runs list-append on the engine and returns its measurements and history.
+pub fn record(
+    env: &mut RunEnv,
     cfg: &WorkloadConfig,
-    url: &DbUrl,
-    server_version: String,
-    stop: Arc<AtomicBool>,
-    started: Option<Arc<std::sync::OnceLock<std::time::Instant>>>,
+    shape: AppendShape,
+    opts: &RunOptions,
+    progress: &mut dyn ProgressSink,
+) -> Result<(engine::EngineOutput, History), crate::Error> {
+    env.block_on(async |c| create_table(c).await)?;
+    let w = Arc::new(ListAppend::new(shape, cfg.connections));
+    let out = env.run_engine(cfg, w.clone(), opts, progress)?;
+    Ok((out, w.history()))
+}
+
+/// Runs list-append as a workload: writes its history to `history_path`, checks it like Elle
+/// and builds the result.
+pub fn run(
+    env: &mut RunEnv,
+    cfg: &WorkloadConfig,
+    opts: &RunOptions,
+    progress: &mut dyn ProgressSink,
     history_path: &Path,
 ) -> Result<RunResult, crate::Error> {
-    let duration = cfg.duration.unwrap_or(Duration::from_secs(10));
-    let started_at_us = crate::util::time::now_us();
-    let h = run_list_append(&AppendOptions {
-        url: url.clone(),
-        isolation: cfg.isolation,
-        duration,
-        connections: cfg.connections.max(1),
-        keys: 10,
-        max_ops: 4,
-        seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
-        stop: stop.clone(),
-        timeout: cfg.timeout,
-        started,
-    })?;
+    let (out, h) = record(env, cfg, AppendShape::default(), opts, progress)?;
     h.save(history_path)?;
     let an = crate::verify::check(&h, Duration::from_secs(10));
     let model = Model::for_isolation(cfg.isolation);
@@ -47,8 +329,7 @@ pub fn run(
         Validity::Invalid => "fail",
         Validity::Unknown => "unknown",
     };
-    let interrupted = stop.load(Ordering::SeqCst);
-    let mut result = to_result(cfg, url, server_version, &h, started_at_us, interrupted);
+    let mut result = env.result(cfg, &["txn".to_string()], out, vec![]);
     result.verification = Some(Verification {
         checker: "list-append".into(),
         model: model.name().into(),
@@ -57,78 +338,4 @@ pub fn run(
         history: history_path.display().to_string(),
     });
     Ok(result)
-}
-
-/// Throughput and latency of a history: each completion against its process's invocation.
-fn to_result(
-    cfg: &WorkloadConfig,
-    url: &DbUrl,
-    server_version: String,
-    h: &History,
-    started_at_us: i64,
-    interrupted: bool,
-) -> RunResult {
-    let end_ns = h.ops.iter().map(|o| o.time).max().unwrap_or(0);
-    let measured = (end_ns as f64 / 1e9).max(0.001);
-    let secs = measured.ceil().max(1.0) as usize;
-    let mut totals = Interval::with_ops(1);
-    let mut buckets: Vec<Interval> = (0..secs).map(|_| Interval::with_ops(1)).collect();
-    let mut invoked: HashMap<u64, u64> = HashMap::new();
-    for op in &h.ops {
-        if op.typ == OpType::Invoke {
-            invoked.insert(op.process, op.time);
-            continue;
-        }
-        let Some(t0) = invoked.remove(&op.process) else {
-            continue;
-        };
-        let us = (op.time.saturating_sub(t0) / 1000).max(1);
-        let bucket = ((op.time as f64 / 1e9) as usize).min(secs - 1);
-        for iv in [&mut totals, &mut buckets[bucket]] {
-            let s = &mut iv.ops[0];
-            if op.typ == OpType::Ok {
-                s.committed += 1;
-            } else {
-                s.failed += 1;
-            }
-            let _ = s.response.record(us);
-            let _ = s.service.record(us);
-        }
-        if op.typ != OpType::Ok {
-            let class = if op.typ == OpType::Info {
-                "list-append:indeterminate"
-            } else {
-                "list-append:failed"
-            };
-            let t = totals.errors.entry(class.into()).or_default();
-            t.count += 1;
-            if t.first_message.is_empty() {
-                t.first_message = if op.typ == OpType::Info {
-                    "the connection was lost while committing; the outcome is unknown".into()
-                } else {
-                    "the transaction failed and was not committed".into()
-                };
-            }
-        }
-    }
-    let intervals = IntervalRecord::per_second(&buckets);
-    let mut recorded = cfg.clone();
-    recorded.db = url.redacted();
-    RunResult::build(RunData {
-        config: recorded,
-        target: TargetInfo {
-            kind: url.kind(),
-            server_version,
-            url: url.redacted(),
-        },
-        op_names: &["txn".to_string()],
-        totals: &totals,
-        intervals,
-        outages: vec![],
-        started_at_us,
-        ended_at_us: crate::util::time::now_us(),
-        measured_s: measured,
-        interrupted,
-        notes: vec![],
-    })
 }

@@ -4,7 +4,8 @@
 use super::config::WorkloadConfig;
 use super::plan::WorkloadPlan;
 use crate::db::{Connection, DbUrl};
-use crate::engine::{self, ProgressSink};
+use crate::engine;
+use crate::engine::ProgressSink;
 use crate::metrics::result::{RunData, TargetInfo};
 use crate::metrics::RunResult;
 use crate::schema::{SchemaError, TableInfo};
@@ -31,6 +32,108 @@ pub struct RunReport {
     pub path: PathBuf,
 }
 
+/// What every run of a workload needs around the engine: the URL, a runtime for setup, the
+/// setup connection (kept open: an in-memory SQLite database lives only as long as some
+/// connection holds it) and the server's version.
+pub struct RunEnv {
+    pub url: DbUrl,
+    rt: tokio::runtime::Runtime,
+    setup: Connection,
+    pub server_version: String,
+    pub notes: Vec<String>,
+}
+
+impl RunEnv {
+    /// Connects the setup connection and reads the server version.
+    pub fn open(url: DbUrl) -> Result<RunEnv, Error> {
+        let rt = crate::util::runtime::current_thread()?;
+        let (setup, server_version) = rt.block_on(async {
+            let mut c = Connection::connect(&url).await?;
+            let v = c
+                .server_version()
+                .await
+                .map_err(|e| Error::db("reading the server version", e))?;
+            Ok::<_, Error>((c, v))
+        })?;
+        Ok(RunEnv {
+            url,
+            rt,
+            setup,
+            server_version,
+            notes: Vec::new(),
+        })
+    }
+
+    /// Runs setup work on the setup connection.
+    pub fn block_on<T>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.rt.block_on(f(&mut self.setup))
+    }
+
+    /// Runs `workload` on the engine with the run settings of `cfg`.
+    pub fn run_engine<W: crate::engine::Workload<Connection>>(
+        &self,
+        cfg: &WorkloadConfig,
+        workload: Arc<W>,
+        opts: &RunOptions,
+        progress: &mut dyn ProgressSink,
+    ) -> Result<engine::EngineOutput, Error> {
+        let connector = Arc::new(super::connector::DbConnector {
+            url: self.url.clone(),
+            isolation: cfg.isolation,
+            protocol: cfg.protocol,
+        });
+        engine::run(
+            connector,
+            workload,
+            settings(cfg),
+            opts.stop.clone(),
+            opts.started.clone(),
+            progress,
+        )
+    }
+
+    /// The result file of a run from what the engine measured.
+    pub fn result(
+        &self,
+        cfg: &WorkloadConfig,
+        op_names: &[String],
+        out: engine::EngineOutput,
+        mut notes: Vec<String>,
+    ) -> RunResult {
+        let mut recorded = cfg.clone();
+        recorded.db = self.url.redacted();
+        notes.extend(self.notes.iter().cloned());
+        RunResult::build(RunData {
+            config: recorded,
+            target: TargetInfo {
+                kind: self.url.kind(),
+                server_version: self.server_version.clone(),
+                url: self.url.redacted(),
+            },
+            op_names,
+            totals: &out.totals,
+            intervals: out.intervals,
+            outages: out.outages,
+            started_at_us: out.started_at_us,
+            ended_at_us: out.ended_at_us,
+            measured_s: out.measured_s,
+            interrupted: out.interrupted,
+            notes,
+        })
+    }
+
+    /// Ends the run: the setup connection closes last, keeping an in-memory database alive
+    /// until the result is built.
+    pub fn close(mut self) {
+        self.rt.block_on(async {
+            let _ = self.setup.execute("SELECT 1").await;
+        });
+    }
+}
+
 /// Runs a workload and writes its result file.
 pub fn run_workload(
     mut cfg: WorkloadConfig,
@@ -38,26 +141,48 @@ pub fn run_workload(
     progress: &mut dyn ProgressSink,
 ) -> Result<RunReport, Error> {
     let url = DbUrl::parse(&cfg.db)?;
-    if cfg.pattern == "writers-readers" || cfg.pattern == "list-append" {
-        return run_checked(cfg, url, opts);
-    }
-    if url.kind() == crate::db::DbKind::Sqlite {
-        // SQLite calls block, so each connection runs on a thread of its own.
+    if url.blocking() {
+        // Every connection gets a thread of its own.
         cfg.threads = cfg.connections;
     }
-    let rt = crate::util::runtime::current_thread()?;
-    // The setup connection stays open for the whole run: an in-memory SQLite database lives
-    // only as long as some connection holds it.
-    let (setup, server_version, plan, notes) = rt.block_on(async {
-        let mut conn = Connection::connect(&url).await?;
-        let version = conn
-            .server_version()
-            .await
-            .map_err(|e| Error::db("reading the server version", e))?;
+    let path = opts.out.clone().unwrap_or_else(|| {
+        PathBuf::from("dbarena-results").join(format!(
+            "{}-{}-{}.json",
+            crate::util::time::compact_stamp(crate::util::time::now_us()),
+            cfg.pattern,
+            url.short_name()
+        ))
+    });
+    let mut env = RunEnv::open(url)?;
+    let result = if cfg.pattern == "list-append" {
+        let history = path.with_extension("history.jsonl");
+        super::list_append::run(&mut env, &cfg, &opts, progress, &history)?
+    } else if cfg.pattern == "writers-readers" {
+        super::writers_readers::run(&mut env, &cfg, &opts, progress)?
+    } else {
+        run_statements(&mut env, &cfg, &opts, progress)?
+    };
+    result.write(&path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    env.close();
+    Ok(RunReport { result, path })
+}
+
+/// The statement workloads: patterns, custom SQL, pgbench scripts, YCSB.
+fn run_statements(
+    env: &mut RunEnv,
+    cfg: &WorkloadConfig,
+    opts: &RunOptions,
+    progress: &mut dyn ProgressSink,
+) -> Result<RunResult, Error> {
+    let url = env.url.clone();
+    let (plan, notes) = env.block_on(async |conn| {
         let mut notes = Vec::new();
-        let tables = resolve_tables(&mut conn, &cfg, &url, &opts, &mut notes).await?;
-        let plan = WorkloadPlan::build(&mut conn, &cfg, tables).await?;
-        plan.prepare(&mut conn).await?;
+        let tables = resolve_tables(conn, cfg, &url, opts, &mut notes).await?;
+        let plan = WorkloadPlan::build(conn, cfg, tables).await?;
+        plan.prepare(conn).await?;
         if cfg.pipeline > 1 {
             if conn.share().is_none() {
                 return Err(Error::Usage(format!(
@@ -83,74 +208,12 @@ pub fn run_workload(
                 url.kind()
             ));
         }
-        Ok::<_, Error>((conn, version, plan, notes))
+        Ok((plan, notes))
     })?;
     let plan = Arc::new(plan);
-    // Only an in-memory database needs the setup connection to live on; elsewhere it would
-    // be one more idle connection during the measurement.
-    let keep_setup = matches!(
-        url.sqlite_location(),
-        Some(crate::db::url::SqliteLocation::Memory)
-    );
-    let mut setup = if keep_setup {
-        Some(setup)
-    } else {
-        drop(setup);
-        None
-    };
-    let target = TargetInfo {
-        kind: url.kind(),
-        server_version,
-        url: url.redacted(),
-    };
-    let connector = Arc::new(super::connector::DbConnector {
-        url: url.clone(),
-        isolation: cfg.isolation,
-        protocol: cfg.protocol,
-    });
     let workload = Arc::new(super::statements::StatementWorkload { plan: plan.clone() });
-    let out = engine::run(
-        connector,
-        workload,
-        settings(&cfg),
-        opts.stop.clone(),
-        opts.started.clone(),
-        progress,
-    )?;
-    let mut recorded = cfg.clone();
-    recorded.db = url.redacted();
-    let result = RunResult::build(RunData {
-        config: recorded,
-        target,
-        op_names: &plan.op_names,
-        totals: &out.totals,
-        intervals: out.intervals,
-        outages: out.outages,
-        started_at_us: out.started_at_us,
-        ended_at_us: out.ended_at_us,
-        measured_s: out.measured_s,
-        interrupted: out.interrupted,
-        notes,
-    });
-    let path = opts.out.unwrap_or_else(|| {
-        PathBuf::from("dbarena-results").join(format!(
-            "{}-{}-{}.json",
-            crate::util::time::compact_stamp(out.started_at_us),
-            result.config.pattern,
-            url.short_name()
-        ))
-    });
-    result.write(&path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    // Closing the setup connection last keeps an in-memory database alive until here.
-    if let Some(conn) = setup.as_mut() {
-        rt.block_on(async {
-            let _ = conn.execute("SELECT 1").await;
-        });
-    }
-    Ok(RunReport { result, path })
+    let out = env.run_engine(cfg, workload, opts, progress)?;
+    Ok(env.result(cfg, &plan.op_names, out, notes))
 }
 
 /// The engine settings of a workload configuration.
@@ -168,43 +231,6 @@ pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
         max_retries: cfg.max_retries,
         seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
     }
-}
-
-/// The patterns that run their own clients and check consistency after the run.
-fn run_checked(cfg: WorkloadConfig, url: DbUrl, opts: RunOptions) -> Result<RunReport, Error> {
-    let rt = crate::util::runtime::current_thread()?;
-    let version = rt.block_on(async {
-        let mut c = Connection::connect(&url).await?;
-        c.server_version()
-            .await
-            .map_err(|e| Error::db("reading the server version", e))
-    })?;
-    let path = opts.out.unwrap_or_else(|| {
-        PathBuf::from("dbarena-results").join(format!(
-            "{}-{}-{}.json",
-            crate::util::time::compact_stamp(crate::util::time::now_us()),
-            cfg.pattern,
-            url.short_name()
-        ))
-    });
-    let result = if cfg.pattern == "list-append" {
-        let history = path.with_extension("history.jsonl");
-        super::list_append::run(
-            &cfg,
-            &url,
-            version,
-            opts.stop.clone(),
-            opts.started,
-            &history,
-        )?
-    } else {
-        super::writers_readers::run(&cfg, &url, version, opts.stop.clone(), opts.started)?
-    };
-    result.write(&path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    Ok(RunReport { result, path })
 }
 
 async fn resolve_tables(
