@@ -16,8 +16,13 @@ pub enum ExitCode {
     Schema = 4,
     /// A database error outside the measured loop (for example while creating the schema).
     Database = 5,
-    /// Interrupted by Ctrl-C; the partial result was saved.
+    /// The run finished, but a connection was lost and not reopened before the end: part of
+    /// the schedule never ran (the result says how much).
+    Degraded = 6,
+    /// Interrupted by Ctrl-C (SIGINT); the partial result was saved.
     Interrupted = 130,
+    /// Stopped by SIGTERM; the partial result was saved.
+    Terminated = 143,
 }
 
 /// Every error the library reports to the CLI edge.
@@ -80,7 +85,7 @@ impl Error {
                         ExitCode::Schema
                     }
                     S::Failed { .. } | S::Database { .. } => ExitCode::Database,
-                    S::Interrupted(_) => ExitCode::Interrupted,
+                    S::Interrupted(_) => crate::util::signals::interrupted_code(),
                 }
             }
             Error::Schema(_) => ExitCode::Schema,

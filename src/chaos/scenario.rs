@@ -540,7 +540,7 @@ fn summarise(
     let mut gap = 0.0f64;
     let mut run = 0.0f64;
     let mut last_t = 0.0;
-    for i in &r.intervals {
+    for i in r.intervals.iter().filter(|i| !i.partial) {
         let span = i.t_s - last_t;
         last_t = i.t_s;
         if i.committed == 0 {

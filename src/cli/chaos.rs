@@ -122,7 +122,7 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
         .map(|r| r.scenario.as_str())
         .collect();
     Ok(if stop.load(Ordering::SeqCst) {
-        ExitCode::Interrupted
+        crate::util::signals::interrupted_code()
     } else if !failed.is_empty() {
         eprintln!(
             "error: consistency checks failed in {}; see the verification column of chaos.csv",

@@ -41,18 +41,10 @@ enum Command {
     Workload(workload::WorkloadCommand),
 }
 
-/// A stop flag set by the first Ctrl-C, so a command can finish cleanly and save what it has;
-/// a second Ctrl-C exits at once.
+/// The stop flag the first Ctrl-C or SIGTERM sets, so a command can finish cleanly and save
+/// what it has; a second one exits at once.
 fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(crate::ExitCode::Interrupted as i32);
-        }
-    });
-    stop
+    crate::util::signals::stop_flag()
 }
 
 /// Resolves `instance:NAME` in a --db value.
@@ -62,6 +54,8 @@ fn resolve_db(db: String) -> Result<String, crate::Error> {
 
 /// Parses the process arguments and runs the command; returns the exit code.
 pub fn run() -> anyhow::Result<crate::ExitCode> {
+    // Before anything slow: a signal must never find the default handler (exit, no file).
+    crate::util::signals::stop_flag();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -96,7 +96,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) if stop.load(Ordering::SeqCst) => {
             eprintln!("{e}");
-            return Ok(ExitCode::Interrupted);
+            return Ok(crate::util::signals::interrupted_code());
         }
         Err(e) => return Err(e.into()),
     };

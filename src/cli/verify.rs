@@ -143,9 +143,6 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         max_ops: a.max_ops.unwrap_or(4).max(1),
     };
     let mut progress = crate::report::progress::for_stderr(false, false);
-    let mut env = RunEnv::open(url.clone())?;
-    let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
-    env.close();
     let path = a.history.unwrap_or_else(|| {
         PathBuf::from("dbarena-results").join(format!(
             "{}-verify-{}.jsonl",
@@ -153,11 +150,15 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             url.short_name()
         ))
     });
+    // A second Ctrl-C saves the measurements (not the history) next to the history.
+    let mut env = RunEnv::open(url.clone(), path.with_extension("partial.json"))?;
+    let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
+    env.close();
     h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let code = finish(&h, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {
-        return Ok(ExitCode::Interrupted);
+        return Ok(crate::util::signals::interrupted_code());
     }
     Ok(code)
 }

@@ -156,7 +156,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     let r = &report.result;
     if r.interrupted {
         eprintln!("interrupted: partial result saved to {path}");
-        return Ok(ExitCode::Interrupted);
+        return Ok(crate::util::signals::interrupted_code());
     }
     if let Some(w) = &r.writers_readers {
         if r.config.writers_readers.verify && !w.violations.is_empty() {
@@ -188,6 +188,14 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             r.totals.failed
         ))
         .into());
+    }
+    let unrecovered = r.outages.iter().filter(|o| !o.recovered).count();
+    if unrecovered > 0 || r.schedule.missed_connection_lost > 0 {
+        eprintln!(
+            "degraded: {unrecovered} connection(s) lost and not reopened by the end; {} scheduled starts missed while down; see {path}",
+            r.schedule.missed_connection_lost
+        );
+        return Ok(ExitCode::Degraded);
     }
     Ok(ExitCode::Success)
 }

@@ -248,30 +248,37 @@ fn end_of(w: &Window, stop: &StopSignal) -> Instant {
     }
 }
 
-/// Counts the start at `first` and every later one before `deadline` as missed.
+/// Counts the start at `first` and every later one before `until` as missed, each with the
+/// wait it had accumulated by then.
 fn miss_rest(
     rec: &Recorder,
     schedule: &mut Schedule,
     w: &Window,
     first: Option<Instant>,
-    deadline: Instant,
+    until: Instant,
     down: bool,
 ) {
     if !schedule.is_open() {
         // A closed loop has no schedule to fall behind.
         return;
     }
-    let mut n = u64::from(first.is_some_and(|f| f >= w.warmup_end && f < deadline));
+    let mut waits = Vec::new();
+    let mut count = |at: Instant| {
+        if at >= w.warmup_end && at < until {
+            waits.push(until.saturating_duration_since(at).as_micros() as u64);
+        }
+    };
+    if let Some(f) = first {
+        count(f);
+    }
     while let Some(off) = schedule.next_start() {
         let at = w.start + off;
-        if at >= deadline {
+        if at >= until {
             break;
         }
-        if at >= w.warmup_end {
-            n += 1;
-        }
+        count(at);
     }
-    rec.missed(n, down);
+    rec.missed(&waits, down);
 }
 
 /// Sleeps until `at`; false if the run was stopped first.

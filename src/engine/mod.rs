@@ -48,6 +48,7 @@ pub struct RunSettings {
 }
 
 /// What the engine measured.
+#[derive(Debug, Clone)]
 pub struct EngineOutput {
     pub totals: Interval,
     pub intervals: Vec<IntervalRecord>,
@@ -57,6 +58,10 @@ pub struct EngineOutput {
     pub measured_s: f64,
     pub interrupted: bool,
 }
+
+/// What was measured so far, refreshed every interval, for a writer that must save a run
+/// which cannot end normally (a second Ctrl-C).
+pub type LiveOutput = Arc<Mutex<Option<EngineOutput>>>;
 
 /// Start gate: connections wait here until all are ready, then share one start instant.
 struct Gate {
@@ -91,6 +96,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     settings: RunSettings,
     stop: Arc<AtomicBool>,
     started: Option<Arc<std::sync::OnceLock<Instant>>>,
+    live: Option<LiveOutput>,
     progress: &mut dyn ProgressSink,
 ) -> Result<EngineOutput, crate::Error> {
     let conns = settings.connections.max(1);
@@ -147,11 +153,25 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    let interrupted_early = stop.load(Ordering::SeqCst);
     if let Some(e) = first_err {
         gate.open(Err(()));
         stop.store(true, Ordering::SeqCst);
         for h in handles {
             let _ = h.join();
+        }
+        if interrupted_early {
+            // Stopped before the start: an honest empty result, not an error.
+            let now = crate::util::time::now_us();
+            return Ok(EngineOutput {
+                totals: Interval::with_ops(op_names.len()),
+                intervals: Vec::new(),
+                outages: Vec::new(),
+                started_at_us: now,
+                ended_at_us: now,
+                measured_s: 0.0,
+                interrupted: true,
+            });
         }
         return Err(e);
     }
@@ -184,6 +204,18 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
             if now >= warmup_end {
                 if let Some(snap) = c.tick(iv, now, start, done) {
                     progress.update(&snap);
+                }
+                if let Some(live) = &live {
+                    let so_far = EngineOutput {
+                        totals: c.totals.clone(),
+                        intervals: c.intervals.clone(),
+                        outages: Vec::new(),
+                        started_at_us,
+                        ended_at_us: crate::util::time::now_us(),
+                        measured_s: now.saturating_duration_since(warmup_end).as_secs_f64(),
+                        interrupted: true,
+                    };
+                    *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
             } else {
                 c.last_tick = now;

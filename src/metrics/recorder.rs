@@ -51,7 +51,7 @@ pub struct ErrorTally {
 }
 
 /// Everything recorded since the last collection.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Interval {
     pub ops: Vec<OpStats>,
     pub errors: HashMap<String, ErrorTally>,
@@ -63,12 +63,34 @@ pub struct Interval {
     pub missed: u64,
     /// Of `missed`, those that fell while the connection was lost and could not be reopened.
     pub missed_down: u64,
+    /// How long each missed start had waited when the run ended (a lower bound of the
+    /// latency it would have had), µs. Part of the run's response times, not of any operation:
+    /// which operation it would have been was never decided.
+    pub unstarted: Histogram<u64>,
     /// Transactions still waiting for an answer when the run ended or was interrupted.
     pub in_flight: u64,
     /// The longest of their waits (from the intended start), µs.
     pub in_flight_max_wait_us: u64,
     /// Most recent error messages, for the live display.
     pub recent_errors: Vec<String>,
+}
+
+impl Default for Interval {
+    fn default() -> Self {
+        Interval {
+            ops: Vec::new(),
+            errors: HashMap::new(),
+            lag_sum_us: 0,
+            lag_max_us: 0,
+            lag_count: 0,
+            missed: 0,
+            missed_down: 0,
+            unstarted: new_histogram(),
+            in_flight: 0,
+            in_flight_max_wait_us: 0,
+            recent_errors: Vec::new(),
+        }
+    }
 }
 
 impl Interval {
@@ -99,6 +121,7 @@ impl Interval {
         self.lag_count += other.lag_count;
         self.missed += other.missed;
         self.missed_down += other.missed_down;
+        let _ = self.unstarted.add(&other.unstarted);
         self.in_flight += other.in_flight;
         self.in_flight_max_wait_us = self.in_flight_max_wait_us.max(other.in_flight_max_wait_us);
         self.recent_errors
@@ -121,9 +144,10 @@ impl Interval {
         self.ops.iter().map(|o| o.retries).sum()
     }
 
-    /// All operations' response times in one histogram.
+    /// All response times in one histogram: every operation's, and the waits of the starts
+    /// that never happened.
     pub fn all_response(&self) -> Histogram<u64> {
-        let mut h = new_histogram();
+        let mut h = self.unstarted.clone();
         for o in &self.ops {
             let _ = h.add(&o.response);
         }
@@ -191,11 +215,16 @@ impl Recorder {
 
     /// Records scheduled starts that the run could not make; `down`: because the connection
     /// was lost.
-    pub fn missed(&self, n: u64, down: bool) {
+    /// `waits_us`: how long each had waited by the end of the run.
+    pub fn missed(&self, waits_us: &[u64], down: bool) {
+        let n = waits_us.len() as u64;
         self.with(|i| {
             i.missed += n;
             if down {
                 i.missed_down += n;
+            }
+            for w in waits_us {
+                let _ = i.unstarted.record((*w).max(1));
             }
         })
     }

@@ -123,7 +123,9 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
             ))
         })
         .collect();
-    let tps: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.tps)).collect();
+    // The short tail after the last full second would read as a collapse: left out.
+    let whole = || r.intervals.iter().filter(|i| !i.partial);
+    let tps: Vec<(f64, f64)> = whole().map(|i| (i.t_s, i.tps)).collect();
     let mut charts = vec![Chart {
         name: format!("{stem}-throughput"),
         title: format!("{stem}: throughput over time"),
@@ -135,8 +137,8 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
             &windows,
         ),
     }];
-    let p50: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.p50_ms)).collect();
-    let p99: Vec<(f64, f64)> = r.intervals.iter().map(|i| (i.t_s, i.p99_ms)).collect();
+    let p50: Vec<(f64, f64)> = whole().map(|i| (i.t_s, i.p50_ms)).collect();
+    let p99: Vec<(f64, f64)> = whole().map(|i| (i.t_s, i.p99_ms)).collect();
     charts.push(Chart {
         name: format!("{stem}-latency"),
         title: format!("{stem}: latency over time"),

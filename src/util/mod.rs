@@ -3,4 +3,5 @@
 pub mod duration;
 pub mod fsx;
 pub mod runtime;
+pub mod signals;
 pub mod time;

@@ -56,6 +56,11 @@ pub fn compact_stamp(us: i64) -> String {
         .replace(' ', "-")
 }
 
+/// Like [`compact_stamp`], with microseconds: `20261201-230102.123456`.
+pub fn compact_stamp_us(us: i64) -> String {
+    format!("{}.{:06}", compact_stamp(us), us.rem_euclid(1_000_000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,11 +41,15 @@ pub struct RunEnv {
     setup: Connection,
     pub server_version: String,
     pub notes: Vec<String>,
+    /// Where the result goes (checked writable before the run).
+    pub path: PathBuf,
+    /// Saves what was measured if a second signal ends the process before the result is built.
+    last_words: Option<crate::util::signals::LastWordsGuard>,
 }
 
 impl RunEnv {
     /// Connects the setup connection and reads the server version.
-    pub fn open(url: DbUrl) -> Result<RunEnv, Error> {
+    pub fn open(url: DbUrl, path: PathBuf) -> Result<RunEnv, Error> {
         let rt = crate::util::runtime::current_thread()?;
         let (setup, server_version) = rt.block_on(async {
             let mut c = Connection::connect(&url).await?;
@@ -61,6 +65,8 @@ impl RunEnv {
             setup,
             server_version,
             notes: Vec::new(),
+            path,
+            last_words: None,
         })
     }
 
@@ -74,7 +80,7 @@ impl RunEnv {
 
     /// Runs `workload` on the engine with the run settings of `cfg`.
     pub fn run_engine<W: crate::engine::Workload<Connection>>(
-        &self,
+        &mut self,
         cfg: &WorkloadConfig,
         workload: Arc<W>,
         opts: &RunOptions,
@@ -85,14 +91,43 @@ impl RunEnv {
             isolation: cfg.isolation,
             protocol: cfg.protocol,
         });
+        let live: engine::LiveOutput = Default::default();
+        let (so_far, path) = (live.clone(), self.path.clone());
+        let template = self.template(cfg, &workload.op_names());
+        self.last_words = Some(crate::util::signals::on_second_signal(move || {
+            let out = so_far.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let Some(out) = out else { return };
+            let note = "stopped by a second signal: the result holds what was recorded up to the last interval";
+            let r = template.build(out, vec![note.into()]);
+            match save(&r, &path) {
+                Ok(p) => eprintln!("interrupted: partial result saved to {}", p.display()),
+                Err(e) => eprintln!("error: {e}"),
+            }
+        }));
         engine::run(
             connector,
             workload,
             settings(cfg),
             opts.stop.clone(),
             opts.started.clone(),
+            Some(live),
             progress,
         )
+    }
+
+    /// What every result of this run shares.
+    fn template(&self, cfg: &WorkloadConfig, op_names: &[String]) -> ResultTemplate {
+        let mut config = cfg.clone();
+        config.db = self.url.redacted();
+        ResultTemplate {
+            config,
+            target: TargetInfo {
+                kind: self.url.kind(),
+                server_version: self.server_version.clone(),
+                url: self.url.redacted(),
+            },
+            op_names: op_names.to_vec(),
+        }
     }
 
     /// The result file of a run from what the engine measured.
@@ -103,34 +138,15 @@ impl RunEnv {
         out: engine::EngineOutput,
         mut notes: Vec<String>,
     ) -> RunResult {
-        let mut recorded = cfg.clone();
-        recorded.db = self.url.redacted();
         notes.extend(self.notes.iter().cloned());
-        RunResult::build(RunData {
-            config: recorded,
-            target: TargetInfo {
-                kind: self.url.kind(),
-                server_version: self.server_version.clone(),
-                url: self.url.redacted(),
-            },
-            op_names,
-            totals: &out.totals,
-            intervals: out.intervals,
-            outages: out.outages,
-            started_at_us: out.started_at_us,
-            ended_at_us: out.ended_at_us,
-            measured_s: out.measured_s,
-            interrupted: out.interrupted,
-            notes,
-        })
+        self.template(cfg, op_names).build(out, notes)
     }
 
-    /// Ends the run: the setup connection closes last, keeping an in-memory database alive
-    /// until the result is built.
-    pub fn close(mut self) {
-        self.rt.block_on(async {
-            let _ = self.setup.execute("SELECT 1").await;
-        });
+    /// Ends the run. The setup connection is closed only here, after the result is built,
+    /// which keeps an in-memory database alive until then; nothing is sent on it, as the
+    /// server may no longer answer.
+    pub fn close(self) {
+        drop(self);
     }
 }
 
@@ -145,15 +161,19 @@ pub fn run_workload(
         // Every connection gets a thread of its own.
         cfg.threads = cfg.connections;
     }
-    let path = opts.out.clone().unwrap_or_else(|| {
-        PathBuf::from("dbarena-results").join(format!(
+    let path = match &opts.out {
+        Some(p) => p.clone(),
+        // Microseconds and a free name: two runs in one second never share a file.
+        None => crate::util::fsx::free_name(&PathBuf::from("dbarena-results").join(format!(
             "{}-{}-{}.json",
-            crate::util::time::compact_stamp(crate::util::time::now_us()),
+            crate::util::time::compact_stamp_us(crate::util::time::now_us()),
             cfg.pattern,
             url.short_name()
-        ))
-    });
-    let mut env = RunEnv::open(url)?;
+        ))),
+    };
+    // Found before the run, not after it: an unwritable --out would lose the whole run.
+    crate::util::fsx::check_new_file(&path).map_err(Error::Usage)?;
+    let mut env = RunEnv::open(url, path.clone())?;
     let result = if cfg.pattern == "list-append" {
         let history = path.with_extension("history.jsonl");
         super::list_append::run(&mut env, &cfg, &opts, progress, &history)?
@@ -162,12 +182,69 @@ pub fn run_workload(
     } else {
         run_statements(&mut env, &cfg, &opts, progress)?
     };
-    result.write(&path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    let written = save(&result, &path)?;
+    if written != path {
+        (opts.log)(&format!(
+            "could not write {}; the result was saved to {} instead",
+            path.display(),
+            written.display()
+        ));
+    }
     env.close();
-    Ok(RunReport { result, path })
+    Ok(RunReport {
+        result,
+        path: written,
+    })
+}
+
+/// Writes a result to `path`, never replacing a file; if that fails (a full disk, a folder
+/// gone), to a fallback in the temporary folder. Returns where it went.
+fn save(result: &RunResult, path: &std::path::Path) -> Result<PathBuf, Error> {
+    let json = serde_json::to_vec_pretty(result).map_err(|e| Error::Failed(e.to_string()))?;
+    let first = match crate::util::fsx::write_new(path, &json) {
+        Ok(()) => return Ok(path.to_path_buf()),
+        Err(e) => e,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".into());
+    let fallback = crate::util::fsx::free_name(
+        &std::env::temp_dir().join(format!("dbarena-{}-{name}", std::process::id())),
+    );
+    match crate::util::fsx::write_new(&fallback, &json) {
+        Ok(()) => Ok(fallback),
+        Err(e) => Err(Error::Failed(format!(
+            "cannot write the result to {} ({first}) nor to {} ({e}); free some disk space",
+            path.display(),
+            fallback.display()
+        ))),
+    }
+}
+
+/// The parts of a result that do not depend on what was measured.
+struct ResultTemplate {
+    config: WorkloadConfig,
+    target: TargetInfo,
+    op_names: Vec<String>,
+}
+
+impl ResultTemplate {
+    fn build(&self, out: engine::EngineOutput, notes: Vec<String>) -> RunResult {
+        RunResult::build(RunData {
+            config: self.config.clone(),
+            target: self.target.clone(),
+            op_names: &self.op_names,
+            totals: &out.totals,
+            intervals: out.intervals,
+            outages: out.outages,
+            started_at_us: out.started_at_us,
+            ended_at_us: out.ended_at_us,
+            measured_s: out.measured_s,
+            interrupted: out.interrupted,
+            notes,
+        })
+    }
 }
 
 /// The statement workloads: patterns, custom SQL, pgbench scripts, YCSB.

@@ -443,7 +443,8 @@ async fn final_table(
     let sql = format!("SELECT k, version FROM {}", setup.dialect().ident(table));
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match setup.query_text(&sql).await {
+        // A server that stopped answering must not hold the run: each try is bounded.
+        match crate::db::within(Duration::from_secs(5), setup.query_text(&sql)).await {
             Ok(rows) => return Ok(rows),
             Err(e) if e.kind == ErrorKind::ConnectionLost && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,0 +1,84 @@
+//! SIGINT and SIGTERM. The first asks the running command to stop and save what it measured
+//! (exit 130 or 143); a second exits at once, after the registered last-words writer has saved
+//! what was recorded so far.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The first signal received (0: none).
+static FIRST: AtomicI32 = AtomicI32::new(0);
+
+type LastWords = Box<dyn Fn() + Send>;
+
+/// What a second signal runs before exiting.
+static LAST_WORDS: Mutex<Option<LastWords>> = Mutex::new(None);
+
+/// The process-wide stop flag, set by the first signal.
+static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Installs the handlers once and returns the stop flag they set.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    STOP.get_or_init(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            Ok(mut signals) => {
+                let spawned = std::thread::Builder::new()
+                    .name("dbarena-signals".into())
+                    .spawn(move || {
+                        for sig in signals.forever() {
+                            if FIRST
+                                .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+                                .is_ok()
+                            {
+                                flag.store(true, Ordering::SeqCst);
+                                continue;
+                            }
+                            // The second signal: save what there is and go.
+                            let words = LAST_WORDS
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .take();
+                            if let Some(f) = words {
+                                f();
+                            }
+                            std::process::exit(128 + FIRST.load(Ordering::SeqCst));
+                        }
+                    });
+                if let Err(e) = spawned {
+                    eprintln!("warning: cannot watch for Ctrl-C/SIGTERM ({e}); an interrupted run saves nothing");
+                }
+            }
+            Err(e) => {
+                eprintln!("warning: cannot install signal handlers ({e}); an interrupted run saves nothing")
+            }
+        }
+        stop
+    })
+    .clone()
+}
+
+/// The exit code for a command stopped by a signal: 130 (SIGINT) or 143 (SIGTERM).
+pub fn interrupted_code() -> crate::ExitCode {
+    if FIRST.load(Ordering::SeqCst) == signal_hook::consts::SIGTERM {
+        crate::ExitCode::Terminated
+    } else {
+        crate::ExitCode::Interrupted
+    }
+}
+
+/// Registers what a second signal saves before exiting, until the guard is dropped.
+pub fn on_second_signal(f: impl Fn() + Send + 'static) -> LastWordsGuard {
+    *LAST_WORDS.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+    LastWordsGuard
+}
+
+/// Clears the last-words writer when the command has saved its result itself.
+pub struct LastWordsGuard;
+
+impl Drop for LastWordsGuard {
+    fn drop(&mut self) {
+        LAST_WORDS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
