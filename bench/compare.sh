@@ -40,6 +40,7 @@ cargo build --release --quiet --benches
 BIN=target/release/dbarena
 RAW=$(ls target/release/deps/sqlite_raw-* | grep -v '\.d$' | head -1)
 
+# dbarena never overwrites a result file: each run removes the previous r.json first.
 # Runs a command, leaving its stdout in $WORK/out and "wall user sys" in $WORK/time.
 timed() { /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$@" > "$WORK/out" 2> "$WORK/err" || { cat "$WORK/err" >&2; return 1; }; }
 cpu() { awk '{print $2 + $3}' "$WORK/time"; }
@@ -94,7 +95,7 @@ if want pg; then
       for i in $(seq "$PAIRS"); do
         timed pgbench -n $flag -M prepared -c "$c" -j "$THREADS" -T "$DURATION" "$PGDB"
         a_tps=$(grep -oP '^tps = \K[0-9.]+' "$WORK/out"); a_n=$(grep -oP 'number of transactions actually processed: \K[0-9]+' "$WORK/out"); a_cpu=$(per1000 "$(cpu)" "$a_n")
-        timed $BIN workload run --db "$PGDB" --pattern "$case" -M prepared -n "$c" -j "$THREADS" -d "${DURATION}s" -q --out "$WORK/r.json"
+        rm -f "$WORK/r.json"; timed $BIN workload run --db "$PGDB" --pattern "$case" -M prepared -n "$c" -j "$THREADS" -d "${DURATION}s" -q --out "$WORK/r.json"
         b_tps=$(dbarena_tps "$WORK/r.json"); b_n=$(dbarena_n "$WORK/r.json"); b_cpu=$(per1000 "$(cpu)" "$b_n")
         t=$(ratio "$b_tps" "$a_tps"); u=$(ratio "$b_cpu" "$a_cpu"); tr+=("$t"); cr+=("$u")
         printf "| %s | %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n" "$case" "$c" "$i" "$a_tps" "$b_tps" "$t" "$a_cpu" "$b_cpu" "$u"
@@ -116,7 +117,7 @@ if want rate; then
   echo "| target tps | achieved tps | error % | missed starts | schedule lag mean ms |"
   echo "|---|---|---|---|---|"
   for rate in 1000 5000; do
-    timed $BIN workload run --db "$PGDB" --pattern select-only --tps "$rate" -n 8 -d 20s -q --out "$WORK/r.json"
+    rm -f "$WORK/r.json"; timed $BIN workload run --db "$PGDB" --pattern select-only --tps "$rate" -n 8 -d 20s -q --out "$WORK/r.json"
     python3 - "$WORK/r.json" "$rate" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); t = float(sys.argv[2]); s = r["schedule"]
@@ -141,7 +142,7 @@ if want sqlite; then
   done
   for i in $(seq "$PAIRS"); do
     timed "$RAW" select "$WORK/dba.db" "$DURATION"; a=$(awk '{print $4}' "$WORK/out")
-    timed $BIN workload run --db "sqlite://$WORK/dba.db" --pattern ycsb-c --distribution uniform -n 1 -d "${DURATION}s" -q --out "$WORK/r.json"
+    rm -f "$WORK/r.json"; timed $BIN workload run --db "sqlite://$WORK/dba.db" --pattern ycsb-c --distribution uniform -n 1 -d "${DURATION}s" -q --out "$WORK/r.json"
     b=$(dbarena_tps "$WORK/r.json"); r=$(ratio "$b" "$a"); sel+=("$r")
     printf "| point select by key | %s | %s | %.0f | %s |\n" "$i" "$a" "$b" "$r"
   done
@@ -173,7 +174,7 @@ if want mysql; then
       timed $SB "$case" --threads=4 --time="$DURATION" --report-interval=0 run
       a_n=$(grep -oP 'transactions:\s+\K[0-9]+' "$WORK/out"); a_tps=$(grep -oP 'transactions:.*\(\K[0-9.]+' "$WORK/out"); a_cpu=$(per1000 "$(cpu)" "$a_n")
       # sysbench runs one OS thread per connection; dbarena gets the same thread count.
-      timed $BIN workload run --db "$MYDB" --config "$cfg" -n 4 -j 4 -d "${DURATION}s" -q --out "$WORK/r.json"
+      rm -f "$WORK/r.json"; timed $BIN workload run --db "$MYDB" --config "$cfg" -n 4 -j 4 -d "${DURATION}s" -q --out "$WORK/r.json"
       b_tps=$(dbarena_tps "$WORK/r.json"); b_n=$(dbarena_n "$WORK/r.json"); b_cpu=$(per1000 "$(cpu)" "$b_n")
       t=$(ratio "$b_tps" "$a_tps"); u=$(ratio "$b_cpu" "$a_cpu"); tr+=("$t"); cr+=("$u")
       printf "| %s | %s | %.0f | %.0f | %s | %s | %s | %s |\n" "$case" "$i" "$a_tps" "$b_tps" "$t" "$a_cpu" "$b_cpu" "$u"

