@@ -310,3 +310,61 @@ fn runs_started_together_never_share_a_default_result_file() {
         .collect();
     assert_eq!(files.len(), 2, "{files:?}");
 }
+
+#[test]
+fn a_full_disk_at_the_end_sends_the_result_to_a_fallback_path() {
+    // A 64 KiB tmpfs holds the --out folder: the check before the run passes, the result
+    // (histograms of four operations) does not fit. Needs root for the mount.
+    let dir = Scratch::new("fulldisk");
+    let mnt = dir.file("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=64k",
+            "tmpfs",
+            mnt.to_str().unwrap(),
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        assert!(
+            std::env::var("DBARENA_REQUIRE_SERVERS").as_deref() != Ok("1"),
+            "cannot mount a tmpfs (root needed) for the full-disk test"
+        );
+        println!("SKIPPED: cannot mount a tmpfs");
+        return;
+    }
+    // Fill it up but for a few KiB.
+    let _ = std::fs::write(mnt.join("filler"), vec![0u8; 56 * 1024]);
+    let out = mnt.join("r.json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            "sqlite::memory:",
+            "-d",
+            "2s",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let leftover = leftovers(&mnt);
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let fallback = err
+        .split_whitespace()
+        .find(|w| w.contains("dbarena-") && w.ends_with("r.json"))
+        .unwrap_or_else(|| panic!("no fallback path named: {err}"));
+    let r = read_json(std::path::Path::new(fallback));
+    assert!(r["totals"]["committed"].as_u64().unwrap() > 0);
+    assert!(leftover.is_empty(), "{leftover:?}");
+    let _ = std::fs::remove_file(fallback);
+}

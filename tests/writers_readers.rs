@@ -119,3 +119,41 @@ fn sweep_over_writers_reports_role_metrics() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn checked_patterns_show_live_progress() {
+    let Some(db) = TestDb::new(Db::Sqlite, "wrprog") else {
+        return;
+    };
+    let dir = Scratch::new("wrprog");
+    for (i, pattern) in ["writers-readers", "list-append"].iter().enumerate() {
+        let out = dir.file(&format!("p{i}.json"));
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                pattern,
+                "-d",
+                "3s",
+                "--progress-lines",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        let r = ok_result(&o, &out);
+        let lines = stderr(&o)
+            .lines()
+            .filter(|l| l.starts_with("progress:"))
+            .count();
+        assert!(
+            lines >= 2,
+            "{pattern}: {lines} progress lines: {}",
+            stderr(&o)
+        );
+        assert!(r["totals"]["committed"].as_u64().unwrap() > 0, "{pattern}");
+    }
+}

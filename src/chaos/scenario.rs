@@ -274,7 +274,7 @@ pub struct ChaosOptions {
 /// The URL with its host:port replaced by the proxy's address.
 fn proxied(url: &str, addr: &str) -> Result<String, crate::Error> {
     let u = crate::db::DbUrl::parse(url)?;
-    if u.kind() == crate::db::DbKind::Sqlite {
+    if u.embedded() {
         return Err(crate::Error::Usage(
             "chaos needs a network database (postgres://, mysql:// or instance:NAME); SQLite is embedded".into(),
         ));
@@ -389,14 +389,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     let upstream = if hp.contains(':') {
         hp.clone()
     } else {
-        format!(
-            "{hp}:{}",
-            if u.kind() == crate::db::DbKind::Postgres {
-                5432
-            } else {
-                3306
-            }
-        )
+        format!("{hp}:{}", u.default_port())
     };
     let proxy = Proxy::start(&upstream)
         .map_err(|e| crate::Error::Failed(format!("cannot start the chaos proxy: {e}")))?;
@@ -449,6 +442,14 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
                 stop: o.stop.clone(),
                 log: Box::new(|_| {}),
                 started: Some(started.clone()),
+                faults: windows
+                    .iter()
+                    .map(|(_, w)| crate::metrics::result::FaultWindow {
+                        fault: w.fault.clone(),
+                        start_s: w.start_s,
+                        end_s: w.end_s,
+                    })
+                    .collect(),
             },
             &mut progress,
         );
@@ -468,17 +469,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
                 return Err(e);
             }
         };
-        let mut result = report.result;
-        for (_, w) in &windows {
-            result.notes.push(format!(
-                "fault {} from {:.1} s to {:.1} s",
-                w.fault, w.start_s, w.end_s
-            ));
-        }
-        result.write(&path).map_err(|e| crate::Error::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+        let result = report.result;
         let row = summarise(&sc.name, &result, &windows, baseline, &path);
         if sc.name == "baseline" || baseline.is_none() && sc.faults.is_empty() {
             baseline = Some((result.totals.tps, result.response.p99_ms));
@@ -600,27 +591,28 @@ fn summarise(
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let mut s = String::from("scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result\n");
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result";
+    let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
-        s.push_str(&format!(
-            "{},{:.2},{:.4},{:.3},{:.3},{:.3},\"{}\",{:.2},{:.2},{},{:.1},{:.1},\"{}\",{}\n",
-            r.scenario,
-            r.tps,
-            r.failure_rate,
-            r.p50_ms,
-            r.p95_ms,
-            r.p99_ms,
-            r.errors,
-            r.longest_outage_s,
-            r.longest_gap_s,
+        table.push(vec![
+            r.scenario.clone(),
+            format!("{:.2}", r.tps),
+            format!("{:.4}", r.failure_rate),
+            format!("{:.3}", r.p50_ms),
+            format!("{:.3}", r.p95_ms),
+            format!("{:.3}", r.p99_ms),
+            r.errors.clone(),
+            format!("{:.2}", r.longest_outage_s),
+            format!("{:.2}", r.longest_gap_s),
             r.recovery_s.map(|v| format!("{v:.2}")).unwrap_or_default(),
-            r.tps_change_pct,
-            r.p99_change_pct,
-            r.verification.replace('"', "'"),
-            r.result
-        ));
+            format!("{:.1}", r.tps_change_pct),
+            format!("{:.1}", r.p99_change_pct),
+            r.verification.clone(),
+            r.result.clone(),
+        ]);
     }
-    crate::util::fsx::write_atomic(path, s.as_bytes()).map_err(|e| crate::Error::Io {
+    let s = crate::util::csv::to_bytes(&table);
+    crate::util::fsx::write_atomic(path, &s).map_err(|e| crate::Error::Io {
         path: path.display().to_string(),
         source: e,
     })

@@ -54,8 +54,6 @@ fn resolve_db(db: String) -> Result<String, crate::Error> {
 
 /// Parses the process arguments and runs the command; returns the exit code.
 pub fn run() -> anyhow::Result<crate::ExitCode> {
-    // Before anything slow: a signal must never find the default handler (exit, no file).
-    crate::util::signals::stop_flag();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

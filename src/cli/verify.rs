@@ -137,6 +137,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
         log: Box::new(|m| eprintln!("{m}")),
         started: None,
+        faults: Vec::new(),
     };
     let shape = AppendShape {
         keys: a.keys.unwrap_or(10).max(1),
@@ -144,17 +145,20 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let mut progress = crate::report::progress::for_stderr(false, false);
     let path = a.history.unwrap_or_else(|| {
-        PathBuf::from("dbarena-results").join(format!(
+        crate::util::fsx::free_name(&PathBuf::from("dbarena-results").join(format!(
             "{}-verify-{}.jsonl",
-            crate::util::time::compact_stamp(crate::util::time::now_us()),
+            crate::util::time::compact_stamp_us(crate::util::time::now_us()),
             url.short_name()
-        ))
+        )))
     });
+    // Before the run: a history is never written over another.
+    crate::util::fsx::check_new_file(&path)
+        .map_err(|e| Error::Usage(e.replace("--out", "--history")))?;
     // A second Ctrl-C saves the measurements (not the history) next to the history.
     let mut env = RunEnv::open(url.clone(), path.with_extension("partial.json"))?;
     let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
     env.close();
-    h.save(&path)?;
+    h.save_new(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let code = finish(&h, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {

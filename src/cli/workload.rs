@@ -90,6 +90,8 @@ pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
+    // First of all: a signal must never meet the default handler (exit, nothing saved).
+    let stop = super::stop_on_ctrl_c();
     let file = match &a.config {
         Some(p) => WorkloadFile::load(p).map_err(Error::from)?,
         None => WorkloadFile::default(),
@@ -130,7 +132,6 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
     let cfg = merged.resolve(db).map_err(Error::from)?;
 
-    let stop = super::stop_on_ctrl_c();
     let quiet = a.quiet;
     let mut progress = crate::report::progress::for_stderr(a.progress_lines, quiet);
     let opts = RunOptions {
@@ -142,8 +143,12 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }),
         started: None,
+        faults: Vec::new(),
     };
     let report = run_workload(cfg, opts, progress.as_mut())?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     let path = report.path.display().to_string();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report.result)?);

@@ -1,6 +1,7 @@
 //! Random values: a small fast generator, key distributions and column values.
 
 pub mod dist;
+pub mod keys;
 pub mod rng;
 pub mod template;
 pub mod values;

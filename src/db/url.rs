@@ -127,6 +127,30 @@ impl DbUrl {
         self.kind == DbKind::Sqlite
     }
 
+    /// Whether the database runs inside dbarena (SQLite): no server, no network.
+    pub fn embedded(&self) -> bool {
+        self.kind == DbKind::Sqlite
+    }
+
+    /// Whether only one writer at a time can load a table (SQLite's database lock), so a
+    /// load gains nothing from parallel chunks.
+    pub fn single_writer(&self) -> bool {
+        self.kind == DbKind::Sqlite
+    }
+
+    /// Whether an empty table loads fastest in one frozen COPY transaction (PostgreSQL).
+    pub fn fresh_copy_load(&self) -> bool {
+        self.kind == DbKind::Postgres
+    }
+
+    /// The server's standard port.
+    pub fn default_port(&self) -> u16 {
+        match self.kind {
+            DbKind::Postgres => 5432,
+            _ => 3306,
+        }
+    }
+
     /// The URL as given (normalised scheme), password included: only for drivers.
     pub fn secret_url(&self) -> &str {
         &self.raw

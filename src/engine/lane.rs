@@ -111,14 +111,8 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         }
         if ctx.stop.is_set() {
             // Starts already due when the run was interrupted were missed.
-            miss_rest(
-                &rec,
-                &mut schedule,
-                &w,
-                None,
-                Instant::now(),
-                down.is_some(),
-            );
+            let now = Instant::now();
+            miss_rest(&rec, &mut schedule, &w, None, now, down.is_some(), quota);
             break;
         }
         let intended = match schedule.next_start() {
@@ -130,14 +124,17 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                 break;
             }
             if Instant::now() >= d {
-                miss_rest(&rec, &mut schedule, &w, Some(intended), d, down.is_some());
+                miss_rest(
+                    &rec,
+                    &mut schedule,
+                    &w,
+                    Some(intended),
+                    d,
+                    down.is_some(),
+                    quota,
+                );
                 break;
             }
-        }
-        if !wait_until(intended, &ctx.stop).await {
-            let now = Instant::now();
-            miss_rest(&rec, &mut schedule, &w, Some(intended), now, down.is_some());
-            break;
         }
         if conn.is_none() {
             match reconnect(ctx, &w).await {
@@ -157,10 +154,23 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                     // The run ended while the server was away: this start and the rest of
                     // the schedule never happened.
                     let until = end_of(&w, &ctx.stop);
-                    miss_rest(&rec, &mut schedule, &w, Some(intended), until, true);
+                    miss_rest(&rec, &mut schedule, &w, Some(intended), until, true, quota);
                     break;
                 }
             }
+        }
+        if !wait_until(intended, &ctx.stop).await {
+            let now = Instant::now();
+            miss_rest(
+                &rec,
+                &mut schedule,
+                &w,
+                Some(intended),
+                now,
+                down.is_some(),
+                quota,
+            );
+            break;
         }
         let Some(c) = conn.as_mut() else { break };
         let tx = src.next_tx();
@@ -173,7 +183,9 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             match attempt(&mut src, c, &tx, &ctx.stop, s.timeout, w.deadline).await {
                 Attempt::Done(Ok(a)) => break (TxResult::Committed(a), None),
                 Attempt::Done(Err(e)) => {
-                    rec.error(&e.class(), e.kind.is_retryable(), &e.message);
+                    if measured {
+                        rec.error(&e.class(), e.kind.is_retryable(), &e.message);
+                    }
                     if e.kind == ErrorKind::ConnectionLost {
                         let why = format!("{}: {}", e.class(), e.message);
                         break (TxResult::Failed(e), Some((attempt_start, why)));
@@ -187,7 +199,9 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                 }
                 Attempt::TimedOut => {
                     let e = DbError::abandoned(s.timeout);
-                    rec.error(&e.class(), false, &e.message);
+                    if measured {
+                        rec.error(&e.class(), false, &e.message);
+                    }
                     let why = format!("{}: {}", e.class(), e.message);
                     break (TxResult::Failed(e), Some((attempt_start, why)));
                 }
@@ -218,7 +232,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         if cut {
             // The starts it held up before the end never happened.
             let until = end_of(&w, &ctx.stop);
-            miss_rest(&rec, &mut schedule, &w, None, until, false);
+            miss_rest(&rec, &mut schedule, &w, None, until, false, quota);
             break;
         }
         if let Some(lost) = lost {
@@ -228,10 +242,11 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         }
     }
     if let Some((since, error)) = down {
+        // Still lost when the lane ends: the outage lasts to the end of the run.
         let _ = ctx.outages.send(OutageEvent {
             connection: lane,
             start: since,
-            end: Instant::now(),
+            end: end_of(&w, &ctx.stop),
             error,
             recovered: false,
         });
@@ -248,8 +263,8 @@ fn end_of(w: &Window, stop: &StopSignal) -> Instant {
     }
 }
 
-/// Counts the start at `first` and every later one before `until` as missed, each with the
-/// wait it had accumulated by then.
+/// Counts the start at `first` and every later one before `until` as missed (at most the
+/// lane's remaining quota), each with the wait it had accumulated by then.
 fn miss_rest(
     rec: &Recorder,
     schedule: &mut Schedule,
@@ -257,14 +272,17 @@ fn miss_rest(
     first: Option<Instant>,
     until: Instant,
     down: bool,
+    quota: Option<u64>,
 ) {
     if !schedule.is_open() {
         // A closed loop has no schedule to fall behind.
         return;
     }
     let mut waits = Vec::new();
+    // A run of N transactions never counts more than its N.
+    let cap = quota.unwrap_or(u64::MAX) as usize;
     let mut count = |at: Instant| {
-        if at >= w.warmup_end && at < until {
+        if at >= w.warmup_end && at < until && waits.len() < cap {
             waits.push(until.saturating_duration_since(at).as_micros() as u64);
         }
     };

@@ -217,8 +217,6 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                     };
                     *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
-            } else {
-                c.last_tick = now;
             }
             while next_tick <= now {
                 next_tick += tick;

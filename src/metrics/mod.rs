@@ -4,6 +4,7 @@ pub mod hist;
 pub mod live;
 pub mod recorder;
 pub mod result;
+pub mod scaling;
 
 pub use recorder::{Interval, OpStats, Recorder};
 pub use result::RunResult;

@@ -152,6 +152,16 @@ pub struct Outage {
     pub recovered: bool,
 }
 
+/// When a fault was in force during the run (chaos scenarios), seconds since the measured
+/// start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultWindow {
+    /// The fault type: latency, bandwidth, reset, blackhole, slow_close, cpu, kill, pause…
+    pub fault: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
@@ -175,6 +185,9 @@ pub struct RunResult {
     pub errors: Vec<ErrorClassResult>,
     pub schedule: ScheduleInfo,
     pub outages: Vec<Outage>,
+    /// Faults injected during the run (chaos), for charts and reports.
+    #[serde(default)]
+    pub faults: Vec<FaultWindow>,
     pub notes: Vec<String>,
     /// Role metrics and consistency checks of the writers-readers pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,6 +357,7 @@ impl RunResult {
             notes,
             writers_readers: None,
             verification: None,
+            faults: Vec::new(),
         }
     }
 

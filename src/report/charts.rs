@@ -109,19 +109,9 @@ pub fn degradation_charts(labels: &[String], tps_pct: &[f64], p99_pct: &[f64]) -
 /// Charts of one run: throughput and latency over time, and the latency distribution.
 pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
     let windows: Vec<(f64, f64, String)> = r
-        .notes
+        .faults
         .iter()
-        .filter_map(|n| {
-            // "fault kind from A s to B s"
-            let rest = n.strip_prefix("fault ")?;
-            let (kind, span) = rest.split_once(" from ")?;
-            let (a, b) = span.split_once(" s to ")?;
-            Some((
-                a.parse().ok()?,
-                b.trim_end_matches(" s").parse().ok()?,
-                kind.to_string(),
-            ))
-        })
+        .map(|f| (f.start_s, f.end_s, f.fault.clone()))
         .collect();
     // The short tail after the last full second would read as a collapse: left out.
     let whole = || r.intervals.iter().filter(|i| !i.partial);
@@ -257,7 +247,7 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
 }
 
 /// Throughput per concurrency level against the ideal linear line.
-pub fn scaling_chart(levels: &[crate::sweep::ScaleLevel]) -> Chart {
+pub fn scaling_chart(levels: &[crate::metrics::scaling::ScaleLevel]) -> Chart {
     let tps = levels.iter().map(|l| (l.level, l.tps)).collect();
     let ideal = levels.iter().map(|l| (l.level, l.ideal)).collect();
     let title = match levels.last() {
@@ -343,10 +333,13 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error>
 
 /// One HTML page with every chart inline: opens offline, no scripts needed.
 pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> String {
+    // Labels come from file names and scenario names: escaped like everything not written here.
+    let title = svg::esc(title);
+    let runs: Vec<(String, &RunResult)> = runs.iter().map(|(l, r)| (svg::esc(l), r)).collect();
     let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body><h1>{title}</h1><table>");
     if runs.iter().any(|(_, r)| r.writers_readers.is_some()) {
         h.push_str("<tr><th>run</th><th>writes/s</th><th>reads/s</th><th>writer p50 ms</th><th>writer p99 ms</th><th>reader p50 ms</th><th>reader p99 ms</th><th>precondition failures</th><th>avg retries</th><th>checks</th></tr>");
-        for (l, r) in runs {
+        for (l, r) in &runs {
             let Some(w) = &r.writers_readers else {
                 continue;
             };
@@ -363,7 +356,7 @@ pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> Stri
         }
     } else {
         h.push_str("<tr><th>run</th><th>tps</th><th>p50 ms</th><th>p99 ms</th><th>committed</th><th>failed</th></tr>");
-        for (l, r) in runs {
+        for (l, r) in &runs {
             h.push_str(&format!(
                 "<tr><td style=\"text-align:left\">{l}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",
                 r.totals.tps, r.response.p50_ms, r.response.p99_ms, r.totals.committed, r.totals.failed
@@ -372,7 +365,7 @@ pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> Stri
     }
     h.push_str("</table>");
     for c in charts {
-        h.push_str(&format!("<h2>{}</h2>{}", c.title, c.svg));
+        h.push_str(&format!("<h2>{}</h2>{}", svg::esc(&c.title), c.svg));
     }
     h.push_str("</body></html>");
     h

@@ -23,7 +23,7 @@ const R: f64 = 150.0;
 const T: f64 = 40.0;
 const B: f64 = 85.0;
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

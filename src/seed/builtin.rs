@@ -1,11 +1,11 @@
 //! Creates a built-in schema where it is missing and fills its empty tables.
 
+use crate::datagen::keys::KeySet;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::db::{Connection, DbError};
 use crate::schema::{builtin, TableInfo};
 use crate::util::time::now_us;
 use crate::value::Value;
-use crate::workload::keys::KeySet;
 use std::collections::HashMap;
 
 /// What [`ensure_ecommerce`] did, per table: rows inserted (0 if it already had rows).

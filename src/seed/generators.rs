@@ -1,12 +1,12 @@
 //! Column generators for seeding. A value depends only on (seed, table, column, row number),
 //! so rows come out the same whatever the parallelism and on every database.
 
+use crate::datagen::keys::KeySet;
 use crate::datagen::values::{FIRST, LAST};
 pub use crate::datagen::weighted::Weighted;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::util::time::format_timestamp_us;
 use crate::value::Value;
-use crate::workload::keys::KeySet;
 use std::sync::Arc;
 
 const FIRST_DE: &[&str] = &[

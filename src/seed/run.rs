@@ -5,11 +5,11 @@ use super::config::{pending_fks, SeedConfig, SeedConfigError, TableRule};
 use super::generators::{name_hash, ColumnGen, Gen, Locale};
 use super::infer::infer_rule;
 use super::presets::{preset, Preset, PRESETS};
+use crate::datagen::keys::KeySet;
 use crate::datagen::KeyDist;
 use crate::db::{Connection, DbError, DbUrl};
 use crate::schema::{ColKind, TableInfo};
 use crate::value::Value;
-use crate::workload::keys::KeySet;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -275,7 +275,7 @@ pub fn run_seed(
     let seed = opts.seed.unwrap_or(42);
     let mut conn = rt.block_on(Connection::connect(&opts.url))?;
     let dialect = conn.dialect();
-    let is_sqlite = opts.url.kind() == crate::db::DbKind::Sqlite;
+    let is_sqlite = opts.url.single_writer();
     let preset: Option<Preset> = match &opts.source {
         Source::Preset {
             name,
@@ -507,9 +507,7 @@ pub fn run_seed(
             table_start.insert(i, Instant::now());
             // An empty PostgreSQL table loads fastest through one COPY FREEZE transaction
             // (rows written frozen, so the VACUUM afterwards is cheap), like pgbench -i.
-            let fresh = p.info.row_count == 0
-                && opts.url.kind() == crate::db::DbKind::Postgres
-                && fresh_copy();
+            let fresh = p.info.row_count == 0 && opts.url.fresh_copy_load() && fresh_copy();
             let fresh = fresh || (is_sqlite && p.info.row_count == 0);
             let chunks = if is_sqlite || fresh {
                 1
@@ -751,7 +749,7 @@ impl LoadJob {
                 }
                 // A fresh SQLite load commits by itself every 50,000 rows; small generation
                 // batches keep the rows in cache between generating and inserting them.
-                let step = if fresh && self.url.kind() == crate::db::DbKind::Sqlite {
+                let step = if fresh && self.url.single_writer() {
                     2_000
                 } else {
                     batch as u64

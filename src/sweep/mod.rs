@@ -233,6 +233,7 @@ fn run_job(o: &SweepOptions, job: &Job, slot: Option<usize>) -> Result<RunResult
             stop: o.stop.clone(),
             log: Box::new(|_| {}),
             started: None,
+            faults: Vec::new(),
         },
         &mut progress,
     )?;
@@ -307,6 +308,21 @@ pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
                     done.insert((i, t), r);
                 }
                 None => {
+                    // A partial result of an interrupted run is kept, moved aside, not
+                    // overwritten by the rerun.
+                    if path.exists() {
+                        let aside =
+                            crate::util::fsx::free_name(&path.with_extension("interrupted.json"));
+                        std::fs::rename(&path, &aside).map_err(|e| crate::Error::Io {
+                            path: path.display().to_string(),
+                            source: e,
+                        })?;
+                        (o.log)(&format!(
+                            "{} trial {t}: the interrupted run's partial result is kept as {}",
+                            p.label,
+                            aside.display()
+                        ));
+                    }
                     let db = p.workload.db.clone().unwrap_or_else(|| o.db.clone());
                     jobs.push(Job {
                         point: i,
@@ -418,47 +434,46 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
     ];
     let order: &[&str] = if wr { &ORDER } else { &PLAIN };
     names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(order.len()));
-    let mut s = String::from("config_label");
+    let mut header = vec!["config_label".to_string()];
     for a in &axes {
-        s.push(',');
-        s.push_str(a);
         // An axis named like a metric (tps) would give two columns of one name.
         if names.contains(&a.as_str()) {
-            s.push_str("_setting");
+            header.push(format!("{a}_setting"));
+        } else {
+            header.push(a.clone());
         }
     }
-    for k in &settings {
-        s.push(',');
-        s.push_str(k);
-    }
+    header.extend(settings.iter().map(|k| k.to_string()));
     for n in &names {
-        s.push_str(&format!(",{n},{n}_min,{n}_max"));
+        header.extend([n.to_string(), format!("{n}_min"), format!("{n}_max")]);
     }
-    s.push_str(",trials\n");
+    header.push("trials".into());
+    let mut rows = vec![header];
     for r in results {
-        s.push_str(&r.point.label);
-        for (_, v) in &r.point.values {
-            s.push(',');
-            s.push_str(&show(v));
-        }
+        let mut row = vec![r.point.label.clone()];
+        row.extend(r.point.values.iter().map(|(_, v)| show(v)));
         let w = &r.first.config.writers_readers;
         for k in &settings {
-            let v = match *k {
+            row.push(match *k {
                 "num_writers" => w.num_writers.to_string(),
                 "writer_rate" => w.writer_rate.to_string(),
                 "num_readers" => w.num_readers.to_string(),
                 _ => w.reader_rate.to_string(),
-            };
-            s.push(',');
-            s.push_str(&v);
+            });
         }
         for n in &names {
             let m = r.metrics.get(n).copied().unwrap_or_default();
-            s.push_str(&format!(",{:.4},{:.4},{:.4}", m.median, m.min, m.max));
+            row.extend([
+                format!("{:.4}", m.median),
+                format!("{:.4}", m.min),
+                format!("{:.4}", m.max),
+            ]);
         }
-        s.push_str(&format!(",{}\n", r.files.len()));
+        row.push(r.files.len().to_string());
+        rows.push(row);
     }
-    crate::util::fsx::write_atomic(path, s.as_bytes()).map_err(|e| crate::Error::Io {
+    let s = crate::util::csv::to_bytes(&rows);
+    crate::util::fsx::write_atomic(path, &s).map_err(|e| crate::Error::Io {
         path: path.display().to_string(),
         source: e,
     })
@@ -478,33 +493,7 @@ pub fn best<'a>(results: &'a [PointResult], by: &str) -> Option<&'a PointResult>
     })
 }
 
-/// One level of a scaling curve.
-#[derive(Debug, Clone)]
-pub struct ScaleLevel {
-    pub level: f64,
-    pub tps: f64,
-    pub ideal: f64,
-    pub efficiency_pct: f64,
-}
-
-/// Throughput per level against the linear extrapolation of the first level.
-pub fn scaling(levels: &[(f64, f64)]) -> Vec<ScaleLevel> {
-    let Some(&(l0, t0)) = levels.first() else {
-        return vec![];
-    };
-    levels
-        .iter()
-        .map(|&(l, t)| {
-            let ideal = if l0 > 0.0 { t0 * l / l0 } else { 0.0 };
-            ScaleLevel {
-                level: l,
-                tps: t,
-                ideal,
-                efficiency_pct: if ideal > 0.0 { t * 100.0 / ideal } else { 0.0 },
-            }
-        })
-        .collect()
-}
+pub use crate::metrics::scaling::{scaling, ScaleLevel};
 
 #[cfg(test)]
 mod tests {

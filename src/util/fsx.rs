@@ -9,7 +9,10 @@ fn temp_for(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()))
+    // Unique per call: two writers in one process never share a temporary file.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".{file_name}.tmp{}-{n}", std::process::id()))
 }
 
 fn create_parent(path: &Path) -> std::io::Result<()> {

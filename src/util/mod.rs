@@ -1,5 +1,6 @@
 //! Small helpers shared by several modules.
 
+pub mod csv;
 pub mod duration;
 pub mod fsx;
 pub mod runtime;

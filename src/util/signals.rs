@@ -13,6 +13,15 @@ type LastWords = Box<dyn Fn() + Send>;
 /// What a second signal runs before exiting.
 static LAST_WORDS: Mutex<Option<LastWords>> = Mutex::new(None);
 
+/// Held while a result is being written; a second signal waits for it before exiting, so
+/// no file is left half-written.
+static SAVING: Mutex<()> = Mutex::new(());
+
+/// Marks a result write in progress until the guard is dropped.
+pub fn saving() -> std::sync::MutexGuard<'static, ()> {
+    SAVING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The process-wide stop flag, set by the first signal.
 static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
@@ -43,6 +52,7 @@ pub fn stop_flag() -> Arc<AtomicBool> {
                             if let Some(f) = words {
                                 f();
                             }
+                            let _wait = saving();
                             std::process::exit(128 + FIRST.load(Ordering::SeqCst));
                         }
                     });

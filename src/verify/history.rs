@@ -193,6 +193,17 @@ impl History {
             })
     }
 
+    /// Saves to a new file; an existing file is never replaced.
+    pub fn save_new(&self, path: &Path) -> Result<(), crate::Error> {
+        let mut buf = Vec::new();
+        self.write(&mut buf)
+            .and_then(|_| crate::util::fsx::write_new(path, &buf))
+            .map_err(|e| crate::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })
+    }
+
     /// Writes JSON lines (one op each).
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for o in &self.ops {

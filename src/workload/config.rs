@@ -436,6 +436,26 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 pub use crate::engine::Arrival;
 
+/// Which client a workload runs: the statement workloads share one source, the checked
+/// patterns have their own. Decided once, from the validated pattern name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// Patterns, custom operations, custom SQL, pgbench scripts, YCSB.
+    Statements,
+    WritersReaders,
+    ListAppend,
+}
+
+impl WorkloadConfig {
+    pub fn kind(&self) -> WorkloadKind {
+        match self.pattern.as_str() {
+            "writers-readers" => WorkloadKind::WritersReaders,
+            "list-append" => WorkloadKind::ListAppend,
+            _ => WorkloadKind::Statements,
+        }
+    }
+}
+
 /// A fully resolved workload, recorded verbatim in the result file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkloadConfig {

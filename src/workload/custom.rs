@@ -1,7 +1,7 @@
 //! Custom SQL transactions: `:param` placeholders, statement splitting and value generators.
 
 use super::config::{ConfigError, ParamSpec};
-use super::keys::KeySet;
+use crate::datagen::keys::KeySet;
 use crate::datagen::template::{self, Piece};
 use crate::datagen::weighted::{value_of_toml, WeightError, Weighted};
 use crate::datagen::{values, KeyDist, Rng};

@@ -306,8 +306,12 @@ pub fn record(
     progress: &mut dyn ProgressSink,
 ) -> Result<(engine::EngineOutput, History), crate::Error> {
     env.block_on(async |c| create_table(c).await)?;
+    // Each lane is one Elle process on a connection of its own: transactions must not share
+    // a pipelined connection.
+    let mut cfg = cfg.clone();
+    cfg.pipeline = 1;
     let w = Arc::new(ListAppend::new(shape, cfg.connections));
-    let out = env.run_engine(cfg, w.clone(), opts, progress)?;
+    let out = env.run_engine(&cfg, w.clone(), opts, progress)?;
     Ok((out, w.history()))
 }
 
@@ -321,7 +325,7 @@ pub fn run(
     history_path: &Path,
 ) -> Result<RunResult, crate::Error> {
     let (out, h) = record(env, cfg, AppendShape::default(), opts, progress)?;
-    h.save(history_path)?;
+    h.save_new(history_path)?;
     let an = crate::verify::check(&h, Duration::from_secs(10));
     let model = Model::for_isolation(cfg.isolation);
     let verdict = match validity(model, &an.kinds(), an.incomplete) {

@@ -4,7 +4,6 @@
 pub mod config;
 pub mod connector;
 pub mod custom;
-pub mod keys;
 pub mod list_append;
 pub mod mix;
 pub mod pattern;

@@ -3,10 +3,10 @@
 
 use super::config::WorkloadConfig;
 use super::custom::{self, ParamGen};
-use super::keys::KeySet;
 use super::mix::Mix;
 use super::pattern::{Pattern, SelectKind};
 use super::tx::{Step, Tx};
+use crate::datagen::keys::KeySet;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::db::{Connection, DbError, Dialect};
 use crate::schema::{ColKind, ColumnInfo, SchemaError, TableInfo};

@@ -1,7 +1,7 @@
 //! `workload run` from start to finish: connect, prepare the schema, plan, run the engine,
 //! write the result file.
 
-use super::config::WorkloadConfig;
+use super::config::{WorkloadConfig, WorkloadKind};
 use super::plan::WorkloadPlan;
 use crate::db::{Connection, DbUrl};
 use crate::engine;
@@ -24,12 +24,16 @@ pub struct RunOptions {
     pub log: Box<dyn Fn(&str)>,
     /// Set to the instant the measured run starts (after setup), for fault timelines.
     pub started: Option<Arc<std::sync::OnceLock<std::time::Instant>>>,
+    /// Faults the caller injects during the run, recorded in the result.
+    pub faults: Vec<crate::metrics::result::FaultWindow>,
 }
 
 /// A finished (or interrupted) run and where its result was written.
 pub struct RunReport {
     pub result: RunResult,
     pub path: PathBuf,
+    /// Things the user must see even with --quiet (the result went to a fallback path).
+    pub warnings: Vec<String>,
 }
 
 /// What every run of a workload needs around the engine: the URL, a runtime for setup, the
@@ -173,18 +177,32 @@ pub fn run_workload(
     };
     // Found before the run, not after it: an unwritable --out would lose the whole run.
     crate::util::fsx::check_new_file(&path).map_err(Error::Usage)?;
+    if cfg.kind() == WorkloadKind::ListAppend {
+        crate::util::fsx::check_new_file(&path.with_extension("history.jsonl"))
+            .map_err(Error::Usage)?;
+    }
     let mut env = RunEnv::open(url, path.clone())?;
-    let result = if cfg.pattern == "list-append" {
-        let history = path.with_extension("history.jsonl");
-        super::list_append::run(&mut env, &cfg, &opts, progress, &history)?
-    } else if cfg.pattern == "writers-readers" {
-        super::writers_readers::run(&mut env, &cfg, &opts, progress)?
-    } else {
-        run_statements(&mut env, &cfg, &opts, progress)?
+    let mut result = match cfg.kind() {
+        WorkloadKind::ListAppend => {
+            let history = path.with_extension("history.jsonl");
+            super::list_append::run(&mut env, &cfg, &opts, progress, &history)?
+        }
+        WorkloadKind::WritersReaders => {
+            super::writers_readers::run(&mut env, &cfg, &opts, progress)?
+        }
+        WorkloadKind::Statements => run_statements(&mut env, &cfg, &opts, progress)?,
     };
-    let written = save(&result, &path)?;
+    result.faults = opts.faults.clone();
+    // From here the result itself is saved: a second signal waits for that instead of
+    // writing the last interval's copy beside it.
+    env.last_words = None;
+    let written = {
+        let _saving = crate::util::signals::saving();
+        save(&result, &path)?
+    };
+    let mut warnings = Vec::new();
     if written != path {
-        (opts.log)(&format!(
+        warnings.push(format!(
             "could not write {}; the result was saved to {} instead",
             path.display(),
             written.display()
@@ -194,6 +212,7 @@ pub fn run_workload(
     Ok(RunReport {
         result,
         path: written,
+        warnings,
     })
 }
 

@@ -334,7 +334,8 @@ pub fn run(
     let out = env.run_engine(&run_cfg, workload.clone(), opts, progress)?;
     let measured = out.measured_s.max(1e-3);
     let url = env.url.clone();
-    let final_rows = env.block_on(async |c| final_table(c, &url, &table).await)?;
+    let stop = opts.stop.clone();
+    let final_rows = env.block_on(async |c| final_table(c, &url, &table, &stop).await)?;
     let finals: HashMap<String, i64> = final_rows
         .into_iter()
         .filter_map(|r| Some((r[0].clone()?, r[1].clone()?.parse().ok()?)))
@@ -439,6 +440,7 @@ async fn final_table(
     setup: &mut Connection,
     url: &crate::db::DbUrl,
     table: &str,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Vec<Vec<Option<String>>>, crate::Error> {
     let sql = format!("SELECT k, version FROM {}", setup.dialect().ident(table));
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -446,7 +448,12 @@ async fn final_table(
         // A server that stopped answering must not hold the run: each try is bounded.
         match crate::db::within(Duration::from_secs(5), setup.query_text(&sql)).await {
             Ok(rows) => return Ok(rows),
-            Err(e) if e.kind == ErrorKind::ConnectionLost && Instant::now() < deadline => {
+            // An interrupted run does not wait for a server to come back.
+            Err(e)
+                if e.kind == ErrorKind::ConnectionLost
+                    && Instant::now() < deadline
+                    && !stop.load(Ordering::Relaxed) =>
+            {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 if let Ok(Ok(c)) =
                     tokio::time::timeout(Duration::from_secs(2), Connection::connect(url)).await
