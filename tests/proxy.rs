@@ -293,7 +293,8 @@ fn blackhole_and_reset_are_outages_with_recovery(kind: Db) {
             "connection:",
         ),
     ] {
-        let out = dir.file("b.json");
+        // A new file per fault: dbarena never overwrites a result.
+        let out = dir.file(&format!("b-{}.json", class.replace(':', "_")));
         let child = spawn_dbarena(
             &[
                 "workload",
