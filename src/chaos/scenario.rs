@@ -573,7 +573,7 @@ fn summarise(
         p99_change_pct: 0.0,
         verification: match &r.writers_readers {
             None => match &r.verification {
-                Some(v) if v.verdict == "fail" => {
+                Some(v) if v.verdict == crate::metrics::result::Verdict::Fail => {
                     format!("fail: {} ({})", v.model, v.anomalies.join(" "))
                 }
                 Some(v) => format!("{} ({})", v.verdict, v.model),

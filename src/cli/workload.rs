@@ -173,7 +173,11 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    if let Some(v) = r.verification.as_ref().filter(|v| v.verdict == "fail") {
+    if let Some(v) = r
+        .verification
+        .as_ref()
+        .filter(|v| v.verdict == crate::metrics::result::Verdict::Fail)
+    {
         return Err(Error::Failed(format!(
             "the history violates {}: {}; see {}",
             v.model,

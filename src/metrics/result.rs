@@ -197,14 +197,35 @@ pub struct RunResult {
     pub verification: Option<Verification>,
 }
 
+/// What a checker concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The checker looked and found nothing the model forbids.
+    Pass,
+    /// It found an anomaly the model forbids.
+    Fail,
+    /// It could not decide (the cycle search ran out of time).
+    Unknown,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unknown => "unknown",
+        })
+    }
+}
+
 /// The verdict of a history checker on the run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verification {
     pub checker: String,
     /// The consistency model the history was checked against.
     pub model: String,
-    /// pass, fail, or unknown (the cycle search ran out of time).
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Anomaly kinds found, with counts.
     pub anomalies: Vec<String>,
     /// The recorded history, for `dbarena check`.

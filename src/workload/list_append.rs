@@ -11,7 +11,7 @@ use super::run::{RunEnv, RunOptions};
 use crate::datagen::Rng;
 use crate::db::{Connection, DbError, ErrorKind};
 use crate::engine::{self, ProgressSink, TxResult, TxSource, Workload};
-use crate::metrics::result::Verification;
+use crate::metrics::result::{Verdict, Verification};
 use crate::metrics::RunResult;
 use crate::value::Value;
 use crate::verify::history::{History, Mop, Op, OpType};
@@ -329,15 +329,15 @@ pub fn run(
     let an = crate::verify::check(&h, Duration::from_secs(10));
     let model = Model::for_isolation(cfg.isolation);
     let verdict = match validity(model, &an.kinds(), an.incomplete) {
-        Validity::Valid => "pass",
-        Validity::Invalid => "fail",
-        Validity::Unknown => "unknown",
+        Validity::Valid => Verdict::Pass,
+        Validity::Invalid => Verdict::Fail,
+        Validity::Unknown => Verdict::Unknown,
     };
     let mut result = env.result(cfg, &["txn".to_string()], out, vec![]);
     result.verification = Some(Verification {
         checker: "list-append".into(),
         model: model.name().into(),
-        verdict: verdict.into(),
+        verdict,
         anomalies: an.counts.iter().map(|(k, n)| format!("{k} x{n}")).collect(),
         history: history_path.display().to_string(),
     });
