@@ -130,6 +130,14 @@ impl Connection {
         }
     }
 
+    /// Ends a transaction that failed with `e`: rolls it back, unless the connection is gone
+    /// (there is nothing to roll back on, and the call would only wait).
+    pub async fn rollback_after(&mut self, e: &DbError) {
+        if e.kind != ErrorKind::ConnectionLost {
+            let _ = self.execute("ROLLBACK").await;
+        }
+    }
+
     /// Runs SQL without parameters or results (DDL, BEGIN, COMMIT, SET…).
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         match self {

@@ -280,18 +280,14 @@ async fn txn(c: &mut Connection, mops: &[Mop], committing: &mut bool) -> Result<
         match r {
             Ok(m) => done.push(m),
             Err(e) => {
-                if e.kind != ErrorKind::ConnectionLost {
-                    let _ = c.execute("ROLLBACK").await;
-                }
+                c.rollback_after(&e).await;
                 return Err(e);
             }
         }
     }
     *committing = true;
     if let Err(e) = c.execute("COMMIT").await {
-        if e.kind != ErrorKind::ConnectionLost {
-            let _ = c.execute("ROLLBACK").await;
-        }
+        c.rollback_after(&e).await;
         return Err(e);
     }
     Ok(done)
@@ -325,7 +321,7 @@ pub fn run(
     history_path: &Path,
 ) -> Result<RunResult, crate::Error> {
     let (out, h) = record(env, cfg, AppendShape::default(), opts, progress)?;
-    h.save_new(history_path)?;
+    h.save(history_path)?;
     let an = crate::verify::check(&h, Duration::from_secs(10));
     let model = Model::for_isolation(cfg.isolation);
     let verdict = match validity(model, &an.kinds(), an.incomplete) {

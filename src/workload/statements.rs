@@ -4,7 +4,7 @@
 
 use super::plan::{TxGen, WorkloadPlan};
 use super::tx::Tx;
-use crate::db::{Connection, DbError, ErrorKind};
+use crate::db::{Connection, DbError};
 use crate::engine::{TxResult, TxSource, Workload};
 use crate::value::Value;
 use std::sync::Arc;
@@ -85,17 +85,13 @@ async fn execute(conn: &mut Connection, tx: &Tx) -> Result<Option<Value>, DbErro
                 }
             }
             Err(e) => {
-                if e.kind != ErrorKind::ConnectionLost {
-                    let _ = conn.execute("ROLLBACK").await;
-                }
+                conn.rollback_after(&e).await;
                 return Err(e);
             }
         }
     }
     if let Err(e) = conn.execute("COMMIT").await {
-        if e.kind != ErrorKind::ConnectionLost {
-            let _ = conn.execute("ROLLBACK").await;
-        }
+        conn.rollback_after(&e).await;
         return Err(e);
     }
     Ok(first_key)

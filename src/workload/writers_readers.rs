@@ -374,12 +374,7 @@ pub fn run(
         exceeded_retry_limit: tally.exceeded,
         violations,
     };
-    let mut result = env.result(
-        &run_cfg,
-        &WritersReadersWorkload::new(wr).op_names(),
-        out,
-        notes,
-    );
+    let mut result = env.result(&run_cfg, &workload.op_names(), out, notes);
     result.config = {
         let mut c = cfg.clone();
         c.db = url.redacted();
@@ -530,9 +525,7 @@ async fn write(
             Ok(None)
         }
         Err(e) => {
-            if e.kind != ErrorKind::ConnectionLost {
-                let _ = c.execute("ROLLBACK").await;
-            }
+            c.rollback_after(&e).await;
             Err(e)
         }
     }
