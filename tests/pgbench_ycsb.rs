@@ -4,10 +4,7 @@ mod common;
 use common::*;
 
 fn run(db: &TestDb, dir: &Scratch, args: &[&str]) -> serde_json::Value {
-    // A new file per run: dbarena never overwrites a result.
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let out = dir.file(&format!("r{n}.json"));
+    let out = dir.new_file("r", "json");
     let mut full = vec![
         "workload",
         "run",

@@ -6,9 +6,7 @@ use common::*;
 use std::time::Duration;
 
 fn run(db: &TestDb, dir: &Scratch, protocol: &str, secs: &str) -> std::process::Child {
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let out = dir.file(&format!("{protocol}-{n}.json"));
+    let out = dir.new_file(&format!("{protocol}-"), "json");
     spawn_dbarena(
         &[
             "workload",

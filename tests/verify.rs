@@ -10,10 +10,7 @@ use dbarena::verify::model::{validity, Model, Validity};
 use std::time::Duration;
 
 fn verify(db: &TestDb, dir: &Scratch, args: &[&str]) -> (i32, String, std::path::PathBuf) {
-    // A new file per run: a history is never written over another.
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let hist = dir.file(&format!("h{n}.jsonl"));
+    let hist = dir.new_file("h", "jsonl");
     let mut full = vec![
         "verify",
         "--db",

@@ -7,10 +7,7 @@ use common::*;
 fn run(db: &TestDb, dir: &Scratch, toml: &str) -> serde_json::Value {
     let cfg = dir.file("wr.toml");
     std::fs::write(&cfg, toml).unwrap();
-    // A new file per run: dbarena never overwrites a result.
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let out = dir.file(&format!("r{n}.json"));
+    let out = dir.new_file("r", "json");
     let o = dbarena(
         &[
             "workload",

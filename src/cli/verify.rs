@@ -158,7 +158,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut env = RunEnv::open(url.clone(), path.with_extension("partial.json"))?;
     let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
     env.close();
-    h.save_new(&path)?;
+    h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let code = finish(&h, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {

@@ -78,34 +78,6 @@ fn one_second() -> f64 {
     1.0
 }
 
-impl IntervalRecord {
-    /// Records of whole seconds from per-second tallies (the first covers second 0–1).
-    pub fn per_second(buckets: &[Interval]) -> Vec<IntervalRecord> {
-        buckets
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let s = LatencySummary::of(&b.all_response());
-                IntervalRecord {
-                    t_s: (i + 1) as f64,
-                    committed: b.committed(),
-                    failed: b.failed(),
-                    retries: 0,
-                    tps: b.committed() as f64,
-                    errors: b.failed(),
-                    p50_ms: s.p50_ms,
-                    p95_ms: s.p95_ms,
-                    p99_ms: s.p99_ms,
-                    max_ms: s.max_ms,
-                    mean_ms: s.mean_ms,
-                    partial: false,
-                    span_s: 1.0,
-                }
-            })
-            .collect()
-    }
-}
-
 /// One error class.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorClassResult {
@@ -382,10 +354,11 @@ impl RunResult {
         }
     }
 
-    /// Writes the result atomically (temporary file + rename).
+    /// Writes the result to a new file, atomically; fails with `AlreadyExists` rather than
+    /// replace a file.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        crate::util::fsx::write_atomic(path, &json)
+        crate::util::fsx::write_new(path, &json)
     }
 
     /// Reads a result file, checking its version.

@@ -182,19 +182,9 @@ impl History {
         Ok(History { ops })
     }
 
-    /// Writes the history to `path` as JSON lines, atomically.
+    /// Writes the history to a new file at `path` as JSON lines, atomically; an existing file
+    /// is never replaced.
     pub fn save(&self, path: &Path) -> Result<(), crate::Error> {
-        let mut buf = Vec::new();
-        self.write(&mut buf)
-            .and_then(|_| crate::util::fsx::write_atomic(path, &buf))
-            .map_err(|e| crate::Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })
-    }
-
-    /// Saves to a new file; an existing file is never replaced.
-    pub fn save_new(&self, path: &Path) -> Result<(), crate::Error> {
         let mut buf = Vec::new();
         self.write(&mut buf)
             .and_then(|_| crate::util::fsx::write_new(path, &buf))

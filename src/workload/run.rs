@@ -44,7 +44,6 @@ pub struct RunEnv {
     rt: tokio::runtime::Runtime,
     setup: Connection,
     pub server_version: String,
-    pub notes: Vec<String>,
     /// Where the result goes (checked writable before the run).
     pub path: PathBuf,
     /// Saves what was measured if a second signal ends the process before the result is built.
@@ -68,7 +67,6 @@ impl RunEnv {
             rt,
             setup,
             server_version,
-            notes: Vec::new(),
             path,
             last_words: None,
         })
@@ -140,9 +138,8 @@ impl RunEnv {
         cfg: &WorkloadConfig,
         op_names: &[String],
         out: engine::EngineOutput,
-        mut notes: Vec<String>,
+        notes: Vec<String>,
     ) -> RunResult {
-        notes.extend(self.notes.iter().cloned());
         self.template(cfg, op_names).build(out, notes)
     }
 
@@ -219,8 +216,7 @@ pub fn run_workload(
 /// Writes a result to `path`, never replacing a file; if that fails (a full disk, a folder
 /// gone), to a fallback in the temporary folder. Returns where it went.
 fn save(result: &RunResult, path: &std::path::Path) -> Result<PathBuf, Error> {
-    let json = serde_json::to_vec_pretty(result).map_err(|e| Error::Failed(e.to_string()))?;
-    let first = match crate::util::fsx::write_new(path, &json) {
+    let first = match result.write(path) {
         Ok(()) => return Ok(path.to_path_buf()),
         Err(e) => e,
     };
@@ -231,7 +227,7 @@ fn save(result: &RunResult, path: &std::path::Path) -> Result<PathBuf, Error> {
     let fallback = crate::util::fsx::free_name(
         &std::env::temp_dir().join(format!("dbarena-{}-{name}", std::process::id())),
     );
-    match crate::util::fsx::write_new(&fallback, &json) {
+    match result.write(&fallback) {
         Ok(()) => Ok(fallback),
         Err(e) => Err(Error::Failed(format!(
             "cannot write the result to {} ({first}) nor to {} ({e}); free some disk space",

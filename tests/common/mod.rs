@@ -31,6 +31,15 @@ impl Scratch {
     pub fn file(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
+
+    /// A file name in this folder that no earlier call gave: dbarena never overwrites a
+    /// result or a history, so each run needs its own.
+    pub fn new_file(&self, stem: &str, ext: &str) -> PathBuf {
+        self.0.join(format!(
+            "{stem}{}.{ext}",
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        ))
+    }
 }
 
 impl Drop for Scratch {
