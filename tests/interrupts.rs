@@ -368,3 +368,25 @@ fn a_full_disk_at_the_end_sends_the_result_to_a_fallback_path() {
     assert!(leftover.is_empty(), "{leftover:?}");
     let _ = std::fs::remove_file(fallback);
 }
+
+#[test]
+fn verify_refuses_an_existing_history_before_it_runs() {
+    let dir = Scratch::new("histchk");
+    let taken = dir.file("h.jsonl");
+    std::fs::write(&taken, "keep me").unwrap();
+    let o = dbarena(
+        &[
+            "verify",
+            "--db",
+            "sqlite::memory:",
+            "-d",
+            "30s",
+            "--history",
+            taken.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--history"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "keep me");
+}
