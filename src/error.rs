@@ -29,7 +29,7 @@ pub enum ExitCode {
 #[derive(Debug, Error)]
 pub enum Error {
     #[error(transparent)]
-    Config(#[from] crate::workload::config::ConfigError),
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Url(#[from] crate::db::url::UrlError),
     #[error(transparent)]

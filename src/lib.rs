@@ -5,6 +5,7 @@
 
 pub mod chaos;
 pub mod cli;
+pub mod config;
 pub mod datagen;
 pub mod db;
 pub mod engine;

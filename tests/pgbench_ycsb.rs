@@ -186,7 +186,7 @@ fn ycsb_workloads_on_every_database() {
                     "300",
                 ],
             );
-            assert_eq!(r["config"]["distribution"], dist);
+            assert_eq!(r["config"]["workload"]["distribution"], dist);
         }
     }
 }

@@ -75,7 +75,7 @@ fn result_file_round_trips_with_histograms() {
         Some(r.totals.committed)
     );
     assert_eq!(r.totals.committed + r.totals.failed, 3000);
-    assert_eq!(r.schema_version, 1);
+    assert_eq!(r.schema_version, 2);
     let all = decode(&r.response_hdr).expect("overall histogram decodes");
     assert_eq!(LatencySummary::of(&all), r.response);
     let svc = decode(&r.service_hdr).expect("service histogram decodes");

@@ -3,11 +3,11 @@
 
 use super::cpu::CpuHog;
 use super::proxy::{Direction, Faults, Proxy};
+use crate::config::WorkloadConfig;
 use crate::instance::Instance;
 use crate::metrics::RunResult;
 use crate::util::duration::parse_duration;
 use crate::workload::run::{run_workload, RunOptions};
-use crate::workload::WorkloadConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

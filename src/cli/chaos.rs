@@ -1,8 +1,8 @@
 //! `dbarena chaos`
 
 use crate::chaos::scenario::{default_scenarios, load_scenarios, run_chaos, ChaosOptions};
+use crate::config::{TpsSetting, WorkloadFile};
 use crate::instance::Instance;
-use crate::workload::config::{TpsSetting, WorkloadFile};
 use crate::{Error, ExitCode};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `dbarena workload …`
 
-use crate::workload::config::{TpsSetting, WorkloadFile};
+use crate::config::{TpsSetting, WorkloadFile, WorkloadSpec};
 use crate::workload::run::{run_workload, RunOptions};
 use crate::{Error, ExitCode};
 use clap::{Args, Subcommand};
@@ -164,7 +164,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(crate::util::signals::interrupted_code());
     }
     if let Some(w) = &r.writers_readers {
-        if r.config.writers_readers.verify && !w.violations.is_empty() {
+        let verify = matches!(&r.config.workload, WorkloadSpec::WritersReaders(c) if c.verify);
+        if verify && !w.violations.is_empty() {
             return Err(Error::Failed(format!(
                 "{} consistency violations (first: {}); see {path}",
                 w.violations.len(),

@@ -3,14 +3,17 @@
 
 use super::hist::{self, LatencySummary};
 use super::recorder::Interval;
+use crate::config::WorkloadConfig;
 use crate::db::DbKind;
-use crate::workload::WorkloadConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of the result file format.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version [`RunResult::read`] still reads (version 1 held the workload in flat
+/// `config` fields; `config::spec` reads those).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// The database a run talked to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -371,9 +374,9 @@ impl RunResult {
             .get("schema_version")
             .and_then(|x| x.as_u64())
             .unwrap_or(0);
-        if version != SCHEMA_VERSION as u64 {
+        if !(OLDEST_READABLE_VERSION as u64..=SCHEMA_VERSION as u64).contains(&version) {
             return Err(format!(
-                "{} has result schema version {version}; this dbarena reads version {SCHEMA_VERSION}",
+                "{} has result schema version {version}; this dbarena reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",
                 path.display()
             ));
         }

@@ -18,7 +18,7 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     let _ = writeln!(
         s,
         "dbarena workload run: pattern {} on {} ({}){}",
-        c.pattern,
+        c.pattern(),
         r.target.kind,
         r.target.server_version,
         if r.interrupted {

@@ -1,8 +1,8 @@
 //! Sweeps: grids of workload configurations run one after another (resumable), trials with
 //! median and spread, `sweep.csv`, the best configuration, and scaling curves.
 
+use crate::config::{WorkloadFile, WorkloadSpec, WritersReaders};
 use crate::metrics::RunResult;
-use crate::workload::config::WorkloadFile;
 use crate::workload::run::{run_workload, RunOptions};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -223,7 +223,9 @@ fn run_job(o: &SweepOptions, job: &Job, slot: Option<usize>) -> Result<RunResult
     (o.log)(&format!("{} trial {}: running", p.label, job.trial));
     let mut cfg = p.workload.clone().resolve(job.db.clone())?;
     if let Some(slot) = slot {
-        cfg.writers_readers.table = format!("{}_p{slot}", cfg.writers_readers.table);
+        if let WorkloadSpec::WritersReaders(w) = &mut cfg.workload {
+            w.table = format!("{}_p{slot}", w.table);
+        }
     }
     let mut progress = crate::report::progress::Silent;
     let rep = run_workload(
@@ -452,7 +454,11 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
     for r in results {
         let mut row = vec![r.point.label.clone()];
         row.extend(r.point.values.iter().map(|(_, v)| show(v)));
-        let w = &r.first.config.writers_readers;
+        let fallback = WritersReaders::default();
+        let w = match &r.first.config.workload {
+            WorkloadSpec::WritersReaders(w) => w,
+            _ => &fallback,
+        };
         for k in &settings {
             row.push(match *k {
                 "num_writers" => w.num_writers.to_string(),

@@ -1,6 +1,6 @@
 //! Custom SQL transactions: `:param` placeholders, statement splitting and value generators.
 
-use super::config::{ConfigError, ParamSpec};
+use crate::config::{ConfigError, ParamSpec};
 use crate::datagen::keys::KeySet;
 use crate::datagen::template::{self, Piece};
 use crate::datagen::weighted::{value_of_toml, WeightError, Weighted};

@@ -6,8 +6,8 @@
 //! (no answer, or the connection was lost while committing: it may have committed). After an
 //! info or a lost connection the lane continues as a new process, as Elle requires.
 
-use super::config::WorkloadConfig;
 use super::run::{RunEnv, RunOptions};
+use crate::config::WorkloadConfig;
 use crate::datagen::Rng;
 use crate::db::{Connection, DbError, ErrorKind};
 use crate::engine::{self, ProgressSink, TxResult, TxSource, Workload};

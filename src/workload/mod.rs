@@ -1,7 +1,6 @@
 //! Workloads: configuration, the built-in patterns, custom queries, and the plan that turns
 //! them into prepared statements and transactions.
 
-pub mod config;
 pub mod connector;
 pub mod custom;
 pub mod list_append;
@@ -15,6 +14,6 @@ pub mod tx;
 pub mod writers_readers;
 pub mod ycsb;
 
-pub use config::{WorkloadConfig, WorkloadFile};
+pub use crate::config::{WorkloadConfig, WorkloadFile};
 pub use pattern::Pattern;
 pub use plan::WorkloadPlan;

@@ -1,5 +1,7 @@
-//! The built-in patterns: SELECT/INSERT/UPDATE/DELETE mixes and the kinds of reads each does.
+//! What the built-in patterns do: their SELECT/INSERT/UPDATE/DELETE mixes and the kinds of
+//! reads each issues (the pattern names themselves are configuration, in `config::spec`).
 
+pub use crate::config::{OpMix, Pattern, PATTERN_NAMES};
 use serde::{Deserialize, Serialize};
 
 /// The kinds of read a pattern issues.
@@ -24,67 +26,7 @@ pub enum SelectKind {
     TimeRange,
 }
 
-/// Percentages of SELECT, INSERT, UPDATE, DELETE.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct OpMix {
-    pub select: f64,
-    pub insert: f64,
-    pub update: f64,
-    pub delete: f64,
-}
-
-/// A built-in pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pattern {
-    Oltp,
-    Ecommerce,
-    Olap,
-    Reporting,
-    TimeSeries,
-    SocialMedia,
-    Iot,
-    ReadHeavy,
-    WriteHeavy,
-    Balanced,
-}
-
-/// Every pattern name, for help and error messages.
-pub const PATTERN_NAMES: &[&str] = &[
-    "oltp",
-    "ecommerce",
-    "olap",
-    "reporting",
-    "time_series",
-    "social_media",
-    "iot",
-    "read_heavy",
-    "write_heavy",
-    "balanced",
-];
-
 impl Pattern {
-    /// Parses a pattern name (`time_series` and `time-series` both work).
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name.to_ascii_lowercase().replace('-', "_").as_str() {
-            "oltp" => Pattern::Oltp,
-            "ecommerce" => Pattern::Ecommerce,
-            "olap" => Pattern::Olap,
-            "reporting" => Pattern::Reporting,
-            "time_series" | "timeseries" => Pattern::TimeSeries,
-            "social_media" => Pattern::SocialMedia,
-            "iot" => Pattern::Iot,
-            "read_heavy" => Pattern::ReadHeavy,
-            "write_heavy" => Pattern::WriteHeavy,
-            "balanced" => Pattern::Balanced,
-            _ => return None,
-        })
-    }
-
-    /// The canonical name.
-    pub fn name(self) -> &'static str {
-        PATTERN_NAMES[self as usize]
-    }
-
     /// The operation mix in percent.
     pub fn mix(self) -> OpMix {
         let (select, insert, update, delete) = match self {

@@ -1,17 +1,9 @@
 //! pgbench's built-in scripts, statement for statement: tpcb-like, simple-update, select-only.
 
-use super::config::{CustomQuery, ParamSpec};
+use crate::config::{CustomQuery, ParamSpec, PgbenchScript};
 use crate::db::Connection;
 use crate::schema::SchemaError;
 use std::collections::BTreeMap;
-
-/// Names of the pgbench scripts.
-pub const SCRIPTS: &[&str] = &["tpcb-like", "simple-update", "select-only"];
-
-/// Whether `name` is a pgbench script.
-pub fn is_script(name: &str) -> bool {
-    SCRIPTS.contains(&name)
-}
 
 fn uniform(min: i64, max: i64) -> ParamSpec {
     ParamSpec {
@@ -70,11 +62,13 @@ pub async fn scale(conn: &mut Connection, db: &str) -> Result<i64, crate::Error>
 }
 
 /// The script as one custom transaction with pgbench's random choices for `scale`.
-pub fn queries(name: &str, scale: i64) -> Vec<CustomQuery> {
+pub fn queries(script: PgbenchScript, scale: i64) -> Vec<CustomQuery> {
     let mut params = BTreeMap::new();
     params.insert("aid".to_string(), uniform(1, 100_000 * scale));
-    let sql = match name {
-        "select-only" => "SELECT abalance FROM pgbench_accounts WHERE aid = :aid".to_string(),
+    let sql = match script {
+        PgbenchScript::SelectOnly => {
+            "SELECT abalance FROM pgbench_accounts WHERE aid = :aid".to_string()
+        }
         _ => {
             params.insert("bid".to_string(), uniform(1, scale));
             params.insert("tid".to_string(), uniform(1, 10 * scale));
@@ -83,7 +77,7 @@ pub fn queries(name: &str, scale: i64) -> Vec<CustomQuery> {
                 "UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n\
                  SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n",
             );
-            if name == "tpcb-like" {
+            if script == PgbenchScript::TpcbLike {
                 s.push_str(
                     "UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;\n\
                      UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;\n",
@@ -98,7 +92,7 @@ pub fn queries(name: &str, scale: i64) -> Vec<CustomQuery> {
         }
     };
     vec![CustomQuery {
-        name: name.to_string(),
+        name: script.name().to_string(),
         sql,
         weight: 1.0,
         params,

@@ -1,11 +1,11 @@
 //! Turns a workload configuration and the tables it runs on into prepared statements and a
 //! per-connection transaction generator.
 
-use super::config::WorkloadConfig;
 use super::custom::{self, ParamGen};
 use super::mix::Mix;
-use super::pattern::{Pattern, SelectKind};
+use super::pattern::SelectKind;
 use super::tx::{Step, Tx};
+use crate::config::{WorkloadConfig, WorkloadSpec};
 use crate::datagen::keys::KeySet;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::db::{Connection, DbError, Dialect};
@@ -33,7 +33,7 @@ pub enum PlanError {
         source: DbError,
     },
     #[error(transparent)]
-    Config(#[from] super::config::ConfigError),
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl PlanError {
@@ -203,59 +203,68 @@ impl WorkloadPlan {
             names: Vec::new(),
         };
         let mut key_cache: HashMap<(String, String), Arc<KeySet>> = HashMap::new();
-        if super::pgbench::is_script(&cfg.pattern) {
-            let scale = super::pgbench::scale(conn, &cfg.db).await?;
-            let queries = super::pgbench::queries(&cfg.pattern, scale);
-            return Self::build_custom(conn, &queries, tables, b, key_cache).await;
-        }
-        if super::ycsb::is_workload(&cfg.pattern) {
-            let table = tables.first().ok_or_else(|| SchemaError::MissingTable {
-                table: "usertable".into(),
-                db: cfg.db.clone(),
-            })?;
-            let d = b.d;
-            let y = super::ycsb::YcsbPlan::build(
-                &cfg.pattern,
-                cfg.distribution.as_deref(),
-                table,
-                d,
-                &mut |name, sql| b.add(name, sql),
-            )?;
-            return Ok(WorkloadPlan {
-                statements: b.statements,
-                statement_names: b.names,
-                op_names: super::ycsb::OPS.iter().map(|s| s.to_string()).collect(),
-                tables,
-                kind: Kind::Ycsb(y),
-            });
-        }
-        if !cfg.custom_queries.is_empty() {
-            return Self::build_custom(conn, &cfg.custom_queries, tables, b, key_cache).await;
-        }
-        let mix = [
-            cfg.mix.select,
-            cfg.mix.insert,
-            cfg.mix.update,
-            cfg.mix.delete,
-        ];
-        let reads_rows = mix[0] > 0.0 || mix[2] > 0.0;
-        let selects = match (&cfg.custom_operations, Pattern::parse(&cfg.pattern)) {
-            (Some(ops), _) => {
+        let (mix, selects) = match &cfg.workload {
+            WorkloadSpec::Pgbench { script } => {
+                let scale = super::pgbench::scale(conn, &cfg.db).await?;
+                let queries = super::pgbench::queries(*script, scale);
+                return Self::build_custom(conn, &queries, tables, b, key_cache).await;
+            }
+            WorkloadSpec::Ycsb {
+                workload,
+                distribution,
+                ..
+            } => {
+                let table = tables.first().ok_or_else(|| SchemaError::MissingTable {
+                    table: "usertable".into(),
+                    db: cfg.db.clone(),
+                })?;
+                let d = b.d;
+                let y = super::ycsb::YcsbPlan::build(
+                    *workload,
+                    distribution.as_deref(),
+                    table,
+                    d,
+                    &mut |name, sql| b.add(name, sql),
+                )?;
+                return Ok(WorkloadPlan {
+                    statements: b.statements,
+                    statement_names: b.names,
+                    op_names: super::ycsb::OPS.iter().map(|s| s.to_string()).collect(),
+                    tables,
+                    kind: Kind::Ycsb(y),
+                });
+            }
+            WorkloadSpec::CustomSql { queries, .. } => {
+                return Self::build_custom(conn, queries, tables, b, key_cache).await;
+            }
+            WorkloadSpec::CustomMix {
+                mix,
+                use_joins,
+                use_aggregations,
+                ..
+            } => {
                 let mut v = vec![(SelectKind::Point, 60.0), (SelectKind::Range, 20.0)];
-                if ops.use_joins {
+                if *use_joins {
                     v.push((SelectKind::Join, 20.0));
                 }
-                if ops.use_aggregations {
+                if *use_aggregations {
                     v.push((SelectKind::Aggregate, 20.0));
-                    if ops.use_joins {
+                    if *use_joins {
                         v.push((SelectKind::JoinAggregate, 10.0));
                     }
                 }
-                v
+                (*mix, v)
             }
-            (None, Some(p)) => p.selects(),
-            (None, None) => vec![(SelectKind::Point, 100.0)],
+            WorkloadSpec::Pattern { pattern, .. } => (pattern.mix(), pattern.selects()),
+            WorkloadSpec::WritersReaders(_) | WorkloadSpec::ListAppend => {
+                return Err(crate::Error::Failed(format!(
+                    "{} is not a statement workload; it has a client of its own",
+                    cfg.pattern()
+                )))
+            }
         };
+        let mix = [mix.select, mix.insert, mix.update, mix.delete];
+        let reads_rows = mix[0] > 0.0 || mix[2] > 0.0;
         let d = b.d;
         let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
         let mut plans = Vec::new();
@@ -581,7 +590,7 @@ impl WorkloadPlan {
 
     async fn build_custom(
         conn: &mut Connection,
-        custom_queries: &[super::config::CustomQuery],
+        custom_queries: &[crate::config::CustomQuery],
         tables: Vec<TableInfo>,
         mut b: Builder,
         mut key_cache: HashMap<(String, String), Arc<KeySet>>,

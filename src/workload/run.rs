@@ -1,8 +1,8 @@
 //! `workload run` from start to finish: connect, prepare the schema, plan, run the engine,
 //! write the result file.
 
-use super::config::{WorkloadConfig, WorkloadKind};
 use super::plan::WorkloadPlan;
+use crate::config::{WorkloadConfig, WorkloadSpec};
 use crate::db::{Connection, DbUrl};
 use crate::engine;
 use crate::engine::ProgressSink;
@@ -168,26 +168,30 @@ pub fn run_workload(
         None => crate::util::fsx::free_name(&PathBuf::from("dbarena-results").join(format!(
             "{}-{}-{}.json",
             crate::util::time::compact_stamp_us(crate::util::time::now_us()),
-            cfg.pattern,
+            cfg.pattern(),
             url.short_name()
         ))),
     };
     // Found before the run, not after it: an unwritable --out would lose the whole run.
     crate::util::fsx::check_new_file(&path).map_err(Error::Usage)?;
-    if cfg.kind() == WorkloadKind::ListAppend {
+    if matches!(cfg.workload, WorkloadSpec::ListAppend) {
         crate::util::fsx::check_new_file(&path.with_extension("history.jsonl"))
             .map_err(Error::Usage)?;
     }
     let mut env = RunEnv::open(url, path.clone())?;
-    let mut result = match cfg.kind() {
-        WorkloadKind::ListAppend => {
+    let mut result = match &cfg.workload {
+        WorkloadSpec::ListAppend => {
             let history = path.with_extension("history.jsonl");
             super::list_append::run(&mut env, &cfg, &opts, progress, &history)?
         }
-        WorkloadKind::WritersReaders => {
-            super::writers_readers::run(&mut env, &cfg, &opts, progress)?
+        WorkloadSpec::WritersReaders(wr) => {
+            super::writers_readers::run(&mut env, &cfg, wr, &opts, progress)?
         }
-        WorkloadKind::Statements => run_statements(&mut env, &cfg, &opts, progress)?,
+        WorkloadSpec::Pattern { .. }
+        | WorkloadSpec::CustomMix { .. }
+        | WorkloadSpec::CustomSql { .. }
+        | WorkloadSpec::Pgbench { .. }
+        | WorkloadSpec::Ycsb { .. } => run_statements(&mut env, &cfg, &opts, progress)?,
     };
     result.faults = opts.faults.clone();
     // From here the result itself is saved: a second signal waits for that instead of
@@ -285,7 +289,7 @@ fn run_statements(
             if !plan.single_statement() {
                 return Err(Error::Usage(format!(
                     "--pipeline needs single-statement transactions (for example select-only, ycsb-b, ycsb-c or one-statement custom queries); pattern {} runs multi-statement transactions",
-                    cfg.pattern
+                    cfg.pattern()
                 )));
             }
         }
@@ -332,12 +336,16 @@ async fn resolve_tables(
     opts: &RunOptions,
     notes: &mut Vec<String>,
 ) -> Result<Vec<TableInfo>, Error> {
-    let names: Vec<String> = match &cfg.tables {
-        Some(t) => t.clone(),
-        None if !cfg.custom_queries.is_empty() => return Ok(Vec::new()),
-        None if super::pgbench::is_script(&cfg.pattern) => return Ok(Vec::new()),
-        None if super::ycsb::is_workload(&cfg.pattern) => vec!["usertable".to_string()],
-        None => {
+    let names: Vec<String> = match &cfg.workload {
+        WorkloadSpec::Ycsb { table, .. } => {
+            vec![table.clone().unwrap_or_else(|| "usertable".to_string())]
+        }
+        // pgbench's own tables and custom SQL's are in its statements, not listed.
+        WorkloadSpec::Pgbench { .. } | WorkloadSpec::CustomSql { tables: None, .. } => {
+            return Ok(Vec::new())
+        }
+        w if w.tables().is_some() => w.tables().unwrap_or_default().to_vec(),
+        _ => {
             let rep = crate::seed::builtin::ensure_ecommerce(conn)
                 .await
                 .map_err(|e| Error::db("creating the built-in ecommerce schema", e))?;

@@ -3,8 +3,8 @@
 //! serialization failure) and readers of written keys, each role with its own count and rate;
 //! consistency checked after the run.
 
-use super::config::{WorkloadConfig, WritersReaders};
 use super::run::{RunEnv, RunOptions};
+use crate::config::{WorkloadConfig, WritersReaders};
 use crate::datagen::Rng;
 use crate::db::{Connection, DbError, ErrorKind};
 use crate::engine::{ProgressSink, TxResult, TxSource, Workload};
@@ -305,10 +305,11 @@ impl TxSource<Connection> for Role {
 pub fn run(
     env: &mut RunEnv,
     cfg: &WorkloadConfig,
+    wr: &WritersReaders,
     opts: &RunOptions,
     progress: &mut dyn ProgressSink,
 ) -> Result<RunResult, crate::Error> {
-    let wr = cfg.writers_readers.clone();
+    let wr = wr.clone();
     let table = wr.table.clone();
     env.block_on(async |c| {
         let d = c.dialect();

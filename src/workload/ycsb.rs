@@ -3,6 +3,7 @@
 
 use super::mix::Mix;
 use super::tx::{Step, Tx};
+use crate::config::YcsbWorkload;
 use crate::datagen::dist::Zipf;
 use crate::datagen::values::{fnv64, ycsb_key};
 use crate::datagen::Rng;
@@ -12,28 +13,21 @@ use crate::value::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Workload names.
-pub const WORKLOADS: &[&str] = &["ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f"];
-
 /// Operation names, in YCSB's spelling; indexes into the plan's op names.
 pub const OPS: [&str; 5] = ["READ", "UPDATE", "INSERT", "SCAN", "READ-MODIFY-WRITE"];
 
 /// Request distributions.
 pub const DISTRIBUTIONS: &[&str] = &["uniform", "zipfian", "latest", "hotspot"];
 
-pub fn is_workload(name: &str) -> bool {
-    WORKLOADS.contains(&name)
-}
-
 /// Proportions of READ, UPDATE, INSERT, SCAN, READ-MODIFY-WRITE and the default distribution.
-fn spec(name: &str) -> ([f64; 5], &'static str) {
-    match name {
-        "ycsb-a" => ([0.5, 0.5, 0.0, 0.0, 0.0], "zipfian"),
-        "ycsb-b" => ([0.95, 0.05, 0.0, 0.0, 0.0], "zipfian"),
-        "ycsb-c" => ([1.0, 0.0, 0.0, 0.0, 0.0], "zipfian"),
-        "ycsb-d" => ([0.95, 0.0, 0.05, 0.0, 0.0], "latest"),
-        "ycsb-e" => ([0.0, 0.0, 0.05, 0.95, 0.0], "zipfian"),
-        _ => ([0.5, 0.0, 0.0, 0.0, 0.5], "zipfian"),
+fn spec(workload: YcsbWorkload) -> ([f64; 5], &'static str) {
+    match workload {
+        YcsbWorkload::A => ([0.5, 0.5, 0.0, 0.0, 0.0], "zipfian"),
+        YcsbWorkload::B => ([0.95, 0.05, 0.0, 0.0, 0.0], "zipfian"),
+        YcsbWorkload::C => ([1.0, 0.0, 0.0, 0.0, 0.0], "zipfian"),
+        YcsbWorkload::D => ([0.95, 0.0, 0.05, 0.0, 0.0], "latest"),
+        YcsbWorkload::E => ([0.0, 0.0, 0.05, 0.95, 0.0], "zipfian"),
+        YcsbWorkload::F => ([0.5, 0.0, 0.0, 0.0, 0.5], "zipfian"),
     }
 }
 
@@ -68,13 +62,13 @@ pub struct YcsbPlan {
 impl YcsbPlan {
     /// Builds the statements for `usertable` and the chooser. `add` registers a statement.
     pub fn build(
-        name: &str,
+        workload: YcsbWorkload,
         distribution: Option<&str>,
         table: &TableInfo,
         d: Dialect,
         add: &mut dyn FnMut(String, String) -> usize,
     ) -> Result<YcsbPlan, crate::Error> {
-        let (weights, default) = spec(name);
+        let (weights, default) = spec(workload);
         let dist = distribution.unwrap_or(default);
         let key =
             table

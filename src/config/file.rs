@@ -1,11 +1,11 @@
-//! Workload configuration: the TOML file format, the flags that override it, validation,
-//! and the fully resolved [`WorkloadConfig`] that a run records in its result file.
+//! The workload TOML file: every setting optional, flags layered over it, then validated
+//! and resolved into a [`WorkloadConfig`] with a typed [`WorkloadSpec`].
 
-use super::pattern::{OpMix, Pattern, PATTERN_NAMES};
+use super::spec::*;
 use crate::db::{Isolation, Protocol};
+use crate::engine::Arrival;
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 use thiserror::Error;
@@ -22,7 +22,7 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}, writers-readers, list-append", list = PATTERN_NAMES.join(", "), pg = super::pgbench::SCRIPTS.join(", "), ycsb = super::ycsb::WORKLOADS.join(", "))]
+    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}, writers-readers, list-append", list = PATTERN_NAMES.join(", "), pg = PGBENCH_SCRIPTS.join(", "), ycsb = YCSB_WORKLOADS.join(", "))]
     UnknownPattern(String),
     #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
     Weights { what: String, sum: f64 },
@@ -58,47 +58,6 @@ pub struct CustomOperations {
     pub use_joins: bool,
     #[serde(default)]
     pub use_aggregations: bool,
-}
-
-/// How one `:param` of a custom query gets its value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamSpec {
-    /// foreign_key, random_int, random_decimal, enum, template, sequential, uniform, zipfian.
-    pub generator: String,
-    /// `table.column` for foreign_key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub references: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub precision: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<toml::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights: Option<Vec<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<i64>,
-    /// uniform (default) or zipfian.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distribution: Option<String>,
-}
-
-/// A custom SQL transaction: one or more statements separated by `;`, with `:param`s.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CustomQuery {
-    pub name: String,
-    pub sql: String,
-    pub weight: f64,
-    #[serde(default)]
-    pub params: BTreeMap<String, ParamSpec>,
 }
 
 /// `tps = 500` or `tps = "max"`.
@@ -273,6 +232,37 @@ impl WorkloadFile {
                 )
             })?),
         };
+        let workload = self.workload_spec()?;
+        let protocol = match self.protocol.as_deref() {
+            None => Protocol::Prepared,
+            Some(p) => Protocol::parse(p)
+                .ok_or_else(|| invalid("protocol", p, "expected simple, extended or prepared"))?,
+        };
+        Ok(WorkloadConfig {
+            db,
+            workload,
+            tps,
+            arrival,
+            duration,
+            transactions: self.transactions,
+            warmup,
+            connections,
+            threads,
+            isolation,
+            max_retries: self.max_retries.unwrap_or(3),
+            seed: self.seed,
+            protocol,
+            timeout,
+            pipeline: match self.pipeline.unwrap_or(1) {
+                0 => return Err(invalid("pipeline", 0, "must be at least 1")),
+                n => n,
+            },
+        })
+    }
+
+    /// The workload and its own settings. A setting that belongs to another workload is an
+    /// error, not silently ignored: a user who sets it expects it to change something.
+    fn workload_spec(&self) -> Result<WorkloadSpec, ConfigError> {
         if self.custom_operations.is_some() && self.custom_queries.is_some() {
             return Err(invalid(
                 "custom_operations",
@@ -280,7 +270,8 @@ impl WorkloadFile {
                 "use either [custom_operations] or [[custom_queries]], not both",
             ));
         }
-        let (pattern, mix) = if let Some(ops) = &self.custom_operations {
+        let tables = self.tables.clone();
+        let spec = if let Some(ops) = &self.custom_operations {
             let w = [ops.select, ops.insert, ops.update, ops.delete];
             if w.iter().any(|v| *v < 0.0 || !v.is_finite()) {
                 return Err(invalid(
@@ -295,15 +286,17 @@ impl WorkloadFile {
             } else {
                 100.0
             };
-            (
-                "custom".to_string(),
-                OpMix {
+            WorkloadSpec::CustomMix {
+                mix: OpMix {
                     select: ops.select * scale,
                     insert: ops.insert * scale,
                     update: ops.update * scale,
                     delete: ops.delete * scale,
                 },
-            )
+                use_joins: ops.use_joins,
+                use_aggregations: ops.use_aggregations,
+                tables,
+            }
         } else if let Some(queries) = &self.custom_queries {
             if queries.is_empty() {
                 return Err(invalid("custom_queries", "[]", "list at least one query"));
@@ -323,43 +316,78 @@ impl WorkloadFile {
                     ));
                 }
             }
-            (
-                "custom_sql".to_string(),
-                OpMix {
-                    select: 0.0,
-                    insert: 0.0,
-                    update: 0.0,
-                    delete: 0.0,
-                },
-            )
+            WorkloadSpec::CustomSql {
+                queries: queries.clone(),
+                tables,
+            }
         } else {
             let name = self.pattern.as_deref().unwrap_or("balanced");
             let lower = name.to_ascii_lowercase().replace('_', "-");
-            if super::pgbench::is_script(&lower)
-                || super::ycsb::is_workload(&lower)
-                || lower == "writers-readers"
-                || lower == "list-append"
-            {
-                let none = OpMix {
-                    select: 0.0,
-                    insert: 0.0,
-                    update: 0.0,
-                    delete: 0.0,
+            if let Some(script) = PgbenchScript::parse(name) {
+                WorkloadSpec::Pgbench { script }
+            } else if let Some(workload) = YcsbWorkload::parse(name) {
+                let table = match tables.as_deref() {
+                    None => None,
+                    Some([t]) => Some(t.clone()),
+                    Some(many) => {
+                        return Err(invalid(
+                            "tables",
+                            many.join(","),
+                            "YCSB runs on one table; name one (the ycsb preset's is usertable)",
+                        ))
+                    }
                 };
-                (lower, none)
+                WorkloadSpec::Ycsb {
+                    workload,
+                    distribution: self.distribution.clone(),
+                    table,
+                }
+            } else if lower == "writers-readers" {
+                WorkloadSpec::WritersReaders(self.writers_readers_file().resolve()?)
+            } else if lower == "list-append" {
+                WorkloadSpec::ListAppend
             } else {
-                let p = Pattern::parse(name)
+                let pattern = Pattern::parse(name)
                     .ok_or_else(|| ConfigError::UnknownPattern(name.to_string()))?;
-                (p.name().to_string(), p.mix())
+                WorkloadSpec::Pattern { pattern, tables }
             }
         };
-        let protocol = match self.protocol.as_deref() {
-            None => Protocol::Prepared,
-            Some(p) => Protocol::parse(p)
-                .ok_or_else(|| invalid("protocol", p, "expected simple, extended or prepared"))?,
+        self.refuse_foreign_settings(&spec)?;
+        Ok(spec)
+    }
+
+    fn writers_readers_file(&self) -> WritersReadersFile {
+        WritersReadersFile {
+            num_writers: self.num_writers,
+            writer_rate: self.writer_rate,
+            num_readers: self.num_readers,
+            reader_rate: self.reader_rate,
+            value_size: self.value_size,
+            max_retry_count: self.max_retry_count,
+            key_pool: self.key_pool.clone(),
+            key_pool_size: self.key_pool_size,
+            key_overlap_ratio: self.key_overlap_ratio,
+            kv_table: self.kv_table.clone(),
+            verify: self.verify,
+        }
+    }
+
+    fn refuse_foreign_settings(&self, spec: &WorkloadSpec) -> Result<(), ConfigError> {
+        let name = spec.name();
+        let foreign = |setting: &str, value: String, belongs: &str| {
+            Err(invalid(
+                setting,
+                value,
+                format!(
+                    "it applies to {belongs} only, and this run's workload is {name}; remove it"
+                ),
+            ))
         };
         if let Some(d) = self.distribution.as_deref() {
-            if !super::ycsb::DISTRIBUTIONS.contains(&d) {
+            if !matches!(spec, WorkloadSpec::Ycsb { .. }) {
+                return foreign("distribution", d.into(), "the YCSB workloads");
+            }
+            if !crate::workload::ycsb::DISTRIBUTIONS.contains(&d) {
                 return Err(invalid(
                     "distribution",
                     d,
@@ -367,45 +395,29 @@ impl WorkloadFile {
                 ));
             }
         }
-        Ok(WorkloadConfig {
-            db,
-            pattern,
-            mix,
-            tps,
-            arrival,
-            duration,
-            transactions: self.transactions,
-            warmup,
-            connections,
-            threads,
-            isolation,
-            max_retries: self.max_retries.unwrap_or(3),
-            tables: self.tables,
-            seed: self.seed,
-            protocol,
-            distribution: self.distribution,
-            timeout,
-            writers_readers: WritersReadersFile {
-                num_writers: self.num_writers,
-                writer_rate: self.writer_rate,
-                num_readers: self.num_readers,
-                reader_rate: self.reader_rate,
-                value_size: self.value_size,
-                max_retry_count: self.max_retry_count,
-                key_pool: self.key_pool.clone(),
-                key_pool_size: self.key_pool_size,
-                key_overlap_ratio: self.key_overlap_ratio,
-                kv_table: self.kv_table.clone(),
-                verify: self.verify,
+        if let Some(t) = &self.tables {
+            if matches!(
+                spec,
+                WorkloadSpec::Pgbench { .. }
+                    | WorkloadSpec::WritersReaders(_)
+                    | WorkloadSpec::ListAppend
+            ) {
+                return foreign(
+                    "tables",
+                    t.join(","),
+                    "the patterns, custom workloads and YCSB",
+                );
             }
-            .resolve()?,
-            pipeline: match self.pipeline.unwrap_or(1) {
-                0 => return Err(invalid("pipeline", 0, "must be at least 1")),
-                n => n,
-            },
-            custom_operations: self.custom_operations,
-            custom_queries: self.custom_queries.unwrap_or_default(),
-        })
+        }
+        if !matches!(spec, WorkloadSpec::WritersReaders(_)) {
+            let wr = toml::Value::try_from(self.writers_readers_file()).ok();
+            if let Some(toml::Value::Table(t)) = wr {
+                if let Some((k, v)) = t.iter().next() {
+                    return foreign(k, v.to_string(), "the writers-readers pattern");
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -432,70 +444,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .unwrap_or(0)
         + 1;
     (line, column)
-}
-
-pub use crate::engine::Arrival;
-
-/// Which client a workload runs: the statement workloads share one source, the checked
-/// patterns have their own. Decided once, from the validated pattern name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkloadKind {
-    /// Patterns, custom operations, custom SQL, pgbench scripts, YCSB.
-    Statements,
-    WritersReaders,
-    ListAppend,
-}
-
-impl WorkloadConfig {
-    pub fn kind(&self) -> WorkloadKind {
-        match self.pattern.as_str() {
-            "writers-readers" => WorkloadKind::WritersReaders,
-            "list-append" => WorkloadKind::ListAppend,
-            _ => WorkloadKind::Statements,
-        }
-    }
-}
-
-/// A fully resolved workload, recorded verbatim in the result file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkloadConfig {
-    /// Database URL; the password is redacted before this is written anywhere.
-    pub db: String,
-    /// Pattern name, `custom` (custom operation mix) or `custom_sql`.
-    pub pattern: String,
-    pub mix: OpMix,
-    /// Target rate in transactions/s; `None` runs closed-loop.
-    pub tps: Option<f64>,
-    pub arrival: Arrival,
-    #[serde(with = "opt_duration")]
-    pub duration: Option<Duration>,
-    pub transactions: Option<u64>,
-    #[serde(with = "duration_secs")]
-    pub warmup: Duration,
-    pub connections: usize,
-    pub threads: usize,
-    pub isolation: Option<Isolation>,
-    pub max_retries: u32,
-    pub tables: Option<Vec<String>>,
-    pub seed: Option<u64>,
-    /// How statements are sent (pgbench -M).
-    #[serde(default)]
-    pub protocol: Protocol,
-    /// YCSB request distribution override.
-    #[serde(default)]
-    pub distribution: Option<String>,
-    /// A transaction running longer than this is abandoned with its connection (a hung or
-    /// blackholed server must not stall the run).
-    #[serde(with = "duration_secs", default = "default_timeout")]
-    pub timeout: Duration,
-    /// Settings of the writers-readers pattern.
-    #[serde(default)]
-    pub writers_readers: WritersReaders,
-    /// Transactions in flight per connection (PostgreSQL, single-statement work).
-    #[serde(default = "one")]
-    pub pipeline: usize,
-    pub custom_operations: Option<CustomOperations>,
-    pub custom_queries: Vec<CustomQuery>,
 }
 
 /// Writers-readers settings as written in TOML (all optional).
@@ -578,84 +526,6 @@ impl WritersReadersFile {
     }
 }
 
-/// Resolved writers-readers settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WritersReaders {
-    pub num_writers: usize,
-    /// Write transactions per second per writer.
-    pub writer_rate: f64,
-    pub num_readers: usize,
-    pub reader_rate: f64,
-    pub value_size: usize,
-    pub max_retry_count: u32,
-    /// Keys from a pool (true) or fresh monotonic keys (false).
-    pub pool: bool,
-    pub key_pool_size: u64,
-    pub key_overlap_ratio: f64,
-    /// The key-value table, dropped and created at the start of each run.
-    #[serde(default = "default_kv_table")]
-    pub table: String,
-    /// Fail the run when a consistency check fails.
-    pub verify: bool,
-}
-
-impl Default for WritersReaders {
-    fn default() -> Self {
-        WritersReaders {
-            num_writers: 1,
-            writer_rate: 10.0,
-            num_readers: 1,
-            reader_rate: 10.0,
-            value_size: 100,
-            max_retry_count: 3,
-            pool: false,
-            key_pool_size: 100,
-            key_overlap_ratio: 0.0,
-            table: default_kv_table(),
-            verify: false,
-        }
-    }
-}
-
-fn default_kv_table() -> String {
-    "dbarena_kv".into()
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-
-fn one() -> usize {
-    1
-}
-
-mod duration_secs {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_secs_f64(f64::deserialize(d)?.max(0.0)))
-    }
-}
-
-mod opt_duration {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.map(|v| Duration::from_secs_f64(v.max(0.0))))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,6 +544,13 @@ mod tests {
         assert!(err.contains("patern"), "{err}");
     }
 
+    fn mix(c: &WorkloadConfig) -> OpMix {
+        match &c.workload {
+            WorkloadSpec::CustomMix { mix, .. } => *mix,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn weights_must_sum_to_one_or_hundred() {
         let f = WorkloadFile::parse(
@@ -689,14 +566,14 @@ mod tests {
         )
         .unwrap();
         let c = f.resolve("sqlite::memory:".into()).unwrap();
-        assert_eq!(c.mix.select, 60.0);
+        assert_eq!(mix(&c).select, 60.0);
         let f = WorkloadFile::parse(
             "[custom_operations]\nselect = 0.6\ninsert = 0.2\nupdate = 0.15\ndelete = 0.05\n",
             "x",
         )
         .unwrap();
         let c = f.resolve("sqlite::memory:".into()).unwrap();
-        assert!((c.mix.delete - 5.0).abs() < 1e-9);
+        assert!((mix(&c).delete - 5.0).abs() < 1e-9);
     }
 
     #[test]
@@ -711,7 +588,7 @@ mod tests {
             .resolve("sqlite::memory:".into())
             .unwrap();
         assert_eq!(c.connections, 2);
-        assert_eq!(c.pattern, "oltp");
+        assert_eq!(c.pattern(), "oltp");
         assert_eq!(c.duration, Some(Duration::from_secs(10)));
         let err = WorkloadFile {
             pattern: Some("bogus".into()),
@@ -732,7 +609,10 @@ mod tests {
                 ..Default::default()
             }
             .resolve("sqlite::memory:".into())
-            .map(|c| c.writers_readers.table)
+            .map(|c| match c.workload {
+                WorkloadSpec::WritersReaders(w) => w.table,
+                other => panic!("{other:?}"),
+            })
             .map_err(|e| e.to_string())
         };
         assert_eq!(table("kv_2").unwrap(), "kv_2");
@@ -742,5 +622,46 @@ mod tests {
             "{err}"
         );
         assert!(table("2kv").is_err());
+    }
+
+    /// Settings of one workload given to another are refused, never silently ignored.
+    #[test]
+    fn settings_of_another_workload_are_refused() {
+        let err = |f: WorkloadFile| f.resolve("sqlite::memory:".into()).unwrap_err().to_string();
+        let e = err(WorkloadFile {
+            pattern: Some("oltp".into()),
+            num_writers: Some(3),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("num_writers") && e.contains("writers-readers"),
+            "{e}"
+        );
+        let e = err(WorkloadFile {
+            pattern: Some("tpcb-like".into()),
+            distribution: Some("zipfian".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("distribution") && e.contains("YCSB"), "{e}");
+        let e = err(WorkloadFile {
+            pattern: Some("list-append".into()),
+            tables: Some(vec!["t".into()]),
+            ..Default::default()
+        });
+        assert!(e.contains("tables"), "{e}");
+        let c = WorkloadFile {
+            pattern: Some("ycsb_c".into()),
+            distribution: Some("latest".into()),
+            ..Default::default()
+        }
+        .resolve("sqlite::memory:".into())
+        .unwrap();
+        assert!(matches!(
+            c.workload,
+            WorkloadSpec::Ycsb {
+                workload: YcsbWorkload::C,
+                ..
+            }
+        ));
     }
 }

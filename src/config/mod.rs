@@ -1,0 +1,13 @@
+//! What a run is: the workload TOML file and flags ([`file`]) resolved into one typed
+//! [`WorkloadConfig`] ([`spec`]): the settings every run has, plus a [`WorkloadSpec`] that
+//! carries only the chosen workload's own settings. Plain data, read by the workloads that
+//! run it and by the result model that records it.
+
+pub mod file;
+pub mod spec;
+
+pub use file::{check_weights, ConfigError, CustomOperations, TpsSetting, WorkloadFile};
+pub use spec::{
+    CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, WorkloadConfig, WorkloadSpec,
+    WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,
+};
