@@ -3,7 +3,7 @@
 //!
 //! Time is tokio's, so tests can run a lane on a paused clock against a fake connection.
 
-use super::source::{Connector, TxResult, TxSource, Workload};
+use super::source::{Connector, TxEnd, TxResult, TxSource, Workload};
 use super::stop::StopSignal;
 use super::{RunSettings, Schedule};
 use crate::db::{DbError, ErrorKind};
@@ -178,6 +178,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         let actual = Instant::now();
         let measured = intended >= w.warmup_end;
         let mut retries = 0u32;
+        let mut retries_exhausted = false;
         let mut attempt_start = actual;
         let (result, lost) = loop {
             match attempt(&mut src, c, &tx, &ctx.stop, s.timeout, w.deadline).await {
@@ -190,10 +191,13 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                         let why = format!("{}: {}", e.class(), e.message);
                         break (TxResult::Failed(e), Some((attempt_start, why)));
                     }
-                    if e.kind.is_retryable() && retries < s.max_retries && !ctx.stop.is_set() {
-                        retries += 1;
-                        attempt_start = Instant::now();
-                        continue;
+                    if e.kind.is_retryable() && !ctx.stop.is_set() {
+                        if retries < s.max_retries {
+                            retries += 1;
+                            attempt_start = Instant::now();
+                            continue;
+                        }
+                        retries_exhausted = true;
                     }
                     break (TxResult::Failed(e), None);
                 }
@@ -228,7 +232,15 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             }
         }
         let cut = matches!(result, TxResult::InFlight);
-        src.outcome(tx, result, retries);
+        src.outcome(
+            tx,
+            result,
+            TxEnd {
+                retries,
+                measured,
+                retries_exhausted,
+            },
+        );
         if cut {
             // The starts it held up before the end never happened.
             let until = end_of(&w, &ctx.stop);

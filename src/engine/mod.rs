@@ -14,7 +14,7 @@ mod tests;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
 pub use schedule::{Arrival, Schedule};
-pub use source::{Connector, TxResult, TxSource, Workload};
+pub use source::{Connector, TxEnd, TxResult, TxSource, Workload};
 
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::{Interval, Recorder};

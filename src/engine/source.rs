@@ -56,6 +56,18 @@ pub enum TxResult<A> {
     InFlight,
 }
 
+/// What the engine knows about how a transaction ended, besides its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxEnd {
+    /// Extra attempts after the first.
+    pub retries: u32,
+    /// Whether it counts in the results (false during warmup).
+    pub measured: bool,
+    /// It failed with a retryable error and the retry limit was reached (not: the run ended
+    /// before it could be tried again).
+    pub retries_exhausted: bool,
+}
+
 /// One lane's stream of transactions.
 pub trait TxSource<C> {
     type Tx;
@@ -75,8 +87,8 @@ pub trait TxSource<C> {
         tx: &'a Self::Tx,
     ) -> impl Future<Output = Result<Self::Answer, DbError>> + 'a;
 
-    /// How `tx` ended, after `retries` extra attempts.
-    fn outcome(&mut self, tx: Self::Tx, result: TxResult<Self::Answer>, retries: u32);
+    /// How `tx` ended.
+    fn outcome(&mut self, tx: Self::Tx, result: TxResult<Self::Answer>, end: TxEnd);
 
     /// The lane is done: hand over whatever the workload gathers after the run.
     fn finish(&mut self) {}

@@ -2,7 +2,7 @@
 //! of real time for minutes of simulated run.
 
 use super::lane::{drive, LaneCtx, OutageEvent};
-use super::source::{Connector, TxResult, TxSource, Workload};
+use super::source::{Connector, TxEnd, TxResult, TxSource, Workload};
 use super::stop::StopSignal;
 use super::{Arrival, RunSettings, Schedule};
 use crate::db::{DbError, ErrorKind};
@@ -64,6 +64,10 @@ struct Told {
     failed: u64,
     in_flight: u64,
     retries: u64,
+    /// Outcomes the engine said were measured (not warmup).
+    measured: u64,
+    /// Failures that used up every retry.
+    exhausted: u64,
 }
 
 struct FakeWorkload {
@@ -107,12 +111,18 @@ impl TxSource<FakeConn> for FakeSource {
             }
             Behave::Hang => unreachable!("hangs are waited out"),
             Behave::Refuse => Err(DbError::new(ErrorKind::ConnectionLost, "io", "reset")),
-            Behave::Conflict => Err(DbError::new(ErrorKind::Serialization, "40001", "conflict")),
+            Behave::Conflict => {
+                // A conflict takes a moment to find, as on a real server.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                Err(DbError::new(ErrorKind::Serialization, "40001", "conflict"))
+            }
         }
     }
-    fn outcome(&mut self, _tx: (), result: TxResult<()>, retries: u32) {
+    fn outcome(&mut self, _tx: (), result: TxResult<()>, end: TxEnd) {
         let mut t = self.told.lock().unwrap();
-        t.retries += retries as u64;
+        t.retries += end.retries as u64;
+        t.measured += end.measured as u64;
+        t.exhausted += end.retries_exhausted as u64;
         match result {
             TxResult::Committed(()) => t.committed += 1,
             TxResult::Failed(_) => t.failed += 1,
@@ -357,8 +367,34 @@ async fn retryable_errors_are_retried_and_counted() {
     assert!(t.failed() > 0);
     assert_eq!(t.retries(), t.failed() * 3);
     assert_eq!(o.told.retries, t.retries());
+    assert_eq!(
+        o.told.exhausted,
+        t.failed(),
+        "each failure used up its retries"
+    );
     assert_eq!(t.errors["serialization:40001"].count, t.failed() * 4);
     assert_eq!(t.committed() + t.failed(), scheduled(&s));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sources_hear_which_outcomes_were_warmup_and_which_retries_a_stop_cut() {
+    let mut s = settings(1, Some(10.0), 3);
+    s.warmup = Duration::from_secs(1);
+    s.max_retries = 100_000;
+    // Answers during the warmup, then conflicts: a transaction retries until the stop.
+    let script: Script = Arc::new(|t| {
+        if t < Duration::from_secs(1) {
+            Behave::Answer(Duration::from_millis(1))
+        } else {
+            Behave::Conflict
+        }
+    });
+    let o = run(s.clone(), script, Some(Duration::from_millis(2500))).await;
+    // Warmup outcomes are told, but not as measured; none of them is recorded.
+    assert!(o.told.committed + o.told.failed + o.told.in_flight > o.told.measured);
+    // Nothing reached the limit: the stop, not the limit, ended the retrying.
+    assert_eq!(o.told.exhausted, 0);
+    assert!(o.told.failed + o.told.in_flight >= 1, "{:?}", o.told);
 }
 
 #[tokio::test(start_paused = true)]

@@ -10,7 +10,7 @@ use super::run::{RunEnv, RunOptions};
 use crate::config::WorkloadConfig;
 use crate::datagen::Rng;
 use crate::db::{Connection, DbError, ErrorKind};
-use crate::engine::{self, ProgressSink, TxResult, TxSource, Workload};
+use crate::engine::{self, ProgressSink, TxEnd, TxResult, TxSource, Workload};
 use crate::metrics::result::{Verdict, Verification};
 use crate::metrics::RunResult;
 use crate::value::Value;
@@ -238,7 +238,7 @@ impl TxSource<Connection> for AppendSource {
         }
     }
 
-    fn outcome(&mut self, _tx: AppendTx, _result: TxResult<()>, _retries: u32) {
+    fn outcome(&mut self, _tx: AppendTx, _result: TxResult<()>, _end: TxEnd) {
         // An attempt the engine gave up on (no answer in time, or the run ended) may or may
         // not have committed.
         if let Some(mops) = self.pending.take() {

@@ -5,7 +5,7 @@
 use super::plan::{TxGen, WorkloadPlan};
 use super::tx::Tx;
 use crate::db::{Connection, DbError};
-use crate::engine::{TxResult, TxSource, Workload};
+use crate::engine::{TxEnd, TxResult, TxSource, Workload};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ impl TxSource<Connection> for TxGen {
         execute(conn, tx).await
     }
 
-    fn outcome(&mut self, tx: Tx, result: TxResult<Option<Value>>, _retries: u32) {
+    fn outcome(&mut self, tx: Tx, result: TxResult<Option<Value>>, _end: TxEnd) {
         if let TxResult::Committed(key) = result {
             self.committed(&tx, key);
         }
