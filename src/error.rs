@@ -19,6 +19,9 @@ pub enum ExitCode {
     /// The run finished, but a connection was lost and not reopened before the end: part of
     /// the schedule never ran (the result says how much).
     Degraded = 6,
+    /// A threshold failed (`workload run --threshold`), or `compare --fail-if-slower` found a
+    /// significant slowdown larger than allowed.
+    ThresholdFailed = 7,
     /// Interrupted by Ctrl-C (SIGINT); the partial result was saved.
     Interrupted = 130,
     /// Stopped by SIGTERM; the partial result was saved.
@@ -42,6 +45,8 @@ pub enum Error {
     Seed(#[from] crate::seed::SeedError),
     #[error(transparent)]
     Instance(#[from] crate::instance::InstanceError),
+    #[error(transparent)]
+    Compare(#[from] crate::compare::CompareError),
     #[error("database error {context}: {source}")]
     Database {
         context: String,
@@ -64,7 +69,9 @@ impl Error {
     /// The exit code this error maps to.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Url(_) | Error::Usage(_) => ExitCode::Usage,
+            Error::Config(_) | Error::Url(_) | Error::Usage(_) | Error::Compare(_) => {
+                ExitCode::Usage
+            }
             Error::Plan(e) if e.is_usage() => ExitCode::Usage,
             Error::Plan(_) => ExitCode::Schema,
             Error::Connect(_) => ExitCode::Connect,

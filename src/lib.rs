@@ -5,6 +5,7 @@
 
 pub mod chaos;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod datagen;
 pub mod db;

@@ -2,6 +2,7 @@
 //! Nothing outside this module sees clap.
 
 mod chaos;
+mod compare;
 mod instance;
 mod report;
 mod seed;
@@ -23,6 +24,8 @@ pub struct Cli {
 enum Command {
     /// Faults during a workload (network, CPU, server kill/pause) against a baseline.
     Chaos(chaos::ChaosArgs),
+    /// Did the new run get slower? Both runs' metrics with confidence intervals and p-values.
+    Compare(compare::CompareArgs),
     /// Private database servers for tests and chaos: up, list, logs, down, kill, pause…
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
@@ -68,6 +71,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
     };
     match cli.command {
         Command::Chaos(c) => chaos::run(c),
+        Command::Compare(c) => compare::run(c),
         Command::Instance(i) => instance::run(i),
         Command::Report(r) => report::run(r),
         Command::Seed(s) => seed::run(s),

@@ -287,7 +287,8 @@ struct Collector<'a> {
 impl Collector<'_> {
     fn tick(&mut self, iv: Interval, now: Instant, start: Instant, last: bool) -> Option<Snapshot> {
         let span = now.saturating_duration_since(self.last_tick).as_secs_f64();
-        let s = LatencySummary::of(&iv.all_response());
+        let all = iv.all_response();
+        let s = LatencySummary::of(&all);
         let rec = IntervalRecord {
             t_s: now.saturating_duration_since(self.warmup_end).as_secs_f64(),
             committed: iv.committed(),
@@ -308,6 +309,11 @@ impl Collector<'_> {
             // not read its few transactions as a collapse.
             partial: last && span < 0.95,
             span_s: span,
+            response_hdr: if all.is_empty() {
+                String::new()
+            } else {
+                crate::metrics::hist::encode(&all)
+            },
         };
         if span > 0.05 || rec.committed + rec.failed > 0 {
             self.intervals.push(rec.clone());

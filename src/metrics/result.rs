@@ -75,6 +75,10 @@ pub struct IntervalRecord {
     /// Seconds this interval covers.
     #[serde(default = "one_second")]
     pub span_s: f64,
+    /// This interval's response times (µs, HdrHistogram V2, base64, like `response_hdr`):
+    /// what `compare` resamples and `merge` adds. Empty in files from before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub response_hdr: String,
 }
 
 fn one_second() -> f64 {

@@ -69,6 +69,50 @@ pub fn distribution_overlay(runs: &[(String, RunResult)]) -> Option<Chart> {
     })
 }
 
+/// Every run's throughput and p99 over time on one chart each (compare's view of two runs).
+pub fn overlay_over_time(runs: &[(String, RunResult)]) -> Vec<Chart> {
+    let series = |f: &dyn Fn(&crate::metrics::result::IntervalRecord) -> f64| -> Vec<Series> {
+        runs.iter()
+            .enumerate()
+            .map(|(i, (l, r))| Series {
+                name: l.clone(),
+                color: PALETTE[i % PALETTE.len()],
+                points: r
+                    .intervals
+                    .iter()
+                    .filter(|iv| !iv.partial)
+                    .map(|iv| (iv.t_s, f(iv)))
+                    .collect(),
+                dashed: (i / PALETTE.len()) % 2 == 1,
+            })
+            .collect()
+    };
+    vec![
+        Chart {
+            name: "throughput-overlay".into(),
+            title: "throughput over time, per run".into(),
+            svg: svg::lines(
+                "committed transactions per second",
+                "seconds",
+                "tps",
+                &series(&|iv| iv.tps),
+                &[],
+            ),
+        },
+        Chart {
+            name: "p99-overlay".into(),
+            title: "p99 latency over time, per run".into(),
+            svg: svg::lines(
+                "p99 latency from intended start, per second",
+                "seconds",
+                "ms",
+                &series(&|iv| iv.p99_ms),
+                &[],
+            ),
+        },
+    ]
+}
+
 /// `value` against `base` in percent (0 when there is no base to compare with).
 pub fn change_pct(value: f64, base: f64) -> f64 {
     if base > 0.0 {

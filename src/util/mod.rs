@@ -5,4 +5,5 @@ pub mod duration;
 pub mod fsx;
 pub mod runtime;
 pub mod signals;
+pub mod stdout;
 pub mod time;

@@ -1,0 +1,429 @@
+//! `compare`: did B get slower than A, and is that more than chance? Each side is one or more
+//! result files; the per-second intervals (counts and latency histograms) of each side are
+//! resampled in blocks ([`bootstrap`]), which gives every metric a confidence interval and a
+//! p-value that respect the correlation between neighbouring seconds.
+
+pub mod bootstrap;
+
+use crate::metrics::RunResult;
+use bootstrap::{Second, Side, Stat};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How the comparison decides.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Significance level of the two-sided test.
+    pub alpha: f64,
+    /// Relative changes smaller than this are "within noise" even when significant (as
+    /// criterion does): runs on a shared machine differ by a little for reasons the seconds
+    /// of one run cannot show.
+    pub noise: f64,
+    pub resamples: usize,
+    pub seed: u64,
+    /// Compare runs of different workloads anyway.
+    pub force: bool,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            alpha: 0.05,
+            noise: 0.02,
+            resamples: 2000,
+            seed: 1,
+            force: false,
+        }
+    }
+}
+
+/// What a change of one metric means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assessment {
+    /// Not significant at the chosen level.
+    NoSignificantChange,
+    /// Significant, but smaller than the noise floor.
+    WithinNoise,
+    Improved,
+    Regressed,
+    /// Not measured on one side (no transactions, or no per-second histograms).
+    NotComparable,
+}
+
+/// One metric on both sides.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricChange {
+    pub metric: String,
+    pub base: f64,
+    pub new: f64,
+    /// (new − base) / base in percent; for rates (`error_rate`, `retry_rate`), new − base in
+    /// percentage points.
+    pub change_pct: f64,
+    /// The 1 − alpha interval of that change, in the same unit.
+    pub ci_low_pct: f64,
+    pub ci_high_pct: f64,
+    /// The test's own p-value.
+    pub p_value: f64,
+    /// Adjusted for testing all metrics at once (Holm); what decides significance.
+    pub p_adjusted: f64,
+    pub assessment: Assessment,
+}
+
+/// A setting whose value differs between the sides.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingDiff {
+    pub setting: String,
+    pub base: String,
+    pub new: String,
+}
+
+/// The whole comparison, as `--json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub base: Vec<String>,
+    pub new: Vec<String>,
+    pub workload: String,
+    pub base_seconds: usize,
+    pub new_seconds: usize,
+    pub alpha: f64,
+    pub noise_pct: f64,
+    pub resamples: usize,
+    pub settings_differ: Vec<SettingDiff>,
+    pub metrics: Vec<MetricChange>,
+    pub notes: Vec<String>,
+}
+
+impl Comparison {
+    /// The metrics that got significantly slower by more than `pct` percent: throughput down,
+    /// or p50, p90, p99 or p99.9 latency up.
+    pub fn slower_than(&self, pct: f64) -> Vec<&MetricChange> {
+        self.metrics
+            .iter()
+            .filter(|m| {
+                let speed =
+                    m.metric == "tps" || (m.metric.starts_with('p') && m.metric.ends_with("_ms"));
+                speed && m.assessment == Assessment::Regressed && m.change_pct.abs() > pct
+            })
+            .collect()
+    }
+}
+
+/// Why two sets of results cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("{side} has no result files")]
+    Empty { side: &'static str },
+    #[error("the runs are of different workloads ({base} against {new}); compare like with like, or pass --force")]
+    DifferentWorkloads { base: String, new: String },
+    #[error("{file} has no whole measured seconds to compare (a run shorter than a second?); run for a few seconds at least")]
+    NoSeconds { file: String },
+    #[error("{file}: a per-second histogram does not decode: {why}")]
+    BadHistogram { file: String, why: String },
+}
+
+/// Compares `base` with `new` (each a list of (name, result)).
+pub fn compare(
+    base: &[(String, RunResult)],
+    new: &[(String, RunResult)],
+    o: &CompareOptions,
+) -> Result<Comparison, CompareError> {
+    if base.is_empty() {
+        return Err(CompareError::Empty { side: "the base" });
+    }
+    if new.is_empty() {
+        return Err(CompareError::Empty {
+            side: "the new side",
+        });
+    }
+    let workload = |r: &RunResult| serde_json::to_value(&r.config.workload).unwrap_or_default();
+    let wb = workload(&base[0].1);
+    for (_, r) in base.iter().chain(new) {
+        if workload(r) != wb && !o.force {
+            return Err(CompareError::DifferentWorkloads {
+                base: base[0].1.config.pattern().into(),
+                new: r.config.pattern().into(),
+            });
+        }
+    }
+    let mut notes = Vec::new();
+    let settings_differ = settings_diff(&base[0].1, &new[0].1);
+    // One table of the distinct histogram values of both sides: each second is then a short
+    // list of (index, count), and a resample sums counts into one array.
+    let mut decoded: Vec<Vec<Vec<(u64, u64)>>> = Vec::new();
+    let mut all_values = BTreeSet::new();
+    let mut missing_hdr = false;
+    for (name, r) in base.iter().chain(new) {
+        let mut secs = Vec::new();
+        for iv in whole_seconds(r) {
+            if iv.response_hdr.is_empty() {
+                missing_hdr |= iv.committed + iv.failed > 0;
+                secs.push(Vec::new());
+                continue;
+            }
+            let h = crate::metrics::hist::decode(&iv.response_hdr).map_err(|why| {
+                CompareError::BadHistogram {
+                    file: name.clone(),
+                    why,
+                }
+            })?;
+            let pairs: Vec<(u64, u64)> = h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect();
+            all_values.extend(pairs.iter().map(|p| p.0));
+            secs.push(pairs);
+        }
+        if secs.is_empty() {
+            return Err(CompareError::NoSeconds { file: name.clone() });
+        }
+        decoded.push(secs);
+    }
+    if missing_hdr {
+        notes.push("some files have no per-second latency histograms (written by an older dbarena): latency is compared only where present".into());
+    }
+    let values: Vec<u64> = all_values.into_iter().collect();
+    let index: BTreeMap<u64, u32> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (*v, i as u32))
+        .collect();
+    let values_ms: Vec<f64> = values.iter().map(|v| *v as f64 / 1000.0).collect();
+    let mut runs: Vec<Vec<Second>> = Vec::new();
+    for ((_, r), secs) in base.iter().chain(new).zip(decoded) {
+        runs.push(
+            whole_seconds(r)
+                .zip(secs)
+                .map(|(iv, pairs)| Second {
+                    committed: iv.committed,
+                    failed: iv.failed,
+                    retries: iv.retries,
+                    span_s: iv.span_s,
+                    hist: pairs
+                        .into_iter()
+                        .filter_map(|(v, c)| Some((*index.get(&v)?, c)))
+                        .collect(),
+                })
+                .collect(),
+        );
+    }
+    let (runs_b, runs_n) = runs.split_at(base.len());
+    let (sb, sn) = (Side { runs: runs_b }, Side { runs: runs_n });
+    let stats = Stat::ALL;
+    let est_b = sb.estimate(&stats, &values_ms);
+    let est_n = sn.estimate(&stats, &values_ms);
+    let ch = bootstrap::changes(&sb, &sn, &stats, &values_ms, o.resamples, o.seed);
+    let df = sb.n_eff() + sn.n_eff() - 2.0;
+    let inflate = sb.se_inflation().max(sn.se_inflation());
+    let tests: Vec<(Option<f64>, bootstrap::Test)> = stats
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let point = bootstrap::change(*st, est_b[i], est_n[i]);
+            let test = bootstrap::t_test(
+                point.unwrap_or(f64::NAN),
+                &ch.replicates[i],
+                df,
+                o.alpha,
+                inflate,
+            );
+            (point, test)
+        })
+        .collect();
+    let adjusted = bootstrap::holm(&tests.iter().map(|t| t.1.p_value).collect::<Vec<_>>());
+    let metrics = stats
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let (point, test) = &tests[i];
+            // Back from the test's scale: points for rates, percent for the rest.
+            let shown = |x: f64| {
+                if st.is_rate() {
+                    x * 100.0
+                } else {
+                    (x.exp() - 1.0) * 100.0
+                }
+            };
+            let p_adj = adjusted[i];
+            let assessment = match point {
+                None => Assessment::NotComparable,
+                Some(_) if ch.replicates[i].len() < o.resamples / 2 => Assessment::NotComparable,
+                Some(_) if p_adj >= o.alpha => Assessment::NoSignificantChange,
+                Some(c) if !st.is_rate() && c.exp_m1().abs() < o.noise => Assessment::WithinNoise,
+                Some(c) if (*c > 0.0) == st.higher_is_worse() => Assessment::Regressed,
+                Some(_) => Assessment::Improved,
+            };
+            MetricChange {
+                metric: st.name(),
+                base: est_b[i],
+                new: est_n[i],
+                change_pct: point.map(shown).unwrap_or(f64::NAN),
+                ci_low_pct: shown(test.ci_low),
+                ci_high_pct: shown(test.ci_high),
+                p_value: test.p_value,
+                p_adjusted: p_adj,
+                assessment,
+            }
+        })
+        .collect();
+    let seconds = |s: &[Vec<Second>]| s.iter().map(|r| r.len()).sum();
+    Ok(Comparison {
+        base: base.iter().map(|(n, _)| n.clone()).collect(),
+        new: new.iter().map(|(n, _)| n.clone()).collect(),
+        workload: base[0].1.config.pattern().into(),
+        base_seconds: seconds(runs_b),
+        new_seconds: seconds(runs_n),
+        alpha: o.alpha,
+        noise_pct: o.noise * 100.0,
+        resamples: o.resamples,
+        settings_differ,
+        metrics,
+        notes,
+    })
+}
+
+/// The whole measured seconds of a run: not warmup, not the short tail.
+fn whole_seconds(r: &RunResult) -> impl Iterator<Item = &crate::metrics::result::IntervalRecord> {
+    r.intervals
+        .iter()
+        .filter(|i| !i.partial && i.t_s - i.span_s > -0.05 && i.span_s > 0.0)
+}
+
+/// The settings (and workload settings) whose values differ, by name.
+fn settings_diff(a: &RunResult, b: &RunResult) -> Vec<SettingDiff> {
+    let flat = |r: &RunResult| {
+        let mut out = BTreeMap::new();
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(&r.config) {
+            for (k, v) in m {
+                match v {
+                    serde_json::Value::Object(inner) => {
+                        for (k2, v2) in inner {
+                            out.insert(format!("{k}.{k2}"), v2.to_string());
+                        }
+                    }
+                    v => {
+                        out.insert(k, v.to_string());
+                    }
+                }
+            }
+        }
+        out.insert("database".into(), r.target.kind.to_string());
+        out.insert("server_version".into(), r.target.server_version.clone());
+        out
+    };
+    let (fa, fb) = (flat(a), flat(b));
+    let keys: BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
+    keys.into_iter()
+        .filter(|k| k.as_str() != "seed" && fa.get(*k) != fb.get(*k))
+        .map(|k| SettingDiff {
+            setting: k.clone(),
+            base: fa.get(k).cloned().unwrap_or_else(|| "-".into()),
+            new: fb.get(k).cloned().unwrap_or_else(|| "-".into()),
+        })
+        .collect()
+}
+
+/// The comparison as a table for people.
+pub fn render(c: &Comparison) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let side = |v: &[String], secs: usize| {
+        format!(
+            "{} ({} run{}, {secs} s)",
+            v.join(", "),
+            v.len(),
+            if v.len() == 1 { "" } else { "s" }
+        )
+    };
+    let _ = writeln!(s, "dbarena compare: {}", c.workload);
+    let _ = writeln!(s, "  base  {}", side(&c.base, c.base_seconds));
+    let _ = writeln!(s, "  new   {}", side(&c.new, c.new_seconds));
+    for d in &c.settings_differ {
+        let _ = writeln!(s, "  differs: {} {} -> {}", d.setting, d.base, d.new);
+    }
+    let _ = writeln!(
+        s,
+        "\n  {:<11} {:>11} {:>11} {:>9}  {:<21} {:>7}  verdict",
+        "metric",
+        "base",
+        "new",
+        "change",
+        format!("{:.0}% interval", (1.0 - c.alpha) * 100.0),
+        "p (adj)"
+    );
+    for m in &c.metrics {
+        let num = |v: f64| {
+            if !v.is_finite() {
+                "-".to_string()
+            } else if m.metric.ends_with("rate") {
+                format!("{:.3}%", v * 100.0)
+            } else {
+                format!("{v:.3}")
+            }
+        };
+        let rate = m.metric.ends_with("rate");
+        let pct = |v: f64| {
+            if !v.is_finite() {
+                "-".into()
+            } else if rate {
+                format!("{v:+.2}pp")
+            } else {
+                format!("{v:+.1}%")
+            }
+        };
+        let verdict = match m.assessment {
+            Assessment::NoSignificantChange => "no significant difference",
+            Assessment::WithinNoise => "within noise",
+            Assessment::Improved => "better (significant)",
+            Assessment::Regressed => "worse (significant)",
+            Assessment::NotComparable => "not comparable",
+        };
+        let _ = writeln!(
+            s,
+            "  {:<11} {:>11} {:>11} {:>9}  {:<21} {:>7.3}  {verdict}",
+            m.metric,
+            num(m.base),
+            num(m.new),
+            pct(m.change_pct),
+            format!("[{}, {}]", pct(m.ci_low_pct), pct(m.ci_high_pct)),
+            m.p_adjusted,
+        );
+    }
+    let worse: Vec<&str> = c
+        .metrics
+        .iter()
+        .filter(|m| m.assessment == Assessment::Regressed)
+        .map(|m| m.metric.as_str())
+        .collect();
+    let better: Vec<&str> = c
+        .metrics
+        .iter()
+        .filter(|m| m.assessment == Assessment::Improved)
+        .map(|m| m.metric.as_str())
+        .collect();
+    let _ = writeln!(
+        s,
+        "\n  {}",
+        match (worse.is_empty(), better.is_empty()) {
+            (true, true) => format!(
+                "no significant difference (at {:.0}%, noise floor {:.1}%)",
+                c.alpha * 100.0,
+                c.noise_pct
+            ),
+            (false, _) => format!(
+                "WORSE: {}{}",
+                worse.join(", "),
+                if better.is_empty() {
+                    String::new()
+                } else {
+                    format!("; better: {}", better.join(", "))
+                }
+            ),
+            (true, false) => format!("better: {}", better.join(", ")),
+        }
+    );
+    for n in &c.notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
+    s
+}

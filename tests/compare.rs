@@ -1,0 +1,176 @@
+//! `dbarena compare` on real runs: a dropped index is a significant slowdown that fails the
+//! CI gate; a run against itself is no difference; unlike workloads are refused.
+
+mod common;
+use common::*;
+use std::process::Stdio;
+
+fn run_lookup(dir: &Scratch, db: &TestDb, name: &str) -> std::path::PathBuf {
+    let cfg = dir.file(&format!("{name}.toml"));
+    std::fs::write(
+        &cfg,
+        r#"
+[[custom_queries]]
+name = "lookup"
+weight = 1
+sql = "SELECT v FROM t WHERE k = :k"
+[custom_queries.params]
+k = { generator = "random_int", min = 1, max = 100000 }
+"#,
+    )
+    .unwrap();
+    let out = dir.new_file(name, "json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "-n",
+            "2",
+            "-d",
+            "4s",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    ok_result(&o, &out);
+    out
+}
+
+#[test]
+fn a_dropped_index_is_a_significant_slowdown_and_fails_the_gate() {
+    let Some(db) = TestDb::new(Db::Postgres, "cmp") else {
+        return;
+    };
+    let dir = Scratch::new("cmp");
+    db.exec(
+        "CREATE TABLE t AS SELECT g AS id, (g * 7919) % 100000 AS k, md5(g::text) AS v FROM generate_series(1, 100000) g",
+    );
+    db.exec("CREATE INDEX t_k ON t (k)");
+    db.exec("ANALYZE t");
+    let fast = run_lookup(&dir, &db, "indexed");
+    db.exec("DROP INDEX t_k");
+    let slow = run_lookup(&dir, &db, "scan");
+    let (f, s) = (fast.to_str().unwrap(), slow.to_str().unwrap());
+
+    let o = dbarena(&["compare", f, s, "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let metric = |name: &str| {
+        c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let tps = metric("tps");
+    assert_eq!(tps["assessment"], "regressed", "{tps}");
+    assert!(tps["change_pct"].as_f64().unwrap() < -20.0, "{tps}");
+    assert!(tps["ci_high_pct"].as_f64().unwrap() < 0.0, "{tps}");
+    assert!(tps["p_adjusted"].as_f64().unwrap() < 0.05, "{tps}");
+    assert_eq!(metric("p50_ms")["assessment"], "regressed");
+
+    // The CI gate: significantly slower by more than 5% exits 7 and says what.
+    let o = dbarena(&["compare", f, s, "--fail-if-slower", "5%"], dir.path());
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tps"), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("WORSE"), "{text}");
+
+    // A run against itself: no significant difference, the gate passes.
+    let o = dbarena(&["compare", f, f, "--fail-if-slower", "5%"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no significant difference"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // The HTML report with both runs overlaid.
+    let charts = dir.file("charts");
+    let o = dbarena(
+        &["compare", f, s, "--html", "-o", charts.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(charts.join("report.html")).unwrap();
+    assert!(
+        html.contains("throughput over time, per run"),
+        "no overlay chart"
+    );
+
+    // --json into a closed pipe: no panic, no error.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
+        .args(["compare", f, s, "--json"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unlike_workloads_are_refused_unless_forced() {
+    let Some(db) = TestDb::new(Db::Sqlite, "cmp2") else {
+        return;
+    };
+    let dir = Scratch::new("cmp2");
+    let mut files = Vec::new();
+    for pattern in ["read_heavy", "write_heavy"] {
+        let out = dir.new_file(pattern, "json");
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                pattern,
+                "-d",
+                "2s",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        ok_result(&o, &out);
+        files.push(out);
+    }
+    let (a, b) = (files[0].to_str().unwrap(), files[1].to_str().unwrap());
+    let o = dbarena(&["compare", a, b], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("different workloads") && e.contains("--force"),
+        "{e}"
+    );
+    let o = dbarena(&["compare", a, b, "--force", "--json"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let differ: Vec<&str> = c["settings_differ"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["setting"].as_str().unwrap())
+        .collect();
+    assert!(differ.contains(&"workload.pattern"), "{differ:?}");
+    // One file alone is not a comparison.
+    let o = dbarena(&["compare", a], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("two results"), "{}", stderr(&o));
+}
