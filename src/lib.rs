@@ -17,6 +17,7 @@ pub mod report;
 pub mod schema;
 pub mod seed;
 pub mod sweep;
+pub mod thresholds;
 pub mod util;
 pub mod value;
 pub mod verify;

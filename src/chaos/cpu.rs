@@ -83,7 +83,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1500));
         let used = hog_cpu_s();
         drop(hog);
-        // Two threads at 50% for 1.5 s: 1.5 CPU seconds; wide bounds for a busy machine.
-        assert!((0.6..=2.2).contains(&used), "used {used} CPU seconds");
+        // Two threads at 50% for 1.5 s: 1.5 CPU seconds. On a machine busy with other work
+        // they get less (0.47 s seen while two builds ran), never more: the upper bound is
+        // the check, the lower one only that they burn at all.
+        assert!((0.2..=2.2).contains(&used), "used {used} CPU seconds");
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum WorkloadCommand {
     /// Run a workload and write a result file.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +72,14 @@ pub struct RunArgs {
     /// Abandon a transaction (and its connection) after this long, e.g. 10s [default: 30s]
     #[arg(long)]
     timeout: Option<String>,
+    /// What the run must achieve, e.g. 'p99<20ms', 'errors<0.1%', 'tps>=950',
+    /// 'p99[new_order]<50ms' (repeatable); a failed threshold exits 7.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    thresholds: Vec<String>,
+    /// Stop the run as soon as a threshold fails (counts and max at once; rates and
+    /// percentiles after a tenth of the run).
+    #[arg(long)]
+    abort_on_fail: bool,
     /// Print the result as JSON on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -85,7 +93,7 @@ pub struct RunArgs {
 
 pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        WorkloadCommand::Run(a) => run_cmd(a),
+        WorkloadCommand::Run(a) => run_cmd(*a),
     }
 }
 
@@ -118,6 +126,9 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         distribution: a.distribution,
         pipeline: a.pipeline,
         timeout: a.timeout,
+        thresholds: (!a.thresholds.is_empty())
+            .then(|| toml::Value::Array(a.thresholds.iter().map(|t| t.as_str().into()).collect())),
+        abort_on_fail: a.abort_on_fail.then_some(true),
         custom_operations: None,
         custom_queries: None,
         ..Default::default()
@@ -159,6 +170,16 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let r = &report.result;
+    let failed: Vec<String> = r
+        .thresholds
+        .iter()
+        .filter(|t| !t.pass)
+        .map(|t| format!("{} (measured {})", t.threshold, t.shown))
+        .collect();
+    if let Some(why) = &r.aborted {
+        eprintln!("aborted: {why}; partial result saved to {path}");
+        return Ok(ExitCode::ThresholdFailed);
+    }
     if r.interrupted {
         eprintln!("interrupted: partial result saved to {path}");
         return Ok(crate::util::signals::interrupted_code());
@@ -198,6 +219,10 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             r.totals.failed
         ))
         .into());
+    }
+    if !failed.is_empty() {
+        eprintln!("thresholds failed: {}; see {path}", failed.join(", "));
+        return Ok(ExitCode::ThresholdFailed);
     }
     let unrecovered = r.outages.iter().filter(|o| !o.recovered).count();
     if unrecovered > 0 || r.schedule.missed_connection_lost > 0 {

@@ -4,6 +4,7 @@
 use super::spec::*;
 use crate::db::{Isolation, Protocol};
 use crate::engine::Arrival;
+use crate::thresholds::Threshold;
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -26,6 +27,8 @@ pub enum ConfigError {
     UnknownPattern(String),
     #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
     Weights { what: String, sum: f64 },
+    #[error(transparent)]
+    Threshold(#[from] crate::thresholds::ThresholdError),
     #[error("invalid {setting} '{value}': {why}")]
     Invalid {
         setting: String,
@@ -106,6 +109,11 @@ pub struct WorkloadFile {
     pub verify: Option<bool>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
+    /// `["p99<20ms", "errors<0.1%"]`, or a table `{ p99 = "<20ms", operations = { new_order
+    /// = { p99 = "<50ms" } } }`.
+    pub thresholds: Option<toml::Value>,
+    /// Stop the run as soon as a threshold fails.
+    pub abort_on_fail: Option<bool>,
 }
 
 impl WorkloadFile {
@@ -165,6 +173,12 @@ impl WorkloadFile {
             verify: over.verify.or(self.verify),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
+            // The file's thresholds and the flags' together.
+            thresholds: match (self.thresholds, over.thresholds) {
+                (Some(a), Some(b)) => Some(toml::Value::Array(vec![a, b])),
+                (a, b) => b.or(a),
+            },
+            abort_on_fail: over.abort_on_fail.or(self.abort_on_fail),
         }
     }
 
@@ -238,9 +252,30 @@ impl WorkloadFile {
             Some(p) => Protocol::parse(p)
                 .ok_or_else(|| invalid("protocol", p, "expected simple, extended or prepared"))?,
         };
+        let thresholds = match &self.thresholds {
+            None => Vec::new(),
+            Some(v) => {
+                let mut texts = Vec::new();
+                threshold_texts(v, None, None, &mut texts)?;
+                texts
+                    .iter()
+                    .map(|t| Threshold::parse(t).map_err(ConfigError::from))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        let abort_on_fail = self.abort_on_fail.unwrap_or(false);
+        if abort_on_fail && thresholds.is_empty() {
+            return Err(invalid(
+                "abort_on_fail",
+                true,
+                "there is no threshold to fail; add --threshold, e.g. 'p99<20ms'",
+            ));
+        }
         Ok(WorkloadConfig {
             db,
             workload,
+            thresholds,
+            abort_on_fail,
             tps,
             arrival,
             duration,
@@ -419,6 +454,66 @@ impl WorkloadFile {
         }
         Ok(())
     }
+}
+
+/// Flattens the TOML forms of thresholds into expressions: strings as they are, arrays
+/// item by item, tables as `metric = "<20ms"` (or a list of conditions) with per-operation
+/// tables under `operations`.
+fn threshold_texts(
+    v: &toml::Value,
+    metric: Option<&str>,
+    op: Option<&str>,
+    out: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    match v {
+        toml::Value::String(s) => out.push(match metric {
+            None => s.clone(),
+            Some(m) => match op {
+                Some(op) => format!("{m}[{op}]{s}"),
+                None => format!("{m}{s}"),
+            },
+        }),
+        toml::Value::Array(items) => {
+            for i in items {
+                threshold_texts(i, metric, op, out)?;
+            }
+        }
+        toml::Value::Table(t) if metric.is_none() => {
+            for (k, v) in t {
+                if k == "operations" && op.is_none() {
+                    let toml::Value::Table(ops) = v else {
+                        return Err(invalid(
+                            "thresholds.operations",
+                            v,
+                            "expected a table per operation, e.g. [thresholds.operations.new_order]",
+                        ));
+                    };
+                    for (name, v) in ops {
+                        let toml::Value::Table(inner) = v else {
+                            return Err(invalid(
+                                "thresholds.operations",
+                                v,
+                                "expected a table of metric = \"<limit\"",
+                            ));
+                        };
+                        for (m, cond) in inner {
+                            threshold_texts(cond, Some(m), Some(name), out)?;
+                        }
+                    }
+                } else {
+                    threshold_texts(v, Some(k), op, out)?;
+                }
+            }
+        }
+        other => {
+            return Err(invalid(
+                "thresholds",
+                other,
+                "expected \"p99<20ms\", a list of them, or a table such as p99 = \"<20ms\"",
+            ))
+        }
+    }
+    Ok(())
 }
 
 /// Weights must sum to 1 or to 100 (within rounding).
@@ -622,6 +717,47 @@ mod tests {
             "{err}"
         );
         assert!(table("2kv").is_err());
+    }
+
+    #[test]
+    fn thresholds_from_a_list_a_table_and_flags() {
+        let f = WorkloadFile::parse(
+            "[thresholds]\np99 = \"<20ms\"\nerrors = [\"<0.1%\", \"<=10\"]\n[thresholds.operations.lookup]\np50 = \"<2ms\"\n",
+            "x",
+        )
+        .unwrap();
+        let flags = WorkloadFile {
+            thresholds: Some(toml::Value::Array(vec!["tps>=950".into()])),
+            ..Default::default()
+        };
+        let c = f.overlay(flags).resolve("sqlite::memory:".into()).unwrap();
+        let texts: Vec<&str> = c.thresholds.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "errors<0.1%",
+                "errors<=10",
+                "p50[lookup]<2ms",
+                "p99<20ms",
+                "tps>=950"
+            ]
+        );
+        let err = WorkloadFile {
+            abort_on_fail: Some(true),
+            ..Default::default()
+        }
+        .resolve("x".into())
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no threshold"), "{err}");
+        let err = WorkloadFile {
+            thresholds: Some(toml::Value::Array(vec!["p99 20ms".into()])),
+            ..Default::default()
+        }
+        .resolve("x".into())
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no comparison"), "{err}");
     }
 
     /// Settings of one workload given to another are refused, never silently ignored.

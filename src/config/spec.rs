@@ -5,6 +5,7 @@
 
 use crate::db::{Isolation, Protocol};
 use crate::engine::Arrival;
+use crate::thresholds::Threshold;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +17,10 @@ pub struct WorkloadConfig {
     pub db: String,
     /// What runs.
     pub workload: WorkloadSpec,
+    /// What the run must achieve to pass (exit 7 otherwise).
+    pub thresholds: Vec<Threshold>,
+    /// Stop as soon as a threshold fails.
+    pub abort_on_fail: bool,
     /// Target rate in transactions/s; `None` runs closed-loop.
     pub tps: Option<f64>,
     pub arrival: Arrival,
@@ -331,6 +336,10 @@ struct ConfigRepr {
     timeout: Duration,
     #[serde(default = "one")]
     pipeline: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    thresholds: Vec<Threshold>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    abort_on_fail: bool,
     // The flat fields of older files.
     #[serde(default, skip_serializing)]
     mix: Option<OpMix>,
@@ -371,6 +380,8 @@ impl ConfigRepr {
         Ok(WorkloadConfig {
             db: self.db,
             workload,
+            thresholds: self.thresholds,
+            abort_on_fail: self.abort_on_fail,
             tps: self.tps,
             arrival: self.arrival,
             duration: self.duration,
@@ -454,6 +465,8 @@ impl Serialize for WorkloadConfig {
             protocol: c.protocol,
             timeout: c.timeout,
             pipeline: c.pipeline,
+            thresholds: c.thresholds,
+            abort_on_fail: c.abort_on_fail,
             mix: None,
             tables: None,
             distribution: None,
@@ -560,6 +573,8 @@ mod tests {
             workload: WorkloadSpec::Pgbench {
                 script: PgbenchScript::TpcbLike,
             },
+            thresholds: vec![Threshold::parse("p99<20ms").unwrap()],
+            abort_on_fail: false,
             tps: Some(100.0),
             arrival: Arrival::Poisson,
             duration: Some(Duration::from_secs(5)),
@@ -579,5 +594,8 @@ mod tests {
         assert_eq!(v["workload"]["kind"], "pgbench");
         assert_eq!(v["workload"]["script"], "tpcb-like");
         assert!(v.get("writers_readers").is_none() && v.get("mix").is_none());
+        assert_eq!(v["thresholds"][0], "p99<20ms");
+        let back: WorkloadConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(back.thresholds[0].limit, 20.0);
     }
 }

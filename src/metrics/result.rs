@@ -174,6 +174,12 @@ pub struct RunResult {
     /// The isolation check of the list-append pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// Each threshold with what was measured and whether it passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// Why the run was stopped early by `--abort-on-fail` (the threshold and its value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 /// What a checker concluded.
@@ -357,6 +363,8 @@ impl RunResult {
             notes,
             writers_readers: None,
             verification: None,
+            thresholds: Vec::new(),
+            aborted: None,
             faults: Vec::new(),
         }
     }

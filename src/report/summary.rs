@@ -157,6 +157,18 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             v.history
         );
     }
+    if !r.thresholds.is_empty() {
+        let _ = writeln!(s, "thresholds");
+        for t in &r.thresholds {
+            let _ = writeln!(
+                s,
+                "  {:<28} {:<20} {}",
+                t.threshold,
+                t.shown,
+                if t.pass { "pass" } else { "FAIL" }
+            );
+        }
+    }
     for n in &r.notes {
         let _ = writeln!(s, "note: {n}");
     }

@@ -48,6 +48,8 @@ pub struct RunEnv {
     pub path: PathBuf,
     /// Saves what was measured if a second signal ends the process before the result is built.
     last_words: Option<crate::util::signals::LastWordsGuard>,
+    /// The threshold that stopped the run (`--abort-on-fail`), with its value.
+    pub aborted: Option<String>,
 }
 
 impl RunEnv {
@@ -69,6 +71,7 @@ impl RunEnv {
             server_version,
             path,
             last_words: None,
+            aborted: None,
         })
     }
 
@@ -88,6 +91,20 @@ impl RunEnv {
         opts: &RunOptions,
         progress: &mut dyn ProgressSink,
     ) -> Result<engine::EngineOutput, Error> {
+        let ops = workload.op_names();
+        for t in &cfg.thresholds {
+            if let Some(op) = t
+                .operation
+                .as_deref()
+                .filter(|op| !ops.iter().any(|o| o == op))
+            {
+                return Err(Error::Usage(format!(
+                    "threshold {t} names operation '{op}', which {} does not run; its operations: {}",
+                    cfg.pattern(),
+                    ops.join(", ")
+                )));
+            }
+        }
         let connector = Arc::new(super::connector::DbConnector {
             url: self.url.clone(),
             isolation: cfg.isolation,
@@ -106,15 +123,27 @@ impl RunEnv {
                 Err(e) => eprintln!("error: {e}"),
             }
         }));
-        engine::run(
+        let mut watch = AbortWatch {
+            inner: progress,
+            thresholds: if cfg.abort_on_fail {
+                &cfg.thresholds
+            } else {
+                &[]
+            },
+            stop: opts.stop.clone(),
+            tripped: None,
+        };
+        let out = engine::run(
             connector,
             workload,
             settings(cfg),
             opts.stop.clone(),
             opts.started.clone(),
             Some(live),
-            progress,
-        )
+            &mut watch,
+        );
+        self.aborted = watch.tripped;
+        out
     }
 
     /// What every result of this run shares.
@@ -148,6 +177,34 @@ impl RunEnv {
     /// server may no longer answer.
     pub fn close(self) {
         drop(self);
+    }
+}
+
+/// Passes progress on, and stops the run when a threshold fails (`--abort-on-fail`).
+struct AbortWatch<'a> {
+    inner: &'a mut dyn ProgressSink,
+    thresholds: &'a [crate::thresholds::Threshold],
+    stop: Arc<AtomicBool>,
+    tripped: Option<String>,
+}
+
+impl ProgressSink for AbortWatch<'_> {
+    fn update(&mut self, snap: &engine::Snapshot) {
+        self.inner.update(snap);
+        if self.tripped.is_some() || self.thresholds.is_empty() {
+            return;
+        }
+        // Rates and percentiles of the first seconds say little: judged once a tenth of the
+        // run (and 2 s) has passed; counts and the maximum at once.
+        let settled = snap.progress >= 0.1 && snap.elapsed.as_secs_f64() >= 2.0;
+        if let Some((t, v)) = crate::thresholds::breaks_now(self.thresholds, snap, settled) {
+            self.tripped = Some(format!("threshold {t} failed at {v}"));
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn finish(&mut self) {
+        self.inner.finish();
     }
 }
 
@@ -194,6 +251,13 @@ pub fn run_workload(
         | WorkloadSpec::Ycsb { .. } => run_statements(&mut env, &cfg, &opts, progress)?,
     };
     result.faults = opts.faults.clone();
+    if let Some(why) = env.aborted.take() {
+        result
+            .notes
+            .push(format!("stopped early by --abort-on-fail: {why}"));
+        result.aborted = Some(why);
+    }
+    result.thresholds = crate::thresholds::evaluate(&cfg.thresholds, &result);
     // From here the result itself is saved: a second signal waits for that instead of
     // writing the last interval's copy beside it.
     env.last_words = None;
