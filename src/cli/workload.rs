@@ -76,6 +76,14 @@ pub struct RunArgs {
     /// 'p99[new_order]<50ms' (repeatable); a failed threshold exits 7.
     #[arg(long = "threshold", value_name = "EXPR")]
     thresholds: Vec<String>,
+    /// A rate stage after the warmup, DURATION:TARGET (repeatable): `--tps 100 --stage
+    /// 30s:1000 --stage 1m:1000` ramps from 100 to 1000 tps in 30 s, then holds for a minute.
+    #[arg(long = "stage", value_name = "DURATION:TPS")]
+    stages: Vec<String>,
+    /// Closed loop: a user's pause between transactions, `100ms` or `exp:100ms`
+    /// (exponentially distributed around 100 ms).
+    #[arg(long, value_name = "D")]
+    think_time: Option<String>,
     /// Stop the run as soon as a threshold fails (counts and max at once; rates and
     /// percentiles after a tenth of the run).
     #[arg(long)]
@@ -129,6 +137,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         thresholds: (!a.thresholds.is_empty())
             .then(|| toml::Value::Array(a.thresholds.iter().map(|t| t.as_str().into()).collect())),
         abort_on_fail: a.abort_on_fail.then_some(true),
+        stages: (!a.stages.is_empty()).then(|| a.stages.clone()),
+        think_time: a.think_time.clone(),
         custom_operations: None,
         custom_queries: None,
         ..Default::default()

@@ -3,7 +3,7 @@
 
 use super::spec::*;
 use crate::db::{Isolation, Protocol};
-use crate::engine::Arrival;
+use crate::engine::{Arrival, Stage, ThinkTime};
 use crate::thresholds::Threshold;
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,12 @@ pub struct WorkloadFile {
     pub thresholds: Option<toml::Value>,
     /// Stop the run as soon as a threshold fails.
     pub abort_on_fail: Option<bool>,
+    /// Rate stages after the warmup, `"DURATION:TARGET"`: `["30s:1000", "1m:1000"]` ramps
+    /// from `tps` to 1000 in 30 s and holds it for a minute.
+    pub stages: Option<Vec<String>>,
+    /// Closed loop: pause between transactions, `"100ms"` fixed or `"exp:100ms"`
+    /// exponentially distributed around 100 ms.
+    pub think_time: Option<String>,
 }
 
 impl WorkloadFile {
@@ -179,6 +185,8 @@ impl WorkloadFile {
                 (a, b) => b.or(a),
             },
             abort_on_fail: over.abort_on_fail.or(self.abort_on_fail),
+            stages: over.stages.or(self.stages),
+            think_time: over.think_time.or(self.think_time),
         }
     }
 
@@ -210,6 +218,31 @@ impl WorkloadFile {
                 .transpose()
         };
         let mut duration = dur("duration", &self.duration)?;
+        let stages = self
+            .stages
+            .iter()
+            .flatten()
+            .map(|s| parse_stage(s))
+            .collect::<Result<Vec<Stage>, ConfigError>>()?;
+        if !stages.is_empty() {
+            if matches!(&self.tps, Some(TpsSetting::Word(w)) if w.eq_ignore_ascii_case("max")) {
+                return Err(invalid(
+                    "stages",
+                    stages.len(),
+                    "stages set an arrival rate (open loop); give the start rate with --tps N (default 0), not max",
+                ));
+            }
+            if self.transactions.is_some() {
+                return Err(invalid(
+                    "stages",
+                    stages.len(),
+                    "stages run for their durations; remove --transactions",
+                ));
+            }
+            // The stages are the run, unless a duration cuts or extends it (the last target
+            // is then held).
+            duration.get_or_insert(stages.iter().map(|s| s.duration).sum());
+        }
         if duration.is_none() && self.transactions.is_none() {
             duration = Some(Duration::from_secs(10));
         }
@@ -247,6 +280,24 @@ impl WorkloadFile {
             })?),
         };
         let workload = self.workload_spec()?;
+        let think_time = match self.think_time.as_deref() {
+            None => None,
+            Some(t) => {
+                let (exponential, d) = match t.strip_prefix("exp:") {
+                    Some(d) => (true, d),
+                    None => (false, t),
+                };
+                let mean = parse_duration(d.trim()).map_err(|why| invalid("think_time", t, why))?;
+                if tps.is_some() || !stages.is_empty() {
+                    return Err(invalid(
+                        "think_time",
+                        t,
+                        "think time belongs to a closed loop (users that wait between transactions); an open-loop rate already spaces the starts, so drop --tps or the think time",
+                    ));
+                }
+                Some(ThinkTime { mean, exponential })
+            }
+        };
         let protocol = match self.protocol.as_deref() {
             None => Protocol::Prepared,
             Some(p) => Protocol::parse(p)
@@ -271,11 +322,18 @@ impl WorkloadFile {
                 "there is no threshold to fail; add --threshold, e.g. 'p99<20ms'",
             ));
         }
+        let tps = if stages.is_empty() {
+            tps
+        } else {
+            Some(tps.unwrap_or(0.0))
+        };
         Ok(WorkloadConfig {
             db,
             workload,
             thresholds,
             abort_on_fail,
+            stages,
+            think_time,
             tps,
             arrival,
             duration,
@@ -454,6 +512,18 @@ impl WorkloadFile {
         }
         Ok(())
     }
+}
+
+/// `"30s:1000"` → 30 s towards 1000 tps.
+fn parse_stage(s: &str) -> Result<Stage, ConfigError> {
+    let why = "expected DURATION:TARGET_TPS, e.g. 30s:1000";
+    let (d, r) = s.split_once(':').ok_or_else(|| invalid("stages", s, why))?;
+    let duration = parse_duration(d.trim()).map_err(|e| invalid("stages", s, e))?;
+    let target: f64 = r.trim().parse().map_err(|_| invalid("stages", s, why))?;
+    if !(target.is_finite() && target >= 0.0) {
+        return Err(invalid("stages", s, "the target rate must be 0 or more"));
+    }
+    Ok(Stage { duration, target })
 }
 
 /// Flattens the TOML forms of thresholds into expressions: strings as they are, arrays

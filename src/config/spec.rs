@@ -4,7 +4,7 @@
 //! behaviour.
 
 use crate::db::{Isolation, Protocol};
-use crate::engine::Arrival;
+use crate::engine::{Arrival, Stage, ThinkTime};
 use crate::thresholds::Threshold;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -39,6 +39,10 @@ pub struct WorkloadConfig {
     pub timeout: Duration,
     /// Transactions in flight per connection (PostgreSQL, single-statement work).
     pub pipeline: usize,
+    /// Rate stages after the warmup (open loop, starting from `tps`).
+    pub stages: Vec<Stage>,
+    /// Closed loop: a user's pause between transactions.
+    pub think_time: Option<ThinkTime>,
 }
 
 impl WorkloadConfig {
@@ -337,6 +341,10 @@ struct ConfigRepr {
     #[serde(default = "one")]
     pipeline: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stages: Vec<Stage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    think_time: Option<ThinkTime>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     thresholds: Vec<Threshold>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     abort_on_fail: bool,
@@ -382,6 +390,8 @@ impl ConfigRepr {
             workload,
             thresholds: self.thresholds,
             abort_on_fail: self.abort_on_fail,
+            stages: self.stages,
+            think_time: self.think_time,
             tps: self.tps,
             arrival: self.arrival,
             duration: self.duration,
@@ -467,6 +477,8 @@ impl Serialize for WorkloadConfig {
             pipeline: c.pipeline,
             thresholds: c.thresholds,
             abort_on_fail: c.abort_on_fail,
+            stages: c.stages,
+            think_time: c.think_time,
             mix: None,
             tables: None,
             distribution: None,
@@ -588,6 +600,8 @@ mod tests {
             protocol: Protocol::Prepared,
             timeout: Duration::from_secs(30),
             pipeline: 1,
+            stages: Vec::new(),
+            think_time: None,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["pattern"], "tpcb-like");

@@ -57,9 +57,12 @@ impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
             .workload
             .lane_rate(lane)
             .or_else(|| s.rate.map(|r| r / lanes as f64));
-        match rate {
-            None => Schedule::closed(),
-            Some(r) => Schedule::open(s.arrival, r, lane, lanes, s.seed),
+        match (self.workload.lane_rate(lane), s.profile()) {
+            (None, Some(p)) => Schedule::profiled(s.arrival, p, lane, lanes, s.seed),
+            _ => match rate {
+                None => Schedule::closed(),
+                Some(r) => Schedule::open(s.arrival, r, lane, lanes, s.seed),
+            },
         }
     }
 }
@@ -102,6 +105,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         .transactions
         .map(|n| n / lanes + u64::from((lane as u64) < n % lanes));
     let mut conn = Some(conn);
+    let mut think_rng = crate::datagen::Rng::derive(s.seed, 1_000_000 + lane as u64);
     // Set while the connection is lost: since when, and why.
     let mut down: Option<(Instant, String)> = None;
     tokio::time::sleep_until(start).await;
@@ -117,7 +121,12 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         }
         let intended = match schedule.next_start() {
             Some(off) => start + off,
-            None => Instant::now(),
+            // Closed loop: at once, or after the user's think time.
+            None if schedule.is_open() => break,
+            None => match s.think {
+                Some(t) => Instant::now() + think_pause(t, &mut think_rng),
+                None => Instant::now(),
+            },
         };
         if let Some(d) = w.deadline {
             if intended >= d {
@@ -264,6 +273,17 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         });
     }
     src.finish();
+}
+
+/// One think time: the mean, or exponentially distributed around it.
+fn think_pause(t: super::ThinkTime, rng: &mut crate::datagen::Rng) -> Duration {
+    if t.exponential {
+        // Capped at ten means, as TPC-C caps its think times.
+        let mean = t.mean.as_secs_f64();
+        Duration::from_secs_f64(rng.exp(mean).min(10.0 * mean))
+    } else {
+        t.mean
+    }
 }
 
 /// Where the schedule ends for a lane that stops early: the end of the run, or now when the

@@ -13,7 +13,7 @@ mod stop;
 mod tests;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
-pub use schedule::{Arrival, Schedule};
+pub use schedule::{Arrival, RateProfile, Schedule, Stage};
 pub use source::{Connector, TxEnd, TxResult, TxSource, Workload};
 
 use crate::metrics::hist::LatencySummary;
@@ -45,6 +45,43 @@ pub struct RunSettings {
     /// Extra attempts after a retryable error.
     pub max_retries: u32,
     pub seed: u64,
+    /// Rate stages after the warmup, starting from `rate` (open loop).
+    pub stages: Vec<Stage>,
+    /// Closed loop: a pause between one transaction's end and the next start.
+    pub think: Option<ThinkTime>,
+}
+
+/// The pause of a user between transactions (closed loop).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThinkTime {
+    #[serde(with = "think_secs")]
+    pub mean: Duration,
+    /// Exponentially distributed around the mean (as TPC-C's think times), else fixed.
+    pub exponential: bool,
+}
+
+mod think_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs_f64(f64::deserialize(d)?.max(0.0)))
+    }
+}
+
+impl RunSettings {
+    /// The whole run's target rate over time, when it changes (stages).
+    pub fn profile(&self) -> Option<std::sync::Arc<schedule::RateProfile>> {
+        (!self.stages.is_empty()).then(|| {
+            std::sync::Arc::new(schedule::RateProfile::new(
+                self.rate.unwrap_or(0.0),
+                self.warmup,
+                &self.stages,
+            ))
+        })
+    }
 }
 
 /// What the engine measured.
@@ -189,6 +226,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         totals: Interval::with_ops(op_names.len()),
         intervals: Vec::new(),
         last_tick: warmup_end.max(start),
+        profile: settings.profile(),
     };
     let tick = Duration::from_secs(1);
     let mut next_tick = start + tick;
@@ -282,6 +320,7 @@ struct Collector<'a> {
     totals: Interval,
     intervals: Vec<IntervalRecord>,
     last_tick: Instant,
+    profile: Option<std::sync::Arc<schedule::RateProfile>>,
 }
 
 impl Collector<'_> {
@@ -309,6 +348,14 @@ impl Collector<'_> {
             // not read its few transactions as a collapse.
             partial: last && span < 0.95,
             span_s: span,
+            target_tps: match (&self.profile, self.settings.rate) {
+                (Some(p), _) if span > 0.0 => {
+                    let off = |t: Instant| t.saturating_duration_since(start).as_secs_f64();
+                    Some((p.expected(off(now)) - p.expected(off(self.last_tick))) / span)
+                }
+                (None, Some(r)) => Some(r),
+                _ => None,
+            },
             response_hdr: if all.is_empty() {
                 String::new()
             } else {

@@ -22,8 +22,136 @@ pub struct Schedule {
 #[derive(Debug, Clone)]
 enum Kind {
     Closed,
-    Poisson { mean_gap: f64, rng: Rng },
-    Uniform { gap: f64 },
+    Poisson {
+        mean_gap: f64,
+        rng: Rng,
+    },
+    Uniform {
+        gap: f64,
+    },
+    /// A rate that changes over time: arrivals are placed in the space of expected arrivals
+    /// (Λ, the integral of the rate) and mapped back to time, which keeps Poisson arrivals
+    /// Poisson and uniform ones evenly spaced at every rate.
+    Profile {
+        profile: std::sync::Arc<RateProfile>,
+        /// This lane's share of the whole run's rate.
+        share: f64,
+        /// Position in Λ-space of the next arrival, in this lane's units.
+        u: f64,
+        rng: Option<Rng>,
+    },
+}
+
+/// One stage of a rate profile: over `duration`, the rate moves linearly to `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    pub target: f64,
+}
+
+mod secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs_f64(f64::deserialize(d)?.max(0.0)))
+    }
+}
+
+/// The whole run's target rate over time (offsets from the run start, warmup included): the
+/// start rate until `ramp_from`, then each stage in turn, then the last target held.
+#[derive(Debug, Clone)]
+pub struct RateProfile {
+    /// (time, rate) corners; linear between them, constant after the last.
+    corners: Vec<(f64, f64)>,
+}
+
+impl RateProfile {
+    pub fn new(start_rate: f64, ramp_from: Duration, stages: &[Stage]) -> RateProfile {
+        let mut corners = vec![(0.0, start_rate)];
+        let mut t = ramp_from.as_secs_f64();
+        if t > 0.0 {
+            corners.push((t, start_rate));
+        }
+        for st in stages {
+            t += st.duration.as_secs_f64();
+            corners.push((t, st.target.max(0.0)));
+        }
+        RateProfile { corners }
+    }
+
+    /// The target rate at time `t`.
+    pub fn rate_at(&self, t: f64) -> f64 {
+        let c = &self.corners;
+        for w in c.windows(2) {
+            let ((t0, r0), (t1, r1)) = (w[0], w[1]);
+            if t < t1 {
+                if t1 <= t0 {
+                    return r1;
+                }
+                return r0 + (r1 - r0) * ((t - t0).max(0.0) / (t1 - t0));
+            }
+        }
+        c.last().map(|x| x.1).unwrap_or(0.0)
+    }
+
+    /// Expected arrivals from 0 to `t`.
+    pub fn expected(&self, t: f64) -> f64 {
+        let c = &self.corners;
+        let mut acc = 0.0;
+        for w in c.windows(2) {
+            let ((t0, r0), (t1, r1)) = (w[0], w[1]);
+            if t <= t0 {
+                return acc;
+            }
+            let end = t.min(t1);
+            let r_end = if t1 > t0 {
+                r0 + (r1 - r0) * (end - t0) / (t1 - t0)
+            } else {
+                r1
+            };
+            acc += (r0 + r_end) / 2.0 * (end - t0);
+            if t <= t1 {
+                return acc;
+            }
+        }
+        let (tl, rl) = c.last().copied().unwrap_or((0.0, 0.0));
+        acc + rl * (t - tl).max(0.0)
+    }
+
+    /// The time by which `x` arrivals are expected; None if the rate falls to zero first.
+    pub fn time_of(&self, x: f64) -> Option<f64> {
+        let c = &self.corners;
+        let mut acc = 0.0;
+        for w in c.windows(2) {
+            let ((t0, r0), (t1, r1)) = (w[0], w[1]);
+            let seg = (r0 + r1) / 2.0 * (t1 - t0);
+            if acc + seg >= x && t1 > t0 {
+                // Solve acc + r0·τ + (b/2)·τ² = x on this segment, b the slope.
+                let need = x - acc;
+                let b = (r1 - r0) / (t1 - t0);
+                let tau = if b.abs() < 1e-12 {
+                    if r0 <= 0.0 {
+                        return None;
+                    }
+                    need / r0
+                } else {
+                    let disc = (r0 * r0 + 2.0 * b * need).max(0.0);
+                    (disc.sqrt() - r0) / b
+                };
+                return Some(t0 + tau.clamp(0.0, t1 - t0));
+            }
+            acc += seg;
+        }
+        let (tl, rl) = c.last().copied().unwrap_or((0.0, 0.0));
+        if rl <= 0.0 {
+            return None;
+        }
+        Some(tl + (x - acc) / rl)
+    }
 }
 
 impl Schedule {
@@ -63,6 +191,46 @@ impl Schedule {
         }
     }
 
+    /// Lane `lane` of `lanes` following `profile` (the whole run's rate over time).
+    pub fn profiled(
+        arrival: Arrival,
+        profile: std::sync::Arc<RateProfile>,
+        lane: usize,
+        lanes: usize,
+        seed: u64,
+    ) -> Self {
+        let share = 1.0 / lanes.max(1) as f64;
+        let (u, rng) = match arrival {
+            Arrival::Poisson => {
+                let mut rng = Rng::new(seed ^ ((lane as u64) << 20));
+                (rng.exp(1.0), Some(rng))
+            }
+            // Staggered so that the lanes together are evenly spaced.
+            Arrival::Uniform => (lane as f64 * share, None),
+        };
+        let mut s = Schedule {
+            kind: Kind::Profile {
+                profile,
+                share,
+                u,
+                rng,
+            },
+            next: 0.0,
+        };
+        s.place();
+        s
+    }
+
+    /// Maps the profile's Λ-space position to the next start time.
+    fn place(&mut self) {
+        if let Kind::Profile {
+            profile, share, u, ..
+        } = &self.kind
+        {
+            self.next = profile.time_of(*u / *share).unwrap_or(f64::INFINITY);
+        }
+    }
+
     /// Whether this is an open-loop schedule.
     pub fn is_open(&self) -> bool {
         !matches!(self.kind, Kind::Closed)
@@ -75,6 +243,17 @@ impl Schedule {
             Kind::Closed => return None,
             Kind::Poisson { mean_gap, rng } => self.next += rng.exp(*mean_gap),
             Kind::Uniform { gap } => self.next += *gap,
+            Kind::Profile { u, rng, .. } => {
+                if !at.is_finite() {
+                    // The rate fell to zero for good: nothing more is due.
+                    return None;
+                }
+                *u += match rng {
+                    Some(r) => r.exp(1.0),
+                    None => 1.0,
+                };
+                self.place();
+            }
         }
         Some(Duration::from_secs_f64(at))
     }
@@ -97,5 +276,50 @@ mod tests {
         assert_eq!(u.next_start().unwrap(), Duration::from_secs_f64(0.05));
         assert_eq!(u.next_start().unwrap(), Duration::from_secs_f64(0.15));
         assert!(Schedule::closed().next_start().is_none());
+    }
+
+    #[test]
+    fn a_ramp_is_followed_second_by_second() {
+        // 100 → 1000 tps over 10 s after a 1 s hold, then held: 4 lanes, evenly spaced.
+        let stages = [Stage {
+            duration: Duration::from_secs(10),
+            target: 1000.0,
+        }];
+        let p = std::sync::Arc::new(RateProfile::new(100.0, Duration::from_secs(1), &stages));
+        assert_eq!(p.rate_at(0.5), 100.0);
+        assert!((p.rate_at(6.0) - 550.0).abs() < 1e-9);
+        assert_eq!(p.rate_at(20.0), 1000.0);
+        assert!((p.expected(1.0) - 100.0).abs() < 1e-9);
+        assert!((p.expected(11.0) - (100.0 + 5500.0)).abs() < 1e-6);
+        for x in [50.0, 100.0, 3000.0, 5600.0, 9000.0] {
+            let t = p.time_of(x).unwrap();
+            assert!((p.expected(t) - x).abs() < 1e-6, "{x}: {t}");
+        }
+        let mut counts = [0u32; 14];
+        for lane in 0..4 {
+            let mut s = Schedule::profiled(Arrival::Uniform, p.clone(), lane, 4, 1);
+            while let Some(t) = s.next_start() {
+                if t.as_secs_f64() >= 14.0 {
+                    break;
+                }
+                counts[t.as_secs() as usize] += 1;
+            }
+        }
+        for (sec, n) in counts.iter().enumerate() {
+            let want = p.expected(sec as f64 + 1.0) - p.expected(sec as f64);
+            assert!(
+                (*n as f64 - want).abs() <= want * 0.02 + 1.0,
+                "second {sec}: {n} vs {want}"
+            );
+        }
+        // Poisson arrivals follow the ramp on average.
+        let mut total = 0;
+        for lane in 0..4 {
+            let mut s = Schedule::profiled(Arrival::Poisson, p.clone(), lane, 4, 3);
+            while s.next_start().is_some_and(|t| t.as_secs_f64() < 11.0) {
+                total += 1;
+            }
+        }
+        assert!((total as f64 - 5600.0).abs() < 5600.0 * 0.05, "{total}");
     }
 }

@@ -144,6 +144,8 @@ fn settings(connections: usize, rate: Option<f64>, secs: u64) -> RunSettings {
         timeout: Duration::from_secs(2),
         max_retries: 3,
         seed: 42,
+        stages: Vec::new(),
+        think: None,
     }
 }
 

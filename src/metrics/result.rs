@@ -75,6 +75,10 @@ pub struct IntervalRecord {
     /// Seconds this interval covers.
     #[serde(default = "one_second")]
     pub span_s: f64,
+    /// The rate the schedule intended over this interval (open loop): constant, or following
+    /// the stages of a ramp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tps: Option<f64>,
     /// This interval's response times (µs, HdrHistogram V2, base64, like `response_hdr`):
     /// what `compare` resamples and `merge` adds. Empty in files from before it existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -160,6 +160,19 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
     // The short tail after the last full second would read as a collapse: left out.
     let whole = || r.intervals.iter().filter(|i| !i.partial);
     let tps: Vec<(f64, f64)> = whole().map(|i| (i.t_s, i.tps)).collect();
+    let mut tps_series = vec![s("tps", PALETTE[0], tps)];
+    // The intended rate, dashed: a ramp's stages, or the fixed open-loop rate.
+    let target: Vec<(f64, f64)> = whole()
+        .filter_map(|i| Some((i.t_s, i.target_tps?)))
+        .collect();
+    if !target.is_empty() {
+        tps_series.push(Series {
+            name: "target".into(),
+            color: PALETTE[1],
+            points: target,
+            dashed: true,
+        });
+    }
     let mut charts = vec![Chart {
         name: format!("{stem}-throughput"),
         title: format!("{stem}: throughput over time"),
@@ -167,7 +180,7 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
             &format!("{stem}: committed transactions per second"),
             "seconds",
             "tps",
-            &[s("tps", PALETTE[0], tps)],
+            &tps_series,
             &windows,
         ),
     }];

@@ -390,6 +390,8 @@ pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
         timeout: cfg.timeout,
         max_retries: cfg.max_retries,
         seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
+        stages: cfg.stages.clone(),
+        think: cfg.think_time,
     }
 }
 

@@ -1,0 +1,134 @@
+//! Rate stages and think time on a real database: a ramp is followed second by second, and
+//! think time spaces a closed loop's transactions.
+
+mod common;
+use common::*;
+
+fn lookup_config(dir: &Scratch) -> std::path::PathBuf {
+    let cfg = dir.file("q.toml");
+    std::fs::write(
+        &cfg,
+        "[[custom_queries]]\nname = \"one\"\nweight = 1\nsql = \"SELECT :k\"\n[custom_queries.params]\nk = { generator = \"random_int\", min = 1, max = 1000 }\n",
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn a_ramp_from_100_to_1000_tps_is_kept_every_second() {
+    let Some(db) = TestDb::new(Db::Sqlite, "stg") else {
+        return;
+    };
+    let dir = Scratch::new("stg");
+    let cfg = lookup_config(&dir);
+    let out = dir.new_file("ramp", "json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "100",
+            "--stage",
+            "6s:1000",
+            "--stage",
+            "2s:1000",
+            "--arrival",
+            "uniform",
+            "-n",
+            "4",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let r = ok_result(&o, &out);
+    assert_eq!(r["config"]["stages"][0]["target"], 1000.0);
+    assert!((r["duration_s"].as_f64().unwrap() - 8.0).abs() < 0.5);
+    let whole: Vec<&serde_json::Value> = r["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["partial"] != true)
+        .collect();
+    assert!(whole.len() >= 7, "{}", whole.len());
+    let mut last = 0.0;
+    for iv in &whole {
+        let want = iv["target_tps"].as_f64().unwrap() * iv["span_s"].as_f64().unwrap();
+        let got = (iv["committed"].as_u64().unwrap() + iv["failed"].as_u64().unwrap()) as f64;
+        // Uniform arrivals: within 2%, plus the transaction or two that straddle a tick.
+        assert!(
+            (got - want).abs() <= want * 0.02 + 2.0,
+            "t={} got {got} want {want}",
+            iv["t_s"]
+        );
+        let target = iv["target_tps"].as_f64().unwrap();
+        assert!(target >= last - 1e-6, "the target only rises, then holds");
+        last = target;
+    }
+    assert!(last > 950.0, "the ramp reached its top: {last}");
+    assert_eq!(r["schedule"]["missed"], 0);
+}
+
+#[test]
+fn think_time_spaces_a_closed_loop_and_is_not_latency() {
+    let Some(db) = TestDb::new(Db::Sqlite, "think") else {
+        return;
+    };
+    let dir = Scratch::new("think");
+    let cfg = lookup_config(&dir);
+    let out = dir.new_file("think", "json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "-n",
+            "2",
+            "-d",
+            "2s",
+            "--think-time",
+            "100ms",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let r = ok_result(&o, &out);
+    let n = r["totals"]["committed"].as_u64().unwrap();
+    // Two users, each a transaction per ~100 ms for 2 s: about 40, far below a free loop.
+    assert!((20..=44).contains(&n), "{n}");
+    assert!(
+        r["response"]["p50_ms"].as_f64().unwrap() < 50.0,
+        "think time is not latency"
+    );
+    // Think time belongs to a closed loop.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "10",
+            "--think-time",
+            "100ms",
+            "-d",
+            "1s",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("closed loop"), "{}", stderr(&o));
+}
