@@ -420,16 +420,18 @@ impl Instance {
         Ok(())
     }
 
+    fn not_running(&self) -> InstanceError {
+        failed(
+            format!("signalling {}", self.name),
+            format!(
+                "it is not running; `dbarena instance start {}` starts it",
+                self.name
+            ),
+        )
+    }
+
     fn signal(&self, sig: &str, children_too: bool) -> Result<(), InstanceError> {
-        let pid = self.pid().ok_or_else(|| {
-            failed(
-                format!("signalling {}", self.name),
-                format!(
-                    "it is not running; `dbarena instance start {}` starts it",
-                    self.name
-                ),
-            )
-        })?;
+        let pid = self.pid().ok_or_else(|| self.not_running())?;
         let mut pids = vec![pid];
         if children_too {
             pids.extend(process::children(pid));
@@ -439,20 +441,34 @@ impl Instance {
 
     /// kill -9 of the server and its processes.
     pub fn kill(&self) -> Result<(), InstanceError> {
-        self.signal("-KILL", true)?;
+        let pid = self.pid().ok_or_else(|| self.not_running())?;
+        let mut pids = vec![pid];
+        pids.extend(process::children(pid));
+        process::signal(&pids, "-KILL")?;
         let until = Instant::now() + Duration::from_secs(10);
-        while self.pid().is_some() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
+        while pids.iter().any(|&p| process::alive(p)) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if let Some(pid) = self.pid() {
+        if let Some(p) = pids.iter().find(|&&p| process::alive(p)) {
             return Err(failed(
                 format!("killing {}", self.name),
-                format!("pid {pid} is still there after 10 s"),
+                format!("pid {p} is still there after 10 s"),
             ));
         }
         if self.kind == InstanceKind::Postgres {
-            // A killed postmaster leaves its pid file; the next start checks it is stale.
+            // A killed postmaster leaves its pid file and socket lock files, which name a
+            // pid that may linger as a zombie (where nothing reaps orphans, as in many
+            // containers) and would make the next start refuse; it is dead, so they go.
             let _ = std::fs::remove_file(self.data().join("postmaster.pid"));
+            for e in std::fs::read_dir(self.run_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().ends_with(".lock") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
         }
         Ok(())
     }

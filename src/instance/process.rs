@@ -96,10 +96,10 @@ pub fn run(
     Ok(())
 }
 
-/// The lines of a failed tool's output that say why, on one line: those that look like an
-/// error (stderr first), else the last lines of stderr, else of stdout. Tools such as initdb
-/// print progress on stdout and the cause on stderr, so the last line of all output is not
-/// the cause.
+/// The lines of a failed tool's output that say why, on one line: the last four that look
+/// like an error (of stderr if it has any), else the last lines of stderr, else of stdout.
+/// Tools such as initdb print progress on stdout and the cause on stderr, so the last line
+/// of all output is not the cause.
 pub fn error_lines(stderr: &str, stdout: &str) -> String {
     const MARKS: [&str; 9] = [
         "error",
@@ -124,19 +124,24 @@ pub fn error_lines(stderr: &str, stdout: &str) -> String {
             .collect()
     };
     let (err, out) = (lines(stderr), lines(stdout));
-    let mut picked: Vec<String> = err
-        .iter()
-        .map(String::as_str)
-        .filter(looks_bad)
-        .chain(out.iter().map(String::as_str).filter(looks_bad))
-        .map(str::to_string)
-        .collect();
+    let bad = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(String::as_str)
+            .filter(looks_bad)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut picked = bad(&err);
+    if picked.is_empty() {
+        picked = bad(&out);
+    }
     picked.dedup();
     if picked.is_empty() {
         let tail = if err.is_empty() { &out } else { &err };
         picked = tail[tail.len().saturating_sub(3)..].to_vec();
     }
-    picked.truncate(4);
+    // The latest say most about a failure (a log holds older errors above).
+    let picked = picked[picked.len().saturating_sub(4)..].to_vec();
     if picked.is_empty() {
         "it exited without saying why".into()
     } else {
@@ -212,6 +217,14 @@ pub fn children(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// Whether `pid` is alive: it exists and is not a zombie waiting to be reaped.
+pub fn alive(pid: u32) -> bool {
+    !matches!(
+        stat_field(pid, 0).as_deref(),
+        None | Some("Z") | Some("X") | Some("x")
+    )
 }
 
 /// Sends `sig` (for example `-STOP`) to each process; fails naming the first it could not
