@@ -659,3 +659,38 @@ fn down_never_deletes_a_folder_whose_server_runs() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!dir.exists());
 }
+
+/// A user who cannot see or stop the server (here: nobody, for root's instance) cannot
+/// remove its data either: `down` refuses and says whose it is, and the data stays.
+#[test]
+fn down_refuses_another_users_instance() {
+    if !is_root() || !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("inst-running");
+    let _down = Down(home.path(), "busy".into());
+    let o = dbarena(
+        &["instance", "up", "postgres", "--name", "busy"],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let binary = home.file("dbarena");
+    std::fs::copy(env!("CARGO_BIN_EXE_dbarena"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(&binary)
+        .args(["instance", "down", "busy"])
+        .current_dir("/")
+        .env("DBARENA_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("belongs to another user") && e.contains("as the user that created it"),
+        "{e}"
+    );
+    assert!(home.path().join("instances/busy/server/data").exists());
+    assert_eq!(list_json(home.path())[0]["state"], "running");
+}

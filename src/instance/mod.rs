@@ -39,8 +39,10 @@ pub enum InstanceError {
     Exists(String),
     #[error("{} is not an instance dbarena created (it has no {} marker), so dbarena leaves it alone; pick another name, or remove the folder yourself if it is yours", .0.display(), layout::MARKER)]
     NotOurs(PathBuf),
-    #[error("the server of '{name}' (pid {pid}) is still running, so its data stays; stop it with `dbarena instance stop {name}` (or `kill {pid}`), then retry")]
+    #[error("the server of '{name}' (pid {pid}) is still running, so its data stays; stop it with `dbarena instance stop {name}` as the user that created it (or `kill {pid}`), then retry")]
     StillRunning { name: String, pid: u32 },
+    #[error("instance '{name}' belongs to another user (dbarena cannot read {}); run dbarena as the user that created it", .path.display())]
+    NotYours { name: String, path: PathBuf },
     #[error("the {user} user cannot reach {} (a folder on the way is not searchable by others); set DBARENA_HOME to a folder it can reach", .path.display())]
     Unreachable { user: String, path: PathBuf },
     #[error("cannot start '{name}': port {port} on 127.0.0.1 is in use by another program; stop that program, or create the instance again with another --port (0 picks a free one)")]
@@ -60,6 +62,7 @@ impl InstanceError {
                 | InstanceError::Exists(_)
                 | InstanceError::NotOurs(_)
                 | InstanceError::StillRunning { .. }
+                | InstanceError::NotYours { .. }
                 | InstanceError::PortInUse { .. }
         )
     }
@@ -188,8 +191,18 @@ impl Instance {
         }
         let p = Self::meta(&dir);
         let text = std::fs::read_to_string(&p).map_err(|_| InstanceError::NotFound(name.into()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| failed(format!("reading {}", p.display()), e.to_string()))
+        let inst: Instance = serde_json::from_str(&text)
+            .map_err(|e| failed(format!("reading {}", p.display()), e.to_string()))?;
+        // Another user's instance: dbarena could neither see its server nor stop it.
+        if let Err(e) = std::fs::read_dir(&inst.server_dir) {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                return Err(InstanceError::NotYours {
+                    name: inst.name,
+                    path: inst.server_dir,
+                });
+            }
+        }
+        Ok(inst)
     }
 
     /// Every registered instance.
@@ -515,16 +528,14 @@ impl Instance {
         if !layout::is_marked(&self.dir) {
             return Err(InstanceError::NotOurs(self.dir.clone()));
         }
-        if self.server_dir.exists() && !layout::is_marked(&self.server_dir) {
-            return Err(InstanceError::NotOurs(self.server_dir.clone()));
-        }
-        self.stop()?;
+        let stopped = self.stop();
         if let Some(pid) = self.pid() {
             return Err(InstanceError::StillRunning {
                 name: self.name.clone(),
                 pid,
             });
         }
+        stopped?;
         layout::remove_marked(&self.server_dir)?;
         layout::remove_marked(&self.dir)
     }
