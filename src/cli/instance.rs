@@ -32,7 +32,7 @@ pub enum InstanceCommand {
     Down { name: String },
     /// Shut the server down gracefully, keeping its data (`start` brings it back).
     Stop { name: String },
-    /// Start a stopped (or killed) instance again.
+    /// Start a stopped (or killed) instance again; a paused one is resumed.
     Start { name: String },
     /// kill -9 the server.
     Kill { name: String },
@@ -105,7 +105,7 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
             eprintln!("{name} is down");
         }
         InstanceCommand::Stop { name } => load(&name)?.stop().map_err(Error::from)?,
-        InstanceCommand::Start { name } => load(&name)?.start().map_err(Error::from)?,
+        InstanceCommand::Start { name } => load(&name)?.restore().map_err(Error::from)?,
         InstanceCommand::Kill { name } => load(&name)?.kill().map_err(Error::from)?,
         InstanceCommand::Pause { name } => load(&name)?.pause(true).map_err(Error::from)?,
         InstanceCommand::Resume { name } => load(&name)?.pause(false).map_err(Error::from)?,

@@ -410,6 +410,10 @@ impl Instance {
     /// Starts the server (again) and waits until it accepts connections. A paused server is
     /// left as it is (`pause(false)` resumes it).
     pub fn start(&self) -> Result<(), InstanceError> {
+        // One start at a time in this process: a chaos run's fault thread and its
+        // second-signal restore may both start the server; the second then finds it up.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         if self.pid().is_some() {
             return Ok(());
         }
