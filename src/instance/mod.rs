@@ -31,7 +31,7 @@ pub enum InstanceError {
     MissingBinary { binary: String, package: String },
     #[error("unknown instance kind '{0}'; use postgres or mariadb")]
     UnknownKind(String),
-    #[error("invalid instance name '{0}': use 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit (for example pg1)")]
+    #[error("invalid instance name '{}': use 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit (for example pg1)", .0.escape_debug())]
     InvalidName(String),
     #[error("no instance named '{0}'; `dbarena instance list` shows the instances")]
     NotFound(String),
