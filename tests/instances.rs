@@ -376,6 +376,33 @@ fn initdb_failure_shows_its_error_line() {
     assert!(!home.path().join("instances/badlocale").exists());
 }
 
+/// When mariadb-install-db fails, the error is the line that says so, not its last line
+/// (a bug-report link); its bootstrap is made to fail through its MYSQLD_BOOTSTRAP variable.
+#[test]
+fn mariadb_install_failure_shows_its_error_line() {
+    if !have("mariadb-install-db") {
+        return;
+    }
+    let home = Scratch::new("inst-install");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_dbarena"))
+        .args(["instance", "up", "mariadb", "--name", "nobootstrap"])
+        .current_dir(home.path())
+        .env("DBARENA_HOME", home.path())
+        .env("MYSQLD_BOOTSTRAP", "/bin/false")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("mariadb-install-db failed")
+            && e.contains("Installation of system tables failed"),
+        "{e}"
+    );
+    assert!(!e.contains("jira"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "one line: {e}");
+    assert!(!home.path().join("instances/nobootstrap").exists());
+}
+
 /// As root with the default home (`~/.dbarena` under a folder only root can enter, as
 /// `/root` is), the servers' own folders go where their users can reach them, and
 /// everything works and is removed again.

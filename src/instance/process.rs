@@ -124,11 +124,18 @@ pub fn error_lines(stderr: &str, stdout: &str) -> String {
             .collect()
     };
     let (err, out) = (lines(stderr), lines(stdout));
+    // A matched line cut mid-sentence ("Examine the logs in") takes the next line along.
     let bad = |v: &[String]| -> Vec<String> {
         v.iter()
-            .map(String::as_str)
-            .filter(looks_bad)
-            .map(str::to_string)
+            .enumerate()
+            .filter(|(_, l)| looks_bad(&l.as_str()))
+            .map(|(i, l)| {
+                let ends = l.ends_with(['.', '!', '?', ':', ')', '"', '\'']);
+                match v.get(i + 1) {
+                    Some(next) if !ends && !looks_bad(&next.as_str()) => format!("{l} {next}"),
+                    _ => l.clone(),
+                }
+            })
             .collect()
     };
     let mut picked = bad(&err);
@@ -280,6 +287,15 @@ mod tests {
         let e = error_lines(stderr, stdout);
         assert!(e.contains("Permission denied"), "{e}");
         assert!(!e.contains("checksums"), "{e}");
+    }
+
+    #[test]
+    fn a_line_cut_mid_sentence_keeps_its_end() {
+        let stdout = "\nInstallation of system tables failed!  Examine the logs in\n/x/data for more information.\n\nThe problem could be conflicting information in an external\nmy.cnf files.\n";
+        assert_eq!(
+            error_lines("", stdout),
+            "Installation of system tables failed!  Examine the logs in /x/data for more information."
+        );
     }
 
     #[test]
