@@ -32,7 +32,9 @@ pub fn registry() -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".dbarena")))
         .unwrap_or_else(|| PathBuf::from(".dbarena"));
-    home.join("instances")
+    // Absolute: the paths are given to servers that run from another folder.
+    let reg = home.join("instances");
+    std::path::absolute(&reg).unwrap_or(reg)
 }
 
 fn io(what: String) -> impl FnOnce(std::io::Error) -> InstanceError {
