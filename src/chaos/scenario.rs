@@ -3,7 +3,7 @@
 
 use super::cpu::CpuHog;
 use super::proxy::{Direction, Faults, Proxy};
-use crate::instance::{Instance, InstanceError};
+use crate::instance::Instance;
 use crate::metrics::RunResult;
 use crate::util::duration::parse_duration;
 use crate::workload::run::{run_workload, RunOptions};
@@ -296,6 +296,8 @@ fn proxied(url: &str, addr: &str) -> Result<String, crate::Error> {
         .unwrap_or_default();
     Ok(format!("{scheme}://{userinfo}{addr}{tail}"))
 }
+
+type InstanceError = crate::instance::InstanceError;
 
 /// What the fault thread does to a managed instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
