@@ -75,9 +75,7 @@ impl Error {
             Error::Plan(e) if e.is_usage() => ExitCode::Usage,
             Error::Plan(_) => ExitCode::Schema,
             Error::Connect(_) => ExitCode::Connect,
-            Error::Instance(crate::instance::InstanceError::UnknownKind(_))
-            | Error::Instance(crate::instance::InstanceError::NotFound(_))
-            | Error::Instance(crate::instance::InstanceError::Exists(_)) => ExitCode::Usage,
+            Error::Instance(e) if e.is_usage() => ExitCode::Usage,
             Error::Instance(_) => ExitCode::Failure,
             Error::Seed(e) => {
                 use crate::seed::SeedError as S;

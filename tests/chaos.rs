@@ -402,3 +402,90 @@ fn the_default_scenarios_run_from_one_command() {
     let svg = std::fs::read_to_string(again.join("degradation-p99.svg")).unwrap();
     assert!(svg.contains("<title>latency-200ms: "), "{svg}");
 }
+
+/// The state of instance `name` from `instance list --json`.
+fn instance_state(home: &std::path::Path, name: &str) -> String {
+    let o = dbarena(&["instance", "list", "--json"], home);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .map(|i| i["state"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Interrupted while the server is paused or killed, `chaos` leaves it running: after a
+/// SIGTERM (the run ends and saves), and after a second signal (which exits at once).
+#[test]
+fn an_interrupted_chaos_run_restores_the_instance() {
+    if !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("chaos-restore");
+    let name = "restore";
+    let o = dbarena(&["instance", "up", "postgres", "--name", name], home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    struct Down<'a>(&'a std::path::Path);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = dbarena(&["instance", "down", "restore"], self.0);
+        }
+    }
+    let _down = Down(home.path());
+    for (fault, shows, signals, code) in [
+        ("pause", "paused", &["-TERM"][..], 143),
+        ("kill", "stopped", &["-INT", "-INT"][..], 130),
+    ] {
+        let scenarios = home.file(&format!("{fault}.toml"));
+        std::fs::write(
+            &scenarios,
+            format!(
+                "[[scenarios]]\nname = \"{fault}\"\n[[scenarios.faults]]\ntype = \"{fault}\"\nstart = \"1s\"\nduration = \"60s\"\n"
+            ),
+        )
+        .unwrap();
+        let out = home.file(&format!("out-{fault}"));
+        let child = spawn_dbarena(
+            &[
+                "chaos",
+                "--db",
+                &format!("instance:{name}"),
+                "--scenarios",
+                scenarios.to_str().unwrap(),
+                "-d",
+                "40s",
+                "--tps",
+                "20",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            home.path(),
+        );
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while instance_state(home.path(), name) != shows && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(
+            instance_state(home.path(), name),
+            shows,
+            "{fault} never applied"
+        );
+        for sig in signals {
+            let k = std::process::Command::new("kill")
+                .args([*sig, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(k.success());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{fault}: {}", stderr(&o));
+        assert_eq!(
+            instance_state(home.path(), name),
+            "running",
+            "{fault}: the instance was left {shows}: {}",
+            stderr(&o)
+        );
+    }
+}

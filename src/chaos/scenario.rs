@@ -251,9 +251,16 @@ pub struct ScenarioRow {
     /// without checks.
     pub verification: String,
     pub result: String,
+    /// Faults on the server that could not be applied or undone (empty: all were).
+    pub fault_errors: Vec<FaultError>,
 }
 
 impl ScenarioRow {
+    /// Whether a fault of the scenario could not be applied or undone.
+    pub fn failed_faults(&self) -> bool {
+        !self.fault_errors.is_empty()
+    }
+
     /// Whether the scenario's consistency checks found a violation.
     pub fn failed_verification(&self) -> bool {
         self.verification.starts_with("fail")
@@ -290,7 +297,98 @@ fn proxied(url: &str, addr: &str) -> Result<String, crate::Error> {
     Ok(format!("{scheme}://{userinfo}{addr}{tail}"))
 }
 
-/// Applies a scenario's fault windows on the run's clock until `done`.
+type InstanceError = crate::instance::InstanceError;
+
+/// What the fault thread does to a managed instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultAction {
+    Kill,
+    Pause,
+    Resume,
+    Restart,
+    /// Starting the server again at the end of a kill window.
+    Start,
+    /// Leaving the server running and resumed after the scenario.
+    Restore,
+}
+
+impl std::fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FaultAction::Kill => "kill",
+            FaultAction::Pause => "pause",
+            FaultAction::Resume => "resume",
+            FaultAction::Restart => "restart",
+            FaultAction::Start => "start",
+            FaultAction::Restore => "restore",
+        })
+    }
+}
+
+/// A fault that could not be applied or undone: an error of its scenario (in its row of
+/// `chaos.csv`, and the command exits 1), not a scenario that silently ran without it.
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[error("{action} at {at_s:.1} s failed: {error}")]
+pub struct FaultError {
+    pub action: FaultAction,
+    /// Seconds since the measured start.
+    pub at_s: f64,
+    pub error: String,
+}
+
+/// Leaves the instance running and resumed however a chaos run ends: normal return, error
+/// or panic (Drop), or a second Ctrl-C/SIGTERM that exits at once (an exit hook).
+struct RestoreOnExit {
+    inst: Instance,
+    log: Arc<dyn Fn(&str) + Send + Sync>,
+    _hook: crate::util::signals::ExitHookGuard,
+}
+
+impl RestoreOnExit {
+    fn new(inst: Instance, log: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
+        let on_signal = inst.clone();
+        let hook = crate::util::signals::on_exit(move || {
+            if let Err(e) = on_signal.restore() {
+                eprintln!("error: {}", restore_failed(&on_signal, &e));
+            }
+        });
+        RestoreOnExit {
+            inst,
+            log,
+            _hook: hook,
+        }
+    }
+}
+
+fn restore_failed(inst: &Instance, e: &InstanceError) -> String {
+    format!(
+        "could not leave instance {0} running after chaos ({e}); check it with `dbarena instance list`, then `dbarena instance resume {0}` or `dbarena instance start {0}`",
+        inst.name
+    )
+}
+
+impl Drop for RestoreOnExit {
+    fn drop(&mut self) {
+        if let Err(e) = self.inst.restore() {
+            (self.log)(&format!("error: {}", restore_failed(&self.inst, &e)));
+        }
+    }
+}
+
+/// Runs one action on the instance, keeping its error.
+fn act(errors: &mut Vec<FaultError>, action: FaultAction, at_s: f64, r: Result<(), InstanceError>) {
+    if let Err(e) = r {
+        errors.push(FaultError {
+            action,
+            at_s,
+            error: e.to_string(),
+        });
+    }
+}
+
+/// Applies a scenario's fault windows on the run's clock until `done`; returns the faults
+/// on the server that could not be applied or undone.
 fn apply_timeline(
     windows: &[(usize, Window)],
     specs: &[FaultSpec],
@@ -298,7 +396,8 @@ fn apply_timeline(
     done: &AtomicBool,
     inst: Option<&Instance>,
     proxy: &super::proxy::ProxyControl,
-) {
+) -> Vec<FaultError> {
+    let mut errors = Vec::new();
     let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
     let mut active = vec![false; windows.len()];
     let mut finished = vec![false; windows.len()];
@@ -316,16 +415,14 @@ fn apply_timeline(
                     ("cpu", _) => {
                         hogs.push((w, CpuHog::start(f.threads.max(1), f.percent.max(1.0))))
                     }
-                    ("kill", Some(i)) => {
-                        let _ = i.kill();
-                    }
-                    ("pause", Some(i)) => {
-                        let _ = i.pause(true);
-                    }
-                    ("restart", Some(i)) => {
-                        let _ = i.stop();
-                        let _ = i.start();
-                    }
+                    ("kill", Some(i)) => act(&mut errors, FaultAction::Kill, t, i.kill()),
+                    ("pause", Some(i)) => act(&mut errors, FaultAction::Pause, t, i.pause(true)),
+                    ("restart", Some(i)) => act(
+                        &mut errors,
+                        FaultAction::Restart,
+                        t,
+                        i.stop().and_then(|_| i.start()),
+                    ),
                     _ => {}
                 }
             }
@@ -334,12 +431,8 @@ fn apply_timeline(
                 finished[w] = true;
                 match (f.kind.as_str(), inst) {
                     ("cpu", _) => hogs.retain(|(x, _)| *x != w),
-                    ("kill", Some(i)) => {
-                        let _ = i.start();
-                    }
-                    ("pause", Some(i)) => {
-                        let _ = i.pause(false);
-                    }
+                    ("kill", Some(i)) => act(&mut errors, FaultAction::Start, t, i.start()),
+                    ("pause", Some(i)) => act(&mut errors, FaultAction::Resume, t, i.pause(false)),
                     _ => {}
                 }
             }
@@ -370,11 +463,12 @@ fn apply_timeline(
         std::thread::sleep(Duration::from_millis(20));
     }
     // Leave the server running, unpaused, and the network clean.
-    if let Some(i) = inst {
-        let _ = i.pause(false);
-        let _ = i.start();
-    }
     proxy.set(Faults::default());
+    if let Some(i) = inst {
+        let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
+        act(&mut errors, FaultAction::Restore, t, i.restore());
+    }
+    errors
 }
 
 /// Runs every scenario and writes `chaos.csv`, the charts and `report.html` next to the result
@@ -394,6 +488,10 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     let proxy = Proxy::start(&upstream)
         .map_err(|e| crate::Error::Failed(format!("cannot start the chaos proxy: {e}")))?;
     let url = proxied(&o.db, &proxy.addr().to_string())?;
+    let _restore = o
+        .instance
+        .clone()
+        .map(|i| RestoreOnExit::new(i, o.log.clone()));
     let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
     let mut rows: Vec<ScenarioRow> = Vec::new();
     let mut runs: Vec<(String, RunResult)> = Vec::new();
@@ -454,7 +552,13 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             &mut progress,
         );
         done.store(true, Ordering::SeqCst);
-        let _ = handle.join();
+        let fault_errors = handle.join().unwrap_or_else(|_| {
+            vec![FaultError {
+                action: FaultAction::Restore,
+                at_s: 0.0,
+                error: "the fault thread panicked".into(),
+            }]
+        });
         let report = match res {
             Ok(r) => r,
             Err(e) => {
@@ -470,7 +574,11 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             }
         };
         let result = report.result;
-        let row = summarise(&sc.name, &result, &windows, baseline, &path);
+        let mut row = summarise(&sc.name, &result, &windows, baseline, &path);
+        for e in &fault_errors {
+            (o.log)(&format!("scenario {}: {e}", sc.name));
+        }
+        row.fault_errors = fault_errors;
         if sc.name == "baseline" || baseline.is_none() && sc.faults.is_empty() {
             baseline = Some((result.totals.tps, result.response.p99_ms));
         }
@@ -587,11 +695,12 @@ fn summarise(
             ),
         },
         result: path.display().to_string(),
+        fault_errors: Vec::new(),
     }
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result";
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors";
     let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
         table.push(vec![
@@ -609,6 +718,11 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
             format!("{:.1}", r.p99_change_pct),
             r.verification.clone(),
             r.result.clone(),
+            r.fault_errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
         ]);
     }
     let s = crate::util::csv::to_bytes(&table);
@@ -616,4 +730,75 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
         path: path.display().to_string(),
         source: e,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instance::InstanceKind;
+
+    /// A server that is not running cannot be paused, resumed or restored: each is a typed
+    /// error of the scenario, not a silent no-op.
+    #[test]
+    fn faults_that_cannot_be_applied_are_errors_of_the_scenario() {
+        // Its port is taken, so restoring it fails at once without starting anything.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dir = std::env::temp_dir().join(format!("dbarena-ghost-{}", std::process::id()));
+        let inst = Instance {
+            name: "ghost".into(),
+            kind: InstanceKind::Postgres,
+            port: busy.local_addr().unwrap().port(),
+            dir: dir.clone(),
+            server_dir: dir.join("server"),
+            url: "postgres://postgres:***@127.0.0.1:1/dbarena".into(),
+            fast: false,
+        };
+        let proxy = Proxy::start("127.0.0.1:1").unwrap();
+        let windows = vec![(
+            0,
+            Window {
+                fault: "pause".into(),
+                start_s: 0.0,
+                end_s: 0.05,
+            },
+        )];
+        let started = std::sync::OnceLock::new();
+        let _ = started.set(Instant::now());
+        let done = Arc::new(AtomicBool::new(false));
+        let stopper = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                done.store(true, Ordering::SeqCst);
+            })
+        };
+        let errors = apply_timeline(
+            &windows,
+            &[fault("pause")],
+            &started,
+            &done,
+            Some(&inst),
+            &proxy.control(),
+        );
+        stopper.join().unwrap();
+        let actions: Vec<FaultAction> = errors.iter().map(|e| e.action).collect();
+        assert_eq!(
+            actions,
+            [
+                FaultAction::Pause,
+                FaultAction::Resume,
+                FaultAction::Restore
+            ],
+            "{errors:?}"
+        );
+        assert!(
+            errors[0].to_string().contains("not running"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[2].error.contains("in use"), "{}", errors[2]);
+        // The row carries them to chaos.csv.
+        let json = serde_json::to_value(&errors[0]).unwrap();
+        assert_eq!(json["action"], "pause");
+    }
 }

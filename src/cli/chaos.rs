@@ -121,15 +121,29 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
         .filter(|r| r.failed_verification())
         .map(|r| r.scenario.as_str())
         .collect();
-    Ok(if stop.load(Ordering::SeqCst) {
-        crate::util::signals::interrupted_code()
-    } else if !failed.is_empty() {
+    let unapplied: Vec<String> = rows
+        .iter()
+        .filter(|r| r.failed_faults())
+        .map(|r| format!("{} ({})", r.scenario, r.fault_errors[0]))
+        .collect();
+    if stop.load(Ordering::SeqCst) {
+        return Ok(crate::util::signals::interrupted_code());
+    }
+    if !unapplied.is_empty() {
+        eprintln!(
+            "error: faults could not be applied in {}; see the fault_errors column of chaos.csv and `dbarena instance logs`",
+            unapplied.join(", ")
+        );
+    }
+    if !failed.is_empty() {
         eprintln!(
             "error: consistency checks failed in {}; see the verification column of chaos.csv",
             failed.join(", ")
         );
-        ExitCode::Failure
-    } else {
+    }
+    Ok(if unapplied.is_empty() && failed.is_empty() {
         ExitCode::Success
+    } else {
+        ExitCode::Failure
     })
 }

@@ -9,22 +9,30 @@ pub enum InstanceCommand {
     /// Create and start a private server: postgres or mariadb.
     Up {
         kind: String,
-        /// Name to refer to it by (`--db instance:NAME`) [default: KIND-PORT]
+        /// Name to refer to it by (`--db instance:NAME`): 1-63 of a-z, 0-9, _ and - [default: KIND-PORT]
         #[arg(long)]
         name: Option<String>,
         /// Port on 127.0.0.1; 0 picks a free one.
         #[arg(long, default_value = "0")]
         port: u16,
+        /// Throwaway data: fsync and synchronous commits off (faster; a crash can lose
+        /// committed transactions). Shown in `instance list` and in result files.
+        #[arg(long)]
+        fast: bool,
     },
-    /// List instances with their state and URL.
-    List,
+    /// List instances with their state (running, paused, stopped) and URL.
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print an instance's server log.
     Logs { name: String },
     /// Stop an instance and remove its data.
     Down { name: String },
     /// Shut the server down gracefully, keeping its data (`start` brings it back).
     Stop { name: String },
-    /// Start a stopped (or killed) instance again.
+    /// Start a stopped (or killed) instance again; a paused one is resumed.
     Start { name: String },
     /// kill -9 the server.
     Kill { name: String },
@@ -34,48 +42,73 @@ pub enum InstanceCommand {
     Resume { name: String },
 }
 
+fn load(name: &str) -> Result<Instance, Error> {
+    Instance::load(name).map_err(Error::from)
+}
+
 pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        InstanceCommand::Up { kind, name, port } => {
-            let i = Instance::up(&kind, name.as_deref(), port).map_err(Error::from)?;
-            eprintln!("{} is up ({}, port {})", i.name, i.kind, i.port);
+        InstanceCommand::Up {
+            kind,
+            name,
+            port,
+            fast,
+        } => {
+            let i = Instance::up(&kind, name.as_deref(), port, fast).map_err(Error::from)?;
+            eprintln!(
+                "{} is up ({}, port {}{}); use --db instance:{}; its password is in {}",
+                i.name,
+                i.kind,
+                i.port,
+                if i.fast {
+                    ", fast: fsync off, not durable"
+                } else {
+                    ""
+                },
+                i.name,
+                i.password_file().display()
+            );
             println!("{}", i.url);
         }
-        InstanceCommand::List => {
-            for i in Instance::list() {
-                let state = if i.pid().is_some() {
-                    "running"
-                } else {
-                    "stopped"
-                };
-                println!("{:<20} {:<9} {:<8} {}", i.name, i.kind, state, i.url);
+        InstanceCommand::List { json } => {
+            let infos: Vec<_> = Instance::list().iter().map(Instance::info).collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&infos).map_err(anyhow::Error::from)?
+                );
+            } else {
+                for i in infos {
+                    println!(
+                        "{:<20} {:<9} {:<8} {:<8} {}",
+                        i.name,
+                        i.kind.to_string(),
+                        i.state.to_string(),
+                        if i.durable { "durable" } else { "fast" },
+                        i.url
+                    );
+                }
             }
         }
         InstanceCommand::Logs { name } => {
-            let i = Instance::load(&name).map_err(Error::from)?;
-            print!("{}", std::fs::read_to_string(i.log()).unwrap_or_default());
+            let i = load(&name)?;
+            let log = std::fs::read_to_string(i.log()).map_err(|e| {
+                Error::Failed(format!(
+                    "cannot read {}: {e}; the server has not written a log yet",
+                    i.log().display()
+                ))
+            })?;
+            print!("{log}");
         }
         InstanceCommand::Down { name } => {
-            Instance::load(&name)
-                .and_then(|i| i.down())
-                .map_err(Error::from)?;
+            load(&name)?.down().map_err(Error::from)?;
             eprintln!("{name} is down");
         }
-        InstanceCommand::Stop { name } => Instance::load(&name)
-            .and_then(|i| i.stop())
-            .map_err(Error::from)?,
-        InstanceCommand::Start { name } => Instance::load(&name)
-            .and_then(|i| i.start())
-            .map_err(Error::from)?,
-        InstanceCommand::Kill { name } => Instance::load(&name)
-            .and_then(|i| i.kill())
-            .map_err(Error::from)?,
-        InstanceCommand::Pause { name } => Instance::load(&name)
-            .and_then(|i| i.pause(true))
-            .map_err(Error::from)?,
-        InstanceCommand::Resume { name } => Instance::load(&name)
-            .and_then(|i| i.pause(false))
-            .map_err(Error::from)?,
+        InstanceCommand::Stop { name } => load(&name)?.stop().map_err(Error::from)?,
+        InstanceCommand::Start { name } => load(&name)?.restore().map_err(Error::from)?,
+        InstanceCommand::Kill { name } => load(&name)?.kill().map_err(Error::from)?,
+        InstanceCommand::Pause { name } => load(&name)?.pause(true).map_err(Error::from)?,
+        InstanceCommand::Resume { name } => load(&name)?.pause(false).map_err(Error::from)?,
     }
     Ok(ExitCode::Success)
 }

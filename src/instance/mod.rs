@@ -1,13 +1,28 @@
 //! Managed local database instances: private servers started from the binaries installed on
-//! the machine, in their own data directories on free ports, for tests and chaos runs that
-//! kill or pause a server (never the machine's shared services).
+//! the machine, in their own folders on free ports, for tests and chaos runs that kill or
+//! pause a server (never the machine's shared services).
+//!
+//! Each instance has a validated name (`name.rs`), a marked folder and a generated password
+//! kept 0600 (`layout.rs`), a server that authenticates by password, listens on 127.0.0.1
+//! and keeps its sockets in a 0700 folder (`postgres.rs`, `mariadb.rs`), and a state read
+//! from /proc (`process.rs`). Servers are durable unless created with `fast`.
+
+mod layout;
+mod mariadb;
+mod name;
+mod postgres;
+mod process;
+
+pub use layout::registry;
+pub use process::State;
 
 use serde::{Deserialize, Serialize};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 use thiserror::Error;
+
+/// The database each instance creates and its URL points to.
+pub const DATABASE: &str = "dbarena";
 
 /// Why an instance command failed.
 #[derive(Debug, Error)]
@@ -16,12 +31,41 @@ pub enum InstanceError {
     MissingBinary { binary: String, package: String },
     #[error("unknown instance kind '{0}'; use postgres or mariadb")]
     UnknownKind(String),
+    #[error("invalid instance name '{}': use 1 to 63 of a-z, 0-9, '_' and '-', starting with a letter or digit (for example pg1)", .0.escape_debug())]
+    InvalidName(String),
     #[error("no instance named '{0}'; `dbarena instance list` shows the instances")]
     NotFound(String),
     #[error("an instance named '{0}' already exists; pick another --name or `dbarena instance down {0}`")]
     Exists(String),
+    #[error("{} is not an instance dbarena created (it has no {} marker), so dbarena leaves it alone; pick another name, or remove the folder yourself if it is yours", .0.display(), layout::MARKER)]
+    NotOurs(PathBuf),
+    #[error("the server of '{name}' (pid {pid}) is still running, so its data stays; stop it with `dbarena instance stop {name}` as the user that created it (or `kill {pid}`), then retry")]
+    StillRunning { name: String, pid: u32 },
+    #[error("instance '{name}' belongs to another user (dbarena cannot read {}); run dbarena as the user that created it", .path.display())]
+    NotYours { name: String, path: PathBuf },
+    #[error("the {user} user cannot reach {} (a folder on the way is not searchable by others); set DBARENA_HOME to a folder it can reach", .path.display())]
+    Unreachable { user: String, path: PathBuf },
+    #[error("cannot start '{name}': port {port} on 127.0.0.1 is in use by another program; stop that program, or create the instance again with another --port (0 picks a free one)")]
+    PortInUse { name: String, port: u16 },
     #[error("{what} failed: {detail}")]
     Failed { what: String, detail: String },
+}
+
+impl InstanceError {
+    /// Whether the user can fix this by changing the command (exit code 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            InstanceError::UnknownKind(_)
+                | InstanceError::InvalidName(_)
+                | InstanceError::NotFound(_)
+                | InstanceError::Exists(_)
+                | InstanceError::NotOurs(_)
+                | InstanceError::StillRunning { .. }
+                | InstanceError::NotYours { .. }
+                | InstanceError::PortInUse { .. }
+        )
+    }
 }
 
 fn failed(what: impl Into<String>, detail: impl Into<String>) -> InstanceError {
@@ -31,142 +75,104 @@ fn failed(what: impl Into<String>, detail: impl Into<String>) -> InstanceError {
     }
 }
 
-/// What dbarena remembers about an instance (`meta.json` in its directory).
+/// Which server an instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceKind {
+    Postgres,
+    Mariadb,
+}
+
+impl InstanceKind {
+    /// Parses `postgres` (`postgresql`, `pg`) or `mariadb` (`mysql`).
+    pub fn parse(s: &str) -> Result<Self, InstanceError> {
+        match s {
+            "postgres" | "postgresql" | "pg" => Ok(InstanceKind::Postgres),
+            "mariadb" | "mysql" => Ok(InstanceKind::Mariadb),
+            other => Err(InstanceError::UnknownKind(other.into())),
+        }
+    }
+
+    fn scheme_user(self) -> (&'static str, &'static str) {
+        match self {
+            InstanceKind::Postgres => ("postgres", postgres::USER),
+            InstanceKind::Mariadb => ("mysql", "root"),
+        }
+    }
+}
+
+impl std::fmt::Display for InstanceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InstanceKind::Postgres => "postgres",
+            InstanceKind::Mariadb => "mariadb",
+        })
+    }
+}
+
+/// What dbarena remembers about an instance (`meta.json` in its folder).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
     pub name: String,
-    pub kind: String,
+    pub kind: InstanceKind,
     pub port: u16,
+    /// dbarena's folder of the instance, in the registry.
     pub dir: PathBuf,
+    /// The server's own folder (data, sockets, log), owned by the server's user.
+    pub server_dir: PathBuf,
+    /// The URL with the password redacted (`instance:NAME` resolves to the real one).
     pub url: String,
+    /// Created with `--fast`: fsync and synchronous commits off, so a crash of the machine
+    /// can lose committed transactions.
+    #[serde(default)]
+    pub fast: bool,
 }
 
-/// Where instances live: `$DBARENA_HOME/instances`, else `~/.dbarena/instances`.
-pub fn registry() -> PathBuf {
-    let home = std::env::var_os("DBARENA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".dbarena")))
-        .unwrap_or_else(|| PathBuf::from(".dbarena"));
-    home.join("instances")
+/// What `instance list` shows of an instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceInfo {
+    pub name: String,
+    pub kind: InstanceKind,
+    pub state: State,
+    pub pid: Option<u32>,
+    pub port: u16,
+    /// With the password redacted.
+    pub url: String,
+    /// False for an instance created with `--fast`.
+    pub durable: bool,
+    pub dir: PathBuf,
+    pub password_file: PathBuf,
 }
 
-fn is_root() -> bool {
-    // The effective uid, without libc: /proc/self/status "Uid: real effective ...".
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
+/// Runs one statement on a fresh connection (setup of an instance).
+fn execute(url: &str, sql: &str) -> Result<(), String> {
+    let url = crate::db::DbUrl::parse(url).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let mut c = crate::db::Connection::connect(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        c.execute(sql).await.map_err(|e| e.to_string())
+    })
 }
 
-/// The name of the effective user (`id -un`), for tools that want one.
-fn current_user() -> String {
-    Command::new("id")
-        .arg("-un")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| std::env::var("USER").unwrap_or_default())
+/// Removes a half-made instance unless disarmed.
+struct Unmake<'a> {
+    inst: &'a Instance,
+    armed: bool,
 }
 
-fn find(binary: &str, package: &str, dirs: &[&str]) -> Result<PathBuf, InstanceError> {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    for d in dirs {
-        if d.contains('*') {
-            let (base, _) = d.split_once('*').unwrap_or((d, ""));
-            if let Ok(rd) = std::fs::read_dir(base) {
-                let mut vers: Vec<PathBuf> = rd
-                    .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-                    .collect();
-                vers.sort();
-                vers.reverse();
-                candidates.extend(vers);
-            }
-        } else {
-            candidates.push(PathBuf::from(d));
+impl Drop for Unmake<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.inst.stop();
+            let _ = layout::remove_marked(&self.inst.server_dir);
+            let _ = layout::remove_marked(&self.inst.dir);
         }
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path));
-    }
-    candidates
-        .into_iter()
-        .map(|d| d.join(binary))
-        .find(|p| p.is_file())
-        .ok_or_else(|| InstanceError::MissingBinary {
-            binary: binary.into(),
-            package: package.into(),
-        })
-}
-
-fn free_port() -> Result<u16, InstanceError> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| failed("finding a free port", e.to_string()))
-}
-
-/// Runs a command (as `user` when running as root) and fails with its output.
-fn run(
-    what: &str,
-    user: Option<&str>,
-    program: &Path,
-    args: &[String],
-) -> Result<(), InstanceError> {
-    let mut cmd = match (user, is_root()) {
-        (Some(u), true) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", u, "--"]).arg(program);
-            c
-        }
-        _ => Command::new(program),
-    };
-    let out = cmd
-        .args(args)
-        .output()
-        .map_err(|e| failed(what, e.to_string()))?;
-    if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &String::from_utf8_lossy(&out.stdout);
-        return Err(failed(
-            what,
-            text.trim().lines().last().unwrap_or("").to_string(),
-        ));
-    }
-    Ok(())
-}
-
-fn chown(path: &Path, user: &str) -> Result<(), InstanceError> {
-    if is_root() {
-        let ok = Command::new("chown")
-            .args(["-R", user])
-            .arg(path)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return Err(failed(
-                "handing the data directory to the database user",
-                path.display().to_string(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn wait_for_port(port: u16, timeout: Duration) -> bool {
-    let until = Instant::now() + timeout;
-    while Instant::now() < until {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 impl Instance {
@@ -176,10 +182,27 @@ impl Instance {
 
     /// Loads a registered instance.
     pub fn load(name: &str) -> Result<Instance, InstanceError> {
-        let p = Self::meta(&registry().join(name));
+        let dir = registry().join(name::validate(name)?);
+        if std::fs::symlink_metadata(&dir).is_err() {
+            return Err(InstanceError::NotFound(name.into()));
+        }
+        if !layout::is_marked(&dir) {
+            return Err(InstanceError::NotOurs(dir));
+        }
+        let p = Self::meta(&dir);
         let text = std::fs::read_to_string(&p).map_err(|_| InstanceError::NotFound(name.into()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| failed(format!("reading {}", p.display()), e.to_string()))
+        let inst: Instance = serde_json::from_str(&text)
+            .map_err(|e| failed(format!("reading {}", p.display()), e.to_string()))?;
+        // Another user's instance: dbarena could neither see its server nor stop it.
+        if let Err(e) = std::fs::read_dir(&inst.server_dir) {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
+                return Err(InstanceError::NotYours {
+                    name: inst.name,
+                    path: inst.server_dir,
+                });
+            }
+        }
+        Ok(inst)
     }
 
     /// Every registered instance.
@@ -188,6 +211,7 @@ impl Instance {
             .into_iter()
             .flatten()
             .filter_map(|e| e.ok())
+            .filter(|e| layout::is_marked(&e.path()))
             .filter_map(|e| std::fs::read_to_string(Self::meta(&e.path())).ok())
             .filter_map(|t| serde_json::from_str(&t).ok())
             .collect();
@@ -196,19 +220,76 @@ impl Instance {
     }
 
     fn data(&self) -> PathBuf {
-        self.dir.join("data")
+        self.server_dir.join("data")
+    }
+
+    /// The folder of the server's sockets and pid file (0700).
+    fn run_dir(&self) -> PathBuf {
+        self.server_dir.join("run")
+    }
+
+    /// The server's temporary files (0700), not the shared /tmp.
+    fn tmp_dir(&self) -> PathBuf {
+        self.server_dir.join("tmp")
     }
 
     /// The log file of the server.
     pub fn log(&self) -> PathBuf {
-        self.dir.join("server.log")
+        self.server_dir.join("server.log")
     }
 
-    /// The server's main process id, if it is running.
+    /// The file holding the generated password (0600).
+    pub fn password_file(&self) -> PathBuf {
+        self.dir.join("password")
+    }
+
+    /// The OS user the server runs as when dbarena is root; None: as dbarena's user.
+    fn server_user(&self) -> Option<&'static str> {
+        process::is_root().then_some(match self.kind {
+            InstanceKind::Postgres => postgres::USER,
+            InstanceKind::Mariadb => mariadb::OS_USER,
+        })
+    }
+
+    fn url_with(kind: InstanceKind, port: u16, password: &str) -> String {
+        let (scheme, user) = kind.scheme_user();
+        format!("{scheme}://{user}:{password}@127.0.0.1:{port}/{DATABASE}")
+    }
+
+    /// The URL with the password: only for drivers, never to print.
+    pub fn secret_url(&self) -> Result<String, InstanceError> {
+        let pw = std::fs::read_to_string(self.password_file()).map_err(|e| {
+            failed(
+                format!("reading the password of '{}'", self.name),
+                format!("{}: {e}", self.password_file().display()),
+            )
+        })?;
+        Ok(Self::url_with(self.kind, self.port, pw.trim()))
+    }
+
+    /// Adds the error lines of the server log to a failure.
+    fn with_log(&self, e: InstanceError) -> InstanceError {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect::<Vec<_>>();
+        let tail: String = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+        match e {
+            InstanceError::Failed { what, detail } if !tail.is_empty() => InstanceError::Failed {
+                what,
+                detail: format!(
+                    "{detail}; server log: {} ({})",
+                    process::error_lines(&tail, ""),
+                    self.log().display()
+                ),
+            },
+            other => other,
+        }
+    }
+
+    /// The server's main process id, if it is running (or paused).
     pub fn pid(&self) -> Option<u32> {
-        let file = match self.kind.as_str() {
-            "postgres" => self.data().join("postmaster.pid"),
-            _ => self.dir.join("mariadbd.pid"),
+        let file = match self.kind {
+            InstanceKind::Postgres => self.data().join("postmaster.pid"),
+            InstanceKind::Mariadb => mariadb::pid_file(self),
         };
         let pid: u32 = std::fs::read_to_string(file)
             .ok()?
@@ -217,193 +298,194 @@ impl Instance {
             .trim()
             .parse()
             .ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+        (process::state_of(pid, &self.data()) != State::Stopped).then_some(pid)
     }
 
-    /// Creates and starts a new instance; `port` 0 picks a free one.
-    pub fn up(kind: &str, name: Option<&str>, port: u16) -> Result<Instance, InstanceError> {
-        let kind = match kind {
-            "postgres" | "postgresql" | "pg" => "postgres",
-            "mariadb" | "mysql" => "mariadb",
-            other => return Err(InstanceError::UnknownKind(other.into())),
+    /// Running, paused (SIGSTOP) or stopped.
+    pub fn state(&self) -> State {
+        self.pid()
+            .map(|pid| process::state_of(pid, &self.data()))
+            .unwrap_or(State::Stopped)
+    }
+
+    /// What `instance list` shows.
+    pub fn info(&self) -> InstanceInfo {
+        InstanceInfo {
+            name: self.name.clone(),
+            kind: self.kind,
+            state: self.state(),
+            pid: self.pid(),
+            port: self.port,
+            url: self.url.clone(),
+            durable: !self.fast,
+            dir: self.dir.clone(),
+            password_file: self.password_file(),
+        }
+    }
+
+    /// Creates and starts a new instance; `port` 0 picks a free one. `fast` turns durability
+    /// off (fsync, synchronous commit) for throwaway data.
+    pub fn up(
+        kind: &str,
+        name: Option<&str>,
+        port: u16,
+        fast: bool,
+    ) -> Result<Instance, InstanceError> {
+        let kind = InstanceKind::parse(kind)?;
+        if let Some(n) = name {
+            name::validate(n)?;
+        }
+        let port = if port == 0 {
+            process::free_port()?
+        } else {
+            port
         };
-        let port = if port == 0 { free_port()? } else { port };
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| format!("{kind}-{port}"));
-        let dir = registry().join(&name);
-        if Self::meta(&dir).exists() {
-            return Err(InstanceError::Exists(name));
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(InstanceError::PortInUse { name, port });
         }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| failed(format!("creating {}", dir.display()), e.to_string()))?;
-        let url = match kind {
-            "postgres" => format!("postgres://postgres@127.0.0.1:{port}/postgres"),
-            _ => format!("mysql://root@127.0.0.1:{port}/mysql"),
+        let dir = registry().join(name::validate(&name)?);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            return Err(if layout::is_marked(&dir) {
+                InstanceError::Exists(name)
+            } else {
+                InstanceError::NotOurs(dir)
+            });
+        }
+        std::fs::create_dir_all(registry())
+            .map_err(|e| failed(format!("creating {}", registry().display()), e.to_string()))?;
+        let user = process::is_root().then_some(match kind {
+            InstanceKind::Postgres => postgres::USER,
+            InstanceKind::Mariadb => mariadb::OS_USER,
+        });
+        let (server_dir, inside) = layout::server_dir(&name, &dir, user)?;
+        // The server's user passes through dbarena's folder to its own (and reads nothing).
+        let mode = if inside && user.is_some() {
+            0o711
+        } else {
+            0o700
         };
+        layout::create_marked(&dir, mode).map_err(|e| match e {
+            // Another `up` with this name won the race.
+            InstanceError::Failed { .. } if layout::is_marked(&dir) => {
+                InstanceError::Exists(name.clone())
+            }
+            e => e,
+        })?;
         let inst = Instance {
+            url: crate::db::url::redact(&Self::url_with(kind, port, "***")),
             name,
-            kind: kind.into(),
+            kind,
             port,
             dir: dir.clone(),
-            url,
+            server_dir,
+            fast,
         };
-        let init = match kind {
-            "postgres" => inst.init_postgres(),
-            _ => inst.init_mariadb(),
+        let mut unmake = Unmake {
+            inst: &inst,
+            armed: true,
         };
-        if let Err(e) = init {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
+        let password = layout::generate_password()?;
+        layout::write_secret(&inst.password_file(), &password)?;
+        layout::create_server_dir(&inst.server_dir, user)?;
+        match kind {
+            InstanceKind::Postgres => postgres::init(&inst, &password)?,
+            InstanceKind::Mariadb => mariadb::init(&inst, &password)?,
         }
-        std::fs::write(
-            Self::meta(&dir),
-            serde_json::to_vec_pretty(&inst).unwrap_or_default(),
-        )
-        .map_err(|e| failed("saving the instance", e.to_string()))?;
+        let meta = serde_json::to_vec_pretty(&inst)
+            .map_err(|e| failed("saving the instance", e.to_string()))?;
+        std::fs::write(Self::meta(&dir), meta)
+            .map_err(|e| failed("saving the instance", e.to_string()))?;
         inst.start()?;
+        if kind == InstanceKind::Postgres {
+            postgres::create_database(&inst, &password)?;
+        }
+        unmake.armed = false;
+        drop(unmake);
         Ok(inst)
     }
 
-    fn init_postgres(&self) -> Result<(), InstanceError> {
-        let initdb = find(
-            "initdb",
-            "the PostgreSQL server (Debian: postgresql)",
-            &["/usr/lib/postgresql/*"],
-        )?;
-        std::fs::create_dir_all(self.data())
-            .map_err(|e| failed("creating the data directory", e.to_string()))?;
-        chown(&self.dir, "postgres")?;
-        let args = vec![
-            "-D".into(),
-            self.data().display().to_string(),
-            "-U".into(),
-            "postgres".into(),
-            "--auth=trust".into(),
-            "--no-sync".into(),
-        ];
-        run("initdb", Some("postgres"), &initdb, &args)
-    }
-
-    fn init_mariadb(&self) -> Result<(), InstanceError> {
-        let install = find(
-            "mariadb-install-db",
-            "the MariaDB server (Debian: mariadb-server)",
-            &[],
-        )?;
-        std::fs::create_dir_all(self.data())
-            .map_err(|e| failed("creating the data directory", e.to_string()))?;
-        chown(&self.dir, "mysql")?;
-        let mut args = vec![
-            format!("--datadir={}", self.data().display()),
-            "--auth-root-authentication-method=normal".into(),
-            "--skip-test-db".into(),
-        ];
-        // As root the files go to mysql; otherwise to whoever runs this (without --user the
-        // script tries to chown to the mysql user of the system config, and fails).
-        let user = if is_root() {
-            "mysql".to_string()
-        } else {
-            current_user()
-        };
-        args.push(format!("--user={user}"));
-        run("mariadb-install-db", None, &install, &args)
-    }
-
-    /// Starts the server (again) and waits until it accepts connections.
+    /// Starts the server (again) and waits until it accepts connections. A paused server is
+    /// left as it is (`pause(false)` resumes it).
     pub fn start(&self) -> Result<(), InstanceError> {
+        // One start at a time in this process: a chaos run's fault thread and its
+        // second-signal restore may both start the server; the second then finds it up.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         if self.pid().is_some() {
             return Ok(());
         }
-        match self.kind.as_str() {
-            "postgres" => {
-                let pg_ctl = find(
-                    "pg_ctl",
-                    "the PostgreSQL server (Debian: postgresql)",
-                    &["/usr/lib/postgresql/*"],
-                )?;
-                let opts = format!(
-                    "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-                    self.port,
-                    self.dir.display()
-                );
-                let args = vec![
-                    "-D".into(),
-                    self.data().display().to_string(),
-                    "-l".into(),
-                    self.log().display().to_string(),
-                    "-o".into(),
-                    opts,
-                    "-w".into(),
-                    "-t".into(),
-                    "30".into(),
-                    "start".into(),
-                ];
-                run("starting postgres", Some("postgres"), &pg_ctl, &args)?;
-            }
-            _ => {
-                let mariadbd = find(
-                    "mariadbd",
-                    "the MariaDB server (Debian: mariadb-server)",
-                    &["/usr/sbin"],
-                )?;
-                let mut cmd = Command::new("setsid");
-                cmd.arg("-f").arg(&mariadbd).args([
-                    "--no-defaults".to_string(),
-                    format!("--datadir={}", self.data().display()),
-                    format!("--port={}", self.port),
-                    "--bind-address=127.0.0.1".into(),
-                    format!("--socket={}", self.dir.join("mysqld.sock").display()),
-                    format!("--pid-file={}", self.dir.join("mariadbd.pid").display()),
-                    format!("--log-error={}", self.log().display()),
-                    "--innodb-flush-log-at-trx-commit=2".into(),
-                ]);
-                if is_root() {
-                    cmd.arg("--user=mysql");
-                }
-                cmd.stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null());
-                let status = cmd
-                    .status()
-                    .map_err(|e| failed("starting mariadbd", e.to_string()))?;
-                if !status.success() {
-                    return Err(failed("starting mariadbd", format!("exit {status}")));
-                }
-            }
+        // Something else on the port would answer for the server and hide its failure.
+        if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_err() {
+            return Err(InstanceError::PortInUse {
+                name: self.name.clone(),
+                port: self.port,
+            });
         }
-        if !wait_for_port(self.port, Duration::from_secs(30)) {
-            return Err(failed(
+        match self.kind {
+            InstanceKind::Postgres => postgres::start(self)?,
+            InstanceKind::Mariadb => mariadb::start(self)?,
+        }
+        if !process::wait_for_port(self.port, Duration::from_secs(30)) {
+            return Err(self.with_log(failed(
                 format!("waiting for {} on port {}", self.name, self.port),
-                format!("see {}", self.log().display()),
-            ));
+                "it did not accept connections within 30 s",
+            )));
         }
         Ok(())
     }
 
+    fn not_running(&self) -> InstanceError {
+        failed(
+            format!("signalling {}", self.name),
+            format!(
+                "it is not running; `dbarena instance start {}` starts it",
+                self.name
+            ),
+        )
+    }
+
     fn signal(&self, sig: &str, children_too: bool) -> Result<(), InstanceError> {
-        let pid = self
-            .pid()
-            .ok_or_else(|| failed(format!("signalling {}", self.name), "it is not running"))?;
+        let pid = self.pid().ok_or_else(|| self.not_running())?;
         let mut pids = vec![pid];
         if children_too {
-            pids.extend(children(pid));
+            pids.extend(process::children(pid));
         }
-        for p in pids {
-            let _ = Command::new("kill").args([sig, &p.to_string()]).status();
-        }
-        Ok(())
+        process::signal(&pids, sig)
     }
 
     /// kill -9 of the server and its processes.
     pub fn kill(&self) -> Result<(), InstanceError> {
-        self.signal("-KILL", true)?;
+        let pid = self.pid().ok_or_else(|| self.not_running())?;
+        let mut pids = vec![pid];
+        pids.extend(process::children(pid));
+        process::signal(&pids, "-KILL")?;
         let until = Instant::now() + Duration::from_secs(10);
-        while self.pid().is_some() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(50));
+        while pids.iter().any(|&p| process::alive(p)) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if self.kind == "postgres" {
-            // A killed postmaster leaves its pid file; the next start checks it is stale.
+        if let Some(p) = pids.iter().find(|&&p| process::alive(p)) {
+            return Err(failed(
+                format!("killing {}", self.name),
+                format!("pid {p} is still there after 10 s"),
+            ));
+        }
+        if self.kind == InstanceKind::Postgres {
+            // A killed postmaster leaves its pid file and socket lock files, which name a
+            // pid that may linger as a zombie (where nothing reaps orphans, as in many
+            // containers) and would make the next start refuse; it is dead, so they go.
             let _ = std::fs::remove_file(self.data().join("postmaster.pid"));
+            for e in std::fs::read_dir(self.run_dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.file_name().to_string_lossy().ends_with(".lock") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
         }
         Ok(())
     }
@@ -411,6 +493,14 @@ impl Instance {
     /// SIGSTOP / SIGCONT of the whole server.
     pub fn pause(&self, paused: bool) -> Result<(), InstanceError> {
         self.signal(if paused { "-STOP" } else { "-CONT" }, true)
+    }
+
+    /// Leaves the server running and answering: resumed if paused, started if stopped.
+    pub fn restore(&self) -> Result<(), InstanceError> {
+        if self.state() == State::Paused {
+            self.pause(false)?;
+        }
+        self.start()
     }
 
     /// Graceful shutdown, keeping the data: PostgreSQL's fast shutdown (SIGINT: clients are
@@ -421,12 +511,11 @@ impl Instance {
             return Ok(());
         }
         let _ = self.pause(false);
-        let sig = if self.kind == "postgres" {
-            "-INT"
-        } else {
-            "-TERM"
+        let sig = match self.kind {
+            InstanceKind::Postgres => "-INT",
+            InstanceKind::Mariadb => "-TERM",
         };
-        let _ = self.signal(sig, false);
+        self.signal(sig, false)?;
         let until = Instant::now() + Duration::from_secs(20);
         while self.pid().is_some() && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(50));
@@ -437,46 +526,45 @@ impl Instance {
         Ok(())
     }
 
-    /// Stops the server (gracefully) and removes the instance.
+    /// Stops the server (gracefully) and removes the instance: only folders dbarena created
+    /// and marked, and only once the server is no longer running.
     pub fn down(&self) -> Result<(), InstanceError> {
-        self.stop()?;
-        std::fs::remove_dir_all(&self.dir)
-            .map_err(|e| failed(format!("removing {}", self.dir.display()), e.to_string()))
-    }
-}
-
-/// Child processes of `pid` (from /proc), recursively.
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        for e in std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok())
-        {
-            let Some(c) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-            // pid (comm) state ppid ...
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|s| s.parse::<u32>().ok());
-            if ppid == Some(p) {
-                out.push(c);
-                todo.push(c);
-            }
+        if !layout::is_marked(&self.dir) {
+            return Err(InstanceError::NotOurs(self.dir.clone()));
         }
+        let stopped = self.stop();
+        if let Some(pid) = self.pid() {
+            return Err(InstanceError::StillRunning {
+                name: self.name.clone(),
+                pid,
+            });
+        }
+        stopped?;
+        layout::remove_marked(&self.server_dir)?;
+        layout::remove_marked(&self.dir)
     }
-    out
 }
 
-/// Resolves `instance:NAME` to the instance's URL; other URLs pass through.
+/// Resolves `instance:NAME` to the instance's URL with its password; other URLs pass through.
 pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
     match db.strip_prefix("instance:") {
-        Some(name) => Ok(Instance::load(name)?.url),
+        Some(name) => Instance::load(name)?.secret_url(),
         None => Ok(db.to_string()),
     }
+}
+
+/// Whether the server at `url` keeps committed data through a crash, when it is a running
+/// instance of this registry: `Some(false)` for one created with `--fast`; None when the URL
+/// is not an instance's.
+pub fn durability_of(url: &crate::db::DbUrl) -> Option<bool> {
+    let hp = url.host_port();
+    let (host, port) = hp.rsplit_once(':')?;
+    if !matches!(host, "127.0.0.1" | "localhost") {
+        return None;
+    }
+    let port: u16 = port.parse().ok()?;
+    Instance::list()
+        .into_iter()
+        .find(|i| i.port == port && i.pid().is_some())
+        .map(|i| !i.fast)
 }

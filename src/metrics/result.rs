@@ -22,6 +22,11 @@ pub struct TargetInfo {
     pub server_version: String,
     /// The URL with any password removed.
     pub url: String,
+    /// `false` when the server does not make commits durable (a dbarena instance created with
+    /// `--fast`: fsync off), so its latencies are not those of a durable server; absent when
+    /// unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durable: Option<bool>,
 }
 
 /// Totals over the measured part of the run (warmup excluded).

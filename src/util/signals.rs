@@ -52,6 +52,7 @@ pub fn stop_flag() -> Arc<AtomicBool> {
                             if let Some(f) = words {
                                 f();
                             }
+                            run_exit_hooks();
                             let _wait = saving();
                             std::process::exit(128 + FIRST.load(Ordering::SeqCst));
                         }
@@ -90,5 +91,42 @@ pub struct LastWordsGuard;
 impl Drop for LastWordsGuard {
     fn drop(&mut self) {
         LAST_WORDS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+type ExitHook = Box<dyn Fn() + Send>;
+
+/// What a second signal undoes before exiting (for example resuming a paused server), by
+/// registration number; several can be registered at once, beside the last words.
+static EXIT_HOOKS: Mutex<Vec<(u64, ExitHook)>> = Mutex::new(Vec::new());
+static NEXT_HOOK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Registers `f` to run if a second signal exits the process at once, until the guard is
+/// dropped (the normal exit paths undo the same thing with their own `Drop`).
+pub fn on_exit(f: impl Fn() + Send + 'static) -> ExitHookGuard {
+    let id = NEXT_HOOK.fetch_add(1, Ordering::SeqCst);
+    EXIT_HOOKS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((id, Box::new(f)));
+    ExitHookGuard(id)
+}
+
+fn run_exit_hooks() {
+    let hooks = std::mem::take(&mut *EXIT_HOOKS.lock().unwrap_or_else(|p| p.into_inner()));
+    for (_, f) in hooks {
+        f();
+    }
+}
+
+/// Unregisters an exit hook.
+pub struct ExitHookGuard(u64);
+
+impl Drop for ExitHookGuard {
+    fn drop(&mut self) {
+        EXIT_HOOKS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(id, _)| *id != self.0);
     }
 }

@@ -156,6 +156,7 @@ impl RunEnv {
                 kind: self.url.kind(),
                 server_version: self.server_version.clone(),
                 url: self.url.redacted(),
+                durable: crate::instance::durability_of(&self.url),
             },
             op_names: op_names.to_vec(),
         }
@@ -313,7 +314,10 @@ struct ResultTemplate {
 }
 
 impl ResultTemplate {
-    fn build(&self, out: engine::EngineOutput, notes: Vec<String>) -> RunResult {
+    fn build(&self, out: engine::EngineOutput, mut notes: Vec<String>) -> RunResult {
+        if self.target.durable == Some(false) {
+            notes.push("the server is not durable (an instance created with --fast: fsync off); commits can be lost in a crash and latencies are lower than a durable server's".into());
+        }
         RunResult::build(RunData {
             config: self.config.clone(),
             target: self.target.clone(),
