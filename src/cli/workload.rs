@@ -84,6 +84,9 @@ pub struct RunArgs {
     /// (exponentially distributed around 100 ms).
     #[arg(long, value_name = "D")]
     think_time: Option<String>,
+    /// Do not sample the server's statistics (pg_stat_*, SHOW GLOBAL STATUS) during the run.
+    #[arg(long)]
+    no_server_stats: bool,
     /// Stop the run as soon as a threshold fails (counts and max at once; rates and
     /// percentiles after a tenth of the run).
     #[arg(long)]
@@ -139,6 +142,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         abort_on_fail: a.abort_on_fail.then_some(true),
         stages: (!a.stages.is_empty()).then(|| a.stages.clone()),
         think_time: a.think_time.clone(),
+        server_stats: a.no_server_stats.then_some(false),
         custom_operations: None,
         custom_queries: None,
         ..Default::default()

@@ -120,6 +120,8 @@ pub struct WorkloadFile {
     /// Closed loop: pause between transactions, `"100ms"` fixed or `"exp:100ms"`
     /// exponentially distributed around 100 ms.
     pub think_time: Option<String>,
+    /// Sample the server's statistics views once a second [default: true].
+    pub server_stats: Option<bool>,
 }
 
 impl WorkloadFile {
@@ -187,6 +189,7 @@ impl WorkloadFile {
             abort_on_fail: over.abort_on_fail.or(self.abort_on_fail),
             stages: over.stages.or(self.stages),
             think_time: over.think_time.or(self.think_time),
+            server_stats: over.server_stats.or(self.server_stats),
         }
     }
 
@@ -334,6 +337,7 @@ impl WorkloadFile {
             abort_on_fail,
             stages,
             think_time,
+            server_stats: self.server_stats.unwrap_or(true),
             tps,
             arrival,
             duration,

@@ -43,6 +43,8 @@ pub struct WorkloadConfig {
     pub stages: Vec<Stage>,
     /// Closed loop: a user's pause between transactions.
     pub think_time: Option<ThinkTime>,
+    /// Sample the server's own statistics once a second (PostgreSQL, MariaDB).
+    pub server_stats: bool,
 }
 
 impl WorkloadConfig {
@@ -344,6 +346,8 @@ struct ConfigRepr {
     stages: Vec<Stage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     think_time: Option<ThinkTime>,
+    #[serde(default = "yes")]
+    server_stats: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     thresholds: Vec<Threshold>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -392,6 +396,7 @@ impl ConfigRepr {
             abort_on_fail: self.abort_on_fail,
             stages: self.stages,
             think_time: self.think_time,
+            server_stats: self.server_stats,
             tps: self.tps,
             arrival: self.arrival,
             duration: self.duration,
@@ -479,6 +484,7 @@ impl Serialize for WorkloadConfig {
             abort_on_fail: c.abort_on_fail,
             stages: c.stages,
             think_time: c.think_time,
+            server_stats: c.server_stats,
             mix: None,
             tables: None,
             distribution: None,
@@ -500,6 +506,10 @@ impl<'de> Deserialize<'de> for WorkloadConfig {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> usize {
@@ -602,6 +612,7 @@ mod tests {
             pipeline: 1,
             stages: Vec::new(),
             think_time: None,
+            server_stats: true,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["pattern"], "tpcb-like");

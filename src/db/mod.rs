@@ -6,6 +6,7 @@ pub mod error;
 mod mysql;
 mod postgres;
 mod sqlite;
+pub mod stats;
 pub mod url;
 
 pub use dialect::{Dialect, Isolation, Protocol};

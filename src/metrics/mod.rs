@@ -5,6 +5,7 @@ pub mod live;
 pub mod recorder;
 pub mod result;
 pub mod scaling;
+pub mod server;
 
 pub use recorder::{Interval, OpStats, Recorder};
 pub use result::RunResult;

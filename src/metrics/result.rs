@@ -186,6 +186,9 @@ pub struct RunResult {
     /// Each threshold with what was measured and whether it passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// What the server was doing (PostgreSQL, MariaDB): its own counters per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<crate::metrics::server::ServerMetrics>,
     /// Why the run was stopped early by `--abort-on-fail` (the threshold and its value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
@@ -373,6 +376,7 @@ impl RunResult {
             writers_readers: None,
             verification: None,
             thresholds: Vec::new(),
+            server: None,
             aborted: None,
             faults: Vec::new(),
         }

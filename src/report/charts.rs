@@ -197,6 +197,50 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
             &windows,
         ),
     });
+    // What the server did meanwhile, under the throughput: its commits and rollbacks per
+    // second, and its CPU when it runs on this machine.
+    if let Some(m) = &r.server {
+        let series_of = |key: &str| -> Vec<(f64, f64)> {
+            m.intervals
+                .iter()
+                .filter_map(|iv| Some((iv.t_s, *iv.values.get(key)?)))
+                .collect()
+        };
+        let mut lines = Vec::new();
+        for (i, key) in ["commits", "rollbacks", "deadlocks"].iter().enumerate() {
+            let pts = series_of(key);
+            if !pts.is_empty() {
+                lines.push(s(key, PALETTE[i], pts));
+            }
+        }
+        if !lines.is_empty() {
+            charts.push(Chart {
+                name: format!("{stem}-server"),
+                title: format!("{stem}: what the server counted"),
+                svg: svg::lines(
+                    &format!("{stem}: server transactions per second ({})", m.source),
+                    "seconds",
+                    "per second",
+                    &lines,
+                    &windows,
+                ),
+            });
+        }
+        let cpu = series_of("cpu_pct");
+        if !cpu.is_empty() {
+            charts.push(Chart {
+                name: format!("{stem}-server-cpu"),
+                title: format!("{stem}: server CPU"),
+                svg: svg::lines(
+                    &format!("{stem}: server CPU (100% = one core)"),
+                    "seconds",
+                    "%",
+                    &[s("cpu", PALETTE[3], cpu)],
+                    &windows,
+                ),
+            });
+        }
+    }
     // HDR percentile plot: latency at 0, 50, 90, 99, 99.9, 99.99 % ("nines" on x).
     if let Some(pts) = percentile_curve(r) {
         {

@@ -157,6 +157,12 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             v.history
         );
     }
+    if let Some(m) = &r.server {
+        let line = m.headline();
+        if !line.is_empty() {
+            let _ = writeln!(s, "  server    {line}");
+        }
+    }
     if !r.thresholds.is_empty() {
         let _ = writeln!(s, "thresholds");
         for t in &r.thresholds {

@@ -50,6 +50,8 @@ pub struct RunEnv {
     last_words: Option<crate::util::signals::LastWordsGuard>,
     /// The threshold that stopped the run (`--abort-on-fail`), with its value.
     pub aborted: Option<String>,
+    /// What the server was doing during the engine's run.
+    pub server: Option<crate::metrics::server::ServerMetrics>,
 }
 
 impl RunEnv {
@@ -72,6 +74,7 @@ impl RunEnv {
             path,
             last_words: None,
             aborted: None,
+            server: None,
         })
     }
 
@@ -133,15 +136,25 @@ impl RunEnv {
             stop: opts.stop.clone(),
             tripped: None,
         };
+        let started = opts.started.clone().unwrap_or_default();
+        // One connection of its own, once a second: what the server counted meanwhile.
+        let sampler = (cfg.server_stats && !self.url.embedded()).then(|| {
+            crate::metrics::server::ServerSampler::start(
+                self.url.clone(),
+                started.clone(),
+                opts.stop.clone(),
+            )
+        });
         let out = engine::run(
             connector,
             workload,
             settings(cfg),
             opts.stop.clone(),
-            opts.started.clone(),
+            Some(started),
             Some(live),
             &mut watch,
         );
+        self.server = sampler.and_then(|s| s.finish());
         self.aborted = watch.tripped;
         out
     }
@@ -252,6 +265,7 @@ pub fn run_workload(
         | WorkloadSpec::Ycsb { .. } => run_statements(&mut env, &cfg, &opts, progress)?,
     };
     result.faults = opts.faults.clone();
+    result.server = env.server.take();
     if let Some(why) = env.aborted.take() {
         result
             .notes
