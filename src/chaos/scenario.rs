@@ -540,6 +540,8 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
                 stop: o.stop.clone(),
                 log: Box::new(|_| {}),
                 started: Some(started.clone()),
+                tx_log: None,
+                hdr_log: None,
                 faults: windows
                     .iter()
                     .map(|(_, w)| crate::metrics::result::FaultWindow {

@@ -138,6 +138,8 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         log: Box::new(|m| eprintln!("{m}")),
         started: None,
         faults: Vec::new(),
+        tx_log: None,
+        hdr_log: None,
     };
     let shape = AppendShape {
         keys: a.keys.unwrap_or(10).max(1),

@@ -84,6 +84,14 @@ pub struct RunArgs {
     /// (exponentially distributed around 100 ms).
     #[arg(long, value_name = "D")]
     think_time: Option<String>,
+    /// Write a line per transaction to this file, like pgbench --log: client_id
+    /// transaction_no latency_us script_no time_epoch time_us schedule_lag_us operation
+    /// status retries.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Write the per-second latency histograms as an HdrHistogram interval log to this file.
+    #[arg(long, value_name = "FILE")]
+    hdr_log: Option<PathBuf>,
     /// Do not sample the server's statistics (pg_stat_*, SHOW GLOBAL STATUS) during the run.
     #[arg(long)]
     no_server_stats: bool,
@@ -169,6 +177,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         }),
         started: None,
         faults: Vec::new(),
+        tx_log: a.log.clone(),
+        hdr_log: a.hdr_log.clone(),
     };
     let report = run_workload(cfg, opts, progress.as_mut())?;
     for w in &report.warnings {

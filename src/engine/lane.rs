@@ -40,6 +40,8 @@ pub(crate) struct LaneCtx<K: Connector, W: Workload<K::Conn>> {
     pub settings: RunSettings,
     pub stop: StopSignal,
     pub outages: std::sync::mpsc::Sender<OutageEvent>,
+    /// Where a lane hands its transaction-log buffers (`--log`).
+    pub tx_log: Option<super::txlog::TxLogSender>,
 }
 
 impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
@@ -106,6 +108,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         .map(|n| n / lanes + u64::from((lane as u64) < n % lanes));
     let mut conn = Some(conn);
     let mut think_rng = crate::datagen::Rng::derive(s.seed, 1_000_000 + lane as u64);
+    let mut log_buf: Vec<super::txlog::TxRecord> = Vec::new();
     // Set while the connection is lost: since when, and why.
     let mut down: Option<(Instant, String)> = None;
     tokio::time::sleep_until(start).await;
@@ -239,6 +242,27 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             if let Some(q) = quota.as_mut() {
                 *q -= 1;
             }
+            if let Some(tx_log) = &ctx.tx_log {
+                log_buf.push(super::txlog::TxRecord {
+                    lane: lane as u32,
+                    op: op as u16,
+                    status: match &result {
+                        TxResult::Committed(_) => 0,
+                        TxResult::Failed(_) => 1,
+                        TxResult::InFlight => 2,
+                    },
+                    retries,
+                    intended_us: us(intended.saturating_duration_since(start)),
+                    latency_us: us(end.saturating_duration_since(intended)),
+                    lag_us: us(actual.saturating_duration_since(intended)),
+                });
+                if log_buf.len() >= super::txlog::BATCH {
+                    let _ = tx_log.send(std::mem::replace(
+                        &mut log_buf,
+                        Vec::with_capacity(super::txlog::BATCH),
+                    ));
+                }
+            }
         }
         let cut = matches!(result, TxResult::InFlight);
         src.outcome(
@@ -271,6 +295,9 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             error,
             recovered: false,
         });
+    }
+    if let (Some(tx_log), false) = (&ctx.tx_log, log_buf.is_empty()) {
+        let _ = tx_log.send(log_buf);
     }
     src.finish();
 }

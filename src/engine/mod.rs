@@ -11,6 +11,7 @@ mod source;
 mod stop;
 #[cfg(test)]
 mod tests;
+pub mod txlog;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
 pub use schedule::{Arrival, RateProfile, Schedule, Stage};
@@ -49,6 +50,8 @@ pub struct RunSettings {
     pub stages: Vec<Stage>,
     /// Closed loop: a pause between one transaction's end and the next start.
     pub think: Option<ThinkTime>,
+    /// Write a line per measured transaction here (`--log`).
+    pub tx_log: Option<std::path::PathBuf>,
 }
 
 /// The pause of a user between transactions (closed loop).
@@ -94,6 +97,8 @@ pub struct EngineOutput {
     pub ended_at_us: i64,
     pub measured_s: f64,
     pub interrupted: bool,
+    /// What went wrong on the side (the transaction log could not be written…), for notes.
+    pub warnings: Vec<String>,
 }
 
 /// What was measured so far, refreshed every interval, for a writer that must save a run
@@ -150,6 +155,13 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     let recorders: Vec<Recorder> = (0..conns).map(|_| Recorder::new(op_names.len())).collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
+    let (log_tx, log_rx) = match settings.tx_log {
+        Some(_) => {
+            let (t, r) = mpsc::channel::<Vec<txlog::TxRecord>>();
+            (Some(t), Some(r))
+        }
+        None => (None, None),
+    };
     let mut handles = Vec::new();
     for t in 0..threads {
         let mine: Vec<(usize, Recorder)> = (0..conns)
@@ -162,6 +174,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
             settings: settings.clone(),
             stop: StopSignal::new(stop.clone()),
             outages: outage_tx.clone(),
+            tx_log: log_tx.clone(),
         };
         let gate = gate.clone();
         let ready = ready_tx.clone();
@@ -173,6 +186,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     }
     drop(ready_tx);
     drop(outage_tx);
+    drop(log_tx);
     // Wait for every connection to be open and prepared (or the first failure, or a stop).
     let mut first_err = None;
     let mut ready = 0;
@@ -208,6 +222,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                 ended_at_us: now,
                 measured_s: 0.0,
                 interrupted: true,
+                warnings: Vec::new(),
             });
         }
         return Err(e);
@@ -218,6 +233,15 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         let _ = s.set(start + settings.warmup);
     }
     let started_at_us = crate::util::time::now_us() + 20_000;
+    let log_writer = match (&settings.tx_log, log_rx) {
+        (Some(path), Some(rx)) => Some(txlog::spawn_writer(
+            path.clone(),
+            rx,
+            started_at_us,
+            op_names.clone(),
+        )),
+        _ => None,
+    };
     let warmup_end = start + settings.warmup;
     let mut c = Collector {
         op_names: &op_names,
@@ -252,6 +276,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                         ended_at_us: crate::util::time::now_us(),
                         measured_s: now.saturating_duration_since(warmup_end).as_secs_f64(),
                         interrupted: true,
+                        warnings: Vec::new(),
                     };
                     *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
@@ -270,6 +295,15 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     }
     for h in handles {
         let _ = h.join();
+    }
+    // Every lane has handed over its last buffer: the writer drains and ends.
+    let mut warnings = Vec::new();
+    if let Some(w) = log_writer {
+        match w.join() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warnings.push(e),
+            Err(_) => warnings.push("the transaction log writer failed".into()),
+        }
     }
     while let Ok(o) = outage_rx.try_recv() {
         outages.push(to_outage(o, warmup_end));
@@ -291,6 +325,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         ended_at_us: crate::util::time::now_us(),
         measured_s,
         interrupted,
+        warnings,
     })
 }
 

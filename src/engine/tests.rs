@@ -146,6 +146,7 @@ fn settings(connections: usize, rate: Option<f64>, secs: u64) -> RunSettings {
         seed: 42,
         stages: Vec::new(),
         think: None,
+        tx_log: None,
     }
 }
 
@@ -174,6 +175,7 @@ async fn run(s: RunSettings, script: Script, stop_at: Option<Duration>) -> Outco
         settings: s.clone(),
         stop: StopSignal::new(flag.clone()),
         outages: tx,
+        tx_log: None,
     });
     let rec = Recorder::new(1);
     let local = tokio::task::LocalSet::new();

@@ -1,5 +1,6 @@
 //! Measurements: per-connection recorders, and the result file they end up in.
 
+pub mod hdr_log;
 pub mod hist;
 pub mod live;
 pub mod recorder;

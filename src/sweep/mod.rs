@@ -236,6 +236,8 @@ fn run_job(o: &SweepOptions, job: &Job, slot: Option<usize>) -> Result<RunResult
             log: Box::new(|_| {}),
             started: None,
             faults: Vec::new(),
+            tx_log: None,
+            hdr_log: None,
         },
         &mut progress,
     )?;

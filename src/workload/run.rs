@@ -26,6 +26,10 @@ pub struct RunOptions {
     pub started: Option<Arc<std::sync::OnceLock<std::time::Instant>>>,
     /// Faults the caller injects during the run, recorded in the result.
     pub faults: Vec<crate::metrics::result::FaultWindow>,
+    /// A line per transaction here (`--log`).
+    pub tx_log: Option<PathBuf>,
+    /// The per-second histograms as an HdrHistogram interval log here (`--hdr-log`).
+    pub hdr_log: Option<PathBuf>,
 }
 
 /// A finished (or interrupted) run and where its result was written.
@@ -145,10 +149,12 @@ impl RunEnv {
                 opts.stop.clone(),
             )
         });
+        let mut run_settings = settings(cfg);
+        run_settings.tx_log = opts.tx_log.clone();
         let out = engine::run(
             connector,
             workload,
-            settings(cfg),
+            run_settings,
             opts.stop.clone(),
             Some(started),
             Some(live),
@@ -245,6 +251,9 @@ pub fn run_workload(
     };
     // Found before the run, not after it: an unwritable --out would lose the whole run.
     crate::util::fsx::check_new_file(&path).map_err(Error::Usage)?;
+    for p in opts.tx_log.iter().chain(&opts.hdr_log) {
+        crate::util::fsx::check_new_file(p).map_err(Error::Usage)?;
+    }
     if matches!(cfg.workload, WorkloadSpec::ListAppend) {
         crate::util::fsx::check_new_file(&path.with_extension("history.jsonl"))
             .map_err(Error::Usage)?;
@@ -266,6 +275,12 @@ pub fn run_workload(
     };
     result.faults = opts.faults.clone();
     result.server = env.server.take();
+    let mut warnings = Vec::new();
+    if let Some(p) = &opts.hdr_log {
+        if let Err(e) = crate::metrics::hdr_log::write(p, &result, cfg.warmup) {
+            warnings.push(e.to_string());
+        }
+    }
     if let Some(why) = env.aborted.take() {
         result
             .notes
@@ -280,7 +295,6 @@ pub fn run_workload(
         let _saving = crate::util::signals::saving();
         save(&result, &path)?
     };
-    let mut warnings = Vec::new();
     if written != path {
         warnings.push(format!(
             "could not write {}; the result was saved to {} instead",
@@ -329,6 +343,7 @@ struct ResultTemplate {
 
 impl ResultTemplate {
     fn build(&self, out: engine::EngineOutput, mut notes: Vec<String>) -> RunResult {
+        notes.extend(out.warnings.iter().cloned());
         if self.target.durable == Some(false) {
             notes.push("the server is not durable (an instance created with --fast: fsync off); commits can be lost in a crash and latencies are lower than a durable server's".into());
         }
@@ -410,6 +425,7 @@ pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
         seed: cfg.seed.unwrap_or_else(crate::datagen::Rng::seed_from_time),
         stages: cfg.stages.clone(),
         think: cfg.think_time,
+        tx_log: None,
     }
 }
 
