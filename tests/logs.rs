@@ -112,3 +112,72 @@ fn transaction_and_interval_logs_hold_every_transaction() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
 }
+
+#[test]
+fn live_figures_are_served_in_openmetrics_format() {
+    use std::io::{BufRead, Read, Write};
+    let Some(db) = TestDb::new(Db::Sqlite, "om") else {
+        return;
+    };
+    let dir = Scratch::new("om");
+    let out = dir.new_file("r", "json");
+    let mut child = spawn_dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "read_heavy",
+            "--tps",
+            "200",
+            "-d",
+            "4s",
+            "--progress-lines",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut addr = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        if let Some(rest) = line.trim().strip_prefix("metrics at http://") {
+            addr = rest.trim_end_matches("/metrics").to_string();
+            break;
+        }
+        line.clear();
+    }
+    assert!(!addr.is_empty(), "no metrics address printed");
+    // Wait for a measured interval (progress lines come once a second).
+    line.clear();
+    err.read_line(&mut line).unwrap();
+    line.clear();
+    err.read_line(&mut line).unwrap();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("application/openmetrics-text"), "{body}");
+    assert!(
+        body.contains("# TYPE dbarena_transactions counter"),
+        "{body}"
+    );
+    let committed: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("dbarena_transactions_total{status=\"committed\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(committed > 0.0, "{body}");
+    assert!(body.trim_end().ends_with("# EOF"), "{body}");
+    // Drain stderr so the run is never blocked on a full pipe, then let it finish.
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    assert!(child.wait().unwrap().success());
+}

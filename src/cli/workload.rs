@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Write the per-second latency histograms as an HdrHistogram interval log to this file.
     #[arg(long, value_name = "FILE")]
     hdr_log: Option<PathBuf>,
+    /// Serve live figures in the OpenMetrics text format at this address for Prometheus,
+    /// e.g. 127.0.0.1:9464 (any path answers).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<String>,
     /// Do not sample the server's statistics (pg_stat_*, SHOW GLOBAL STATUS) during the run.
     #[arg(long)]
     no_server_stats: bool,
@@ -180,7 +184,22 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         tx_log: a.log.clone(),
         hdr_log: a.hdr_log.clone(),
     };
-    let report = run_workload(cfg, opts, progress.as_mut())?;
+    let endpoint = a
+        .metrics_addr
+        .as_deref()
+        .map(crate::report::openmetrics::MetricsEndpoint::bind)
+        .transpose()?;
+    let report = match &endpoint {
+        Some(ep) => {
+            if !quiet {
+                eprintln!("metrics at http://{}/metrics", ep.addr);
+            }
+            let mut sink = ep.sink(progress.as_mut());
+            run_workload(cfg, opts, &mut sink)?
+        }
+        None => run_workload(cfg, opts, progress.as_mut())?,
+    };
+    drop(endpoint);
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }

@@ -1,6 +1,7 @@
 //! What the user sees: the live progress display and the final summary.
 
 pub mod charts;
+pub mod openmetrics;
 pub mod png;
 pub mod progress;
 pub mod seed_progress;
