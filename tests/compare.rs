@@ -76,6 +76,9 @@ fn a_dropped_index_is_a_significant_slowdown_and_fails_the_gate() {
     assert!(tps["ci_high_pct"].as_f64().unwrap() < 0.0, "{tps}");
     assert!(tps["p_adjusted"].as_f64().unwrap() < 0.05, "{tps}");
     assert_eq!(metric("p50_ms")["assessment"], "regressed");
+    // What a transaction cost the server: a scan of the table instead of an index probe.
+    let cpu = metric("server_cpu_ms_per_tx");
+    assert_eq!(cpu["assessment"], "regressed", "{cpu}");
 
     // The CI gate: significantly slower by more than 5% exits 7 and says what.
     let o = dbarena(&["compare", f, s, "--fail-if-slower", "5%"], dir.path());

@@ -14,7 +14,17 @@ pub struct Second {
     pub span_s: f64,
     /// (index into the shared value table, count), ascending.
     pub hist: Vec<(u32, u64)>,
+    /// The server's amounts in this second (per [`SERVER_KEYS`]), when sampled.
+    pub server: Vec<Option<f64>>,
 }
+
+/// Server counters compared per committed transaction: what one transaction costs the server.
+pub const SERVER_KEYS: [(&str, &str); 4] = [
+    ("buffer_reads", "server_reads_per_tx"),
+    ("wal_bytes", "server_wal_bytes_per_tx"),
+    ("lock_wait_ms", "server_lock_wait_ms_per_tx"),
+    ("cpu_ms", "server_cpu_ms_per_tx"),
+];
 
 /// The statistics compared, each computed from a multiset of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +33,8 @@ pub enum Stat {
     Quantile(u32),
     ErrorRate,
     RetryRate,
+    /// A server counter per committed transaction (index into [`SERVER_KEYS`]).
+    ServerPerTx(usize),
 }
 
 impl Stat {
@@ -46,6 +58,7 @@ impl Stat {
             Stat::Quantile(q) => format!("p{}_ms", q / 10),
             Stat::ErrorRate => "error_rate".into(),
             Stat::RetryRate => "retry_rate".into(),
+            Stat::ServerPerTx(k) => SERVER_KEYS[k].1.into(),
         }
     }
 
@@ -68,6 +81,8 @@ pub struct Acc {
     retries: u64,
     span: f64,
     counts: Vec<u64>,
+    /// Per server key: its amount and the transactions committed in the seconds that had it.
+    server: [(f64, u64); SERVER_KEYS.len()],
 }
 
 impl Acc {
@@ -78,6 +93,7 @@ impl Acc {
             retries: 0,
             span: 0.0,
             counts: vec![0; values],
+            server: [(0.0, 0); SERVER_KEYS.len()],
         }
     }
 
@@ -87,6 +103,7 @@ impl Acc {
         self.retries = 0;
         self.span = 0.0;
         self.counts.iter_mut().for_each(|c| *c = 0);
+        self.server = [(0.0, 0); SERVER_KEYS.len()];
     }
 
     pub fn add(&mut self, s: &Second) {
@@ -97,6 +114,12 @@ impl Acc {
         for &(i, n) in &s.hist {
             if let Some(c) = self.counts.get_mut(i as usize) {
                 *c += n;
+            }
+        }
+        for (k, v) in s.server.iter().enumerate() {
+            if let (Some(v), Some(acc)) = (v, self.server.get_mut(k)) {
+                acc.0 += v;
+                acc.1 += s.committed;
             }
         }
     }
@@ -116,6 +139,10 @@ impl Acc {
                     }
                 }
                 Stat::ErrorRate => self.failed as f64 / attempts,
+                Stat::ServerPerTx(k) => match self.server[k] {
+                    (_, 0) => f64::NAN,
+                    (amount, n) => amount / n as f64,
+                },
                 Stat::RetryRate => self.retries as f64 / attempts,
                 Stat::Quantile(q) => {
                     if total == 0 {
@@ -406,6 +433,7 @@ mod tests {
                     retries: 0,
                     span_s: 1.0,
                     hist,
+                    server: Vec::new(),
                 }
             })
             .collect()
@@ -499,6 +527,7 @@ mod tests {
             retries: 0,
             span_s: 1.0,
             hist: vec![(10, 90), (50, 9), (100, 1)],
+            server: vec![Some(20.0), None, None, None],
         });
         let mut out = Vec::new();
         acc.read(

@@ -195,6 +195,7 @@ pub fn compare(
             whole_seconds(r)
                 .zip(secs)
                 .map(|(iv, pairs)| Second {
+                    server: server_amounts(r, iv),
                     committed: iv.committed,
                     failed: iv.failed,
                     retries: iv.retries,
@@ -209,7 +210,17 @@ pub fn compare(
     }
     let (runs_b, runs_n) = runs.split_at(base.len());
     let (sb, sn) = (Side { runs: runs_b }, Side { runs: runs_n });
-    let stats = Stat::ALL;
+    // The server's figures per transaction, where both sides sampled them.
+    let has = |k: usize, side: &[Vec<Second>]| {
+        side.iter()
+            .all(|run| run.iter().any(|s| s.server.get(k).is_some_and(|v| v.is_some())))
+    };
+    let mut stats = Stat::ALL.to_vec();
+    for k in 0..bootstrap::SERVER_KEYS.len() {
+        if has(k, runs_b) && has(k, runs_n) {
+            stats.push(Stat::ServerPerTx(k));
+        }
+    }
     let est_b = sb.estimate(&stats, &values_ms);
     let est_n = sn.estimate(&stats, &values_ms);
     let ch = bootstrap::changes(&sb, &sn, &stats, &values_ms, o.resamples, o.seed);
@@ -280,6 +291,37 @@ pub fn compare(
         metrics,
         notes,
     })
+}
+
+/// The server's amounts over the client second `iv` (from the server interval ending
+/// closest to it, within half a second): rates times the second's span; CPU in ms.
+fn server_amounts(
+    r: &RunResult,
+    iv: &crate::metrics::result::IntervalRecord,
+) -> Vec<Option<f64>> {
+    let none = vec![None; bootstrap::SERVER_KEYS.len()];
+    let Some(m) = &r.server else {
+        return none;
+    };
+    let Some(s) = m
+        .intervals
+        .iter()
+        .filter(|s| (s.t_s - iv.t_s).abs() <= 0.5)
+        .min_by(|a, b| (a.t_s - iv.t_s).abs().total_cmp(&(b.t_s - iv.t_s).abs()))
+    else {
+        return none;
+    };
+    bootstrap::SERVER_KEYS
+        .iter()
+        .map(|(key, _)| {
+            let per_s = if *key == "cpu_ms" {
+                s.values.get("cpu_pct").map(|p| p * 10.0)
+            } else {
+                s.values.get(*key).copied()
+            };
+            per_s.map(|v| v * iv.span_s)
+        })
+        .collect()
 }
 
 /// The whole measured seconds of a run: not warmup, not the short tail.
