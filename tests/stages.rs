@@ -72,6 +72,14 @@ fn a_ramp_from_100_to_1000_tps_is_kept_every_second() {
     }
     assert!(last > 950.0, "the ramp reached its top: {last}");
     assert_eq!(r["schedule"]["missed"], 0);
+    // Each stage measured on its own: the ramp averages about 550 tps, the hold 1000.
+    let st = r["stages"].as_array().unwrap();
+    assert_eq!(st.len(), 2);
+    let ramp = st[0]["tps"].as_f64().unwrap();
+    let hold = st[1]["tps"].as_f64().unwrap();
+    assert!((ramp - 550.0).abs() < 550.0 * 0.1, "{ramp}");
+    assert!((hold - 1000.0).abs() < 1000.0 * 0.05, "{hold}");
+    assert_eq!(st[1]["target_from"], 1000.0);
 }
 
 #[test]

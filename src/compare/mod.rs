@@ -212,8 +212,10 @@ pub fn compare(
     let (sb, sn) = (Side { runs: runs_b }, Side { runs: runs_n });
     // The server's figures per transaction, where both sides sampled them.
     let has = |k: usize, side: &[Vec<Second>]| {
-        side.iter()
-            .all(|run| run.iter().any(|s| s.server.get(k).is_some_and(|v| v.is_some())))
+        side.iter().all(|run| {
+            run.iter()
+                .any(|s| s.server.get(k).is_some_and(|v| v.is_some()))
+        })
     };
     let mut stats = Stat::ALL.to_vec();
     for k in 0..bootstrap::SERVER_KEYS.len() {
@@ -295,10 +297,7 @@ pub fn compare(
 
 /// The server's amounts over the client second `iv` (from the server interval ending
 /// closest to it, within half a second): rates times the second's span; CPU in ms.
-fn server_amounts(
-    r: &RunResult,
-    iv: &crate::metrics::result::IntervalRecord,
-) -> Vec<Option<f64>> {
+fn server_amounts(r: &RunResult, iv: &crate::metrics::result::IntervalRecord) -> Vec<Option<f64>> {
     let none = vec![None; bootstrap::SERVER_KEYS.len()];
     let Some(m) = &r.server else {
         return none;

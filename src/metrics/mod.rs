@@ -3,6 +3,7 @@
 pub mod hdr_log;
 pub mod hist;
 pub mod live;
+pub mod phases;
 pub mod recorder;
 pub mod result;
 pub mod scaling;

@@ -186,6 +186,9 @@ pub struct RunResult {
     /// Each threshold with what was measured and whether it passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// Each `--stage` of the run, measured on its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<crate::metrics::phases::PhaseResult>,
     /// What the server was doing (PostgreSQL, MariaDB): its own counters per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<crate::metrics::server::ServerMetrics>,
@@ -376,6 +379,7 @@ impl RunResult {
             writers_readers: None,
             verification: None,
             thresholds: Vec::new(),
+            stages: Vec::new(),
             server: None,
             aborted: None,
             faults: Vec::new(),

@@ -157,6 +157,24 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             v.history
         );
     }
+    if !r.stages.is_empty() {
+        let _ = writeln!(s, "stages");
+        for p in &r.stages {
+            let _ = writeln!(
+                s,
+                "  {:>2}  {:>6.1}-{:<6.1} s  target {:>7.1} -> {:<7.1}  {:>8.1} tps  p50 {:.2} ms  p99 {:.2} ms  failed {}",
+                p.stage,
+                p.from_s,
+                p.to_s,
+                p.target_from,
+                p.target_to,
+                p.tps,
+                p.response.p50_ms,
+                p.response.p99_ms,
+                p.failed
+            );
+        }
+    }
     if let Some(m) = &r.server {
         let line = m.headline();
         if !line.is_empty() {

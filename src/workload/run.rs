@@ -275,6 +275,10 @@ pub fn run_workload(
     };
     result.faults = opts.faults.clone();
     result.server = env.server.take();
+    if !cfg.stages.is_empty() {
+        result.stages =
+            crate::metrics::phases::by_stage(&result, cfg.tps.unwrap_or(0.0), &cfg.stages);
+    }
     let mut warnings = Vec::new();
     if let Some(p) = &opts.hdr_log {
         if let Err(e) = crate::metrics::hdr_log::write(p, &result, cfg.warmup) {

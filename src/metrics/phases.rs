@@ -1,0 +1,74 @@
+//! Results per stage of a run whose rate changes (`--stage`): each stage's seconds, merged.
+
+use super::hist::{decode, new_histogram, LatencySummary};
+use super::RunResult;
+use crate::engine::Stage;
+use serde::{Deserialize, Serialize};
+
+/// One stage of the run, measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseResult {
+    /// 1-based stage number; the hold after the last stage (when `--duration` is longer) is
+    /// numbered after them.
+    pub stage: usize,
+    /// Seconds since the measured start.
+    pub from_s: f64,
+    pub to_s: f64,
+    /// The intended rate at the stage's start and end.
+    pub target_from: f64,
+    pub target_to: f64,
+    pub committed: u64,
+    pub failed: u64,
+    pub tps: f64,
+    pub response: LatencySummary,
+}
+
+/// Splits the run's seconds by stage (a second belongs to the stage its middle falls in).
+pub fn by_stage(r: &RunResult, start_rate: f64, stages: &[Stage]) -> Vec<PhaseResult> {
+    let mut bounds = Vec::new();
+    let (mut t, mut rate) = (0.0, start_rate);
+    for s in stages {
+        let end = t + s.duration.as_secs_f64();
+        bounds.push((t, end, rate, s.target));
+        t = end;
+        rate = s.target;
+    }
+    if r.duration_s > t + 0.5 {
+        bounds.push((t, r.duration_s, rate, rate));
+    }
+    bounds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (from, to, a, b))| {
+            let mut h = new_histogram();
+            let (mut committed, mut failed, mut span) = (0, 0, 0.0);
+            for iv in &r.intervals {
+                let mid = iv.t_s - iv.span_s / 2.0;
+                if mid < from || mid >= to {
+                    continue;
+                }
+                committed += iv.committed;
+                failed += iv.failed;
+                span += iv.span_s;
+                if let Ok(x) = decode(&iv.response_hdr) {
+                    let _ = h.add(&x);
+                }
+            }
+            PhaseResult {
+                stage: i + 1,
+                from_s: from,
+                to_s: to,
+                target_from: a,
+                target_to: b,
+                committed,
+                failed,
+                tps: if span > 0.0 {
+                    committed as f64 / span
+                } else {
+                    0.0
+                },
+                response: LatencySummary::of(&h),
+            }
+        })
+        .collect()
+}
