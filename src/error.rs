@@ -47,6 +47,8 @@ pub enum Error {
     Instance(#[from] crate::instance::InstanceError),
     #[error(transparent)]
     Compare(#[from] crate::compare::CompareError),
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
     #[error("database error {context}: {source}")]
     Database {
         context: String,
@@ -69,9 +71,11 @@ impl Error {
     /// The exit code this error maps to.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Config(_) | Error::Url(_) | Error::Usage(_) | Error::Compare(_) => {
-                ExitCode::Usage
-            }
+            Error::Config(_)
+            | Error::Url(_)
+            | Error::Usage(_)
+            | Error::Compare(_)
+            | Error::Merge(_) => ExitCode::Usage,
             Error::Plan(e) if e.is_usage() => ExitCode::Usage,
             Error::Plan(_) => ExitCode::Schema,
             Error::Connect(_) => ExitCode::Connect,

@@ -12,6 +12,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod instance;
+pub mod merge;
 pub mod metrics;
 pub mod report;
 pub mod schema;

@@ -4,6 +4,7 @@
 mod chaos;
 mod compare;
 mod instance;
+mod merge;
 mod report;
 mod seed;
 mod sweep;
@@ -29,6 +30,8 @@ enum Command {
     /// Private database servers for tests and chaos: up, list, logs, down, kill, pause…
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
+    /// One result from the result files of several agents (`workload run --segment i/N`).
+    Merge(merge::MergeArgs),
     /// Charts of result files or of a sweep/chaos folder: SVG and a self-contained HTML page.
     Report(report::ReportArgs),
     /// Fill a database with realistic, deterministic data.
@@ -73,6 +76,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
         Command::Chaos(c) => chaos::run(c),
         Command::Compare(c) => compare::run(c),
         Command::Instance(i) => instance::run(i),
+        Command::Merge(m) => merge::run(m),
         Command::Report(r) => report::run(r),
         Command::Seed(s) => seed::run(s),
         Command::Sweep(s) => sweep::run(s),

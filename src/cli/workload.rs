@@ -96,6 +96,17 @@ pub struct RunArgs {
     /// e.g. 127.0.0.1:9464 (any path answers).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<String>,
+    /// Run this agent's share of the run, I/N (1-based): every N-th connection (and so its
+    /// share of --tps and --transactions, which stay the whole run's) and disjoint keys.
+    #[arg(long, value_name = "I/N")]
+    segment: Option<String>,
+    /// Start at this wall-clock time (RFC 3339, e.g. 2026-12-02T10:00:00Z), so that agents
+    /// start together.
+    #[arg(long, value_name = "TIME")]
+    start_at: Option<String>,
+    /// Start this long from now, e.g. 30s.
+    #[arg(long, value_name = "D")]
+    start_after: Option<String>,
     /// Do not sample the server's statistics (pg_stat_*, SHOW GLOBAL STATUS) during the run.
     #[arg(long)]
     no_server_stats: bool,
@@ -155,6 +166,9 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         stages: (!a.stages.is_empty()).then(|| a.stages.clone()),
         think_time: a.think_time.clone(),
         server_stats: a.no_server_stats.then_some(false),
+        segment: a.segment.clone(),
+        start_at: a.start_at.clone(),
+        start_after: a.start_after.clone(),
         custom_operations: None,
         custom_queries: None,
         ..Default::default()

@@ -3,7 +3,7 @@
 
 use super::spec::*;
 use crate::db::{Isolation, Protocol};
-use crate::engine::{Arrival, Stage, ThinkTime};
+use crate::engine::{Arrival, Segment, Stage, ThinkTime};
 use crate::thresholds::Threshold;
 use crate::util::duration::parse_duration;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,12 @@ pub struct WorkloadFile {
     pub think_time: Option<String>,
     /// Sample the server's statistics views once a second [default: true].
     pub server_stats: Option<bool>,
+    /// This agent's share of a run over several machines, `"2/4"`.
+    pub segment: Option<String>,
+    /// Start at this wall-clock time (RFC 3339), for agents that start together.
+    pub start_at: Option<String>,
+    /// Start this long after now (`30s`): a shell loop's way to a common start.
+    pub start_after: Option<String>,
 }
 
 impl WorkloadFile {
@@ -190,6 +196,9 @@ impl WorkloadFile {
             stages: over.stages.or(self.stages),
             think_time: over.think_time.or(self.think_time),
             server_stats: over.server_stats.or(self.server_stats),
+            segment: over.segment.or(self.segment),
+            start_at: over.start_at.or(self.start_at),
+            start_after: over.start_after.or(self.start_after),
         }
     }
 
@@ -283,6 +292,43 @@ impl WorkloadFile {
             })?),
         };
         let workload = self.workload_spec()?;
+        let segment = self
+            .segment
+            .as_deref()
+            .map(|s| Segment::parse(s).map_err(|why| invalid("segment", s, why)))
+            .transpose()?;
+        if let Some(seg) = segment {
+            if connections < seg.count {
+                return Err(invalid(
+                    "segment",
+                    seg,
+                    format!("{connections} connections cannot be split over {} agents; --connections is the whole run's, use at least {}", seg.count, seg.count),
+                ));
+            }
+        }
+        let start_at_us = match (&self.start_at, &self.start_after) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "start_at",
+                    "start_after",
+                    "give one of --start-at and --start-after",
+                ))
+            }
+            (Some(at), None) => Some(crate::util::time::parse_rfc3339_us(at).ok_or_else(|| {
+                invalid(
+                    "start_at",
+                    at,
+                    "expected an RFC 3339 time such as 2026-12-02T10:00:00Z",
+                )
+            })?),
+            (None, Some(after)) => Some(
+                crate::util::time::now_us()
+                    + parse_duration(after)
+                        .map_err(|why| invalid("start_after", after, why))?
+                        .as_micros() as i64,
+            ),
+            (None, None) => None,
+        };
         let think_time = match self.think_time.as_deref() {
             None => None,
             Some(t) => {
@@ -338,6 +384,8 @@ impl WorkloadFile {
             stages,
             think_time,
             server_stats: self.server_stats.unwrap_or(true),
+            segment,
+            start_at_us,
             tps,
             arrival,
             duration,

@@ -4,7 +4,7 @@
 //! behaviour.
 
 use crate::db::{Isolation, Protocol};
-use crate::engine::{Arrival, Stage, ThinkTime};
+use crate::engine::{Arrival, Segment, Stage, ThinkTime};
 use crate::thresholds::Threshold;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -45,6 +45,11 @@ pub struct WorkloadConfig {
     pub think_time: Option<ThinkTime>,
     /// Sample the server's own statistics once a second (PostgreSQL, MariaDB).
     pub server_stats: bool,
+    /// This agent's share of a run over several machines (`--segment i/N`); connections,
+    /// rate and transactions above are then the whole run's.
+    pub segment: Option<Segment>,
+    /// A common wall-clock start for the agents, µs since the epoch.
+    pub start_at_us: Option<i64>,
 }
 
 impl WorkloadConfig {
@@ -348,6 +353,10 @@ struct ConfigRepr {
     think_time: Option<ThinkTime>,
     #[serde(default = "yes")]
     server_stats: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    segment: Option<Segment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start_at_us: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     thresholds: Vec<Threshold>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -397,6 +406,8 @@ impl ConfigRepr {
             stages: self.stages,
             think_time: self.think_time,
             server_stats: self.server_stats,
+            segment: self.segment,
+            start_at_us: self.start_at_us,
             tps: self.tps,
             arrival: self.arrival,
             duration: self.duration,
@@ -485,6 +496,8 @@ impl Serialize for WorkloadConfig {
             stages: c.stages,
             think_time: c.think_time,
             server_stats: c.server_stats,
+            segment: c.segment,
+            start_at_us: c.start_at_us,
             mix: None,
             tables: None,
             distribution: None,
@@ -613,6 +626,8 @@ mod tests {
             stages: Vec::new(),
             think_time: None,
             server_stats: true,
+            segment: None,
+            start_at_us: None,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["pattern"], "tpcb-like");

@@ -111,7 +111,11 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
     let mut log_buf: Vec<super::txlog::TxRecord> = Vec::new();
     // Set while the connection is lost: since when, and why.
     let mut down: Option<(Instant, String)> = None;
-    tokio::time::sleep_until(start).await;
+    // A start far ahead (`--start-at`) must not outlast a Ctrl-C.
+    tokio::select! {
+        _ = tokio::time::sleep_until(start) => {}
+        _ = ctx.stop.wait() => {}
+    }
     loop {
         if quota == Some(0) {
             break;

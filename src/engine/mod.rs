@@ -14,7 +14,7 @@ mod tests;
 pub mod txlog;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
-pub use schedule::{Arrival, RateProfile, Schedule, Stage};
+pub use schedule::{Arrival, RateProfile, Schedule, Segment, Stage};
 pub use source::{Connector, TxEnd, TxResult, TxSource, Workload};
 
 use crate::metrics::hist::LatencySummary;
@@ -52,6 +52,11 @@ pub struct RunSettings {
     pub think: Option<ThinkTime>,
     /// Write a line per measured transaction here (`--log`).
     pub tx_log: Option<std::path::PathBuf>,
+    /// This agent's share of a run split over machines; `connections`, `rate` and
+    /// `transactions` are then the whole run's.
+    pub segment: Option<Segment>,
+    /// Start at this wall-clock time (µs since the epoch) instead of as soon as connected.
+    pub start_at_us: Option<i64>,
 }
 
 /// The pause of a user between transactions (closed loop).
@@ -99,6 +104,8 @@ pub struct EngineOutput {
     pub interrupted: bool,
     /// What went wrong on the side (the transaction log could not be written…), for notes.
     pub warnings: Vec<String>,
+    /// With `start_at_us`: how late the run started against it, ms.
+    pub start_skew_ms: Option<f64>,
 }
 
 /// What was measured so far, refreshed every interval, for a writer that must save a run
@@ -142,17 +149,30 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     progress: &mut dyn ProgressSink,
 ) -> Result<EngineOutput, crate::Error> {
     let conns = settings.connections.max(1);
+    // The connections this agent runs, by their number in the whole run.
+    let mine: Vec<usize> = (0..conns)
+        .filter(|c| settings.segment.is_none_or(|s| s.owns(*c)))
+        .collect();
+    if mine.is_empty() {
+        return Err(crate::Error::Usage(format!(
+            "segment {} of a run with {conns} connections has none of them; use at least as many --connections as segments",
+            settings.segment.map(|s| s.to_string()).unwrap_or_default()
+        )));
+    }
     let threads = if connector.blocking() {
-        conns
+        mine.len()
     } else {
-        settings.threads.clamp(1, conns)
+        settings.threads.clamp(1, mine.len())
     };
     let op_names = workload.op_names();
     let gate = Arc::new(Gate {
         start: Mutex::new(None),
         cv: Condvar::new(),
     });
-    let recorders: Vec<Recorder> = (0..conns).map(|_| Recorder::new(op_names.len())).collect();
+    let recorders: Vec<(usize, Recorder)> = mine
+        .iter()
+        .map(|c| (*c, Recorder::new(op_names.len())))
+        .collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
     let (log_tx, log_rx) = match settings.tx_log {
@@ -164,9 +184,11 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     };
     let mut handles = Vec::new();
     for t in 0..threads {
-        let mine: Vec<(usize, Recorder)> = (0..conns)
-            .filter(|i| i % threads == t)
-            .map(|i| (i, recorders[i].clone()))
+        let mine: Vec<(usize, Recorder)> = recorders
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| j % threads == t)
+            .map(|(_, (c, r))| (*c, r.clone()))
             .collect();
         let ctx = LaneCtx {
             connector: connector.clone(),
@@ -190,7 +212,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     // Wait for every connection to be open and prepared (or the first failure, or a stop).
     let mut first_err = None;
     let mut ready = 0;
-    while ready < conns && first_err.is_none() {
+    while ready < recorders.len() && first_err.is_none() {
         match ready_rx.recv_timeout(Duration::from_millis(50)) {
             Ok(Ok(())) => ready += 1,
             Ok(Err(e)) => first_err = Some(e),
@@ -223,16 +245,28 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                 measured_s: 0.0,
                 interrupted: true,
                 warnings: Vec::new(),
+                start_skew_ms: None,
             });
         }
         return Err(e);
     }
-    let start = Instant::now() + Duration::from_millis(20);
+    // A common wall-clock start for several agents (`--start-at`), else at once.
+    let now_wall = crate::util::time::now_us();
+    let lead_us = match settings.start_at_us {
+        Some(at) => (at - now_wall).max(20_000),
+        None => 20_000,
+    };
+    let start = Instant::now() + Duration::from_micros(lead_us as u64);
     gate.open(Ok(start));
     if let Some(s) = &started {
         let _ = s.set(start + settings.warmup);
     }
-    let started_at_us = crate::util::time::now_us() + 20_000;
+    let started_at_us = now_wall + lead_us;
+    // How far this agent's start is from the one asked for (it may have been asked for a
+    // moment already past).
+    let start_skew_ms = settings
+        .start_at_us
+        .map(|at| (started_at_us - at) as f64 / 1000.0);
     let log_writer = match (&settings.tx_log, log_rx) {
         (Some(path), Some(rx)) => Some(txlog::spawn_writer(
             path.clone(),
@@ -260,7 +294,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         let now = Instant::now();
         if now >= next_tick || done {
             let mut iv = Interval::with_ops(op_names.len());
-            for r in &recorders {
+            for (_, r) in &recorders {
                 iv.merge(&r.take());
             }
             if now >= warmup_end {
@@ -277,6 +311,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                         measured_s: now.saturating_duration_since(warmup_end).as_secs_f64(),
                         interrupted: true,
                         warnings: Vec::new(),
+                        start_skew_ms,
                     };
                     *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
@@ -326,6 +361,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         measured_s,
         interrupted,
         warnings,
+        start_skew_ms,
     })
 }
 

@@ -42,6 +42,57 @@ enum Kind {
     },
 }
 
+/// This agent's part of a run split over several machines (`--segment i/N`): the
+/// connections (and so the lanes and their schedules) whose number is `index` modulo
+/// `count`. N agents together run exactly the lanes one agent would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// 0-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Segment {
+    /// Whether connection `c` (global numbering) is this agent's.
+    pub fn owns(&self, c: usize) -> bool {
+        c % self.count.max(1) == self.index
+    }
+
+    /// The `n`th id of this agent in a sequence shared by all agents (values, keys,
+    /// process ids): disjoint across agents, dense together.
+    pub fn spread(&self, n: u64) -> u64 {
+        n * self.count.max(1) as u64 + self.index as u64
+    }
+
+    /// `"2/4"` (1-based, as users write it) or `"2:4"`.
+    pub fn parse(s: &str) -> Result<Segment, String> {
+        let (i, n) = s
+            .split_once(['/', ':'])
+            .ok_or_else(|| format!("expected I/N such as 2/4, got '{s}'"))?;
+        let i: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{i}' is not a segment number"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{n}' is not a segment count"))?;
+        if n == 0 || i == 0 || i > n {
+            return Err(format!("segment {i}/{n}: I runs from 1 to N"));
+        }
+        Ok(Segment {
+            index: i - 1,
+            count: n,
+        })
+    }
+}
+
+impl std::fmt::Display for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
 /// One stage of a rate profile: over `duration`, the rate moves linearly to `target`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stage {

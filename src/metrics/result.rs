@@ -186,6 +186,12 @@ pub struct RunResult {
     /// Each threshold with what was measured and whether it passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
+    /// The agents a merged result was made of (`dbarena merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<crate::merge::MergeInfo>,
+    /// This agent's part in a run over several machines (`--segment`, `--start-at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentInfo>,
     /// Each `--stage` of the run, measured on its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<crate::metrics::phases::PhaseResult>,
@@ -195,6 +201,53 @@ pub struct RunResult {
     /// Why the run was stopped early by `--abort-on-fail` (the threshold and its value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
+}
+
+/// One agent of a run over several machines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// `2/4`; absent for an agent that only shared a start time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<crate::engine::Segment>,
+    /// The common start asked for (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How late this agent started against it, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_ms: Option<f64>,
+    /// Which clock the start was read from (agents agree only as well as their clocks do).
+    pub clock_source: String,
+    pub host: String,
+}
+
+impl AgentInfo {
+    /// This machine's clock and name.
+    pub fn here(
+        segment: Option<crate::engine::Segment>,
+        start_at_us: Option<i64>,
+        start_skew_ms: Option<f64>,
+    ) -> AgentInfo {
+        let read = |p: &str| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let cs = read("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+        AgentInfo {
+            segment,
+            start_at: start_at_us.map(crate::util::time::rfc3339_us),
+            start_skew_ms,
+            clock_source: if cs.is_empty() {
+                "system clock (CLOCK_REALTIME)".into()
+            } else {
+                format!("system clock (CLOCK_REALTIME, clocksource {cs})")
+            },
+            host: std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| read("/etc/hostname")),
+        }
+    }
 }
 
 /// What a checker concluded.
@@ -325,11 +378,19 @@ impl RunResult {
         // than 10 ms on average. The achieved rate alone is no test: Poisson arrivals vary.
         let behind =
             d.config.tps.is_some() && (t.missed * 100 > (started + t.missed) || lag_mean_ms > 10.0);
+        // An agent's target is its share of the whole run's rate.
+        let target_tps = d.config.tps.map(|r| match d.config.segment {
+            Some(s) => {
+                let n = d.config.connections.max(1);
+                r * (0..n).filter(|c| s.owns(*c)).count() as f64 / n as f64
+            }
+            None => r,
+        });
         let mut notes = d.notes;
         if behind {
             notes.push(format!(
                 "the database could not keep up: target {:.0} tps, achieved {:.1} tps, {} scheduled starts missed, mean schedule lag {:.1} ms (latencies are measured from the intended start)",
-                d.config.tps.unwrap_or(0.0),
+                target_tps.unwrap_or(0.0),
                 achieved,
                 t.missed,
                 lag_mean_ms
@@ -340,7 +401,7 @@ impl RunResult {
             tool: format!("dbarena {}", env!("CARGO_PKG_VERSION")),
             command: "workload run".into(),
             schedule: ScheduleInfo {
-                target_tps: d.config.tps,
+                target_tps,
                 achieved_tps: achieved,
                 lag_mean_ms,
                 lag_max_ms: t.lag_max_us as f64 / 1000.0,
@@ -379,6 +440,8 @@ impl RunResult {
             writers_readers: None,
             verification: None,
             thresholds: Vec::new(),
+            agent: None,
+            merged: None,
             stages: Vec::new(),
             server: None,
             aborted: None,

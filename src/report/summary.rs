@@ -157,6 +157,35 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             v.history
         );
     }
+    if let Some(a) = &r.agent {
+        let _ = writeln!(
+            s,
+            "  agent     {}{}{} ({})",
+            a.segment
+                .map(|g| format!("segment {g}"))
+                .unwrap_or_else(|| "one of several agents".into()),
+            a.start_at
+                .as_deref()
+                .map(|t| format!(", asked to start at {t}"))
+                .unwrap_or_default(),
+            a.start_skew_ms
+                .map(|k| format!(", started {k:+.1} ms from it"))
+                .unwrap_or_default(),
+            a.clock_source
+        );
+    }
+    if let Some(m) = &r.merged {
+        let _ = writeln!(
+            s,
+            "  merged    from {} agents{}",
+            m.agents.len(),
+            if m.missing_segments.is_empty() {
+                String::new()
+            } else {
+                format!(" (MISSING segments {})", m.missing_segments.join(", "))
+            }
+        );
+    }
     if !r.stages.is_empty() {
         let _ = writeln!(s, "stages");
         for p in &r.stages {

@@ -132,3 +132,42 @@ mod parse_tests {
         assert_eq!(parse_timestamp_us("nope"), None);
     }
 }
+
+/// Parses an RFC 3339 time (`2026-12-02T10:00:00Z`, `2026-12-02T12:00:00.5+02:00`) into
+/// microseconds since the epoch; the zone is required, so that agents on machines in other
+/// zones agree.
+pub fn parse_rfc3339_us(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (_, time) = s.split_once(['T', 't', ' '])?;
+    let offset_min: i64 = if time.ends_with(['Z', 'z']) {
+        0
+    } else {
+        let at = time.rfind(['+', '-'])?;
+        let (sign, rest) = (
+            if &time[at..at + 1] == "-" { -1 } else { 1 },
+            &time[at + 1..],
+        );
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+        sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
+    };
+    let local = parse_timestamp_us(s.trim_end_matches(['Z', 'z']))?;
+    Some(local - offset_min * 60_000_000)
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use super::*;
+
+    #[test]
+    fn zones_are_applied_and_required() {
+        let z = parse_rfc3339_us("2026-12-02T10:00:00Z").unwrap();
+        assert_eq!(parse_rfc3339_us("2026-12-02T12:00:00+02:00"), Some(z));
+        assert_eq!(parse_rfc3339_us("2026-12-02T09:30:00-00:30"), Some(z));
+        assert_eq!(
+            parse_rfc3339_us("2026-12-02T10:00:00.25Z"),
+            Some(z + 250_000)
+        );
+        assert_eq!(parse_rfc3339_us("2026-12-02T10:00:00"), None);
+        assert_eq!(rfc3339_us(z), "2026-12-02T10:00:00Z");
+    }
+}

@@ -49,6 +49,8 @@ struct Shared {
     next_value: AtomicU64,
     appends: AtomicU64,
     next_process: AtomicU64,
+    /// Process ids after the lanes' own (one per connection of the whole run).
+    first_new_process: u64,
     /// Each lane's operations, handed over when it finishes.
     ops: Mutex<Vec<Op>>,
 }
@@ -57,17 +59,25 @@ struct Shared {
 pub struct ListAppend {
     shape: AppendShape,
     shared: Arc<Shared>,
+    /// Values and process ids of agents that share the run stay apart.
+    segment: Option<crate::engine::Segment>,
 }
 
 impl ListAppend {
-    pub fn new(shape: AppendShape, connections: usize) -> Self {
+    pub fn new(
+        shape: AppendShape,
+        connections: usize,
+        segment: Option<crate::engine::Segment>,
+    ) -> Self {
         ListAppend {
             shape,
+            segment,
             shared: Arc::new(Shared {
                 origin: Instant::now(),
                 next_value: AtomicU64::new(1),
                 appends: AtomicU64::new(0),
-                next_process: AtomicU64::new(connections as u64),
+                next_process: AtomicU64::new(0),
+                first_new_process: connections as u64,
                 ops: Mutex::new(Vec::new()),
             }),
         }
@@ -126,6 +136,7 @@ impl Workload<Connection> for ListAppend {
             process: lane as u64,
             ops: Vec::new(),
             pending: None,
+            segment: self.segment,
         }
     }
 }
@@ -139,6 +150,7 @@ pub struct AppendSource {
     ops: Vec<Op>,
     /// The attempt invoked and not yet completed in the history.
     pending: Option<Vec<Mop>>,
+    segment: Option<crate::engine::Segment>,
 }
 
 /// Which keys to append to (values are drawn at each attempt) and which to read.
@@ -162,8 +174,14 @@ impl AppendSource {
         });
     }
 
+    /// The `n`th of a sequence all agents share, kept apart by segment.
+    fn spread(&self, n: u64) -> u64 {
+        self.segment.map_or(n, |s| s.spread(n))
+    }
+
     fn new_process(&mut self) {
-        self.process = self.shared.next_process.fetch_add(1, Ordering::Relaxed);
+        let n = self.shared.next_process.fetch_add(1, Ordering::Relaxed);
+        self.process = self.shared.first_new_process + self.spread(n);
     }
 }
 
@@ -203,7 +221,8 @@ impl TxSource<Connection> for AppendSource {
             .iter()
             .map(|m| match m {
                 Mop::Append(k, _) => {
-                    Mop::Append(*k, self.shared.next_value.fetch_add(1, Ordering::Relaxed))
+                    let n = self.shared.next_value.fetch_add(1, Ordering::Relaxed);
+                    Mop::Append(*k, self.spread(n))
                 }
                 r => r.clone(),
             })
@@ -306,7 +325,7 @@ pub fn record(
     // a pipelined connection.
     let mut cfg = cfg.clone();
     cfg.pipeline = 1;
-    let w = Arc::new(ListAppend::new(shape, cfg.connections));
+    let w = Arc::new(ListAppend::new(shape, cfg.connections, cfg.segment));
     let out = env.run_engine(&cfg, w.clone(), opts, progress)?;
     Ok((out, w.history()))
 }

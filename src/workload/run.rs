@@ -351,7 +351,15 @@ impl ResultTemplate {
         if self.target.durable == Some(false) {
             notes.push("the server is not durable (an instance created with --fast: fsync off); commits can be lost in a crash and latencies are lower than a durable server's".into());
         }
-        RunResult::build(RunData {
+        let agent =
+            (self.config.segment.is_some() || self.config.start_at_us.is_some()).then(|| {
+                crate::metrics::result::AgentInfo::here(
+                    self.config.segment,
+                    self.config.start_at_us,
+                    out.start_skew_ms,
+                )
+            });
+        let mut r = RunResult::build(RunData {
             config: self.config.clone(),
             target: self.target.clone(),
             op_names: &self.op_names,
@@ -363,7 +371,9 @@ impl ResultTemplate {
             measured_s: out.measured_s,
             interrupted: out.interrupted,
             notes,
-        })
+        });
+        r.agent = agent;
+        r
     }
 }
 
@@ -430,6 +440,8 @@ pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
         stages: cfg.stages.clone(),
         think: cfg.think_time,
         tx_log: None,
+        segment: cfg.segment,
+        start_at_us: cfg.start_at_us,
     }
 }
 

@@ -79,12 +79,15 @@ impl Tally {
 pub struct WritersReadersWorkload {
     wr: WritersReaders,
     shared: Arc<Shared>,
+    /// Keys of agents that share the run stay apart.
+    segment: Option<crate::engine::Segment>,
 }
 
 impl WritersReadersWorkload {
-    fn new(wr: WritersReaders) -> Self {
+    fn new(wr: WritersReaders, segment: Option<crate::engine::Segment>) -> Self {
         WritersReadersWorkload {
             wr,
+            segment,
             shared: Arc::new(Shared {
                 next_key: AtomicU64::new(0),
                 written: Mutex::new(Vec::new()),
@@ -147,6 +150,7 @@ impl Workload<Connection> for WritersReadersWorkload {
             n: 0,
             tally: Tally::default(),
             attempt: (0, Vec::new()),
+            segment: self.segment,
         }
     }
 
@@ -171,6 +175,7 @@ pub struct Role {
     /// Attempts and precondition failures (with their times, µs) of the transaction running
     /// now; they join the tally only if the engine says it was measured (not warmup).
     attempt: (u64, Vec<u64>),
+    segment: Option<crate::engine::Segment>,
 }
 
 pub enum WrTx {
@@ -202,7 +207,8 @@ impl TxSource<Connection> for Role {
             let key = if wr.pool {
                 key_name(self.id as u64 * stride + self.rng.below(wr.key_pool_size))
             } else {
-                key_name(self.shared.next_key.fetch_add(1, Ordering::Relaxed))
+                let n = self.shared.next_key.fetch_add(1, Ordering::Relaxed);
+                key_name(self.segment.map_or(n, |s| s.spread(n)))
             };
             let n = self.n as usize;
             let value = (0..wr.value_size)
@@ -343,7 +349,7 @@ pub fn run(
     run_cfg.max_retries = wr.max_retry_count;
     run_cfg.pipeline = 1;
     run_cfg.tps = None;
-    let workload = Arc::new(WritersReadersWorkload::new(wr.clone()));
+    let workload = Arc::new(WritersReadersWorkload::new(wr.clone(), cfg.segment));
     let out = env.run_engine(&run_cfg, workload.clone(), opts, progress)?;
     let measured = out.measured_s.max(1e-3);
     let url = env.url.clone();

@@ -1,0 +1,237 @@
+//! A run split over agents (`--segment i/N`, a common `--start-after`) and merged back:
+//! the same workload as one agent, histograms added exactly, segments checked.
+
+mod common;
+use common::*;
+use dbarena::metrics::hist::{decode, new_histogram};
+
+fn query_config(dir: &Scratch) -> std::path::PathBuf {
+    let cfg = dir.file("q.toml");
+    std::fs::write(
+        &cfg,
+        "[[custom_queries]]\nname = \"one\"\nweight = 1\nsql = \"SELECT :k\"\n[custom_queries.params]\nk = { generator = \"random_int\", min = 1, max = 1000 }\n",
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn four_agents_merge_into_one_run_of_the_whole_rate() {
+    let Some(db) = TestDb::new(Db::Sqlite, "seg") else {
+        return;
+    };
+    let dir = Scratch::new("seg");
+    let cfg = query_config(&dir);
+    let mut children = Vec::new();
+    let mut outs = Vec::new();
+    for i in 1..=4 {
+        let out = dir.new_file(&format!("agent{i}"), "json");
+        let seg = format!("{i}/4");
+        children.push(spawn_dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--config",
+                cfg.to_str().unwrap(),
+                "--tps",
+                "2000",
+                "-n",
+                "8",
+                "--arrival",
+                "uniform",
+                "-d",
+                "3s",
+                "--segment",
+                &seg,
+                "--start-after",
+                "2s",
+                "--quiet",
+                "--no-server-stats",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        ));
+        outs.push(out);
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let agents: Vec<serde_json::Value> = outs.iter().map(|p| read_json(p)).collect();
+    for (i, a) in agents.iter().enumerate() {
+        assert_eq!(a["agent"]["segment"]["index"], i);
+        // Each agent's own target is its share: 2000 / 4.
+        assert_eq!(a["schedule"]["target_tps"], 500.0);
+        let skew = a["agent"]["start_skew_ms"].as_f64().unwrap();
+        assert!(skew.abs() < 10.0, "start skew {skew} ms");
+        assert!(a["agent"]["clock_source"]
+            .as_str()
+            .unwrap()
+            .contains("CLOCK_REALTIME"));
+    }
+
+    let merged = dir.new_file("merged", "json");
+    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
+    let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let o = dbarena(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&merged);
+    // The whole rate: 2000 tps for 3 s, within 1%.
+    let done = m["totals"]["committed"].as_f64().unwrap() + m["totals"]["failed"].as_f64().unwrap();
+    assert!((done - 6000.0).abs() <= 60.0, "{done}");
+    assert_eq!(m["schedule"]["target_tps"], 2000.0);
+    assert_eq!(m["merged"]["agents"].as_array().unwrap().len(), 4);
+    // Percentiles of the merged file are those of the summed histograms, exactly.
+    let mut sum = new_histogram();
+    for a in &agents {
+        sum.add(decode(a["response_hdr"].as_str().unwrap()).unwrap())
+            .unwrap();
+    }
+    let merged_hist = decode(m["response_hdr"].as_str().unwrap()).unwrap();
+    assert_eq!(merged_hist.len(), sum.len());
+    for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
+        assert_eq!(merged_hist.value_at_quantile(q), sum.value_at_quantile(q));
+    }
+    // Per-second series aligned on the wall clock: about 2000 a second.
+    let whole: Vec<&serde_json::Value> = m["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["partial"] != true && i["committed"].as_u64().unwrap() > 0)
+        .collect();
+    assert!(whole.len() >= 2);
+    for iv in &whole[..2] {
+        let n = iv["committed"].as_f64().unwrap();
+        assert!((n - 2000.0).abs() < 100.0, "{iv}");
+    }
+    // `report` and `compare` read a merged file like any other.
+    let o = dbarena(
+        &[
+            "compare",
+            merged.to_str().unwrap(),
+            merged.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Missing and duplicate segments are refused; --partial says what is missing.
+    let o = dbarena(
+        &[
+            "merge",
+            "-o",
+            dir.new_file("m2", "json").to_str().unwrap(),
+            &names[0],
+            &names[1],
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("3/4, 4/4") && stderr(&o).contains("--partial"),
+        "{}",
+        stderr(&o)
+    );
+    let o = dbarena(
+        &[
+            "merge",
+            "-o",
+            dir.new_file("m3", "json").to_str().unwrap(),
+            &names[0],
+            &names[0],
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("appears in"), "{}", stderr(&o));
+    let part = dir.new_file("part", "json");
+    let o = dbarena(
+        &[
+            "merge",
+            "--partial",
+            "-o",
+            part.to_str().unwrap(),
+            &names[0],
+            &names[2],
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = read_json(&part);
+    assert_eq!(
+        p["merged"]["missing_segments"],
+        serde_json::json!(["2/4", "4/4"])
+    );
+}
+
+#[test]
+fn unlike_runs_are_not_merged() {
+    let Some(db) = TestDb::new(Db::Sqlite, "seg2") else {
+        return;
+    };
+    let dir = Scratch::new("seg2");
+    let cfg = query_config(&dir);
+    let mut outs = Vec::new();
+    for (i, tps) in [(1, "100"), (2, "200")] {
+        let out = dir.new_file(&format!("a{i}"), "json");
+        let seg = format!("{i}/2");
+        let o = dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--config",
+                cfg.to_str().unwrap(),
+                "--tps",
+                tps,
+                "-n",
+                "2",
+                "-d",
+                "1s",
+                "--segment",
+                &seg,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        ok_result(&o, &out);
+        outs.push(out);
+    }
+    let o = dbarena(
+        &[
+            "merge",
+            "-o",
+            dir.new_file("m", "json").to_str().unwrap(),
+            outs[0].to_str().unwrap(),
+            outs[1].to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("differs in: tps"), "{}", stderr(&o));
+    // More segments than connections cannot be split.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "-n",
+            "2",
+            "--segment",
+            "1/4",
+            "-d",
+            "1s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be split"), "{}", stderr(&o));
+}
