@@ -4,9 +4,10 @@
 //! cycle of these edge types exist", which decides verdicts even when a search runs out of
 //! time.
 
+use super::fxhash::{FxMap, FxSet};
 use super::model::Kind;
 use super::txns::{Status, Txns};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 pub const WW: u8 = 1;
@@ -35,28 +36,48 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Builds the graph of `n` nodes from an edge list (self-edges dropped).
-    pub fn build(n: usize, mut edges: Vec<(u32, u32, u8)>) -> Graph {
-        edges.retain(|e| e.0 != e.1);
-        edges.sort_unstable_by_key(|e| (e.0, e.1));
+    /// Builds the graph of `n` nodes from an edge list (self-edges dropped): a counting
+    /// sort by source, then each row sorted by target with duplicate edges merged.
+    pub fn build(n: usize, edges: Vec<(u32, u32, u8)>) -> Graph {
         let mut start = vec![0u32; n + 1];
-        let mut adj: Vec<(u32, u8)> = Vec::with_capacity(edges.len());
-        let mut last: Option<(u32, u32)> = None;
-        for (a, b, t) in edges {
-            if last == Some((a, b)) {
-                if let Some(e) = adj.last_mut() {
-                    e.1 |= t;
-                }
-                continue;
+        for e in &edges {
+            if e.0 != e.1 {
+                start[e.0 as usize + 1] += 1;
             }
-            last = Some((a, b));
-            adj.push((b, t));
-            start[a as usize + 1] += 1;
         }
         for i in 0..n {
             start[i + 1] += start[i];
         }
-        Graph { start, adj }
+        let mut fill: Vec<u32> = start[..n].to_vec();
+        let mut rows = vec![(0u32, 0u8); start[n] as usize];
+        for (a, b, t) in edges {
+            if a != b {
+                let f = &mut fill[a as usize];
+                rows[*f as usize] = (b, t);
+                *f += 1;
+            }
+        }
+        drop(fill);
+        let mut adj: Vec<(u32, u8)> = Vec::with_capacity(rows.len());
+        let mut out_start = vec![0u32; n + 1];
+        for a in 0..n {
+            let row = &mut rows[start[a] as usize..start[a + 1] as usize];
+            row.sort_unstable_by_key(|e| e.0);
+            let first = adj.len();
+            for &(b, t) in row.iter() {
+                let merged = adj.len() > first && adj.last().is_some_and(|l| l.0 == b);
+                match adj.last_mut() {
+                    Some(l) if merged => l.1 |= t,
+                    _ => adj.push((b, t)),
+                }
+            }
+            out_start[a + 1] = adj.len() as u32;
+        }
+        adj.shrink_to_fit();
+        Graph {
+            start: out_start,
+            adj,
+        }
     }
 
     pub fn nodes(&self) -> usize {
@@ -155,8 +176,8 @@ pub fn extension_cycle_exists(g: &Graph, base: u8) -> bool {
     // Only nodes in a component of the full graph can be on such a cycle.
     let comps = sccs(g, base | RW, None);
     for comp in comps {
-        let members: HashSet<u32> = comp.iter().copied().collect();
-        let idx: HashMap<u32, u32> = comp
+        let members: FxSet<u32> = comp.iter().copied().collect();
+        let idx: FxMap<u32, u32> = comp
             .iter()
             .enumerate()
             .map(|(i, &v)| (v, i as u32))
@@ -316,7 +337,7 @@ fn rw_count(s: u8) -> u8 {
 /// Shortest cycle through `start` inside `members` matching `spec`, or `None`.
 fn cycle_from(
     g: &Graph,
-    members: &HashSet<u32>,
+    members: &FxSet<u32>,
     start: u32,
     spec: &Spec,
     deadline: Instant,
@@ -327,7 +348,7 @@ fn cycle_from(
         if first_rw && spec.rw == 0 {
             continue;
         }
-        let mut prev: HashMap<(u32, u8), (u32, u8, u8)> = HashMap::new();
+        let mut prev: FxMap<(u32, u8), (u32, u8, u8)> = FxMap::default();
         let mut q: VecDeque<(u32, u8)> = VecDeque::new();
         // The first edge.
         for &(b, m) in g.out(start) {
@@ -417,7 +438,7 @@ fn accepts(spec: &Spec, s: u8, _first_rw: bool) -> bool {
             == spec.required & (WR | PROCESS | REALTIME)
 }
 
-fn unwind(prev: &HashMap<(u32, u8), (u32, u8, u8)>, end: (u32, u8), start: u32) -> Vec<Step> {
+fn unwind(prev: &FxMap<(u32, u8), (u32, u8, u8)>, end: (u32, u8), start: u32) -> Vec<Step> {
     // `start` is never expanded mid-path, so it appears as a source only on the first edge.
     let mut steps = Vec::new();
     let mut cur = end;
@@ -450,9 +471,9 @@ pub fn search_component(
     specs: &[Spec],
     deadline: Instant,
 ) -> (Vec<FoundCycle>, bool) {
-    let members: HashSet<u32> = comp.iter().copied().collect();
+    let members: FxSet<u32> = comp.iter().copied().collect();
     let mut found: Vec<FoundCycle> = Vec::new();
-    let mut seen: HashSet<Vec<u32>> = HashSet::new();
+    let mut seen: FxSet<Vec<u32>> = FxSet::default();
     let mut timed_out = false;
     // Which edge types the component has at all: skip specs it cannot satisfy.
     let mut present = 0u8;
@@ -528,7 +549,7 @@ pub fn order_edges(t: &Txns, edges: &mut Vec<(u32, u32, u8)>) {
     let n = t.txns.len() as u32;
     let mut by_invoke: Vec<u32> = (0..n).filter(|&i| t.possible(i)).collect();
     by_invoke.sort_unstable_by_key(|&i| t.txns[i as usize].invoke);
-    let mut last: HashMap<u64, u32> = HashMap::new();
+    let mut last: FxMap<u64, u32> = FxMap::default();
     for &i in &by_invoke {
         let p = t.txns[i as usize].process;
         if let Some(prev) = last.insert(p, i) {

@@ -14,11 +14,11 @@
 //! at the initial state). A read gives a wr edge from the writer of its last element.
 
 use super::checker::Finding;
+use super::fxhash::FxSet;
 use super::graph::{RW, WR, WW};
 use super::model::Kind;
 use super::parse::{RawF, RawVal};
 use super::txns::{Complete, Status, Txns, F, NIL};
-use std::collections::{HashMap, HashSet};
 
 /// (key, reader, its list, the reader of the longest list then, that list)
 type Incompatible = (u32, u32, Vec<u64>, u32, Vec<u64>);
@@ -95,26 +95,34 @@ impl Stream {
                         cur.clone(),
                     ));
                 }
-                self.longest[k] = list.to_vec();
+                let cur = &mut self.longest[k];
+                cur.clear();
+                cur.extend_from_slice(list);
                 self.longest_reader[k] = c.id;
             }
         }
         if c.status != Status::Ok {
             return;
         }
-        // Internal consistency: what the transaction's own operations imply, per key.
-        // (known prefix?, elements)
-        let mut state: HashMap<u32, (bool, Vec<u64>)> = HashMap::new();
-        let mut read_elems: HashMap<u32, HashSet<u64>> = HashMap::new();
-        let mut first_read: HashMap<u32, (u32, u64)> = HashMap::new();
-        let mut written: HashSet<u32> = HashSet::new();
+        // Internal consistency: what the transaction's own operations imply, per key:
+        // (key, whole list known?, elements). Transactions are short: vectors, not maps.
+        let mut state: Vec<(u32, bool, Vec<u64>)> = Vec::new();
+        let mut first_read: Vec<(u32, u32, u64)> = Vec::new();
+        let mut written: Vec<u32> = Vec::new();
         let (mut internal, mut future) = (false, false);
-        for (m, &k) in c.mops.iter().zip(c.keys) {
+        for (j, (m, &k)) in c.mops.iter().zip(c.keys).enumerate() {
             match (&m.f, &m.val) {
                 (RawF::Append, RawVal::Int(v)) => {
-                    let e = state.entry(k).or_insert((false, Vec::new()));
-                    e.1.push(*v);
-                    if !future && read_elems.get(&k).is_some_and(|s| s.contains(v)) {
+                    match state.iter_mut().find(|e| e.0 == k) {
+                        Some(e) => e.2.push(*v),
+                        None => state.push((k, false, vec![*v])),
+                    }
+                    let read_before = c.mops[..j].iter().zip(c.keys).any(|(r, &rk)| {
+                        rk == k
+                            && r.f == RawF::Read
+                            && matches!(&r.val, RawVal::List(l) if l.contains(v))
+                    });
+                    if !future && read_before {
                         future = true;
                         self.findings.push(Finding::new(
                             Kind::FutureRead,
@@ -125,8 +133,9 @@ impl Stream {
                             ),
                         ));
                     }
-                    if written.insert(k) {
-                        if let Some(&(len, last)) = first_read.get(&k) {
+                    if !written.contains(&k) {
+                        written.push(k);
+                        if let Some(&(_, len, last)) = first_read.iter().find(|e| e.0 == k) {
                             self.lost.push((k, len, last, c.id));
                         }
                     }
@@ -136,38 +145,47 @@ impl Stream {
                         RawVal::List(l) => l,
                         _ => &[],
                     };
-                    first_read
-                        .entry(k)
-                        .or_insert((list.len() as u32, list.last().copied().unwrap_or(NIL)));
-                    read_elems
-                        .entry(k)
-                        .or_default()
-                        .extend(list.iter().copied());
-                    if let Some((known, exp)) = state.get(&k) {
-                        let bad = if *known {
-                            exp.as_slice() != list
-                        } else {
-                            !list.ends_with(exp)
-                        };
-                        if bad && !internal {
-                            internal = true;
-                            let want = if *known {
-                                show(exp)
-                            } else {
-                                format!("a list ending in {}", show(exp))
-                            };
-                            self.findings.push(Finding::new(
-                                Kind::Internal,
-                                vec![c.id],
-                                format!(
-                                    "T{name} read key {} = {} but its own earlier operations imply {want}",
-                                    t.key_name(k),
-                                    show(list)
-                                ),
-                            ));
-                        }
+                    if !first_read.iter().any(|e| e.0 == k) {
+                        first_read.push((
+                            k,
+                            list.len() as u32,
+                            list.last().copied().unwrap_or(NIL),
+                        ));
                     }
-                    state.insert(k, (true, list.to_vec()));
+                    let e = match state.iter().position(|e| e.0 == k) {
+                        Some(i) => &mut state[i],
+                        None => {
+                            state.push((k, true, Vec::new()));
+                            let last = state.len() - 1;
+                            state[last].2.extend_from_slice(list);
+                            continue;
+                        }
+                    };
+                    let bad = if e.1 {
+                        e.2.as_slice() != list
+                    } else {
+                        !list.ends_with(&e.2)
+                    };
+                    if bad && !internal {
+                        internal = true;
+                        let want = if e.1 {
+                            show(&e.2)
+                        } else {
+                            format!("a list ending in {}", show(&e.2))
+                        };
+                        self.findings.push(Finding::new(
+                            Kind::Internal,
+                            vec![c.id],
+                            format!(
+                                "T{name} read key {} = {} but its own earlier operations imply {want}",
+                                t.key_name(k),
+                                show(list)
+                            ),
+                        ));
+                    }
+                    e.1 = true;
+                    e.2.clear();
+                    e.2.extend_from_slice(list);
                 }
                 _ => {}
             }
@@ -175,37 +193,126 @@ impl Stream {
     }
 }
 
-/// Where an appended value sits: who appended it and its place in the version order.
+/// One append, in the per-key table: its value, who appended it, its place in the key's
+/// version order (`u32::MAX` when no read saw it), whether the same transaction appended to
+/// the key again afterwards.
 #[derive(Debug, Clone, Copy)]
-struct W {
+struct App {
+    val: u64,
     txn: u32,
-    /// Position in the key's version order; `u32::MAX` when no read saw it.
     pos: u32,
+    intermediate: bool,
+    status: Status,
 }
 
-/// The version orders and indexes the explanations need after the analysis.
+/// One read whose value is known, in the per-key table: the last element (`NIL` for the
+/// empty list), the reader, the list's length.
+#[derive(Debug, Clone, Copy)]
+struct Rd {
+    last: u64,
+    txn: u32,
+    len: u32,
+    status: Status,
+}
+
+/// Rows grouped by key (a counting sort: keys are dense ids), so that everything about one
+/// key is computed from memory that sits together.
+struct ByKey<T> {
+    off: Vec<u32>,
+    rows: Vec<T>,
+}
+
+impl<T: Copy> ByKey<T> {
+    fn build(nkeys: usize, items: impl Iterator<Item = (u32, T)> + Clone, fill: T) -> ByKey<T> {
+        let mut off = vec![0u32; nkeys + 1];
+        for (k, _) in items.clone() {
+            off[k as usize + 1] += 1;
+        }
+        for i in 0..nkeys {
+            off[i + 1] += off[i];
+        }
+        let mut at: Vec<u32> = off[..nkeys].to_vec();
+        let mut rows = vec![fill; off[nkeys] as usize];
+        for (k, x) in items {
+            rows[at[k as usize] as usize] = x;
+            at[k as usize] += 1;
+        }
+        ByKey { off, rows }
+    }
+
+    fn of(&self, k: u32) -> &[T] {
+        let k = k as usize;
+        match (self.off.get(k), self.off.get(k + 1)) {
+            (Some(&a), Some(&b)) => &self.rows[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+
+    fn of_mut(&mut self, k: u32) -> &mut [T] {
+        let k = k as usize;
+        match (self.off.get(k), self.off.get(k + 1)) {
+            (Some(&a), Some(&b)) => &mut self.rows[a as usize..b as usize],
+            _ => &mut [],
+        }
+    }
+}
+
+/// The append of `v` in a key's rows (sorted by value), preferring one that may have
+/// committed.
+fn find(rows: &[App], v: u64) -> Option<&App> {
+    let i = rows.partition_point(|a| a.val < v);
+    let same = rows[i..].iter().take_while(|a| a.val == v);
+    let mut first = None;
+    for a in same {
+        if a.status != Status::Fail {
+            return Some(a);
+        }
+        first.get_or_insert(a);
+    }
+    first
+}
+
+fn find_possible(rows: &[App], v: u64) -> Option<&App> {
+    find(rows, v).filter(|a| a.status != Status::Fail)
+}
+
+/// The element appended just before `a` in its key's version order, or, for an append no read
+/// saw, the last element any read saw; `NIL` for the initial state.
+fn prev_of(order: &[u64], a: &App) -> u64 {
+    if a.pos != u32::MAX {
+        if a.pos == 0 {
+            NIL
+        } else {
+            order[a.pos as usize - 1]
+        }
+    } else {
+        order.last().copied().unwrap_or(NIL)
+    }
+}
+
+/// The version orders and per-key tables the explanations need after the analysis.
 pub struct Index {
     order: Vec<Vec<u64>>,
-    writes: HashMap<(u32, u64), W>,
+    apps: ByKey<App>,
 }
 
 impl Index {
-    fn prev(&self, k: u32, v: u64) -> u64 {
-        let order = self
-            .order
+    fn order(&self, k: u32) -> &[u64] {
+        self.order
             .get(k as usize)
             .map(|o| o.as_slice())
-            .unwrap_or(&[]);
-        match self.writes.get(&(k, v)).map(|w| w.pos) {
-            Some(p) if p != u32::MAX => {
-                if p == 0 {
-                    NIL
-                } else {
-                    order[p as usize - 1]
-                }
-            }
-            _ => order.last().copied().unwrap_or(NIL),
+            .unwrap_or(&[])
+    }
+
+    fn prev(&self, k: u32, v: u64) -> u64 {
+        match find_possible(self.apps.of(k), v) {
+            Some(a) => prev_of(self.order(k), a),
+            None => self.order(k).last().copied().unwrap_or(NIL),
         }
+    }
+
+    fn writer(&self, k: u32, v: u64) -> Option<u32> {
+        find_possible(self.apps.of(k), v).map(|a| a.txn)
     }
 
     /// One sentence saying why edge a -> b of type `t` exists.
@@ -217,7 +324,7 @@ impl Index {
                     return None;
                 }
                 let p = self.prev(m.key, m.val);
-                (p != NIL && self.writes.get(&(m.key, p)).map(|w| w.txn) == Some(a)).then(|| {
+                (p != NIL && self.writer(m.key, p) == Some(a)).then(|| {
                     format!(
                         "T{nb} appended {} to key {} after T{na} appended {p}",
                         m.val,
@@ -226,10 +333,7 @@ impl Index {
                 })
             }),
             WR => tx.mops_of(b).iter().find_map(|m| {
-                (m.f == F::Read
-                    && m.len > 0
-                    && self.writes.get(&(m.key, m.val)).map(|w| w.txn) == Some(a))
-                .then(|| {
+                (m.f == F::Read && m.len > 0 && self.writer(m.key, m.val) == Some(a)).then(|| {
                     format!(
                         "T{nb} read key {} ({} elements) and saw T{na}'s append of {}",
                         tx.key_name(m.key),
@@ -268,115 +372,231 @@ impl Index {
     }
 }
 
-/// Everything after the stream: anomalies that are not cycles, and the data edges.
+/// Everything after the stream: anomalies that are not cycles, and the data edges. Works key
+/// by key over the per-key tables of appends and reads.
 pub fn analyze(tx: &Txns, s: Stream, edges: &mut Vec<(u32, u32, u8)>) -> (Vec<Finding>, Index) {
     let mut out = s.findings;
     let nkeys = tx.keys.len();
-    let mut writes: HashMap<(u32, u64), W> = HashMap::new();
-    let mut failed: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut intermediate: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut appends = vec![0u32; nkeys];
-    let mut single = vec![NIL; nkeys];
-    let mut last_of: HashMap<u32, u64> = HashMap::new();
-    for (i, x) in tx.txns.iter().enumerate() {
-        let i = i as u32;
-        last_of.clear();
-        for m in tx.mops_of(i) {
-            if m.f != F::Append {
-                continue;
-            }
-            if let Some(prev) = last_of.insert(m.key, m.val) {
-                intermediate.insert((m.key, prev), i);
-            }
-            if x.status == Status::Fail {
-                failed.insert((m.key, m.val), i);
-            } else {
-                writes.insert(
-                    (m.key, m.val),
-                    W {
-                        txn: i,
+    // Appends, with the intermediate flag (a later append to the same key in the same txn).
+    let appends = tx.txns.iter().enumerate().flat_map(|(i, x)| {
+        let ms = tx.mops_of(i as u32);
+        ms.iter()
+            .enumerate()
+            .filter(|(_, m)| m.f == F::Append)
+            .map(move |(j, m)| {
+                let later = ms[j + 1..]
+                    .iter()
+                    .any(|n| n.f == F::Append && n.key == m.key);
+                (
+                    m.key,
+                    App {
+                        val: m.val,
+                        txn: i as u32,
                         pos: u32::MAX,
+                        intermediate: later,
+                        status: x.status,
                     },
-                );
-                appends[m.key as usize] += 1;
-                single[m.key as usize] = m.val;
-            }
-        }
-    }
-    // Version orders.
+                )
+            })
+    });
+    let fill_app = App {
+        val: 0,
+        txn: 0,
+        pos: u32::MAX,
+        intermediate: false,
+        status: Status::Fail,
+    };
+    let mut apps = ByKey::build(nkeys, appends, fill_app);
+    // Reads of transactions that may have committed, whose value is known.
+    let reads = tx
+        .txns
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.status != Status::Fail)
+        .flat_map(|(i, x)| {
+            tx.mops_of(i as u32)
+                .iter()
+                .filter(|m| m.f == F::Read)
+                .map(move |m| {
+                    (
+                        m.key,
+                        Rd {
+                            last: m.val,
+                            txn: i as u32,
+                            len: m.len,
+                            status: x.status,
+                        },
+                    )
+                })
+        });
+    let fill_rd = Rd {
+        last: 0,
+        txn: 0,
+        len: 0,
+        status: Status::Fail,
+    };
+    let mut rds = ByKey::build(nkeys, reads, fill_rd);
     let mut longest = s.longest;
     longest.resize(nkeys, Vec::new());
     let mut reader = s.longest_reader;
     reader.resize(nkeys, u32::MAX);
+    let mut incompatible = s.incompatible;
+    incompatible.sort_by_key(|x| x.0);
     let mut order: Vec<Vec<u64>> = Vec::with_capacity(nkeys);
-    for (k, l) in longest.iter().enumerate() {
-        let mut seen = HashSet::with_capacity(l.len());
-        let mut o = Vec::with_capacity(l.len());
+    let mut seen: FxSet<u64> = FxSet::default();
+    for k in 0..nkeys as u32 {
+        let ka = apps.of_mut(k);
+        ka.sort_unstable_by_key(|a| (a.val, a.txn));
+        let kr = rds.of_mut(k);
+        kr.sort_unstable_by_key(|r| (r.last, r.txn));
+        let l = &longest[k as usize];
+        // The version order: the longest read's distinct elements, or a single append.
+        seen.clear();
+        let mut o: Vec<u64> = Vec::with_capacity(l.len());
         for &v in l {
             if seen.insert(v) {
                 o.push(v);
             }
         }
-        if o.is_empty() && appends[k] == 1 {
-            o.push(single[k]);
+        let ka = apps.of_mut(k);
+        if o.is_empty() {
+            let mut possible = ka.iter().filter(|a| a.status != Status::Fail);
+            if let (Some(a), None) = (possible.next(), possible.next()) {
+                o.push(a.val);
+            }
         }
         for (p, &v) in o.iter().enumerate() {
-            if let Some(w) = writes.get_mut(&(k as u32, v)) {
-                w.pos = p as u32;
+            let i = ka.partition_point(|a| a.val < v);
+            for a in ka[i..].iter_mut().take_while(|a| a.val == v) {
+                a.pos = p as u32;
+            }
+        }
+        let ka = apps.of(k);
+        let kr = rds.of(k);
+        // Elements of reads: duplicates, aborted reads, garbage.
+        let lo = incompatible.partition_point(|x| x.0 < k);
+        let incomp = incompatible[lo..].iter().take_while(|x| x.0 == k);
+        let lists = (!l.is_empty() && reader[k as usize] != u32::MAX)
+            .then(|| (reader[k as usize], l.as_slice()))
+            .into_iter()
+            .chain(incomp.map(|x| (x.1, x.2.as_slice())));
+        for (t, l) in lists {
+            let name = tx.txns[t as usize].index;
+            let key = tx.key_name(k);
+            seen.clear();
+            if let Some(d) = l.iter().find(|v| !seen.insert(**v)) {
+                out.push(Finding::new(
+                    Kind::DuplicateElements,
+                    vec![t],
+                    format!("T{name} read key {key} = {}, which holds {d} more than once; every appended value is unique", show(l)),
+                ));
+            }
+            for v in l {
+                match find(ka, *v) {
+                    Some(a) if a.status != Status::Fail => {}
+                    Some(a) => {
+                        if tx.txns[t as usize].status == Status::Ok {
+                            out.push(Finding::new(
+                                Kind::G1a,
+                                vec![t, a.txn],
+                                format!(
+                                    "T{name} read key {key} = {}, including {v}, which was appended by T{}, a transaction that failed",
+                                    show(l),
+                                    tx.txns[a.txn as usize].index
+                                ),
+                            ));
+                        }
+                    }
+                    None => out.push(Finding::new(
+                        Kind::GarbageRead,
+                        vec![t],
+                        format!("T{name} read key {key} = {}, including {v}, which no transaction appended", show(l)),
+                    )),
+                }
+            }
+        }
+        // G1b: a read ending in another transaction's intermediate append.
+        for r in kr {
+            if r.status != Status::Ok || r.len == 0 {
+                continue;
+            }
+            let i = ka.partition_point(|a| a.val < r.last);
+            for a in ka[i..].iter().take_while(|a| a.val == r.last) {
+                if a.intermediate && a.txn != r.txn {
+                    out.push(Finding::new(
+                        Kind::G1b,
+                        vec![r.txn, a.txn],
+                        format!(
+                            "T{} read key {} ending in {}, an intermediate append of T{}, which appended to key {} again afterwards",
+                            tx.txns[r.txn as usize].index,
+                            tx.key_name(k),
+                            r.last,
+                            tx.txns[a.txn as usize].index,
+                            tx.key_name(k)
+                        ),
+                    ));
+                }
+            }
+        }
+        // Dirty update: a committed append after a failed one in the version order.
+        let mut t1 = Status::Ok;
+        let mut from = 0usize;
+        for (p, v) in l.iter().enumerate() {
+            let Some(t2) = find(ka, *v).map(|a| a.status) else {
+                continue;
+            };
+            match (t1, t2) {
+                (Status::Fail, Status::Ok) => {
+                    let aborted = l[from];
+                    let f = find(ka, aborted).map(|a| a.txn);
+                    let w = find_possible(ka, *v).map(|a| a.txn);
+                    out.push(Finding::new(
+                        Kind::DirtyUpdate,
+                        f.into_iter().chain(w).collect(),
+                        format!(
+                            "key {} = {}: {aborted} came from a failed transaction, yet the committed append {v} follows it",
+                            tx.key_name(k),
+                            show(&l[..=p])
+                        ),
+                    ));
+                    t1 = Status::Ok;
+                }
+                (_, Status::Info) => {}
+                (Status::Fail, Status::Fail) => {}
+                (_, Status::Fail) => {
+                    t1 = Status::Fail;
+                    from = p;
+                }
+                (_, Status::Ok) => t1 = Status::Ok,
+            }
+        }
+        // Edges: wr from the writer of a read's last element; for each append, ww from the
+        // writer of its previous element and rw from every read that ended there.
+        for r in kr {
+            if r.len > 0 {
+                if let Some(a) = find_possible(ka, r.last) {
+                    edges.push((a.txn, r.txn, WR));
+                }
+            }
+        }
+        for a in ka {
+            if a.status == Status::Fail {
+                continue;
+            }
+            let p = prev_of(&o, a);
+            if p != NIL {
+                if let Some(w) = find_possible(ka, p) {
+                    edges.push((w.txn, a.txn, WW));
+                }
+            }
+            let i = kr.partition_point(|r| r.last < p);
+            for r in kr[i..].iter().take_while(|r| r.last == p) {
+                edges.push((r.txn, a.txn, RW));
             }
         }
         order.push(o);
     }
-    // Elements of reads: duplicates, aborted reads, garbage.
-    let mut lists: Vec<(u32, u32, &[u64])> = Vec::new();
-    for (k, l) in longest.iter().enumerate() {
-        if !l.is_empty() && reader[k] != u32::MAX {
-            lists.push((k as u32, reader[k], l));
-        }
-    }
-    for (k, t, l, _, _) in &s.incompatible {
-        lists.push((*k, *t, l));
-    }
-    for &(k, t, l) in &lists {
-        let name = tx.txns[t as usize].index;
-        let key = tx.key_name(k);
-        let mut seen = HashSet::with_capacity(l.len());
-        if let Some(d) = l.iter().find(|v| !seen.insert(**v)) {
-            out.push(Finding::new(
-                Kind::DuplicateElements,
-                vec![t],
-                format!("T{name} read key {key} = {}, which holds {d} more than once; every appended value is unique", show(l)),
-            ));
-        }
-        for v in l {
-            if writes.contains_key(&(k, *v)) {
-                continue;
-            }
-            if let Some(&f) = failed.get(&(k, *v)) {
-                if tx.txns[t as usize].status == Status::Ok {
-                    out.push(Finding::new(
-                        Kind::G1a,
-                        vec![t, f],
-                        format!(
-                            "T{name} read key {key} = {}, including {v}, which was appended by T{}, a transaction that failed",
-                            show(l),
-                            tx.txns[f as usize].index
-                        ),
-                    ));
-                }
-            } else {
-                out.push(Finding::new(
-                    Kind::GarbageRead,
-                    vec![t],
-                    format!(
-                        "T{name} read key {key} = {}, including {v}, which no transaction appended",
-                        show(l)
-                    ),
-                ));
-            }
-        }
-    }
-    for (k, t, l, o, ol) in &s.incompatible {
+    for (k, t, l, o, ol) in &incompatible {
         let mut txns = vec![*t];
         if *o != u32::MAX {
             txns.push(*o);
@@ -393,70 +613,6 @@ pub fn analyze(tx: &Txns, s: Stream, edges: &mut Vec<(u32, u32, u8)>) -> (Vec<Fi
                 show(ol)
             ),
         ));
-    }
-    // G1b: a read ending in another transaction's intermediate append.
-    for (i, x) in tx.txns.iter().enumerate() {
-        if x.status != Status::Ok {
-            continue;
-        }
-        for m in tx.mops_of(i as u32) {
-            if m.f == F::Read && m.len > 0 {
-                if let Some(&w) = intermediate.get(&(m.key, m.val)) {
-                    if w != i as u32 {
-                        out.push(Finding::new(
-                            Kind::G1b,
-                            vec![i as u32, w],
-                            format!(
-                                "T{} read key {} ending in {}, an intermediate append of T{}, which appended to key {} again afterwards",
-                                x.index,
-                                tx.key_name(m.key),
-                                m.val,
-                                tx.txns[w as usize].index,
-                                tx.key_name(m.key)
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    // Dirty update: a committed append after a failed one in the version order.
-    for (k, l) in longest.iter().enumerate() {
-        let mut t1 = Status::Ok;
-        let mut from = 0usize;
-        for (p, v) in l.iter().enumerate() {
-            let t2 = if let Some(w) = writes.get(&(k as u32, *v)) {
-                tx.txns[w.txn as usize].status
-            } else if failed.contains_key(&(k as u32, *v)) {
-                Status::Fail
-            } else {
-                continue;
-            };
-            match (t1, t2) {
-                (Status::Fail, Status::Ok) => {
-                    let aborted = l[from];
-                    let f = failed.get(&(k as u32, aborted)).copied();
-                    let w = writes.get(&(k as u32, *v)).map(|w| w.txn);
-                    out.push(Finding::new(
-                        Kind::DirtyUpdate,
-                        f.into_iter().chain(w).collect(),
-                        format!(
-                            "key {} = {}: {aborted} came from a failed transaction, yet the committed append {v} follows it",
-                            tx.key_name(k as u32),
-                            show(&l[..=p])
-                        ),
-                    ));
-                    t1 = Status::Ok;
-                }
-                (_, Status::Info) => {}
-                (_, Status::Fail) if t1 != Status::Fail => {
-                    t1 = Status::Fail;
-                    from = p;
-                }
-                (_, Status::Fail) => {}
-                (_, Status::Ok) => t1 = Status::Ok,
-            }
-        }
     }
     // Lost update: two committed transactions read the same version and both appended.
     let mut lost = s.lost;
@@ -485,48 +641,5 @@ pub fn analyze(tx: &Txns, s: Stream, edges: &mut Vec<(u32, u32, u8)>) -> (Vec<Fi
             ),
         ));
     }
-    // Edges. Reads: (key, last element or NIL for the initial state, reader).
-    let mut reads: Vec<(u32, u64, u32)> = Vec::new();
-    for (i, x) in tx.txns.iter().enumerate() {
-        if x.status == Status::Fail {
-            continue;
-        }
-        let i = i as u32;
-        for m in tx.mops_of(i) {
-            if m.f != F::Read {
-                continue;
-            }
-            reads.push((m.key, m.val, i));
-            if m.len > 0 {
-                if let Some(w) = writes.get(&(m.key, m.val)) {
-                    edges.push((w.txn, i, WR));
-                }
-            }
-        }
-    }
-    reads.sort_unstable();
-    reads.dedup();
-    let index = Index { order, writes };
-    for (i, x) in tx.txns.iter().enumerate() {
-        if x.status == Status::Fail {
-            continue;
-        }
-        let i = i as u32;
-        for m in tx.mops_of(i) {
-            if m.f != F::Append {
-                continue;
-            }
-            let p = index.prev(m.key, m.val);
-            if p != NIL {
-                if let Some(w) = index.writes.get(&(m.key, p)) {
-                    edges.push((w.txn, i, WW));
-                }
-            }
-            let lo = reads.partition_point(|r| (r.0, r.1) < (m.key, p));
-            for r in reads[lo..].iter().take_while(|r| (r.0, r.1) == (m.key, p)) {
-                edges.push((r.2, i, RW));
-            }
-        }
-    }
-    (out, index)
+    (out, Index { order, apps })
 }

@@ -15,6 +15,7 @@ pub mod checker;
 #[cfg(test)]
 mod checker_tests;
 pub mod explain;
+mod fxhash;
 pub mod graph;
 pub mod history;
 pub mod list_append;

@@ -112,28 +112,15 @@ impl<'de> Visitor<'de> for OpVisitor {
         let mut time = None;
         let mut value: Option<&'de serde_json::value::RawValue> = None;
         let mut error = None;
-        while let Some(k) = m.next_key::<KeyName>()? {
-            match k.0.as_str() {
-                "type" => {
-                    let s: Word = m.next_value()?;
-                    typ = Some(match word(&s.0) {
-                        "invoke" => RawType::Invoke,
-                        "ok" => RawType::Ok,
-                        "fail" => RawType::Fail,
-                        "info" => RawType::Info,
-                        other => {
-                            return Err(de::Error::custom(format!(
-                                "unknown op type {other:?} (expected invoke, ok, fail or info)"
-                            )))
-                        }
-                    })
-                }
-                "process" => process = Some(m.next_value::<ProcessField>()?.0),
-                "index" => index = m.next_value::<Option<u64>>()?,
-                "time" => time = m.next_value::<Option<i64>>()?.map(|t| t.max(0) as u64),
-                "value" => value = Some(m.next_value()?),
-                "error" => error = m.next_value::<Option<ErrorField>>()?.map(|e| e.0),
-                _ => {
+        while let Some(k) = m.next_key::<Field>()? {
+            match k {
+                Field::Type => typ = Some(m.next_value::<TypeField>()?.0),
+                Field::Process => process = Some(m.next_value::<ProcessField>()?.0),
+                Field::Index => index = m.next_value::<Option<u64>>()?,
+                Field::Time => time = m.next_value::<Option<i64>>()?.map(|t| t.max(0) as u64),
+                Field::Value => value = Some(m.next_value()?),
+                Field::Error => error = m.next_value::<Option<ErrorField>>()?.map(|e| e.0),
+                Field::Other => {
                     m.next_value::<IgnoredAny>()?;
                 }
             }
@@ -167,35 +154,87 @@ impl<'de> Deserialize<'de> for RawOp {
     }
 }
 
-/// A map key (owned: keys with escapes cannot be borrowed).
-struct KeyName(String);
-impl<'de> Deserialize<'de> for KeyName {
+/// The fields of an operation we read (matched without allocating).
+enum Field {
+    Type,
+    Process,
+    Index,
+    Time,
+    Value,
+    Error,
+    Other,
+}
+impl<'de> Deserialize<'de> for Field {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = KeyName;
+            type Value = Field;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a field name")
             }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<KeyName, E> {
-                Ok(KeyName(s.to_string()))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Field, E> {
+                Ok(match s {
+                    "type" => Field::Type,
+                    "process" => Field::Process,
+                    "index" => Field::Index,
+                    "time" => Field::Time,
+                    "value" => Field::Value,
+                    "error" => Field::Error,
+                    _ => Field::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+struct TypeField(RawType);
+impl<'de> Deserialize<'de> for TypeField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TypeField;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an op type")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TypeField, E> {
+                Ok(TypeField(match word(s) {
+                    "invoke" => RawType::Invoke,
+                    "ok" => RawType::Ok,
+                    "fail" => RawType::Fail,
+                    "info" => RawType::Info,
+                    other => {
+                        return Err(E::custom(format!(
+                            "unknown op type {other:?} (expected invoke, ok, fail or info)"
+                        )))
+                    }
+                }))
             }
         }
         d.deserialize_str(V)
     }
 }
 
-struct Word(String);
-impl<'de> Deserialize<'de> for Word {
+struct FnField(RawF);
+impl<'de> Deserialize<'de> for FnField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = Word;
+            type Value = FnField;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
+                f.write_str("a micro-op function (append, r or w)")
             }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Word, E> {
-                Ok(Word(s.to_string()))
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<FnField, E> {
+                Ok(FnField(match word(s) {
+                    "append" => RawF::Append,
+                    "r" | "read" => RawF::Read,
+                    "w" | "write" => RawF::Write,
+                    other => {
+                        return Err(E::custom(format!(
+                            "unknown micro-op '{other}' (expected append, r or w)"
+                        )))
+                    }
+                }))
             }
         }
         d.deserialize_str(V)
@@ -317,19 +356,10 @@ impl<'de> Deserialize<'de> for RawMop {
                 f.write_str("a micro-op like [\"append\", k, v] or [\"r\", k, null]")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<RawMop, A::Error> {
-                let f: Word = s
-                    .next_element()?
-                    .ok_or_else(|| de::Error::custom("micro-op without a function"))?;
-                let f = match word(&f.0) {
-                    "append" => RawF::Append,
-                    "r" | "read" => RawF::Read,
-                    "w" | "write" => RawF::Write,
-                    other => {
-                        return Err(de::Error::custom(format!(
-                            "unknown micro-op '{other}' (expected append, r or w)"
-                        )))
-                    }
-                };
+                let f = s
+                    .next_element::<FnField>()?
+                    .ok_or_else(|| de::Error::custom("micro-op without a function"))?
+                    .0;
                 let key: KeyField = s
                     .next_element()?
                     .ok_or_else(|| de::Error::custom("micro-op without a key"))?;

@@ -14,11 +14,11 @@
 //! read gives a wr edge from the writer of its value.
 
 use super::checker::Finding;
+use super::fxhash::{FxMap, FxSet};
 use super::graph::{Graph, RW, WR, WW};
 use super::model::Kind;
 use super::parse::{RawF, RawVal};
 use super::txns::{Complete, Status, Txns, F, NIL};
-use std::collections::{HashMap, HashSet};
 
 /// Which extra version-order assumptions to make.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,9 +40,9 @@ impl Stream {
             return;
         }
         let name = t.txns[c.id as usize].index;
-        let mut state: HashMap<u32, u64> = HashMap::new();
-        let mut first_read: HashMap<u32, u64> = HashMap::new();
-        let mut written: HashSet<u32> = HashSet::new();
+        let mut state: FxMap<u32, u64> = FxMap::default();
+        let mut first_read: FxMap<u32, u64> = FxMap::default();
+        let mut written: FxSet<u32> = FxSet::default();
         let mut internal = false;
         for (m, &k) in c.mops.iter().zip(c.keys) {
             match (&m.f, &m.val) {
@@ -118,8 +118,8 @@ fn ext(tx: &Txns, t: u32) -> Vec<Ext> {
 
 /// The version edges and indexes the explanations need.
 pub struct Index {
-    versions: HashSet<(u32, u64, u64)>,
-    writes: HashMap<(u32, u64), u32>,
+    versions: FxSet<(u32, u64, u64)>,
+    writes: FxMap<(u32, u64), u32>,
 }
 
 impl Index {
@@ -166,15 +166,15 @@ pub fn analyze(
     edges: &mut Vec<(u32, u32, u8)>,
 ) -> (Vec<Finding>, Index) {
     let mut out = s.findings;
-    let mut writes: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut failed: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut intermediate: HashMap<(u32, u64), u32> = HashMap::new();
+    let mut writes: FxMap<(u32, u64), u32> = FxMap::default();
+    let mut failed: FxMap<(u32, u64), u32> = FxMap::default();
+    let mut intermediate: FxMap<(u32, u64), u32> = FxMap::default();
     let n = tx.txns.len() as u32;
     let mut exts: Vec<Vec<Ext>> = Vec::with_capacity(n as usize);
     for i in 0..n {
         let e = ext(tx, i);
         let st = tx.txns[i as usize].status;
-        let mut last: HashMap<u32, u64> = HashMap::new();
+        let mut last: FxMap<u32, u64> = FxMap::default();
         for m in tx.mops_of(i) {
             if matches!(m.f, F::Write | F::Append) {
                 if let Some(p) = last.insert(m.key, m.val) {
@@ -265,7 +265,7 @@ pub fn analyze(
         ));
     }
     // Version order.
-    let mut versions: HashSet<(u32, u64, u64)> = HashSet::new();
+    let mut versions: FxSet<(u32, u64, u64)> = FxSet::default();
     for (&(k, v), _) in writes.iter() {
         versions.insert((k, NIL, v));
     }
@@ -290,7 +290,7 @@ pub fn analyze(
     if assume.sequential_keys {
         let mut by_invoke: Vec<u32> = (0..n).filter(|&i| tx.possible(i)).collect();
         by_invoke.sort_unstable_by_key(|&i| tx.txns[i as usize].invoke);
-        let mut last: HashMap<(u64, u32), u64> = HashMap::new();
+        let mut last: FxMap<(u64, u32), u64> = FxMap::default();
         for i in by_invoke {
             let p = tx.txns[i as usize].process;
             for &(k, r, w) in &exts[i as usize] {
@@ -307,7 +307,7 @@ pub fn analyze(
     if assume.linearizable_keys {
         // Per key, an event sweep: at each invocation, every operation on the key that had
         // completed (and is not implied by a later completion) saw an earlier version.
-        let mut per_key: HashMap<u32, Vec<(u64, bool, u32)>> = HashMap::new();
+        let mut per_key: FxMap<u32, Vec<(u64, bool, u32)>> = FxMap::default();
         for i in 0..n {
             let x = &tx.txns[i as usize];
             if x.status == Status::Fail {
@@ -342,7 +342,7 @@ pub fn analyze(
         }
     }
     // Cycles among versions.
-    let mut ids: HashMap<(u32, u64), u32> = HashMap::new();
+    let mut ids: FxMap<(u32, u64), u32> = FxMap::default();
     let mut names: Vec<(u32, u64)> = Vec::new();
     let mut vedges = Vec::new();
     for &(k, a, b) in &versions {
@@ -370,7 +370,7 @@ pub fn analyze(
         ));
     }
     // Edges.
-    let mut readers: HashMap<(u32, u64), Vec<u32>> = HashMap::new();
+    let mut readers: FxMap<(u32, u64), Vec<u32>> = FxMap::default();
     for i in 0..n {
         if tx.txns[i as usize].status == Status::Fail {
             continue;

@@ -3,8 +3,8 @@
 //! list-append read is summarised by its length and last element (every check that needs the
 //! whole list runs while it streams past, see `list_append::Stream`).
 
+use super::fxhash::FxMap;
 use super::parse::{RawF, RawKey, RawMop, RawOp, RawProcess, RawType, RawVal};
-use std::collections::HashMap;
 
 /// How a transaction ended. `Info` (and an invocation that never completed) may have
 /// committed.
@@ -64,7 +64,7 @@ pub struct Txns {
     pub txns: Vec<Txn>,
     pub mops: Vec<Mop>,
     pub keys: Vec<RawKey>,
-    pub key_ids: HashMap<RawKey, u32>,
+    pub key_ids: FxMap<RawKey, u32>,
     pub errors: Vec<String>,
     /// Operations read, and operations ignored (nemesis and other non-client ops).
     pub ops: u64,
@@ -128,9 +128,9 @@ type Open = (u64, Option<Vec<RawMop>>);
 #[derive(Default)]
 pub struct Builder {
     pub out: Txns,
-    open: HashMap<u64, Open>,
+    open: FxMap<u64, Open>,
     pos: u64,
-    error_ids: HashMap<String, u32>,
+    error_ids: FxMap<String, u32>,
     keybuf: Vec<u32>,
 }
 
