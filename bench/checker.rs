@@ -5,6 +5,9 @@
 //!   cargo bench --bench checker -- --elle FILE N     # write an elle-cli JSON list-append
 //!                                                    # history of N transactions (16
 //!                                                    # processes, 4 micro-ops each)
+//!   cargo bench --bench checker -- --elle FILE N --stale 0.001
+//!                                                    # the same with one read in a thousand
+//!                                                    # missing its last element (anomalies)
 //!   cargo bench --bench checker -- --check FILE      # stream-check a file, print figures
 //!
 //! Prints: transactions, seconds, transactions/s, peak resident memory (MiB).
@@ -74,7 +77,7 @@ fn history(n: usize, clients: u64, seed: u64) -> History {
 /// retired after 32 appends (so reads carry up to 32 elements). Transactions are applied at
 /// their completion (a strictly serializable execution) and overlap up to 16 at a time; one in
 /// fifty fails (its appends are never applied). Streams to the file in constant memory.
-fn write_elle(path: &str, n: u64, seed: u64) -> std::io::Result<()> {
+fn write_elle(path: &str, n: u64, seed: u64, stale: f64) -> std::io::Result<()> {
     const PROCS: u64 = 16;
     const ACTIVE: u64 = 8;
     const MAX_WRITES: usize = 32;
@@ -116,6 +119,9 @@ fn write_elle(path: &str, n: u64, seed: u64) -> std::io::Result<()> {
                         list.push(v);
                     }
                     mops.push_str(&format!("[\":append\",{k},{v}]"));
+                } else if !failed && !list.is_empty() && rng.chance(stale) {
+                    // A stale read: misses the last append (an anomaly to find).
+                    mops.push_str(&format!("[\":r\",{k},{:?}]", &list[..list.len() - 1]));
                 } else {
                     mops.push_str(&format!("[\":r\",{k},{list:?}]"));
                 }
@@ -205,7 +211,13 @@ fn main() {
             std::process::exit(2);
         };
         let t = Instant::now();
-        if let Err(e) = write_elle(path, n, 7) {
+        let stale = args
+            .iter()
+            .position(|a| a == "--stale")
+            .and_then(|i| args.get(i + 1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0.0);
+        if let Err(e) = write_elle(path, n, 7, stale) {
             eprintln!("cannot write {path}: {e}");
             std::process::exit(1);
         }

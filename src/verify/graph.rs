@@ -58,22 +58,27 @@ impl Graph {
             }
         }
         drop(fill);
-        let mut adj: Vec<(u32, u8)> = Vec::with_capacity(rows.len());
+        // Sort each row and merge duplicate edges, compacting in place.
         let mut out_start = vec![0u32; n + 1];
+        let mut w = 0usize;
         for a in 0..n {
-            let row = &mut rows[start[a] as usize..start[a + 1] as usize];
-            row.sort_unstable_by_key(|e| e.0);
-            let first = adj.len();
-            for &(b, t) in row.iter() {
-                let merged = adj.len() > first && adj.last().is_some_and(|l| l.0 == b);
-                match adj.last_mut() {
-                    Some(l) if merged => l.1 |= t,
-                    _ => adj.push((b, t)),
+            let (lo, hi) = (start[a] as usize, start[a + 1] as usize);
+            rows[lo..hi].sort_unstable_by_key(|e| e.0);
+            let first = w;
+            for r in lo..hi {
+                let (b, t) = rows[r];
+                if w > first && rows[w - 1].0 == b {
+                    rows[w - 1].1 |= t;
+                } else {
+                    rows[w] = (b, t);
+                    w += 1;
                 }
             }
-            out_start[a + 1] = adj.len() as u32;
+            out_start[a + 1] = w as u32;
         }
-        adj.shrink_to_fit();
+        rows.truncate(w);
+        rows.shrink_to_fit();
+        let adj = rows;
         Graph {
             start: out_start,
             adj,
