@@ -71,7 +71,7 @@ fn dot_svg_and_json() {
     );
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(
-        svg.starts_with("<svg") && svg.contains("<line") && svg.contains("did not see"),
+        svg.starts_with("<svg") && svg.contains("<path") && svg.contains("did not see"),
         "{svg}"
     );
 }

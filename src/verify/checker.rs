@@ -354,7 +354,9 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
         out.record(f.kind, a);
     }
     // Cycles.
-    let comps = graph::sccs(&g, DATA | PROCESS | REALTIME, None);
+    let mut comps = graph::sccs(&g, DATA | PROCESS | REALTIME, None);
+    // Earliest first, so the examples come from the start of the history.
+    comps.sort_unstable_by_key(|c| c.first().copied());
     note(&format!("{} components with cycles", comps.len()));
     let specs = graph::specs();
     let results: Vec<(Vec<graph::FoundCycle>, bool)> = if comps.len() > 1 && opts.threads > 1 {

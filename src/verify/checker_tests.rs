@@ -812,3 +812,21 @@ fn the_recorders_in_memory_history_checks_the_same() {
     let an = check(&h, Duration::from_secs(1));
     assert_eq!(an.kinds(), vec!["G2-item"]);
 }
+
+#[test]
+fn cycles_draw_as_valid_svg_and_dot() {
+    let h = B::default()
+        .ok(0, 0, 1, vec![a(1, 1), a(2, 1)])
+        .ok(1, 2, 10, vec![r(1, &[1]), r(2, &[1, 2])])
+        .ok(2, 3, 4, vec![a(1, 2), a(2, 2)])
+        .ok(0, 20, 21, vec![r(1, &[1, 2]), r(2, &[1, 2])]);
+    let an = la(&h);
+    let svg = super::explain::svg(&an);
+    // resvg parses it (the same renderer as the PNG charts).
+    let png = crate::report::png::render(&svg).expect("valid SVG");
+    if let Ok(dir) = std::env::var("DBARENA_SVG_OUT") {
+        let _ = std::fs::write(std::path::Path::new(&dir).join("cycle.png"), png);
+    }
+    let dot = super::explain::dot(&an);
+    assert!(dot.contains("label=\"G-single-item\""), "{dot}");
+}

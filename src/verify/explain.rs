@@ -100,15 +100,20 @@ pub fn svg(an: &Analysis) -> String {
                 "rw" => "#d62728",
                 _ => "#7f7f7f",
             };
+            // Bend each edge to its left, so the two edges of a 2-cycle do not overlap.
+            let (qx, qy) = ((sx + ex) / 2.0 + uy * 28.0, (sy + ey) / 2.0 - ux * 28.0);
             let _ = writeln!(
                 s,
-                "<line x1=\"{sx:.1}\" y1=\"{sy:.1}\" x2=\"{ex:.1}\" y2=\"{ey:.1}\" stroke=\"{color}\" stroke-width=\"2\" marker-end=\"url(#arrow)\"><title>{}</title></line>",
+                "<path d=\"M {sx:.1} {sy:.1} Q {qx:.1} {qy:.1} {ex:.1} {ey:.1}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" marker-end=\"url(#arrow)\"><title>{}</title></path>",
                 esc_xml(&c.explanation)
             );
-            let (mx, my) = ((sx + ex) / 2.0 - uy * 12.0, (sy + ey) / 2.0 + ux * 12.0);
+            let (mx, my) = (
+                (sx + ex) / 2.0 + uy * 26.0,
+                (sy + ey) / 2.0 - ux * 26.0 + 4.0,
+            );
             let _ = writeln!(
                 s,
-                "<text x=\"{mx:.1}\" y=\"{my:.1}\" text-anchor=\"middle\" fill=\"{color}\">{}</text>",
+                "<text x=\"{mx:.1}\" y=\"{my:.1}\" text-anchor=\"middle\" fill=\"{color}\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                 c.kind
             );
         }
