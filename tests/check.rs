@@ -63,7 +63,18 @@ fn dot_svg_and_json() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
     assert_eq!(j["valid"], "invalid");
     assert_eq!(j["models"]["read-committed"], "valid");
-    assert_eq!(j["weakest_violated"][0], "consistent-view");
+    assert_eq!(j["weakest_violated"], "repeatable-read");
+    assert_eq!(j["weakest_violated_all"][1], "consistent-view");
+    // Elle's lattice: read skew still allows cursor stability, parallel SI, strong RC…
+    let strongest = j["strongest_satisfied_all"].as_array().unwrap();
+    assert!(
+        strongest.iter().any(|m| m == "strong-read-committed"),
+        "{strongest:?}"
+    );
+    assert!(
+        strongest.iter().any(|m| m == "parallel-snapshot-isolation"),
+        "{strongest:?}"
+    );
     let dot = std::fs::read_to_string(&dot).unwrap();
     assert!(
         dot.starts_with("digraph") && dot.contains("->") && dot.contains("rw"),

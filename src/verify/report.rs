@@ -13,9 +13,15 @@ pub fn verdicts(an: &Analysis) -> Vec<(Model, Validity)> {
     MODELS.iter().map(|&m| (m, an.validity(m))).collect()
 }
 
+/// Familiar models (those of the summary) first, then the rest of Elle's lattice.
+fn familiar_first(mut ms: Vec<Model>) -> Vec<Model> {
+    ms.sort_by_key(|m| (!MODELS.contains(m), *m));
+    ms
+}
+
 /// The weakest models the history violates (over Elle's whole lattice).
 pub fn weakest_violated(an: &Analysis) -> Vec<Model> {
-    weakest(&impossible(&an.found))
+    familiar_first(weakest(&impossible(&an.found)))
 }
 
 /// The strongest models the history satisfies; empty when any verdict is unknown.
@@ -29,7 +35,7 @@ pub fn strongest_satisfied(an: &Analysis) -> Vec<Model> {
         .copied()
         .filter(|m| !bad.contains(m))
         .collect();
-    strongest(&ok)
+    familiar_first(strongest(&ok))
 }
 
 fn names(ms: &[Model]) -> String {
@@ -154,8 +160,11 @@ pub fn to_json(an: &Analysis, expect: Model) -> serde_json::Value {
         "expected": expect.name(),
         "valid": an.validity(expect),
         "models": verdicts(an).iter().map(|(m, v)| (m.name().to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-        "weakest_violated": weakest_violated(an).iter().map(|m| m.name()).collect::<Vec<_>>(),
-        "strongest_satisfied": strongest_satisfied(an).iter().map(|m| m.name()).collect::<Vec<_>>(),
+        // The first of each set (familiar models first), as before; the whole sets beside.
+        "weakest_violated": weakest_violated(an).first().map(|m| m.name()),
+        "strongest_satisfied": strongest_satisfied(an).first().map(|m| m.name()),
+        "weakest_violated_all": weakest_violated(an).iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "strongest_satisfied_all": strongest_satisfied(an).iter().map(|m| m.name()).collect::<Vec<_>>(),
         "analysis": an,
     })
 }
