@@ -269,8 +269,9 @@ pub fn analyze(
     for (&(k, v), _) in writes.iter() {
         versions.insert((k, NIL, v));
     }
+    // Writes follow reads (Elle infers it from ok transactions only: both values are known).
     for i in 0..n {
-        if tx.txns[i as usize].status == Status::Fail {
+        if tx.txns[i as usize].status != Status::Ok {
             continue;
         }
         for &(k, r, w) in &exts[i as usize] {
@@ -281,11 +282,18 @@ pub fn analyze(
             }
         }
     }
+    // The last version a transaction left a key at, and the first it saw of it.
     let value_of = |i: u32, k: u32| -> Option<u64> {
         exts[i as usize]
             .iter()
             .find(|e| e.0 == k)
             .and_then(|e| e.2.or(e.1))
+    };
+    let first_of = |i: u32, k: u32| -> Option<u64> {
+        exts[i as usize]
+            .iter()
+            .find(|e| e.0 == k)
+            .and_then(|e| e.1.or(e.2))
     };
     if assume.sequential_keys {
         let mut by_invoke: Vec<u32> = (0..n).filter(|&i| tx.possible(i)).collect();
@@ -329,7 +337,7 @@ pub fn analyze(
                     let inv = tx.txns[i as usize].invoke;
                     frontier.retain(|&f| tx.txns[f as usize].complete > inv);
                     frontier.push(i);
-                } else if let Some(v) = value_of(i, k) {
+                } else if let Some(v) = first_of(i, k) {
                     for &f in &frontier {
                         if let Some(fv) = value_of(f, k) {
                             if fv != v {
