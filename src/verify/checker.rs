@@ -106,7 +106,9 @@ pub struct Anomaly {
 /// Size of the dependency graph.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GraphStats {
+    /// Transactions plus real-time barrier nodes.
     pub nodes: usize,
+    pub barriers: usize,
     pub edges: usize,
     /// Strongly connected components with more than one transaction.
     pub components: usize,
@@ -336,9 +338,10 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
             (f, Explainer::Register(i))
         }
     };
-    graph::order_edges(&tx, &mut edges);
+    let barriers = graph::order_edges(&tx, &mut edges);
     let n = tx.txns.len();
-    let g = Graph::build(n, edges);
+    let real = n as u32;
+    let g = Graph::build(n + barriers as usize, edges);
     note("built the dependency graph");
     let mut out = Found::default();
     for f in findings {
@@ -366,7 +369,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
                 .map(|(i, c)| {
                     (
                         i,
-                        graph::search_component(&g, c, &specs, Instant::now() + opts.budget),
+                        graph::search_component(&g, real, c, &specs, Instant::now() + opts.budget),
                     )
                 })
                 .collect()
@@ -382,7 +385,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
     } else {
         comps
             .iter()
-            .map(|c| graph::search_component(&g, c, &specs, Instant::now() + opts.budget))
+            .map(|c| graph::search_component(&g, real, c, &specs, Instant::now() + opts.budget))
             .collect()
     };
     let mut incomplete = false;
@@ -430,7 +433,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
     note("cycle search done");
     // Whatever the search named, decide each model's cycles exactly.
     if !comps.is_empty() {
-        let mut in_comp = vec![false; n];
+        let mut in_comp = vec![false; g.nodes()];
         for c in &comps {
             for &v in c {
                 in_comp[v as usize] = true;
@@ -549,6 +552,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
         incomplete: incomplete || nothing,
         graph: GraphStats {
             nodes: g.nodes(),
+            barriers: barriers as usize,
             edges: g.edges(),
             components: comps.len(),
         },
