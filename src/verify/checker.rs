@@ -291,7 +291,7 @@ enum Explainer {
     Register(rw_register::Index),
 }
 
-fn describe(tx: &Txns, t: u32) -> String {
+fn describe(tx: &Txns, t: u32, lists: bool) -> String {
     let x = &tx.txns[t as usize];
     let ops: Vec<String> = tx
         .mops_of(t)
@@ -302,9 +302,11 @@ fn describe(tx: &Txns, t: u32) -> String {
                 F::Append => format!("[append {k} {}]", m.val),
                 F::Write => format!("[w {k} {}]", m.val),
                 F::ReadUnknown => format!("[r {k} ?]"),
-                F::Read if m.len == 0 || m.val == NIL => format!("[r {k} nil]"),
-                F::Read if m.len == 1 => format!("[r {k} {}]", m.val),
-                F::Read => format!("[r {k} [… {}] ({} elements)]", m.val, m.len),
+                F::Read if lists && m.len == 0 => format!("[r {k} []]"),
+                F::Read if lists && m.len == 1 => format!("[r {k} [{}]]", m.val),
+                F::Read if lists => format!("[r {k} [… {}] ({} elements)]", m.val, m.len),
+                F::Read if m.val == NIL => format!("[r {k} nil]"),
+                F::Read => format!("[r {k} {}]", m.val),
             }
         })
         .collect();
@@ -338,6 +340,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
             (f, Explainer::Register(i))
         }
     };
+    let lists = opts.workload == Workload::ListAppend;
     let barriers = graph::order_edges(&tx, &mut edges);
     let n = tx.txns.len();
     let real = n as u32;
@@ -351,7 +354,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
             kind: f.kind,
             explanation: f.text,
             txns: ts.iter().map(|&t| tx.txns[t as usize].index).collect(),
-            where_: ts.iter().map(|&t| describe(&tx, t)).collect(),
+            where_: ts.iter().map(|&t| describe(&tx, t, lists)).collect(),
             cycle: vec![],
         };
         out.record(f.kind, a);
@@ -424,7 +427,7 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
                     .iter()
                     .map(|s| tx.txns[s.0 as usize].index)
                     .collect(),
-                where_: c.steps.iter().map(|s| describe(&tx, s.0)).collect(),
+                where_: c.steps.iter().map(|s| describe(&tx, s.0, lists)).collect(),
                 cycle: steps,
             };
             out.record(c.kind, a);
