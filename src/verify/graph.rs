@@ -529,7 +529,19 @@ pub fn search_component(
                 continue;
             }
             if let Some(steps) = cycle_from(g, &members, a, spec, deadline) {
-                let steps = collapse(steps, real);
+                let mut steps = collapse(steps, real);
+                // As Elle explains a step, a dependency that is also a ww or wr edge is that
+                // edge: a -process/-realtime variant is named only when the order is needed.
+                for st in steps.iter_mut() {
+                    if st.2 & (PROCESS | REALTIME) != 0 {
+                        let m = g.mask(st.0, st.1) & spec.rels;
+                        if m & WW != 0 {
+                            st.2 = WW;
+                        } else if m & WR != 0 {
+                            st.2 = WR;
+                        }
+                    }
+                }
                 if classify(&steps) == spec.kind {
                     hit = Some(steps);
                     break;
