@@ -134,6 +134,10 @@ pub struct Analysis {
     pub anomalies: Vec<Anomaly>,
     /// No transaction that may have committed: there was nothing to check.
     pub nothing_to_check: bool,
+    /// Why the history cannot be judged at all (non-unique writes, micro-ops of the other
+    /// workload), as Elle answers "unknown".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
     /// The cycle search ran out of time in some component (or there was nothing to check):
     /// models not ruled out are unknown, never valid.
     pub incomplete: bool,
@@ -330,13 +334,34 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
         }
     };
     let mut edges: Vec<(u32, u32, u8)> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let other = match opts.workload {
+        Workload::ListAppend => F::Write,
+        Workload::RwRegister => F::Append,
+    };
+    if let Some(m) = tx.mops.iter().find(|m| m.f == other) {
+        unknown.push(format!(
+            "the history has {} micro-ops (key {}): check it with --workload {}",
+            if other == F::Write {
+                "write (w)"
+            } else {
+                "append"
+            },
+            tx.key_name(m.key),
+            if other == F::Write {
+                "rw-register"
+            } else {
+                "list-append"
+            }
+        ));
+    }
     let (findings, explainer) = match s {
         Streams::Append(a) => {
-            let (f, i) = list_append::analyze(&tx, a, &mut edges);
+            let (f, i) = list_append::analyze(&tx, a, &mut edges, &mut unknown);
             (f, Explainer::Append(i))
         }
         Streams::Register(r) => {
-            let (f, i) = rw_register::analyze(&tx, r, opts.assume, &mut edges);
+            let (f, i) = rw_register::analyze(&tx, r, opts.assume, &mut edges, &mut unknown);
             (f, Explainer::Register(i))
         }
     };
@@ -552,7 +577,8 @@ fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
         counts: out.counts,
         anomalies: out.anomalies,
         nothing_to_check: nothing,
-        incomplete: incomplete || nothing,
+        incomplete: incomplete || nothing || !unknown.is_empty(),
+        unknown,
         graph: GraphStats {
             nodes: g.nodes(),
             barriers: barriers as usize,

@@ -830,3 +830,26 @@ fn cycles_draw_as_valid_svg_and_dot() {
     let dot = super::explain::dot(&an);
     assert!(dot.contains("label=\"G-single-item\""), "{dot}");
 }
+
+#[test]
+fn non_unique_appends_and_the_wrong_workload_are_unknown() {
+    let h = B::default()
+        .ok(0, 0, 1, vec![a(1, 1)])
+        .ok(1, 2, 3, vec![a(1, 1)])
+        .ok(2, 4, 5, vec![r(1, &[1])]);
+    let an = la(&h);
+    assert!(an.unknown[0].contains("more than once"), "{:?}", an.unknown);
+    assert_eq!(an.validity(ReadCommitted), Validity::Unknown);
+    let regs = B::default().ok(0, 0, 1, vec![w(1, 1)]);
+    let an = la(&regs);
+    assert!(
+        an.unknown[0].contains("--workload rw-register"),
+        "{:?}",
+        an.unknown
+    );
+    let dup = B::default()
+        .ok(0, 0, 1, vec![w(1, 1)])
+        .ok(1, 2, 3, vec![w(1, 1)]);
+    let an = reg(&dup, Assume::default());
+    assert!(an.unknown[0].contains("more than once"), "{:?}", an.unknown);
+}

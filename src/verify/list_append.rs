@@ -374,7 +374,12 @@ impl Index {
 
 /// Everything after the stream: anomalies that are not cycles, and the data edges. Works key
 /// by key over the per-key tables of appends and reads.
-pub fn analyze(tx: &Txns, s: Stream, edges: &mut Vec<(u32, u32, u8)>) -> (Vec<Finding>, Index) {
+pub fn analyze(
+    tx: &Txns,
+    s: Stream,
+    edges: &mut Vec<(u32, u32, u8)>,
+    unknown: &mut Vec<String>,
+) -> (Vec<Finding>, Index) {
     let mut out = s.findings;
     let nkeys = tx.keys.len();
     // Appends, with the intermediate flag (a later append to the same key in the same txn).
@@ -447,6 +452,22 @@ pub fn analyze(tx: &Txns, s: Stream, edges: &mut Vec<(u32, u32, u8)>) -> (Vec<Fi
     for k in 0..nkeys as u32 {
         let ka = apps.of_mut(k);
         ka.sort_unstable_by_key(|a| (a.val, a.txn));
+        // Elle refuses to judge a history whose appends are not unique (its verdict is
+        // unknown): the version order would be ambiguous.
+        if let Some(w) = ka
+            .windows(2)
+            .find(|w| w[0].val == w[1].val && w[0].txn != w[1].txn)
+        {
+            if unknown.len() < 3 {
+                unknown.push(format!(
+                    "value {} was appended to key {} more than once (T{} and T{}); appends must be unique",
+                    w[0].val,
+                    tx.key_name(k),
+                    tx.txns[w[0].txn as usize].index,
+                    tx.txns[w[1].txn as usize].index
+                ));
+            }
+        }
         let kr = rds.of_mut(k);
         kr.sort_unstable_by_key(|r| (r.last, r.txn));
         let l = &longest[k as usize];

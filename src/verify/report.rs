@@ -77,6 +77,9 @@ pub fn text(an: &Analysis, expect: Model) -> String {
             an.operations, an.ignored
         );
     }
+    for why in &an.unknown {
+        let _ = writeln!(s, "cannot judge this history: {why}");
+    }
     if an.counts.is_empty() {
         if !an.nothing_to_check {
             s.push_str("no anomalies found\n");
@@ -87,7 +90,7 @@ pub fn text(an: &Analysis, expect: Model) -> String {
             let _ = writeln!(s, "  {k:<28} {n}");
         }
     }
-    if an.incomplete && !an.nothing_to_check {
+    if an.incomplete && !an.nothing_to_check && an.unknown.is_empty() {
         s.push_str("the cycle search ran out of time in at least one component: models not ruled out are 'unknown'\n");
     }
     s.push_str("models:\n");
@@ -109,6 +112,7 @@ pub fn text(an: &Analysis, expect: Model) -> String {
             Validity::Valid => "VALID",
             Validity::Invalid => "INVALID",
             Validity::Unknown if an.nothing_to_check => "UNKNOWN (nothing to check)",
+            Validity::Unknown if !an.unknown.is_empty() => "UNKNOWN (see above)",
             Validity::Unknown => "UNKNOWN (search incomplete)",
         }
     );

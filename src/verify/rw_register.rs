@@ -164,6 +164,7 @@ pub fn analyze(
     s: Stream,
     assume: Assume,
     edges: &mut Vec<(u32, u32, u8)>,
+    unknown: &mut Vec<String>,
 ) -> (Vec<Finding>, Index) {
     let mut out = s.findings;
     let mut writes: FxMap<(u32, u64), u32> = FxMap::default();
@@ -184,10 +185,20 @@ pub fn analyze(
         }
         for &(k, _, w) in &e {
             if let Some(w) = w {
-                if st == Status::Fail {
-                    failed.insert((k, w), i);
+                let prev = if st == Status::Fail {
+                    failed.insert((k, w), i)
                 } else {
-                    writes.insert((k, w), i);
+                    writes.insert((k, w), i)
+                };
+                if let Some(p) = prev {
+                    if unknown.len() < 3 {
+                        unknown.push(format!(
+                            "value {w} was written to key {} more than once (T{} and T{}); writes must be unique",
+                            tx.key_name(k),
+                            tx.txns[p as usize].index,
+                            tx.txns[i as usize].index
+                        ));
+                    }
                 }
             }
         }
