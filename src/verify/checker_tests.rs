@@ -853,3 +853,109 @@ fn non_unique_appends_and_the_wrong_workload_are_unknown() {
     let an = reg(&dup, Assume::default());
     assert!(an.unknown[0].contains("more than once"), "{:?}", an.unknown);
 }
+
+/// Elle's `boundary` for each anomaly of the catalogue: the weakest models it rules out.
+#[test]
+fn weakest_models_ruled_out_match_elles_boundary() {
+    use super::report::weakest_violated;
+    let cases: Vec<(&str, B, Vec<Model>)> = vec![
+        (
+            "G0",
+            B::default()
+                .ok(0, 0, 10, vec![a(1, 1), a(2, 1)])
+                .ok(1, 0, 10, vec![a(1, 2), a(2, 2)])
+                .ok(2, 20, 21, vec![r(1, &[1, 2]), r(2, &[2, 1])]),
+            vec![ReadUncommitted],
+        ),
+        (
+            "G1a",
+            B::default()
+                .t(0, 0, 1, T::Fail, vec![a(1, 1)])
+                .ok(1, 2, 3, vec![r(1, &[1])]),
+            vec![ReadCommitted],
+        ),
+        (
+            "G1b",
+            B::default()
+                .ok(0, 0, 10, vec![a(1, 1), a(1, 2)])
+                .ok(1, 5, 6, vec![r(1, &[1])]),
+            vec![ReadCommitted],
+        ),
+        (
+            "G1c",
+            B::default().ok(0, 0, 10, vec![a(1, 1), r(2, &[1])]).ok(
+                1,
+                0,
+                10,
+                vec![a(2, 1), r(1, &[1])],
+            ),
+            vec![ReadCommitted],
+        ),
+        (
+            "future-read",
+            B::default().ok(0, 0, 1, vec![r(1, &[1]), a(1, 1)]),
+            vec![ReadCommitted],
+        ),
+        (
+            "internal",
+            B::default().ok(0, 0, 1, vec![a(1, 1), r(1, &[])]),
+            vec![ReadAtomic],
+        ),
+        (
+            "lost-update",
+            B::default()
+                .ok(0, 0, 10, vec![r(1, &[]), a(1, 1)])
+                .ok(1, 0, 10, vec![r(1, &[]), a(1, 2)])
+                .ok(2, 20, 21, vec![r(1, &[1, 2])]),
+            // Cursor stability (which repeatable read and consistent view imply) and ROLA
+            // proscribe lost update directly.
+            vec![CursorStability, Rola],
+        ),
+        (
+            "G2-item",
+            B::default()
+                .ok(0, 0, 10, vec![r(1, &[]), r(2, &[]), a(1, 1)])
+                .ok(1, 0, 10, vec![r(1, &[]), r(2, &[]), a(2, 1)]),
+            vec![RepeatableRead],
+        ),
+        (
+            "G0-realtime",
+            B::default()
+                .ok(0, 0, 1, vec![a(1, 1)])
+                .ok(1, 2, 3, vec![a(1, 2)])
+                .ok(2, 4, 5, vec![r(1, &[2, 1])]),
+            vec![StrongReadUncommitted],
+        ),
+        (
+            "G1c-realtime",
+            B::default()
+                .ok(0, 0, 1, vec![r(1, &[1])])
+                .ok(1, 2, 3, vec![a(1, 1)]),
+            vec![StrongReadCommitted],
+        ),
+        (
+            "G-single-item-realtime",
+            B::default()
+                .ok(0, 0, 1, vec![a(1, 1)])
+                .ok(1, 2, 3, vec![r(1, &[])])
+                .ok(2, 4, 5, vec![r(1, &[1])]),
+            vec![StrongSnapshotIsolation],
+        ),
+        (
+            "G-single-item-process",
+            B::default()
+                .ok(0, 0, 1, vec![a(1, 1)])
+                .ok(0, 2, 3, vec![r(1, &[])])
+                .ok(1, 4, 5, vec![r(1, &[1])]),
+            vec![StrongSessionSnapshotIsolation],
+        ),
+    ];
+    for (name, b, want) in cases {
+        let an = la(&b);
+        let mut got = weakest_violated(&an);
+        let mut want = want;
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{name}: {:?}", an.counts);
+    }
+}
