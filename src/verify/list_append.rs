@@ -247,14 +247,6 @@ impl<T: Copy> ByKey<T> {
             _ => &[],
         }
     }
-
-    fn of_mut(&mut self, k: u32) -> &mut [T] {
-        let k = k as usize;
-        match (self.off.get(k), self.off.get(k + 1)) {
-            (Some(&a), Some(&b)) => &mut self.rows[a as usize..b as usize],
-            _ => &mut [],
-        }
-    }
 }
 
 /// The append of `v` in a key's rows (sorted by value), preferring one that may have
@@ -372,6 +364,213 @@ impl Index {
     }
 }
 
+/// What the per-key pass reads, shared by both halves.
+struct KeyCtx<'a> {
+    tx: &'a Txns,
+    longest: &'a [Vec<u64>],
+    reader: &'a [u32],
+    incompatible: &'a [Incompatible],
+    aoff: &'a [u32],
+    roff: &'a [u32],
+}
+
+/// What the per-key pass finds for a range of keys.
+#[derive(Default)]
+struct KeyOut {
+    out: Vec<Finding>,
+    edges: Vec<(u32, u32, u8)>,
+    unknown: Vec<String>,
+    order: Vec<Vec<u64>>,
+}
+
+impl KeyCtx<'_> {
+    /// Version orders, anomalies and edges of keys `keys`, whose appends and reads are
+    /// `arows` and `rrows` (the rows of exactly those keys).
+    fn run(&self, keys: std::ops::Range<u32>, arows: &mut [App], rrows: &mut [Rd]) -> KeyOut {
+        let mut res = KeyOut::default();
+        let base_a = self.aoff[keys.start as usize];
+        let base_r = self.roff[keys.start as usize];
+        let mut seen: FxSet<u64> = FxSet::default();
+        for k in keys {
+            let (a0, a1) = (
+                (self.aoff[k as usize] - base_a) as usize,
+                (self.aoff[k as usize + 1] - base_a) as usize,
+            );
+            let (r0, r1) = (
+                (self.roff[k as usize] - base_r) as usize,
+                (self.roff[k as usize + 1] - base_r) as usize,
+            );
+            let ka = &mut arows[a0..a1];
+            ka.sort_unstable_by_key(|a| (a.val, a.txn));
+            // Elle refuses to judge a history whose appends are not unique (its verdict is
+            // unknown): the version order would be ambiguous.
+            if let Some(w) = ka
+                .windows(2)
+                .find(|w| w[0].val == w[1].val && w[0].txn != w[1].txn)
+            {
+                if res.unknown.len() < 3 {
+                    res.unknown.push(format!(
+                        "value {} was appended to key {} more than once (T{} and T{}); appends must be unique",
+                        w[0].val,
+                        self.tx.key_name(k),
+                        self.tx.txns[w[0].txn as usize].index,
+                        self.tx.txns[w[1].txn as usize].index
+                    ));
+                }
+            }
+            let kr = &mut rrows[r0..r1];
+            kr.sort_unstable_by_key(|r| (r.last, r.txn));
+            let l = &self.longest[k as usize];
+            // The version order: the longest read's distinct elements, or a single append.
+            seen.clear();
+            let mut o: Vec<u64> = Vec::with_capacity(l.len());
+            for &v in l {
+                if seen.insert(v) {
+                    o.push(v);
+                }
+            }
+            let ka = &mut arows[a0..a1];
+            if o.is_empty() {
+                let mut possible = ka.iter().filter(|a| a.status != Status::Fail);
+                if let (Some(a), None) = (possible.next(), possible.next()) {
+                    o.push(a.val);
+                }
+            }
+            for (p, &v) in o.iter().enumerate() {
+                let i = ka.partition_point(|a| a.val < v);
+                for a in ka[i..].iter_mut().take_while(|a| a.val == v) {
+                    a.pos = p as u32;
+                }
+            }
+            let ka = &arows[a0..a1];
+            let kr = &rrows[r0..r1];
+            // Elements of reads: duplicates, aborted reads, garbage.
+            let lo = self.incompatible.partition_point(|x| x.0 < k);
+            let incomp = self.incompatible[lo..].iter().take_while(|x| x.0 == k);
+            let lists = (!l.is_empty() && self.reader[k as usize] != u32::MAX)
+                .then(|| (self.reader[k as usize], l.as_slice()))
+                .into_iter()
+                .chain(incomp.map(|x| (x.1, x.2.as_slice())));
+            for (t, l) in lists {
+                let name = self.tx.txns[t as usize].index;
+                let key = self.tx.key_name(k);
+                seen.clear();
+                if let Some(d) = l.iter().find(|v| !seen.insert(**v)) {
+                    res.out.push(Finding::new(
+                        Kind::DuplicateElements,
+                        vec![t],
+                        format!("T{name} read key {key} = {}, which holds {d} more than once; every appended value is unique", show(l)),
+                    ));
+                }
+                for v in l {
+                    match find(ka, *v) {
+                        Some(a) if a.status != Status::Fail => {}
+                        Some(a) => {
+                            if self.tx.txns[t as usize].status == Status::Ok {
+                                res.out.push(Finding::new(
+                                    Kind::G1a,
+                                    vec![t, a.txn],
+                                    format!(
+                                        "T{name} read key {key} = {}, including {v}, which was appended by T{}, a transaction that failed",
+                                        show(l),
+                                        self.tx.txns[a.txn as usize].index
+                                    ),
+                                ));
+                            }
+                        }
+                        None => res.out.push(Finding::new(
+                            Kind::GarbageRead,
+                            vec![t],
+                            format!("T{name} read key {key} = {}, including {v}, which no transaction appended", show(l)),
+                        )),
+                    }
+                }
+            }
+            // G1b: a read ending in another transaction's intermediate append.
+            for r in kr {
+                if r.status != Status::Ok || r.len == 0 {
+                    continue;
+                }
+                let i = ka.partition_point(|a| a.val < r.last);
+                for a in ka[i..].iter().take_while(|a| a.val == r.last) {
+                    if a.intermediate && a.txn != r.txn {
+                        res.out.push(Finding::new(
+                            Kind::G1b,
+                            vec![r.txn, a.txn],
+                            format!(
+                                "T{} read key {} ending in {}, an intermediate append of T{}, which appended to key {} again afterwards",
+                                self.tx.txns[r.txn as usize].index,
+                                self.tx.key_name(k),
+                                r.last,
+                                self.tx.txns[a.txn as usize].index,
+                                self.tx.key_name(k)
+                            ),
+                        ));
+                    }
+                }
+            }
+            // Dirty update: a committed append after a failed one in the version order.
+            let mut t1 = Status::Ok;
+            let mut from = 0usize;
+            for (p, v) in l.iter().enumerate() {
+                let Some(t2) = find(ka, *v).map(|a| a.status) else {
+                    continue;
+                };
+                match (t1, t2) {
+                    (Status::Fail, Status::Ok) => {
+                        let aborted = l[from];
+                        let f = find(ka, aborted).map(|a| a.txn);
+                        let w = find_possible(ka, *v).map(|a| a.txn);
+                        res.out.push(Finding::new(
+                            Kind::DirtyUpdate,
+                            f.into_iter().chain(w).collect(),
+                            format!(
+                                "key {} = {}: {aborted} came from a failed transaction, yet the committed append {v} follows it",
+                                self.tx.key_name(k),
+                                show(&l[..=p])
+                            ),
+                        ));
+                        t1 = Status::Ok;
+                    }
+                    (_, Status::Info) => {}
+                    (Status::Fail, Status::Fail) => {}
+                    (_, Status::Fail) => {
+                        t1 = Status::Fail;
+                        from = p;
+                    }
+                    (_, Status::Ok) => t1 = Status::Ok,
+                }
+            }
+            // Edges: wr from the writer of a read's last element; for each append, ww from the
+            // writer of its previous element and rw from every read that ended there.
+            for r in kr {
+                if r.len > 0 {
+                    if let Some(a) = find_possible(ka, r.last) {
+                        res.edges.push((a.txn, r.txn, WR));
+                    }
+                }
+            }
+            for a in ka {
+                if a.status == Status::Fail {
+                    continue;
+                }
+                let p = prev_of(&o, a);
+                if p != NIL {
+                    if let Some(w) = find_possible(ka, p) {
+                        res.edges.push((w.txn, a.txn, WW));
+                    }
+                }
+                let i = kr.partition_point(|r| r.last < p);
+                for r in kr[i..].iter().take_while(|r| r.last == p) {
+                    res.edges.push((r.txn, a.txn, RW));
+                }
+            }
+            res.order.push(o);
+        }
+        res
+    }
+}
+
 /// Everything after the stream: anomalies that are not cycles, and the data edges. Works key
 /// by key over the per-key tables of appends and reads.
 pub fn analyze(
@@ -447,176 +646,37 @@ pub fn analyze(
     reader.resize(nkeys, u32::MAX);
     let mut incompatible = s.incompatible;
     incompatible.sort_by_key(|x| x.0);
+    // Keys are independent: split them in two halves of about equal rows, one per core.
+    let total = apps.rows.len() + rds.rows.len();
+    let km = (0..=nkeys)
+        .find(|&k| (apps.off[k] + rds.off[k]) as usize * 2 >= total)
+        .unwrap_or(nkeys);
+    let ctx = KeyCtx {
+        tx,
+        longest: &longest,
+        reader: &reader,
+        incompatible: &incompatible,
+        aoff: &apps.off,
+        roff: &rds.off,
+    };
+    let (a_lo, a_hi) = apps.rows.split_at_mut(apps.off[km] as usize);
+    let (r_lo, r_hi) = rds.rows.split_at_mut(rds.off[km] as usize);
+    let (left, right) = std::thread::scope(|sc| {
+        let h = sc.spawn(|| ctx.run(km as u32..nkeys as u32, a_hi, r_hi));
+        let left = ctx.run(0..km as u32, a_lo, r_lo);
+        (
+            left,
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
     let mut order: Vec<Vec<u64>> = Vec::with_capacity(nkeys);
-    let mut seen: FxSet<u64> = FxSet::default();
-    for k in 0..nkeys as u32 {
-        let ka = apps.of_mut(k);
-        ka.sort_unstable_by_key(|a| (a.val, a.txn));
-        // Elle refuses to judge a history whose appends are not unique (its verdict is
-        // unknown): the version order would be ambiguous.
-        if let Some(w) = ka
-            .windows(2)
-            .find(|w| w[0].val == w[1].val && w[0].txn != w[1].txn)
-        {
-            if unknown.len() < 3 {
-                unknown.push(format!(
-                    "value {} was appended to key {} more than once (T{} and T{}); appends must be unique",
-                    w[0].val,
-                    tx.key_name(k),
-                    tx.txns[w[0].txn as usize].index,
-                    tx.txns[w[1].txn as usize].index
-                ));
-            }
-        }
-        let kr = rds.of_mut(k);
-        kr.sort_unstable_by_key(|r| (r.last, r.txn));
-        let l = &longest[k as usize];
-        // The version order: the longest read's distinct elements, or a single append.
-        seen.clear();
-        let mut o: Vec<u64> = Vec::with_capacity(l.len());
-        for &v in l {
-            if seen.insert(v) {
-                o.push(v);
-            }
-        }
-        let ka = apps.of_mut(k);
-        if o.is_empty() {
-            let mut possible = ka.iter().filter(|a| a.status != Status::Fail);
-            if let (Some(a), None) = (possible.next(), possible.next()) {
-                o.push(a.val);
-            }
-        }
-        for (p, &v) in o.iter().enumerate() {
-            let i = ka.partition_point(|a| a.val < v);
-            for a in ka[i..].iter_mut().take_while(|a| a.val == v) {
-                a.pos = p as u32;
-            }
-        }
-        let ka = apps.of(k);
-        let kr = rds.of(k);
-        // Elements of reads: duplicates, aborted reads, garbage.
-        let lo = incompatible.partition_point(|x| x.0 < k);
-        let incomp = incompatible[lo..].iter().take_while(|x| x.0 == k);
-        let lists = (!l.is_empty() && reader[k as usize] != u32::MAX)
-            .then(|| (reader[k as usize], l.as_slice()))
-            .into_iter()
-            .chain(incomp.map(|x| (x.1, x.2.as_slice())));
-        for (t, l) in lists {
-            let name = tx.txns[t as usize].index;
-            let key = tx.key_name(k);
-            seen.clear();
-            if let Some(d) = l.iter().find(|v| !seen.insert(**v)) {
-                out.push(Finding::new(
-                    Kind::DuplicateElements,
-                    vec![t],
-                    format!("T{name} read key {key} = {}, which holds {d} more than once; every appended value is unique", show(l)),
-                ));
-            }
-            for v in l {
-                match find(ka, *v) {
-                    Some(a) if a.status != Status::Fail => {}
-                    Some(a) => {
-                        if tx.txns[t as usize].status == Status::Ok {
-                            out.push(Finding::new(
-                                Kind::G1a,
-                                vec![t, a.txn],
-                                format!(
-                                    "T{name} read key {key} = {}, including {v}, which was appended by T{}, a transaction that failed",
-                                    show(l),
-                                    tx.txns[a.txn as usize].index
-                                ),
-                            ));
-                        }
-                    }
-                    None => out.push(Finding::new(
-                        Kind::GarbageRead,
-                        vec![t],
-                        format!("T{name} read key {key} = {}, including {v}, which no transaction appended", show(l)),
-                    )),
-                }
-            }
-        }
-        // G1b: a read ending in another transaction's intermediate append.
-        for r in kr {
-            if r.status != Status::Ok || r.len == 0 {
-                continue;
-            }
-            let i = ka.partition_point(|a| a.val < r.last);
-            for a in ka[i..].iter().take_while(|a| a.val == r.last) {
-                if a.intermediate && a.txn != r.txn {
-                    out.push(Finding::new(
-                        Kind::G1b,
-                        vec![r.txn, a.txn],
-                        format!(
-                            "T{} read key {} ending in {}, an intermediate append of T{}, which appended to key {} again afterwards",
-                            tx.txns[r.txn as usize].index,
-                            tx.key_name(k),
-                            r.last,
-                            tx.txns[a.txn as usize].index,
-                            tx.key_name(k)
-                        ),
-                    ));
-                }
-            }
-        }
-        // Dirty update: a committed append after a failed one in the version order.
-        let mut t1 = Status::Ok;
-        let mut from = 0usize;
-        for (p, v) in l.iter().enumerate() {
-            let Some(t2) = find(ka, *v).map(|a| a.status) else {
-                continue;
-            };
-            match (t1, t2) {
-                (Status::Fail, Status::Ok) => {
-                    let aborted = l[from];
-                    let f = find(ka, aborted).map(|a| a.txn);
-                    let w = find_possible(ka, *v).map(|a| a.txn);
-                    out.push(Finding::new(
-                        Kind::DirtyUpdate,
-                        f.into_iter().chain(w).collect(),
-                        format!(
-                            "key {} = {}: {aborted} came from a failed transaction, yet the committed append {v} follows it",
-                            tx.key_name(k),
-                            show(&l[..=p])
-                        ),
-                    ));
-                    t1 = Status::Ok;
-                }
-                (_, Status::Info) => {}
-                (Status::Fail, Status::Fail) => {}
-                (_, Status::Fail) => {
-                    t1 = Status::Fail;
-                    from = p;
-                }
-                (_, Status::Ok) => t1 = Status::Ok,
-            }
-        }
-        // Edges: wr from the writer of a read's last element; for each append, ww from the
-        // writer of its previous element and rw from every read that ended there.
-        for r in kr {
-            if r.len > 0 {
-                if let Some(a) = find_possible(ka, r.last) {
-                    edges.push((a.txn, r.txn, WR));
-                }
-            }
-        }
-        for a in ka {
-            if a.status == Status::Fail {
-                continue;
-            }
-            let p = prev_of(&o, a);
-            if p != NIL {
-                if let Some(w) = find_possible(ka, p) {
-                    edges.push((w.txn, a.txn, WW));
-                }
-            }
-            let i = kr.partition_point(|r| r.last < p);
-            for r in kr[i..].iter().take_while(|r| r.last == p) {
-                edges.push((r.txn, a.txn, RW));
-            }
-        }
-        order.push(o);
+    for part in [left, right] {
+        out.extend(part.out);
+        edges.extend(part.edges);
+        unknown.extend(part.unknown);
+        order.extend(part.order);
     }
+    unknown.truncate(3);
     for (k, t, l, o, ol) in &incompatible {
         let mut txns = vec![*t];
         if *o != u32::MAX {
