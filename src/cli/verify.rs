@@ -82,8 +82,8 @@ struct OutputArgs {
     /// Write the cycles found as Graphviz.
     #[arg(long)]
     dot: Option<PathBuf>,
-    /// Seconds of cycle search per strongly connected component; the verdicts never depend
-    /// on it (a cycle that exists is always found), only the naming of anomalies does.
+    /// Seconds of cycle search per strongly connected component; verdicts never depend on it
+    /// (whether a cycle exists is always decided), only naming and explaining anomalies do.
     #[arg(long, default_value = "10")]
     budget: f64,
 }
