@@ -67,9 +67,6 @@ pub struct CheckArgs {
     /// Parser threads [default: the number of cores].
     #[arg(long)]
     threads: Option<usize>,
-    /// Write the cycles found as an SVG drawing.
-    #[arg(long)]
-    svg: Option<PathBuf>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -82,6 +79,9 @@ struct OutputArgs {
     /// Write the cycles found as Graphviz.
     #[arg(long)]
     dot: Option<PathBuf>,
+    /// Write the cycles found as an SVG drawing.
+    #[arg(long)]
+    svg: Option<PathBuf>,
     /// Seconds of cycle search per strongly connected component; verdicts never depend on it
     /// (whether a cycle exists is always decided), only naming and explaining anomalies do.
     #[arg(long, default_value = "10")]
@@ -118,12 +118,7 @@ fn write_file(p: &std::path::Path, text: &str) -> Result<(), Error> {
     })
 }
 
-fn report(
-    an: &Analysis,
-    expect: Model,
-    out: &OutputArgs,
-    svg: Option<&PathBuf>,
-) -> anyhow::Result<ExitCode> {
+fn report(an: &Analysis, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCode> {
     if out.json {
         let mut s = serde_json::to_string_pretty(&report::to_json(an, expect))?;
         s.push('\n');
@@ -134,7 +129,7 @@ fn report(
     if let Some(p) = &out.dot {
         write_file(p, &report::dot(an))?;
     }
-    if let Some(p) = svg {
+    if let Some(p) = &out.svg {
         write_file(p, &report::svg(an))?;
     }
     if an.nothing_to_check {
@@ -181,7 +176,7 @@ pub fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let an = check_file(&a.history, &opts).map_err(|e| Error::Usage(e.to_string()))?;
-    report(&an, expect, &a.out, a.svg.as_ref())
+    report(&an, expect, &a.out)
 }
 
 pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -241,7 +236,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
     let an = check(&h, Duration::from_secs_f64(a.out.budget.max(0.01)));
-    let code = report(&an, expect, &a.out, None)?;
+    let code = report(&an, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {
         return Ok(crate::util::signals::interrupted_code());
     }
