@@ -2,8 +2,9 @@
 
 use crate::db::{DbUrl, Isolation};
 use crate::util::duration::parse_duration;
-use crate::verify::history::History;
-use crate::verify::model::{validity, Model, Validity};
+use crate::verify::checker::{check_file, Analysis, Options, Workload};
+use crate::verify::model::{Model, Validity};
+use crate::verify::rw_register::Assume;
 use crate::verify::{check, report};
 use crate::workload::list_append::{self, AppendShape};
 use crate::workload::run::{RunEnv, RunOptions};
@@ -46,11 +47,26 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// History file: dbarena JSON lines, or elle-cli's JSON.
+    /// History file: dbarena JSON lines, or elle-cli's JSON (an array of ops).
     history: PathBuf,
-    /// Model to check against: read-committed, repeatable-read, snapshot-isolation, serializable, strict-serializable.
+    /// What the transactions do: list-append or rw-register.
+    #[arg(long, default_value = "list-append")]
+    workload: String,
+    /// Model to check against (Elle's names: read-uncommitted, read-committed,
+    /// monotonic-atomic-view, repeatable-read, snapshot-isolation, serializable,
+    /// strong-session-snapshot-isolation, strong-session-serializable, strict-serializable, …).
     #[arg(long, default_value = "serializable")]
     model: String,
+    /// rw-register: assume each key is linearizable (real-time order orders its versions).
+    #[arg(long)]
+    linearizable_keys: bool,
+    /// rw-register: assume each key is sequentially consistent (process order orders its
+    /// versions).
+    #[arg(long)]
+    sequential_keys: bool,
+    /// Parser threads [default: the number of cores].
+    #[arg(long)]
+    threads: Option<usize>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -63,7 +79,11 @@ struct OutputArgs {
     /// Write the cycles found as Graphviz.
     #[arg(long)]
     dot: Option<PathBuf>,
-    /// Seconds of cycle search per strongly connected component before giving up (unknown).
+    /// Write the cycles found as an SVG drawing.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+    /// Seconds of cycle search per strongly connected component; verdicts never depend on it
+    /// (whether a cycle exists is always decided), only naming and explaining anomalies do.
     #[arg(long, default_value = "10")]
     budget: f64,
 }
@@ -71,28 +91,51 @@ struct OutputArgs {
 fn model(s: &str) -> Result<Model, Error> {
     Model::parse(s).ok_or_else(|| {
         Error::Usage(format!(
-            "unknown model '{s}'; use read-committed, repeatable-read, snapshot-isolation, serializable or strict-serializable"
+            "unknown model '{s}'; use one of: {}",
+            Model::names()
         ))
     })
 }
 
-fn finish(h: &History, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCode> {
-    let an = check(h, Duration::from_secs_f64(out.budget.max(0.01)));
+/// Prints, ignoring a closed pipe (`check --json | head -1`).
+fn emit(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Io {
+            path: "standard output".into(),
+            source: e,
+        }),
+    }
+}
+
+fn write_file(p: &std::path::Path, text: &str) -> Result<(), Error> {
+    std::fs::write(p, text).map_err(|e| Error::Io {
+        path: p.display().to_string(),
+        source: e,
+    })
+}
+
+fn report(an: &Analysis, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCode> {
     if out.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report::to_json(&an, expect))?
-        );
+        let mut s = serde_json::to_string_pretty(&report::to_json(an, expect))?;
+        s.push('\n');
+        emit(&s)?;
     } else {
-        print!("{}", report::text(&an, expect));
+        emit(&report::text(an, expect))?;
     }
     if let Some(p) = &out.dot {
-        std::fs::write(p, report::dot(&an)).map_err(|e| Error::Io {
-            path: p.display().to_string(),
-            source: e,
-        })?;
+        write_file(p, &report::dot(an))?;
     }
-    Ok(match validity(expect, &an.kinds(), an.incomplete) {
+    if let Some(p) = &out.svg {
+        write_file(p, &report::svg(an))?;
+    }
+    if an.nothing_to_check {
+        eprintln!("nothing to check: no transaction in the history may have committed");
+    }
+    Ok(match an.validity(expect) {
         Validity::Valid => ExitCode::Success,
         _ => ExitCode::Failure,
     })
@@ -100,8 +143,40 @@ fn finish(h: &History, expect: Model, out: &OutputArgs) -> anyhow::Result<ExitCo
 
 pub fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let expect = model(&a.model)?;
-    let h = History::load(&a.history).map_err(|e| Error::Usage(e.to_string()))?;
-    finish(&h, expect, &a.out)
+    let workload = Workload::parse(&a.workload).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown --workload '{}'; use list-append or rw-register",
+            a.workload
+        ))
+    })?;
+    if workload == Workload::ListAppend && (a.linearizable_keys || a.sequential_keys) {
+        return Err(Error::Usage(
+            "--linearizable-keys and --sequential-keys apply to --workload rw-register only".into(),
+        )
+        .into());
+    }
+    if !(a.out.budget > 0.0 && a.out.budget.is_finite()) {
+        return Err(Error::Usage(format!(
+            "invalid --budget {}: give seconds above 0",
+            a.out.budget
+        ))
+        .into());
+    }
+    let opts = Options {
+        workload,
+        budget: Duration::from_secs_f64(a.out.budget),
+        assume: Assume {
+            linearizable_keys: a.linearizable_keys,
+            sequential_keys: a.sequential_keys,
+        },
+        threads: a
+            .threads
+            .unwrap_or_else(|| Options::default().threads)
+            .max(1),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let an = check_file(&a.history, &opts).map_err(|e| Error::Usage(e.to_string()))?;
+    report(&an, expect, &a.out)
 }
 
 pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -162,7 +237,8 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     env.close();
     h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
-    let code = finish(&h, expect, &a.out)?;
+    let an = check(&h, Duration::from_secs_f64(a.out.budget.max(0.01)));
+    let code = report(&an, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {
         return Ok(crate::util::signals::interrupted_code());
     }

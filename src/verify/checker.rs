@@ -1,45 +1,90 @@
-//! The list-append checker: non-cycle anomalies straight from the reads, then a dependency
-//! graph (ww, wr, rw, process, realtime), strongly connected components without recursion,
-//! and a search per component for the specific cycles that define G0 … G2-item.
+//! The checker: streams a history into compact transactions, runs the workload's inference
+//! (list-append or rw-register) for anomalies that are not cycles and for the data edges, adds
+//! process and real-time order, then looks for cycles: per strongly connected component, the
+//! shortest cycle of each shape Elle names (G0 … G2-item and their process/realtime variants),
+//! and, so that a verdict never depends on a search finishing in time, whether any cycle each
+//! model forbids exists at all.
 
-use super::history::{History, Mop, OpType};
+use super::graph::{self, Graph, DATA, PROCESS, REALTIME, RW, WR, WW};
+use super::history::{History, Mop as HMop, OpType};
+use super::list_append;
+use super::model::{impossible, validity_of, Kind, Model, Validity};
+use super::parse::{self, ParseError, RawF, RawKey, RawMop, RawOp, RawProcess, RawType, RawVal};
+use super::rw_register::{self, Assume};
+use super::txns::{Builder, Status, Txns, F, NIL};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-const WW: u8 = 1;
-const WR: u8 = 2;
-const RW: u8 = 4;
-const PROCESS: u8 = 8;
-const REALTIME: u8 = 16;
+/// Which kind of history this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    #[default]
+    ListAppend,
+    RwRegister,
+}
 
-fn edge_name(t: u8) -> &'static str {
-    match t {
-        WW => "ww",
-        WR => "wr",
-        RW => "rw",
-        PROCESS => "process",
-        _ => "realtime",
+impl Workload {
+    pub fn parse(s: &str) -> Option<Workload> {
+        match s {
+            "list-append" | "append" => Some(Workload::ListAppend),
+            "rw-register" | "register" | "wr" => Some(Workload::RwRegister),
+            _ => None,
+        }
     }
 }
 
-/// A committed (or possibly committed) transaction.
+/// How to check.
 #[derive(Debug, Clone)]
-struct Txn {
-    /// Index of the completion op in the history.
-    index: usize,
-    process: u64,
-    mops: Vec<Mop>,
-    invoke_pos: usize,
-    complete_pos: usize,
-    ok: bool,
+pub struct Options {
+    pub workload: Workload,
+    /// Cycle search time per strongly connected component.
+    pub budget: Duration,
+    /// rw-register version-order assumptions.
+    pub assume: Assume,
+    /// Parser threads (1: parse on the calling thread).
+    pub threads: usize,
+    /// Report phases on stderr.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workload: Workload::ListAppend,
+            budget: Duration::from_secs(10),
+            assume: Assume::default(),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            progress: false,
+        }
+    }
+}
+
+/// An anomaly found by inference (not a cycle), before it is reported.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub kind: Kind,
+    pub txns: Vec<u32>,
+    pub text: String,
+}
+
+impl Finding {
+    pub fn new(kind: Kind, txns: Vec<u32>, text: String) -> Finding {
+        Finding { kind, txns, text }
+    }
 }
 
 /// One edge of a reported cycle.
 #[derive(Debug, Clone, Serialize)]
 pub struct CycleStep {
-    pub from: usize,
-    pub to: usize,
+    /// History index of the source and target transactions (T<index>).
+    pub from: u64,
+    pub to: u64,
     pub kind: &'static str,
     pub explanation: String,
 }
@@ -47,670 +92,536 @@ pub struct CycleStep {
 /// An anomaly with the transactions involved and an explanation a person can check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Anomaly {
-    pub kind: String,
+    pub kind: Kind,
     pub explanation: String,
-    /// Completion indexes of the transactions involved.
-    pub txns: Vec<usize>,
+    /// History indexes of the transactions involved.
+    pub txns: Vec<u64>,
+    /// The transactions, one line each.
+    #[serde(rename = "where", skip_serializing_if = "Vec::is_empty")]
+    pub where_: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cycle: Vec<CycleStep>,
+}
+
+/// Size of the dependency graph.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GraphStats {
+    /// Transactions plus real-time barrier nodes.
+    pub nodes: usize,
+    pub barriers: usize,
+    pub edges: usize,
+    /// Strongly connected components with more than one transaction.
+    pub components: usize,
 }
 
 /// The result of checking a history.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
+    pub workload: Workload,
+    /// Operations read, and those ignored (nemesis and other non-client operations).
+    pub operations: u64,
+    pub ignored: u64,
     pub transactions: usize,
     pub committed: usize,
     pub failed: usize,
     pub indeterminate: usize,
+    /// Failed and indeterminate operations by error class, when the history records one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, usize>,
     /// Number of anomalies of each kind (examples are capped).
-    pub counts: std::collections::BTreeMap<String, usize>,
+    pub counts: BTreeMap<String, usize>,
     /// Up to a few examples per kind.
     pub anomalies: Vec<Anomaly>,
-    /// The cycle search ran out of time in some component.
+    /// No transaction that may have committed: there was nothing to check.
+    pub nothing_to_check: bool,
+    /// Why the history cannot be judged at all (non-unique writes, micro-ops of the other
+    /// workload), as Elle answers "unknown".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+    /// The cycle search ran out of time in some component (or there was nothing to check):
+    /// models not ruled out are unknown, never valid.
     pub incomplete: bool,
+    pub graph: GraphStats,
     pub seconds: f64,
+    #[serde(skip)]
+    pub found: Vec<Kind>,
 }
 
 impl Analysis {
-    /// The anomaly kinds found.
+    /// The anomaly kinds found, by name.
     pub fn kinds(&self) -> Vec<String> {
         self.counts.keys().cloned().collect()
+    }
+
+    /// The verdict for one model.
+    pub fn validity(&self, m: Model) -> Validity {
+        validity_of(m, &self.found, self.incomplete)
     }
 }
 
 const EXAMPLES_PER_KIND: usize = 3;
 
-struct Ctx {
-    txns: Vec<Txn>,
-    out: Vec<Anomaly>,
-    counts: std::collections::BTreeMap<String, usize>,
-}
-
-impl Ctx {
-    fn describe(&self, t: usize) -> String {
-        let x = &self.txns[t];
-        let ops: Vec<String> = x
-            .mops
-            .iter()
-            .map(|m| match m {
-                Mop::Append(k, v) => format!("[append {k} {v}]"),
-                Mop::Read(k, Some(l)) => format!("[r {k} {l:?}]"),
-                Mop::Read(k, None) => format!("[r {k} ?]"),
-            })
-            .collect();
-        format!(
-            "T{} (process {}{}): {}",
-            x.index,
-            x.process,
-            if x.ok { "" } else { ", outcome unknown" },
-            ops.join(" ")
-        )
-    }
-
-    fn report(&mut self, kind: &str, explanation: String, txns: Vec<usize>, cycle: Vec<CycleStep>) {
-        let n = self.counts.entry(kind.to_string()).or_insert(0);
-        *n += 1;
-        if *n <= EXAMPLES_PER_KIND {
-            let idx = txns.iter().map(|&t| self.txns[t].index).collect();
-            self.out.push(Anomaly {
-                kind: kind.into(),
-                explanation,
-                txns: idx,
-                cycle,
-            });
-        }
-    }
-}
-
-/// Checks a list-append history. `budget` bounds the cycle search of each component; when it
-/// runs out the analysis is marked incomplete (a verdict of unknown, never valid).
+/// Checks a history given as ops in memory (the recorder's own history).
 pub fn check(h: &History, budget: Duration) -> Analysis {
-    let started = Instant::now();
-    // Pair invocations with completions per process.
-    let mut open: HashMap<u64, usize> = HashMap::new();
-    let mut txns = Vec::new();
-    let mut failed_writes: HashMap<(u64, u64), usize> = HashMap::new();
-    let mut info_writes: HashSet<(u64, u64)> = HashSet::new();
-    let (mut failed, mut info) = (0, 0);
-    for (pos, op) in h.ops.iter().enumerate() {
-        match op.typ {
-            OpType::Invoke => {
-                open.insert(op.process, pos);
-            }
-            OpType::Ok | OpType::Info | OpType::Fail => {
-                let inv = open.remove(&op.process).unwrap_or(pos);
-                let mops = if op.value.is_empty() {
-                    h.ops[inv].value.clone()
-                } else {
-                    op.value.clone()
-                };
-                match op.typ {
-                    OpType::Fail => {
-                        failed += 1;
-                        for m in &mops {
-                            if let Mop::Append(k, v) = m {
-                                failed_writes.insert((*k, *v), op.index);
-                            }
-                        }
-                    }
-                    OpType::Info => {
-                        info += 1;
-                        for m in &mops {
-                            if let Mop::Append(k, v) = m {
-                                info_writes.insert((*k, *v));
-                            }
-                        }
-                        txns.push(Txn {
-                            index: op.index,
-                            process: op.process,
-                            mops,
-                            invoke_pos: inv,
-                            complete_pos: usize::MAX,
-                            ok: false,
-                        });
-                    }
-                    _ => txns.push(Txn {
-                        index: op.index,
-                        process: op.process,
-                        mops,
-                        invoke_pos: inv,
-                        complete_pos: pos,
-                        ok: true,
-                    }),
-                }
-            }
-        }
-    }
-    // Invocations that never completed may have committed: their writes are not garbage.
-    for &inv in open.values() {
-        for m in &h.ops[inv].value {
-            if let Mop::Append(k, v) = m {
-                info_writes.insert((*k, *v));
-            }
-        }
-    }
-    let committed = txns.iter().filter(|t| t.ok).count();
-    let mut cx = Ctx {
-        txns,
-        out: Vec::new(),
-        counts: Default::default(),
+    let opts = Options {
+        budget,
+        threads: 1,
+        ..Options::default()
     };
-
-    // Who wrote what: (key, value) -> txn; each txn's appends per key, in order.
-    let mut writer: HashMap<(u64, u64), usize> = HashMap::new();
-    for (t, x) in cx.txns.iter().enumerate() {
-        for m in &x.mops {
-            if let Mop::Append(k, v) = m {
-                writer.insert((*k, *v), t);
-            }
-        }
+    let ops = h.ops.iter().map(|o| RawOp {
+        typ: match o.typ {
+            OpType::Invoke => RawType::Invoke,
+            OpType::Ok => RawType::Ok,
+            OpType::Fail => RawType::Fail,
+            OpType::Info => RawType::Info,
+        },
+        process: RawProcess::Client(o.process),
+        index: Some(o.index as u64),
+        time: Some(o.time),
+        mops: Some(
+            o.value
+                .iter()
+                .map(|m| match m {
+                    HMop::Append(k, v) => RawMop {
+                        f: RawF::Append,
+                        key: RawKey::Int(*k as i64),
+                        val: RawVal::Int(*v),
+                    },
+                    HMop::Read(k, l) => RawMop {
+                        f: RawF::Read,
+                        key: RawKey::Int(*k as i64),
+                        val: l.clone().map(RawVal::List).unwrap_or(RawVal::Null),
+                    },
+                })
+                .collect(),
+        ),
+        error: None,
+        line: 0,
+    });
+    let mut st = State::new(&opts);
+    for op in ops {
+        st.push(op);
     }
-    // Info txns are part of the graph only if someone observed their writes.
-    let mut observed: HashSet<usize> = HashSet::new();
+    st.finish(&opts)
+}
 
-    // Internal consistency, duplicates, garbage, aborted and intermediate reads.
-    let mut reads: HashMap<u64, Vec<(usize, Vec<u64>)>> = HashMap::new();
-    for t in 0..cx.txns.len() {
-        let x = cx.txns[t].clone();
-        if !x.ok {
-            continue;
+/// Checks a history file (dbarena JSON lines or elle-cli JSON), streaming it.
+pub fn check_file(path: &Path, opts: &Options) -> Result<Analysis, ParseError> {
+    let f = std::fs::File::open(path).map_err(|e| ParseError::Read {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    check_reader(f, &path.display().to_string(), opts)
+}
+
+/// Checks a history read from `src`; `origin` names it in errors.
+pub fn check_reader<R: Read + Send>(
+    src: R,
+    origin: &str,
+    opts: &Options,
+) -> Result<Analysis, ParseError> {
+    let started = Instant::now();
+    let mut st = State::new(opts);
+    let mut next_note = 1_000_000u64;
+    parse::stream(src, origin, opts.threads.max(1), |batch| {
+        for op in batch {
+            st.push(op);
         }
-        let mut known: HashMap<u64, Vec<u64>> = HashMap::new();
-        let mut mine: HashMap<u64, Vec<u64>> = HashMap::new();
-        for m in &x.mops {
-            match m {
-                Mop::Append(k, v) => {
-                    mine.entry(*k).or_default().push(*v);
-                    if let Some(l) = known.get_mut(k) {
-                        l.push(*v);
-                    }
-                }
-                Mop::Read(k, Some(l)) => {
-                    let mut seen = HashSet::new();
-                    if let Some(d) = l.iter().find(|v| !seen.insert(**v)) {
-                        let e = format!("{} read key {k} = {l:?}, which holds {d} twice; every appended value is unique", cx.describe(t));
-                        cx.report("duplicate-elements", e, vec![t], vec![]);
-                    }
-                    let expected = known.get(k).cloned();
-                    let consistent = match &expected {
-                        Some(exp) => exp == l,
-                        None => mine.get(k).is_none_or(|own| l.ends_with(own)),
-                    };
-                    if !consistent {
-                        let want = expected.map(|e| format!("{e:?}")).unwrap_or_else(|| {
-                            format!(
-                                "a list ending in its own appends {:?}",
-                                mine.get(k).cloned().unwrap_or_default()
-                            )
-                        });
-                        let e = format!(
-                            "{} read key {k} = {l:?} but its own earlier operations imply {want}",
-                            cx.describe(t)
-                        );
-                        cx.report("internal", e, vec![t], vec![]);
-                    }
-                    known.insert(*k, l.clone());
-                    // External reads: before this txn's own appends to the key.
-                    let own = mine.get(k).map(|v| v.len()).unwrap_or(0);
-                    let external: Vec<u64> = l[..l.len() - own.min(l.len())].to_vec();
-                    for v in l.iter() {
-                        if writer.contains_key(&(*k, *v)) {
-                            continue;
-                        }
-                        if let Some(f) = failed_writes.get(&(*k, *v)) {
-                            let e = format!("{} read key {k} = {l:?}, including {v}, which was appended by T{f}, a transaction that aborted", cx.describe(t));
-                            cx.report("G1a", e, vec![t], vec![]);
-                        } else if !info_writes.contains(&(*k, *v)) {
-                            let e = format!("{} read key {k} = {l:?}, including {v}, which no transaction ever appended", cx.describe(t));
-                            cx.report("garbage-read", e, vec![t], vec![]);
-                        }
-                    }
-                    if let Some(last) = external.last() {
-                        if let Some(&w) = writer.get(&(*k, *last)) {
-                            if w != t {
-                                if !cx.txns[w].ok {
-                                    observed.insert(w);
-                                }
-                                // G1b: the last value seen is not the writer's final append to k.
-                                let final_of_w =
-                                    cx.txns[w].mops.iter().rev().find_map(|m| match m {
-                                        Mop::Append(kk, vv) if kk == k => Some(*vv),
-                                        _ => None,
-                                    });
-                                if final_of_w != Some(*last) {
-                                    let e = format!(
-                                        "{} read key {k} = {l:?}, ending in {last}, an intermediate append of {}: that transaction appended {} to key {k} afterwards",
-                                        cx.describe(t),
-                                        cx.describe(w),
-                                        final_of_w.unwrap_or(0)
-                                    );
-                                    cx.report("G1b", e, vec![t, w], vec![]);
-                                }
-                                // Future read: the writer began after this reader finished.
-                                if cx.txns[w].invoke_pos > x.complete_pos {
-                                    let e = format!("{} read {last} from key {k}, appended by {}, which began only after the reader had finished", cx.describe(t), cx.describe(w));
-                                    cx.report("future-read", e, vec![t, w], vec![]);
-                                }
-                            }
-                        }
-                    }
-                    reads.entry(*k).or_default().push((t, external));
-                }
-                Mop::Read(_, None) => {}
-            }
+        if opts.progress && st.b.out.ops >= next_note {
+            eprintln!(
+                "check: read {} operations ({:.1} s)",
+                st.b.out.ops,
+                started.elapsed().as_secs_f64()
+            );
+            next_note += 1_000_000;
+        }
+        Ok(())
+    })?;
+    if opts.progress {
+        eprintln!(
+            "check: read {} operations in {:.1} s; analysing",
+            st.b.out.ops,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let mut an = st.finish(opts);
+    an.seconds = started.elapsed().as_secs_f64();
+    Ok(an)
+}
+
+enum Streams {
+    Append(list_append::Stream),
+    Register(rw_register::Stream),
+}
+
+struct State {
+    b: Builder,
+    s: Streams,
+    started: Instant,
+}
+
+impl State {
+    fn new(opts: &Options) -> State {
+        State {
+            b: Builder::default(),
+            s: match opts.workload {
+                Workload::ListAppend => Streams::Append(Default::default()),
+                Workload::RwRegister => Streams::Register(Default::default()),
+            },
+            started: Instant::now(),
         }
     }
 
-    // Version order per key: the longest read; every other read must be a prefix of it.
-    let mut order: HashMap<u64, Vec<u64>> = HashMap::new();
-    let mut keys: Vec<u64> = reads.keys().copied().collect();
-    keys.sort_unstable();
-    for k in &keys {
-        let rs = &reads[k];
-        let longest = rs
+    fn push(&mut self, op: RawOp) {
+        let s = &mut self.s;
+        self.b.push(op, &mut |t, c| match s {
+            Streams::Append(a) => a.on_txn(t, c),
+            Streams::Register(r) => r.on_txn(t, c),
+        });
+    }
+
+    fn finish(self, opts: &Options) -> Analysis {
+        let State { b, mut s, started } = self;
+        let tx = b.finish_all(&mut |t, c| match &mut s {
+            Streams::Append(a) => a.on_txn(t, c),
+            Streams::Register(r) => r.on_txn(t, c),
+        });
+        analyse(tx, s, opts, started)
+    }
+}
+
+enum Explainer {
+    Append(list_append::Index),
+    Register(rw_register::Index),
+}
+
+fn describe(tx: &Txns, t: u32, lists: bool) -> String {
+    let x = &tx.txns[t as usize];
+    let ops: Vec<String> = tx
+        .mops_of(t)
+        .iter()
+        .map(|m| {
+            let k = tx.key_name(m.key);
+            match m.f {
+                F::Append => format!("[append {k} {}]", m.val),
+                F::Write => format!("[w {k} {}]", m.val),
+                F::ReadUnknown => format!("[r {k} ?]"),
+                F::Read if lists && m.len == 0 => format!("[r {k} []]"),
+                F::Read if lists && m.len == 1 => format!("[r {k} [{}]]", m.val),
+                F::Read if lists => format!("[r {k} [… {}] ({} elements)]", m.val, m.len),
+                F::Read if m.val == NIL => format!("[r {k} nil]"),
+                F::Read => format!("[r {k} {}]", m.val),
+            }
+        })
+        .collect();
+    let status = match x.status {
+        Status::Ok => "",
+        Status::Info => ", outcome unknown",
+        Status::Fail => ", failed",
+    };
+    format!(
+        "T{} (process {}{status}): {}",
+        x.index,
+        x.process,
+        ops.join(" ")
+    )
+}
+
+fn analyse(tx: Txns, s: Streams, opts: &Options, started: Instant) -> Analysis {
+    let note = |what: &str| {
+        if opts.progress {
+            eprintln!("check: {what} ({:.1} s)", started.elapsed().as_secs_f64());
+        }
+    };
+    let mut edges: Vec<(u32, u32, u8)> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    let other = match opts.workload {
+        Workload::ListAppend => F::Write,
+        Workload::RwRegister => F::Append,
+    };
+    if let Some(m) = tx.mops.iter().find(|m| m.f == other) {
+        unknown.push(format!(
+            "the history has {} micro-ops (key {}): check it with --workload {}",
+            if other == F::Write {
+                "write (w)"
+            } else {
+                "append"
+            },
+            tx.key_name(m.key),
+            if other == F::Write {
+                "rw-register"
+            } else {
+                "list-append"
+            }
+        ));
+    }
+    let (findings, explainer) = match s {
+        Streams::Append(a) => {
+            let (f, i) = list_append::analyze(&tx, a, &mut edges, &mut unknown);
+            (f, Explainer::Append(i))
+        }
+        Streams::Register(r) => {
+            let (f, i) = rw_register::analyze(&tx, r, opts.assume, &mut edges, &mut unknown);
+            (f, Explainer::Register(i))
+        }
+    };
+    let lists = opts.workload == Workload::ListAppend;
+    let barriers = graph::order_edges(&tx, &mut edges);
+    let n = tx.txns.len();
+    let real = n as u32;
+    let g = Graph::build(n + barriers as usize, edges);
+    note("built the dependency graph");
+    let mut out = Found::default();
+    for f in findings {
+        let mut ts = f.txns.clone();
+        ts.dedup();
+        let a = Anomaly {
+            kind: f.kind,
+            explanation: f.text,
+            txns: ts.iter().map(|&t| tx.txns[t as usize].index).collect(),
+            where_: ts.iter().map(|&t| describe(&tx, t, lists)).collect(),
+            cycle: vec![],
+        };
+        out.record(f.kind, a);
+    }
+    // Cycles.
+    let mut comps = graph::sccs(&g, DATA | PROCESS | REALTIME, None);
+    // Earliest first, so the examples come from the start of the history.
+    comps.sort_unstable_by_key(|c| c.first().copied());
+    note(&format!("{} components with cycles", comps.len()));
+    let specs = graph::specs();
+    let results: Vec<(Vec<graph::FoundCycle>, bool)> = if comps.len() > 1 && opts.threads > 1 {
+        let (even, odd): (Vec<_>, Vec<_>) = comps.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let run = |cs: Vec<(usize, &Vec<u32>)>| -> Vec<(usize, (Vec<graph::FoundCycle>, bool))> {
+            cs.into_iter()
+                .map(|(i, c)| {
+                    (
+                        i,
+                        graph::search_component(&g, real, c, &specs, Instant::now() + opts.budget),
+                    )
+                })
+                .collect()
+        };
+        let (a, b) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| run(odd));
+            let a = run(even);
+            (a, h.join().unwrap_or_default())
+        });
+        let mut all: Vec<_> = a.into_iter().chain(b).collect();
+        all.sort_by_key(|x| x.0);
+        all.into_iter().map(|x| x.1).collect()
+    } else {
+        comps
             .iter()
-            .max_by_key(|(_, l)| l.len())
-            .map(|(t, l)| (*t, l.clone()))
-            .unwrap_or((0, vec![]));
-        for (t, l) in rs {
-            if !longest.1.starts_with(l) {
-                let e = format!(
-                    "{} and {} read key {k} as {l:?} and {:?}: neither is a prefix of the other, so no single order of appends explains both",
-                    cx.describe(*t),
-                    cx.describe(longest.0),
-                    longest.1
-                );
-                cx.report("incompatible-order", e, vec![*t, longest.0], vec![]);
+            .map(|c| graph::search_component(&g, real, c, &specs, Instant::now() + opts.budget))
+            .collect()
+    };
+    let mut incomplete = false;
+    for (cycles, timed_out) in results {
+        incomplete |= timed_out;
+        for c in cycles {
+            let steps: Vec<CycleStep> = c
+                .steps
+                .iter()
+                .map(|&(a, b, t)| CycleStep {
+                    from: tx.txns[a as usize].index,
+                    to: tx.txns[b as usize].index,
+                    kind: graph::edge_name(t),
+                    explanation: explain_edge(&tx, &explainer, a, b, t),
+                })
+                .collect();
+            let names: Vec<String> = c
+                .steps
+                .iter()
+                .map(|s| format!("T{}", tx.txns[s.0 as usize].index))
+                .chain(
+                    c.steps
+                        .first()
+                        .map(|s| format!("T{}", tx.txns[s.0 as usize].index)),
+                )
+                .collect();
+            let mut text = format!("cycle: {}", names.join(" -> "));
+            for st in &steps {
+                text.push_str(&format!("\n  {} ({})", st.explanation, st.kind));
             }
+            let a = Anomaly {
+                kind: c.kind,
+                explanation: text,
+                txns: c
+                    .steps
+                    .iter()
+                    .map(|s| tx.txns[s.0 as usize].index)
+                    .collect(),
+                where_: c.steps.iter().map(|s| describe(&tx, s.0, lists)).collect(),
+                cycle: steps,
+            };
+            out.record(c.kind, a);
         }
-        // Dirty update: an aborted append followed by committed ones.
-        if let Some(pos) = longest
-            .1
-            .iter()
-            .position(|v| failed_writes.contains_key(&(*k, *v)))
-        {
-            if pos + 1 < longest.1.len() {
-                let v = longest.1[pos];
-                let e = format!(
-                    "key {k} = {:?}: {v} came from aborted T{} yet committed appends follow it",
-                    longest.1,
-                    failed_writes[&(*k, v)]
-                );
-                cx.report("dirty-update", e, vec![longest.0], vec![]);
-            }
-        }
-        order.insert(*k, longest.1);
     }
-
-    // Lost update: two committed transactions read the same version of a key and both
-    // appended to it.
-    for k in &keys {
-        let mut by_version: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
-        let mut seen_txn = HashSet::new();
-        for (t, l) in &reads[k] {
-            // The first version of the key a transaction built on; later reads of its own
-            // appends say nothing more.
-            if !seen_txn.insert(*t) {
+    note("cycle search done");
+    // Whatever the search named, decide each model's cycles exactly.
+    if !comps.is_empty() {
+        let mut in_comp = vec![false; g.nodes()];
+        for c in &comps {
+            for &v in c {
+                in_comp[v as usize] = true;
+            }
+        }
+        let checks: [(Model, Kind, u8, bool); 12] = [
+            (Model::ReadUncommitted, Kind::Pl1CycleExists, WW, false),
+            (Model::ReadCommitted, Kind::Pl2CycleExists, WW | WR, false),
+            (
+                Model::SnapshotIsolation,
+                Kind::PlSiCycleExists,
+                WW | WR,
+                true,
+            ),
+            (Model::RepeatableRead, Kind::Pl299CycleExists, DATA, false),
+            (Model::Serializable, Kind::Pl3CycleExists, DATA, false),
+            (
+                Model::StrongSessionReadUncommitted,
+                Kind::StrongSessionPl1CycleExists,
+                WW | PROCESS,
+                false,
+            ),
+            (
+                Model::StrongSessionReadCommitted,
+                Kind::StrongSessionPl2CycleExists,
+                WW | WR | PROCESS,
+                false,
+            ),
+            (
+                Model::StrongSessionSnapshotIsolation,
+                Kind::StrongSessionSiCycleExists,
+                WW | WR | PROCESS,
+                true,
+            ),
+            (
+                Model::StrongSessionSerializable,
+                Kind::StrongSessionSerializableCycleExists,
+                DATA | PROCESS,
+                false,
+            ),
+            (
+                Model::StrongReadUncommitted,
+                Kind::StrongPl1CycleExists,
+                WW | REALTIME,
+                false,
+            ),
+            (
+                Model::StrongReadCommitted,
+                Kind::StrongPl2CycleExists,
+                WW | WR | REALTIME,
+                false,
+            ),
+            (
+                Model::StrongSnapshotIsolation,
+                Kind::StrongSiCycleExists,
+                WW | WR | REALTIME,
+                true,
+            ),
+        ];
+        let mut checks = checks.to_vec();
+        checks.push((
+            Model::StrictSerializable,
+            Kind::PlSsCycleExists,
+            DATA | REALTIME,
+            false,
+        ));
+        for (m, kind, mask, extension) in checks {
+            if impossible(&out.found).contains(&m) {
                 continue;
             }
-            let appends = cx.txns[*t]
-                .mops
-                .iter()
-                .any(|m| matches!(m, Mop::Append(kk, _) if kk == k));
-            if appends && cx.txns[*t].ok {
-                by_version.entry(l.clone()).or_default().push(*t);
-            }
-        }
-        let mut groups: Vec<_> = by_version
-            .into_iter()
-            .filter(|(_, ts)| ts.len() > 1)
-            .collect();
-        groups.sort();
-        for (v, ts) in groups {
-            let names: Vec<String> = ts.iter().map(|t| cx.describe(*t)).collect();
-            let e = format!("{} all read key {k} = {v:?} and then appended to it; each append was made without seeing the others", names.join("; "));
-            cx.report("lost-update", e, ts, vec![]);
-        }
-    }
-
-    // The dependency graph.
-    let n = cx.txns.len();
-    let in_graph: Vec<bool> = (0..n)
-        .map(|t| cx.txns[t].ok || observed.contains(&t))
-        .collect();
-    let mut edges: HashMap<(usize, usize), u8> = HashMap::new();
-    let mut why: HashMap<(usize, usize, u8), String> = HashMap::new();
-    let mut add =
-        |a: usize, b: usize, t: u8, w: String, edges: &mut HashMap<(usize, usize), u8>| {
-            if a == b || !in_graph[a] || !in_graph[b] {
-                return;
-            }
-            *edges.entry((a, b)).or_insert(0) |= t;
-            why.entry((a, b, t)).or_insert(w);
-        };
-    for k in &keys {
-        let ord = &order[k];
-        for w in ord.windows(2) {
-            if let (Some(&a), Some(&b)) = (writer.get(&(*k, w[0])), writer.get(&(*k, w[1]))) {
-                add(
-                    a,
-                    b,
-                    WW,
-                    format!(
-                        "T{} appended {} to key {k} after T{} appended {}",
-                        cx.txns[b].index, w[1], cx.txns[a].index, w[0]
+            let exists = if extension {
+                graph::extension_cycle_exists(&g, mask)
+            } else {
+                !graph::sccs(&g, mask, Some(&in_comp)).is_empty()
+            };
+            if exists {
+                let mask = if extension { mask | RW } else { mask };
+                let types: Vec<&str> = [WW, WR, RW, PROCESS, REALTIME]
+                    .iter()
+                    .filter(|&&t| mask & t != 0)
+                    .map(|&t| graph::edge_name(t))
+                    .collect();
+                let a = Anomaly {
+                    kind,
+                    explanation: format!(
+                        "a cycle over {} edges{} exists, which {} forbids, but the search did not name it within its budget",
+                        types.join("/"),
+                        if extension { " (no two rw edges in a row)" } else { "" },
+                        m.name()
                     ),
-                    &mut edges,
-                );
+                    txns: vec![],
+                    where_: vec![],
+                    cycle: vec![],
+                };
+                out.record(kind, a);
             }
         }
-        for (t, l) in &reads[k] {
-            if let Some(last) = l.last() {
-                if let Some(&w) = writer.get(&(*k, *last)) {
-                    add(
-                        w,
-                        *t,
-                        WR,
-                        format!(
-                            "T{} read key {k} = {l:?}, which includes {last} appended by T{}",
-                            cx.txns[*t].index, cx.txns[w].index
-                        ),
-                        &mut edges,
-                    );
-                }
-            }
-            // rw: the reader did not see the next version.
-            if let Some(next) = ord.get(l.len()) {
-                if let Some(&w) = writer.get(&(*k, *next)) {
-                    add(
-                        *t,
-                        w,
-                        RW,
-                        format!(
-                            "T{} read key {k} = {l:?}, which misses {next} appended by T{}",
-                            cx.txns[*t].index, cx.txns[w].index
-                        ),
-                        &mut edges,
-                    );
-                }
-            }
-        }
+        note("cycle existence decided");
     }
-    // Process order among committed transactions.
-    let mut last_of: HashMap<u64, usize> = HashMap::new();
-    let mut by_completion: Vec<usize> = (0..n).filter(|&t| cx.txns[t].ok).collect();
-    by_completion.sort_by_key(|&t| cx.txns[t].complete_pos);
-    for &t in &by_completion {
-        let p = cx.txns[t].process;
-        if let Some(&prev) = last_of.get(&p) {
-            add(
-                prev,
-                t,
-                PROCESS,
-                format!(
-                    "T{} ran after T{} on process {p}",
-                    cx.txns[t].index, cx.txns[prev].index
-                ),
-                &mut edges,
-            );
-        }
-        last_of.insert(p, t);
-    }
-    // Real-time order, transitively reduced: an event sweep keeps the set of completed
-    // transactions not yet implied by a later completion.
-    let mut events: Vec<(usize, bool, usize)> = Vec::new(); // (position, is_completion, txn)
-    for t in 0..n {
-        if cx.txns[t].ok {
-            events.push((cx.txns[t].invoke_pos, false, t));
-            events.push((cx.txns[t].complete_pos, true, t));
-        }
-    }
-    events.sort();
-    let mut frontier: Vec<usize> = Vec::new();
-    for (_, done, t) in events {
-        if done {
-            let inv = cx.txns[t].invoke_pos;
-            frontier.retain(|&f| cx.txns[f].complete_pos > inv);
-            frontier.push(t);
-        } else {
-            for &f in &frontier {
-                add(
-                    f,
-                    t,
-                    REALTIME,
-                    format!(
-                        "T{} began after T{} had completed",
-                        cx.txns[t].index, cx.txns[f].index
-                    ),
-                    &mut edges,
-                );
-            }
-        }
-    }
-    let mut adj: Vec<Vec<(usize, u8)>> = vec![Vec::new(); n];
-    for (&(a, b), &m) in &edges {
-        adj[a].push((b, m));
-    }
-    for a in &mut adj {
-        a.sort_unstable();
-    }
-
-    // Strongly connected components of the whole graph (iterative Tarjan).
-    let comps = scc(&adj);
-    let mut incomplete = false;
-    for comp in comps.iter().filter(|c| c.len() > 1) {
-        let deadline = Instant::now() + budget;
-        let members: HashSet<usize> = comp.iter().copied().collect();
-        let searches: [(&str, u8, u8); 4] = [
-            ("G0", WW, WW),
-            ("G1c", WR, WW | WR),
-            ("G-single", RW, WW | WR),
-            ("G2", RW, WW | WR | RW),
-        ];
-        for extra in [0u8, PROCESS, PROCESS | REALTIME] {
-            let mut found_any = false;
-            for (name, seed_type, allowed) in searches {
-                if Instant::now() > deadline {
-                    incomplete = true;
-                    break;
-                }
-                let allowed = allowed | extra;
-                // Try each edge of the seed type as the closing edge of a cycle.
-                let mut tried = 0;
-                'edges: for &a in comp {
-                    for &(b, m) in &adj[a] {
-                        if m & seed_type == 0 || !members.contains(&b) {
-                            continue;
-                        }
-                        tried += 1;
-                        if tried > 200 || Instant::now() > deadline {
-                            if Instant::now() > deadline {
-                                incomplete = true;
-                            }
-                            break 'edges;
-                        }
-                        let Some(path) = bfs(&adj, &members, b, a, allowed) else {
-                            continue;
-                        };
-                        let mut steps: Vec<(usize, usize, u8)> = Vec::new();
-                        for w in path.windows(2) {
-                            let m = edges[&(w[0], w[1])];
-                            steps.push((w[0], w[1], pick(m, allowed)));
-                        }
-                        steps.push((a, b, seed_type));
-                        let rw = steps.iter().filter(|s| s.2 == RW).count();
-                        let uses_extra = steps.iter().any(|s| s.2 & (PROCESS | REALTIME) != 0);
-                        if extra == 0 && uses_extra {
-                            continue;
-                        }
-                        if extra != 0 && !uses_extra {
-                            continue;
-                        }
-                        let base = match name {
-                            "G2" if rw <= 1 => "G-single".to_string(),
-                            "G2" => {
-                                let adjacent = (0..steps.len()).any(|i| {
-                                    steps[i].2 == RW && steps[(i + 1) % steps.len()].2 == RW
-                                });
-                                if adjacent {
-                                    "G2-item".to_string()
-                                } else {
-                                    "G-nonadjacent".to_string()
-                                }
-                            }
-                            "G-single" if rw != 1 => continue,
-                            other => other.to_string(),
-                        };
-                        let kind = if extra == 0 {
-                            base
-                        } else if steps.iter().any(|s| s.2 == REALTIME) {
-                            format!("{base}-realtime")
-                        } else {
-                            format!("{base}-process")
-                        };
-                        let cycle: Vec<CycleStep> = steps
-                            .iter()
-                            .map(|&(x, y, t)| CycleStep {
-                                from: cx.txns[x].index,
-                                to: cx.txns[y].index,
-                                kind: edge_name(t),
-                                explanation: why.get(&(x, y, t)).cloned().unwrap_or_default(),
-                            })
-                            .collect();
-                        let txs: Vec<usize> = steps.iter().map(|s| s.0).collect();
-                        let mut text = String::from("cycle: ");
-                        text.push_str(
-                            &txs.iter()
-                                .map(|&t| format!("T{}", cx.txns[t].index))
-                                .chain(std::iter::once(format!("T{}", cx.txns[txs[0]].index)))
-                                .collect::<Vec<_>>()
-                                .join(" -> "),
-                        );
-                        for c in &cycle {
-                            text.push_str(&format!("\n    {} ({})", c.explanation, c.kind));
-                        }
-                        text.push_str("\n  where");
-                        for &t in &txs {
-                            text.push_str(&format!("\n    {}", cx.describe(t)));
-                        }
-                        cx.report(&kind, text, txs, cycle);
-                        found_any = true;
-                        break 'edges;
-                    }
-                }
-            }
-            // Cycles without process/realtime edges already condemn the component.
-            if found_any && extra == 0 {
-                break;
-            }
-        }
-    }
+    let committed = tx.txns.iter().filter(|t| t.status == Status::Ok).count();
+    let failed = tx.txns.iter().filter(|t| t.status == Status::Fail).count();
+    let indeterminate = tx.txns.len() - committed - failed;
+    let nothing = committed + indeterminate == 0;
     Analysis {
-        transactions: committed + failed + info,
+        workload: opts.workload,
+        operations: tx.ops,
+        ignored: tx.ignored,
+        transactions: tx.txns.len(),
         committed,
         failed,
-        indeterminate: info,
-        counts: cx.counts,
-        anomalies: cx.out,
-        incomplete,
+        indeterminate,
+        errors: tx.error_counts(),
+        counts: out.counts,
+        anomalies: out.anomalies,
+        nothing_to_check: nothing,
+        incomplete: incomplete || nothing || !unknown.is_empty(),
+        unknown,
+        graph: GraphStats {
+            nodes: g.nodes(),
+            barriers: barriers as usize,
+            edges: g.edges(),
+            components: comps.len(),
+        },
         seconds: started.elapsed().as_secs_f64(),
+        found: out.found,
     }
 }
 
-/// The cheapest edge type of a multi-typed edge that the search allows (ww, wr before rw).
-fn pick(mask: u8, allowed: u8) -> u8 {
-    for t in [WW, WR, PROCESS, REALTIME, RW] {
-        if mask & allowed & t != 0 {
-            return t;
-        }
-    }
-    mask
+#[derive(Default)]
+struct Found {
+    counts: BTreeMap<String, usize>,
+    found: Vec<Kind>,
+    anomalies: Vec<Anomaly>,
 }
 
-/// Shortest path from `from` to `to` inside `members` over edges of the allowed types.
-fn bfs(
-    adj: &[Vec<(usize, u8)>],
-    members: &HashSet<usize>,
-    from: usize,
-    to: usize,
-    allowed: u8,
-) -> Option<Vec<usize>> {
-    let mut prev: HashMap<usize, usize> = HashMap::new();
-    let mut q = VecDeque::new();
-    q.push_back(from);
-    prev.insert(from, from);
-    while let Some(x) = q.pop_front() {
-        if x == to {
-            let mut path = vec![to];
-            let mut c = to;
-            while c != from {
-                c = prev[&c];
-                path.push(c);
-            }
-            path.reverse();
-            return Some(path);
+impl Found {
+    fn record(&mut self, kind: Kind, a: Anomaly) {
+        let c = self.counts.entry(kind.name().to_string()).or_insert(0);
+        *c += 1;
+        if !self.found.contains(&kind) {
+            self.found.push(kind);
         }
-        for &(y, m) in &adj[x] {
-            if m & allowed != 0 && members.contains(&y) && !prev.contains_key(&y) {
-                prev.insert(y, x);
-                q.push_back(y);
-            }
+        if *c <= EXAMPLES_PER_KIND {
+            self.anomalies.push(a);
         }
     }
-    None
 }
 
-/// Tarjan's strongly connected components with an explicit stack (histories are large).
-fn scc(adj: &[Vec<(usize, u8)>]) -> Vec<Vec<usize>> {
-    let n = adj.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
-    let mut on = vec![false; n];
-    let mut stack = Vec::new();
-    let mut out = Vec::new();
-    let mut next = 0;
-    for root in 0..n {
-        if index[root] != usize::MAX {
-            continue;
-        }
-        let mut call: Vec<(usize, usize)> = vec![(root, 0)];
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root);
-        on[root] = true;
-        while let Some(&mut (v, ref mut i)) = call.last_mut() {
-            if *i < adj[v].len() {
-                let w = adj[v][*i].0;
-                *i += 1;
-                if index[w] == usize::MAX {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on[w] = true;
-                    call.push((w, 0));
-                } else if on[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                call.pop();
-                if let Some(&(u, _)) = call.last() {
-                    low[u] = low[u].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    let mut comp = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on[w] = false;
-                        comp.push(w);
-                        if w == v {
-                            break;
-                        }
-                    }
-                    out.push(comp);
-                }
-            }
-        }
-    }
-    out
+fn explain_edge(tx: &Txns, ex: &Explainer, a: u32, b: u32, t: u8) -> String {
+    let (na, nb) = (tx.txns[a as usize].index, tx.txns[b as usize].index);
+    let s = match t {
+        PROCESS => Some(format!(
+            "T{nb} ran after T{na} on process {}",
+            tx.txns[a as usize].process
+        )),
+        REALTIME => Some(format!("T{nb} began after T{na} had completed")),
+        _ => match ex {
+            Explainer::Append(i) => i.explain(tx, a, b, t),
+            Explainer::Register(i) => i.explain(tx, a, b, t),
+        },
+    };
+    s.unwrap_or_else(|| format!("T{na} -> T{nb} ({})", graph::edge_name(t)))
 }

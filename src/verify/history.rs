@@ -1,6 +1,7 @@
 //! Histories of list-append transactions: the JSON-lines format dbarena writes, and the JSON
 //! format of elle-cli, read into one model.
 
+use super::parse::{self, ParseError, RawF, RawKey, RawOp, RawProcess, RawType, RawVal};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, Write};
@@ -70,116 +71,88 @@ fn mop_to_json(m: &Mop) -> Json {
     }
 }
 
-/// Strips elle-cli's keyword colons: ":ok" -> "ok".
-fn word(v: &Json) -> Option<&str> {
-    v.as_str().map(|s| s.trim_start_matches(':'))
-}
-
-fn parse_mop(v: &Json) -> Result<Mop, String> {
-    let a = v
-        .as_array()
-        .ok_or("a micro-op must be a list like [\"append\", k, v]")?;
-    let f = a
-        .first()
-        .and_then(word)
-        .ok_or("micro-op without a function")?;
-    let k = a
-        .get(1)
-        .and_then(Json::as_u64)
-        .ok_or("micro-op key must be a non-negative integer")?;
-    match f {
-        "append" => Ok(Mop::Append(
-            k,
-            a.get(2)
-                .and_then(Json::as_u64)
-                .ok_or("append value must be a non-negative integer")?,
-        )),
-        "r" => match a.get(2) {
-            None | Some(Json::Null) => Ok(Mop::Read(k, None)),
-            Some(Json::Array(l)) => Ok(Mop::Read(
-                k,
-                Some(
-                    l.iter()
-                        .map(|x| x.as_u64().ok_or("read values must be integers"))
-                        .collect::<Result<Vec<u64>, _>>()?,
-                ),
-            )),
-            Some(_) => Err("read value must be a list or null".into()),
-        },
-        other => Err(format!("unknown micro-op '{other}' (expected append or r)")),
+fn from_raw(o: RawOp, pos: usize, origin: &str) -> Result<Option<Op>, HistoryError> {
+    let RawProcess::Client(process) = o.process else {
+        return Ok(None);
+    };
+    let bad = |why: &str| HistoryError::Bad {
+        path: origin.into(),
+        line: o.line as usize,
+        why: why.into(),
+    };
+    let mut value = Vec::new();
+    for m in o.mops.unwrap_or_default() {
+        let RawKey::Int(k) = m.key else {
+            return Err(bad("this history has string keys; use `dbarena check`"));
+        };
+        let k = u64::try_from(k).map_err(|_| bad("negative key"))?;
+        value.push(match (m.f, m.val) {
+            (RawF::Append, RawVal::Int(v)) => Mop::Append(k, v),
+            (RawF::Read, RawVal::List(l)) => Mop::Read(k, Some(l)),
+            (RawF::Read, RawVal::Null) => Mop::Read(k, None),
+            _ => return Err(bad("not a list-append micro-op")),
+        });
     }
-}
-
-fn parse_op(v: &Json, fallback_index: usize) -> Result<Op, String> {
-    let typ = match v.get("type").and_then(word) {
-        Some("invoke") => OpType::Invoke,
-        Some("ok") => OpType::Ok,
-        Some("fail") => OpType::Fail,
-        Some("info") => OpType::Info,
-        other => {
-            return Err(format!(
-                "unknown op type {other:?} (expected invoke, ok, fail or info)"
-            ))
-        }
-    };
-    let process = match v.get("process") {
-        Some(Json::Number(n)) => n.as_u64().ok_or("process must be a non-negative integer")?,
-        // elle-cli histories may carry nemesis ops; they are not transactions.
-        Some(Json::String(_)) => u64::MAX,
-        _ => return Err("op without a process".into()),
-    };
-    let value = match v.get("value") {
-        Some(Json::Array(ms)) => ms.iter().map(parse_mop).collect::<Result<Vec<_>, _>>()?,
-        None | Some(Json::Null) => Vec::new(),
-        Some(_) => return Err("value must be a list of micro-ops".into()),
-    };
-    Ok(Op {
-        index: v
-            .get("index")
-            .and_then(Json::as_u64)
-            .map(|i| i as usize)
-            .unwrap_or(fallback_index),
+    Ok(Some(Op {
+        index: o.index.map(|i| i as usize).unwrap_or(pos),
         process,
-        typ,
-        time: v.get("time").and_then(Json::as_u64).unwrap_or(0),
+        typ: match o.typ {
+            RawType::Invoke => OpType::Invoke,
+            RawType::Ok => OpType::Ok,
+            RawType::Fail => OpType::Fail,
+            RawType::Info => OpType::Info,
+        },
+        time: o.time.unwrap_or(0),
         value,
-    })
+    }))
 }
 
 impl History {
-    /// Reads dbarena's JSON lines, or a JSON array of ops as elle-cli writes it.
+    /// Reads dbarena's JSON lines, or a JSON array of ops as elle-cli writes it, into memory
+    /// (list-append with integer keys; `verify::check_file` streams any history instead).
     pub fn load(path: &Path) -> Result<History, HistoryError> {
-        let text = std::fs::read_to_string(path).map_err(|e| HistoryError::Read {
+        let f = std::fs::File::open(path).map_err(|e| HistoryError::Read {
             path: path.display().to_string(),
             detail: e.to_string(),
         })?;
-        Self::parse(&text, &path.display().to_string())
+        Self::read(f, &path.display().to_string())
     }
 
     /// Parses either format; `origin` names the source in errors.
     pub fn parse(text: &str, origin: &str) -> Result<History, HistoryError> {
-        let bad = |line: usize, why: String| HistoryError::Bad {
-            path: origin.into(),
-            line,
-            why,
-        };
+        Self::read(text.as_bytes(), origin)
+    }
+
+    fn read(src: impl std::io::Read + Send, origin: &str) -> Result<History, HistoryError> {
         let mut ops = Vec::new();
-        if text.trim_start().starts_with('[') {
-            let all: Json = serde_json::from_str(text).map_err(|e| bad(e.line(), e.to_string()))?;
-            for (i, v) in all.as_array().into_iter().flatten().enumerate() {
-                ops.push(parse_op(v, i).map_err(|w| bad(1, format!("op {i}: {w}")))?);
-            }
-        } else {
-            for (n, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
+        let mut pos = 0usize;
+        let mut conv: Option<HistoryError> = None;
+        parse::stream(src, origin, 1, |batch| {
+            for o in batch {
+                if conv.is_some() {
+                    break;
                 }
-                let v: Json = serde_json::from_str(line).map_err(|e| bad(n + 1, e.to_string()))?;
-                ops.push(parse_op(&v, ops.len()).map_err(|w| bad(n + 1, w))?);
+                match from_raw(o, pos, origin) {
+                    Ok(Some(op)) => ops.push(op),
+                    Ok(None) => {}
+                    Err(e) => conv = Some(e),
+                }
+                pos += 1;
             }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            ParseError::Read { path, detail } => HistoryError::Read { path, detail },
+            ParseError::Bad { path, line, why } => HistoryError::Bad {
+                path,
+                line: line as usize,
+                why,
+            },
+        })?;
+        match conv {
+            Some(e) => Err(e),
+            None => Ok(History { ops }),
         }
-        ops.retain(|o| o.process != u64::MAX);
-        Ok(History { ops })
     }
 
     /// Writes the history to a new file at `path` as JSON lines, atomically; an existing file
@@ -209,18 +182,9 @@ impl History {
         Ok(())
     }
 
-    /// Reads JSON lines from a reader (streaming large files).
-    pub fn read_lines(r: impl BufRead, origin: &str) -> Result<History, HistoryError> {
-        let mut text = String::new();
-        for line in r.lines() {
-            let line = line.map_err(|e| HistoryError::Read {
-                path: origin.into(),
-                detail: e.to_string(),
-            })?;
-            text.push_str(&line);
-            text.push('\n');
-        }
-        Self::parse(&text, origin)
+    /// Reads JSON lines from a reader.
+    pub fn read_lines(r: impl BufRead + Send, origin: &str) -> Result<History, HistoryError> {
+        Self::read(r, origin)
     }
 }
 
