@@ -16,6 +16,16 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "dbarena", version, about, long_about = None)]
 pub struct Cli {
+    /// A file whose first line is the database password, for URLs without one (so the
+    /// secret is never on the command line); also DBARENA_PASSWORD_FILE. Without it,
+    /// PGPASSWORD (PostgreSQL) and MYSQL_PWD (MySQL/MariaDB) are used.
+    #[arg(
+        long,
+        global = true,
+        env = "DBARENA_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    password_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +79,9 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
             return Ok(code);
         }
     };
+    if let Some(p) = &cli.password_file {
+        crate::db::secret::load_password_file(p).map_err(|e| crate::Error::Usage(e.to_string()))?;
+    }
     match cli.command {
         Command::Chaos(c) => chaos::run(c),
         Command::Compare(c) => compare::run(c),

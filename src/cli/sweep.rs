@@ -195,7 +195,19 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             if let Some(p) = &a.save_best {
                 let text =
                     toml::to_string(&b.point.workload).map_err(|e| Error::Failed(e.to_string()))?;
-                crate::util::fsx::write_atomic(p, text.as_bytes()).map_err(|e| Error::Io {
+                // A URL with a password makes the file a secret: 0600.
+                let secret = b
+                    .point
+                    .workload
+                    .db
+                    .as_deref()
+                    .is_some_and(|d| crate::db::url::redact(d) != d);
+                let write = if secret {
+                    crate::util::fsx::write_atomic_private
+                } else {
+                    crate::util::fsx::write_atomic
+                };
+                write(p, text.as_bytes()).map_err(|e| Error::Io {
                     path: p.display().to_string(),
                     source: e,
                 })?;

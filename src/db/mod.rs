@@ -5,6 +5,7 @@ pub mod dialect;
 pub mod error;
 mod mysql;
 mod postgres;
+pub mod secret;
 mod sqlite;
 pub mod url;
 

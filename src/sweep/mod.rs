@@ -45,10 +45,24 @@ fn abbrev(axis: &str) -> String {
     }
 }
 
+/// An axis value as a label part (file names, chart titles): passwords redacted, then the
+/// characters a file name cannot hold replaced.
 fn show(v: &toml::Value) -> String {
     match v {
         toml::Value::Float(f) => format!("{f:.2}"),
-        toml::Value::String(s) => s.replace(['/', ':', '@', '?'], "-"),
+        toml::Value::String(s) => crate::db::url::redact(s)
+            .replace("***", "")
+            .replace(['/', ':', '@', '?', '*', '&', '='], "-"),
+        other => other.to_string(),
+    }
+}
+
+/// An axis value as a `sweep.csv` cell: strings as written, with passwords redacted
+/// (`postgres://user:***@host/db`).
+fn cell(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) => format!("{f:.2}"),
+        toml::Value::String(s) => crate::db::url::redact(s),
         other => other.to_string(),
     }
 }
@@ -453,7 +467,7 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
     let mut rows = vec![header];
     for r in results {
         let mut row = vec![r.point.label.clone()];
-        row.extend(r.point.values.iter().map(|(_, v)| show(v)));
+        row.extend(r.point.values.iter().map(|(_, v)| cell(v)));
         let fallback = WritersReaders::default();
         let w = match &r.first.config.workload {
             WorkloadSpec::WritersReaders(w) => w,

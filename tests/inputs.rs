@@ -1,0 +1,226 @@
+//! Issue 14: secrets, empty and inconsistent inputs, zero counts, pgbench spellings.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary with a clean environment plus `envs`.
+fn run_env(args: &[&str], cwd: &Path, envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dbarena"));
+    c.args(args)
+        .current_dir(cwd)
+        .env("DBARENA_HOME", cwd)
+        .env_remove("DBARENA_DB")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGPASSWORD")
+        .env_remove("MYSQL_PWD")
+        .env_remove("DBARENA_PASSWORD_FILE");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().expect("run dbarena")
+}
+
+fn argv(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Every file under `dir` whose name or content contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.to_string_lossy().contains(needle) {
+                hits.push(p.display().to_string());
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if String::from_utf8_lossy(&bytes).contains(needle) {
+                    hits.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn a_password_in_a_sweep_db_axis_never_reaches_files_or_output() {
+    let Some(db) = TestDb::new(Db::Postgres, "leak") else {
+        return;
+    };
+    let dir = Scratch::new("leak");
+    // The test server trusts local connections, so any password works.
+    let url = db.url.replacen("postgres@", "postgres:hunter2@", 1);
+    assert!(url.contains("hunter2"), "{url}");
+    std::fs::write(
+        dir.file("sweep.toml"),
+        format!("[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\ndb = [\"{url}\"]\n"),
+    )
+    .unwrap();
+    let out = dir.file("out");
+    let best = dir.file("best.toml");
+    let o = run_env(
+        &[
+            "sweep",
+            "-c",
+            "sweep.toml",
+            "-o",
+            out.to_str().unwrap(),
+            "--best-by",
+            "tps",
+            "--save-best",
+            best.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("hunter2"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("hunter2"), "{}", stderr(&o));
+    assert_eq!(files_containing(&out, "hunter2"), Vec::<String>::new());
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(csv.contains("postgres://postgres:***@127.0.0.1"), "{csv}");
+    // The saved best configuration must hold the password to be usable: it is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&best).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    assert!(std::fs::read_to_string(&best).unwrap().contains("hunter2"));
+}
+
+#[test]
+fn an_invalid_url_never_echoes_its_password() {
+    let dir = Scratch::new("badurl");
+    for bad in [
+        "postgres://u:hun/ter2@h:x/db",
+        "postgres:/u:hunter2@h:5432/db",
+        "mysql://u:hunter2@h:99999/db",
+    ] {
+        let o = run_env(
+            &["workload", "run", "--db", bad, "-d", "1s"],
+            dir.path(),
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains("invalid database URL"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("ter2"), "{e}");
+    }
+}
+
+/// A MariaDB user with a password, for the password-source tests; dropped on drop.
+struct PwUser<'a> {
+    db: &'a TestDb,
+    user: String,
+}
+
+impl Drop for PwUser<'_> {
+    fn drop(&mut self) {
+        self.db
+            .admin_exec(&format!("DROP USER IF EXISTS '{}'@'%'", self.user));
+    }
+}
+
+fn mysql_user(db: &TestDb) -> PwUser<'_> {
+    let user = format!("u{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.admin_exec(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 's3cret-pw'"
+    ));
+    db.admin_exec(&format!("GRANT ALL ON {}.* TO '{user}'@'%'", db.name));
+    PwUser { db, user }
+}
+
+#[test]
+fn passwords_come_from_mysql_pwd_or_a_password_file() {
+    let Some(db) = TestDb::new(Db::Mysql, "pwsrc") else {
+        return;
+    };
+    let u = mysql_user(&db);
+    let dir = Scratch::new("pwsrc");
+    let url = db.url.replacen("root@", &format!("{}@", u.user), 1);
+    let args = |out: &str| {
+        vec![
+            "workload".to_string(),
+            "run".into(),
+            "--db".into(),
+            url.clone(),
+            "--pattern".into(),
+            "read_heavy".into(),
+            "-d".into(),
+            "500ms".into(),
+            "-q".into(),
+            "--out".into(),
+            dir.file(out).display().to_string(),
+        ]
+    };
+    // Without a password: refused by the server (exit 3).
+    let a = args("none.json");
+    let o = run_env(&argv(&a), dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // MYSQL_PWD.
+    let a = args("env.json");
+    let o = run_env(&argv(&a), dir.path(), &[("MYSQL_PWD", "s3cret-pw")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // --password-file and DBARENA_PASSWORD_FILE.
+    let pw = dir.file("pw");
+    std::fs::write(&pw, "s3cret-pw\n").unwrap();
+    let mut a = args("file.json");
+    a.insert(0, pw.display().to_string());
+    a.insert(0, "--password-file".into());
+    let o = run_env(&argv(&a), dir.path(), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = args("envfile.json");
+    let o = run_env(
+        &argv(&a),
+        dir.path(),
+        &[("DBARENA_PASSWORD_FILE", pw.to_str().unwrap())],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A missing password file is a usage error naming the flag.
+    let mut a = args("missing.json");
+    a.insert(0, "/nonexistent/pw".into());
+    a.insert(0, "--password-file".into());
+    let o = run_env(&argv(&a), dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--password-file"), "{}", stderr(&o));
+    for f in ["env.json", "file.json", "envfile.json"] {
+        let text = std::fs::read_to_string(dir.file(f)).unwrap();
+        assert!(!text.contains("s3cret"), "{f}");
+    }
+}
+
+#[test]
+fn pgpassword_is_used_for_postgres() {
+    let Some(db) = TestDb::new(Db::Postgres, "pgpw") else {
+        return;
+    };
+    let dir = Scratch::new("pgpw");
+    let out = dir.file("r.json");
+    let o = run_env(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "-d",
+            "500ms",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[("PGPASSWORD", "whatever-pw")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("whatever-pw"));
+}
