@@ -224,3 +224,161 @@ fn pgpassword_is_used_for_postgres() {
         .unwrap()
         .contains("whatever-pw"));
 }
+
+/// Runs `args` in `dir` and asserts a one-line usage error (exit 2) containing every `needle`.
+fn usage_error(dir: &Path, args: &[&str], needles: &[&str]) {
+    let o = run_env(args, dir, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+    for n in needles {
+        assert!(e.contains(n), "{args:?}: expected '{n}' in: {e}");
+    }
+}
+
+#[test]
+fn empty_inputs_are_usage_errors_that_say_what_was_empty() {
+    let dir = Scratch::new("empty");
+    let db = format!("sqlite://{}", dir.file("e.db").display());
+    // An empty sweep axis.
+    std::fs::write(
+        dir.file("grid.toml"),
+        "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\nconnections = []\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["sweep", "-c", "grid.toml", "--db", &db],
+        &["axis 'connections' is an empty list", "at least one value"],
+    );
+    // trials = 0 in the sweep file.
+    std::fs::write(
+        dir.file("t0.toml"),
+        "trials = 0\n[base]\npattern = \"read_heavy\"\n[axes]\nconnections = [1]\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["sweep", "-c", "t0.toml", "--db", &db],
+        &["trials = 0", "1 or more"],
+    );
+    // A workload with no operations: no writers and no readers.
+    std::fs::write(
+        dir.file("wr0.toml"),
+        "pattern = \"writers-readers\"\nduration = \"1s\"\nnum_writers = 0\nnum_readers = 0\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["workload", "run", "--db", &db, "-c", "wr0.toml", "-q"],
+        &["num_writers", "no operations"],
+    );
+    // A run whose schedule starts nothing.
+    let out = dir.file("none.json");
+    usage_error(
+        dir.path(),
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db,
+            "--tps",
+            "0.001",
+            "-d",
+            "500ms",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["executed no transaction", "--duration"],
+    );
+}
+
+#[test]
+fn chaos_refuses_scenarios_that_would_all_be_skipped_or_faults_after_the_end() {
+    let dir = Scratch::new("chaosempty");
+    // Refused before the proxy starts or anything connects: the server is never reached.
+    let db = "postgres://postgres@127.0.0.1:1/nothing";
+    std::fs::write(
+        dir.file("kill.toml"),
+        "[[scenarios]]\nname = \"baseline\"\n[[scenarios]]\nname = \"k\"\n[[scenarios.faults]]\ntype = \"kill\"\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["chaos", "--db", db, "--scenarios", "kill.toml"],
+        &["would be skipped", "instance:NAME"],
+    );
+    std::fs::write(
+        dir.file("late.toml"),
+        "[[scenarios]]\nname = \"late\"\n[[scenarios.faults]]\ntype = \"latency\"\nlatency_ms = 10\nstart = \"30s\"\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["chaos", "--db", db, "--scenarios", "late.toml", "-d", "5s"],
+        &["scenario 'late'", "after the end", "--duration"],
+    );
+}
+
+#[test]
+fn zero_and_negative_counts_are_refused() {
+    let dir = Scratch::new("zero");
+    let db = "sqlite::memory:";
+    let run = |flag: &str, v: &str| -> Vec<String> {
+        ["workload", "run", "--db", db, "-d", "200ms", "-q", flag, v]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for flag in [
+        "--threads",
+        "--connections",
+        "--pipeline",
+        "--transactions",
+        "-n",
+        "-j",
+    ] {
+        for v in ["0", "-1"] {
+            let a = run(flag, v);
+            usage_error(dir.path(), &argv(&a), &["at least 1"]);
+        }
+    }
+    for (args, what) in [
+        (vec!["sweep", "--trials", "0", "--scale", "1"], "--trials"),
+        (
+            vec!["sweep", "--parallel", "0", "--scale", "1"],
+            "--parallel",
+        ),
+        (vec!["sweep", "--scale", "1,0"], "--scale"),
+        (vec!["verify", "--db", db, "--keys", "0"], "--keys"),
+        (vec!["verify", "--db", db, "--max-ops", "-3"], "--max-ops"),
+        (vec!["verify", "--db", db, "-n", "0"], "--connections"),
+        (
+            vec!["seed", "--db", db, "--connections", "0"],
+            "--connections",
+        ),
+        (
+            vec!["seed", "--db", db, "--batch-size", "0"],
+            "--batch-size",
+        ),
+        (
+            vec!["seed", "--db", db, "--preset", "pgbench", "--scale", "0"],
+            "--scale",
+        ),
+        (vec!["seed", "--db", db, "--rows", "users=0"], "--rows"),
+        (vec!["chaos", "--db", db, "-n", "0"], "--connections"),
+        (
+            vec!["compare", "a.json", "b.json", "--resamples", "0"],
+            "--resamples",
+        ),
+    ] {
+        usage_error(dir.path(), &args, &[what, "at least 1"]);
+    }
+    // In a workload TOML too.
+    std::fs::write(dir.file("t.toml"), "threads = 0\n").unwrap();
+    usage_error(
+        dir.path(),
+        &["workload", "run", "--db", db, "-c", "t.toml", "-q"],
+        &["threads", "at least 1"],
+    );
+}

@@ -60,6 +60,22 @@ fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     crate::util::signals::stop_flag()
 }
 
+/// A count flag (connections, threads, trials, rows…): a whole number of at least 1. Zero and
+/// negative counts are refused rather than silently raised to 1.
+fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let t = s.trim().replace('_', "");
+    match t.parse::<i128>() {
+        Ok(n) if n < 1 => {
+            Err("must be a whole number of at least 1 (zero or negative counts are refused)".into())
+        }
+        Ok(n) => u64::try_from(n)
+            .ok()
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| "is too large".to_string()),
+        Err(_) => Err("is not a whole number (expected 1, 2, 3…)".into()),
+    }
+}
+
 /// Resolves `instance:NAME` in a --db value.
 fn resolve_db(db: String) -> Result<String, crate::Error> {
     crate::instance::resolve_url(&db).map_err(crate::Error::from)

@@ -29,13 +29,13 @@ pub struct VerifyArgs {
     #[arg(long, short = 'd')]
     duration: Option<String>,
     /// Concurrent clients [default: 4]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
     /// Keys in the hot set [default: 10]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<u64>, allow_negative_numbers = true)]
     keys: Option<u64>,
     /// Micro-operations per transaction, at most [default: 4]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     max_ops: Option<usize>,
     /// Where to write the history [default: dbarena-results/<time>-verify-<db>.jsonl]
     #[arg(long)]

@@ -33,16 +33,16 @@ pub struct RunArgs {
     #[arg(long, short = 'd')]
     duration: Option<String>,
     /// Stop after this many measured transactions.
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = super::count::<u64>, allow_negative_numbers = true)]
     transactions: Option<u64>,
     /// Run this long before measuring, e.g. 5s.
     #[arg(long)]
     warmup: Option<String>,
     /// Number of database connections [default: 4]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
     /// Worker threads for the connections [default: number of cores]
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     threads: Option<usize>,
     /// read-committed, repeatable-read or serializable.
     #[arg(long)]
@@ -67,7 +67,7 @@ pub struct RunArgs {
     distribution: Option<String>,
     /// Transactions in flight per connection (PostgreSQL; single-statement workloads such as
     /// select-only or ycsb-c) [default: 1]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     pipeline: Option<usize>,
     /// Abandon a transaction (and its connection) after this long, e.g. 10s [default: 30s]
     #[arg(long)]
@@ -215,6 +215,13 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             v.model,
             v.anomalies.join(", "),
             v.history
+        ))
+        .into());
+    }
+    if r.totals.committed == 0 && r.totals.failed == 0 && r.outages.is_empty() {
+        return Err(Error::Usage(format!(
+            "the run executed no transaction in {:.1} s; give a longer --duration, a higher --tps or more --transactions; see {path}",
+            r.duration_s
         ))
         .into());
     }

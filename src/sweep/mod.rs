@@ -113,6 +113,11 @@ impl SweepFile {
                         "axis '{axis}' must be a list, e.g. {axis} = [1, 2, 4]"
                     )));
                 };
+                if vals.is_empty() {
+                    return Err(crate::Error::Usage(format!(
+                        "axis '{axis}' is an empty list, so the grid has no configuration; give it at least one value, e.g. {axis} = [1, 2, 4], or remove it"
+                    )));
+                }
                 let mut next = Vec::new();
                 for c in &combos {
                     for v in vals {
