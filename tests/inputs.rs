@@ -382,3 +382,84 @@ fn zero_and_negative_counts_are_refused() {
         &["threads", "at least 1"],
     );
 }
+
+#[test]
+fn a_sweep_resumes_only_the_same_grid_and_settings_and_locks_its_folder() {
+    let dir = Scratch::new("fp");
+    let db = format!("sqlite://{}", dir.file("s.db").display());
+    let grid =
+        "[base]\npattern = \"read_heavy\"\nduration = \"500ms\"\n[axes]\nconnections = [1, 2]\n";
+    std::fs::write(dir.file("g.toml"), grid).unwrap();
+    let out = dir.file("out");
+    let sweep = |cfg: &str, extra: &[&str]| {
+        let mut a = vec!["sweep", "-c", cfg, "--db", &db, "-o", out.to_str().unwrap()];
+        a.extend_from_slice(extra);
+        run_env(&a, dir.path(), &[])
+    };
+    let o = sweep("g.toml", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("sweep-fingerprint.toml").exists());
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    // The same sweep again resumes (nothing rerun).
+    let o = sweep("g.toml", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("done before, not rerun"),
+        "{}",
+        stderr(&o)
+    );
+    // Other trials: refused with the difference, sweep.csv untouched.
+    let o = sweep("g.toml", &["--trials", "2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("different sweep") && stderr(&o).contains("trials 2 (folder: 1)"),
+        "{}",
+        stderr(&o)
+    );
+    // A changed grid: refused, naming the configurations.
+    std::fs::write(
+        dir.file("g2.toml"),
+        grid.replace("[1, 2]", "[1, 4]").replace("500ms", "1s"),
+    )
+    .unwrap();
+    let o = sweep("g2.toml", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("configuration c4 is new")
+            && e.contains("configuration c2 is gone")
+            && e.contains("configuration c1 is now"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(out.join("sweep.csv")).unwrap(), csv);
+
+    // Two sweeps never write one folder at once.
+    let out2 = dir.file("out2");
+    std::fs::write(
+        dir.file("slow.toml"),
+        "[base]\npattern = \"read_heavy\"\nduration = \"3s\"\n[axes]\nconnections = [1]\n",
+    )
+    .unwrap();
+    let args = [
+        "sweep",
+        "-c",
+        "slow.toml",
+        "--db",
+        &db,
+        "-o",
+        out2.to_str().unwrap(),
+    ];
+    let mut first = spawn_dbarena(&args, dir.path());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !out2.join("sweep-fingerprint.toml").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = run_env(&args, dir.path(), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another sweep is writing"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(first.wait().unwrap().success());
+}

@@ -94,6 +94,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         points.len(),
         out.display()
     );
+    let _lock = crate::sweep::lock_folder(&out)?;
     let results = match run_sweep(&SweepOptions {
         points,
         db,

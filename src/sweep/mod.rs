@@ -4,7 +4,7 @@
 use crate::config::{WorkloadFile, WorkloadSpec, WritersReaders};
 use crate::metrics::RunResult;
 use crate::workload::run::{run_workload, RunOptions};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -312,12 +312,144 @@ fn run_parallel(
     Ok(())
 }
 
-/// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun.
+/// The file in a sweep folder that records what the sweep is (grid and settings), so a rerun
+/// into the folder resumes only the same sweep.
+pub const FINGERPRINT_FILE: &str = "sweep-fingerprint.toml";
+/// The lock file a running sweep holds (an exclusive `flock`).
+pub const LOCK_FILE: &str = ".sweep.lock";
+
+/// What a sweep is: its trials, default database (password redacted) and every configuration
+/// by label with its settings. Two runs into one folder must have the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub trials: usize,
+    pub db: String,
+    pub configurations: BTreeMap<String, String>,
+}
+
+impl Fingerprint {
+    pub fn of(o: &SweepOptions) -> Fingerprint {
+        let configurations = o
+            .points
+            .iter()
+            .map(|p| {
+                let mut w = p.workload.clone();
+                w.db = w.db.as_deref().map(crate::db::url::redact);
+                let text = toml::to_string(&w).unwrap_or_else(|e| format!("<{e}>"));
+                (p.label.clone(), text.trim().replace('\n', "; "))
+            })
+            .collect();
+        Fingerprint {
+            trials: o.trials,
+            db: crate::db::url::redact(&o.db),
+            configurations,
+        }
+    }
+
+    /// What differs from `other` (the folder's), one item each.
+    pub fn differences(&self, folder: &Fingerprint) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.trials != folder.trials {
+            d.push(format!(
+                "trials {} (folder: {})",
+                self.trials, folder.trials
+            ));
+        }
+        if self.db != folder.db {
+            d.push(format!("db {} (folder: {})", self.db, folder.db));
+        }
+        for (label, s) in &self.configurations {
+            match folder.configurations.get(label) {
+                None => d.push(format!("configuration {label} is new")),
+                Some(f) if f != s => d.push(format!(
+                    "configuration {label} is now [{s}] (folder: [{f}])"
+                )),
+                Some(_) => {}
+            }
+        }
+        for label in folder.configurations.keys() {
+            if !self.configurations.contains_key(label) {
+                d.push(format!("configuration {label} is gone"));
+            }
+        }
+        d
+    }
+}
+
+/// The exclusive lock of a sweep folder, released when dropped (or when the process ends).
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+/// Creates the sweep folder and locks it, so two sweeps never write one folder at once.
+pub fn lock_folder(out: &Path) -> Result<FolderLock, crate::Error> {
+    let io = |e| crate::Error::Io {
+        path: out.display().to_string(),
+        source: e,
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(LOCK_FILE))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(FolderLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::Error::Usage(format!(
+            "another sweep is writing {}; wait for it to finish or choose another --out",
+            out.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+/// Records the sweep's fingerprint in a new folder, or checks that a folder being resumed
+/// holds the same sweep; refuses a different one with what differs.
+pub fn check_fingerprint(o: &SweepOptions) -> Result<(), crate::Error> {
+    let path = o.out.join(FINGERPRINT_FILE);
+    let now = Fingerprint::of(o);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let folder: Fingerprint = toml::from_str(&text).map_err(|e| {
+                crate::Error::Usage(format!(
+                    "{}: {}; remove the folder or choose another --out",
+                    path.display(),
+                    e.message().trim()
+                ))
+            })?;
+            let diff = now.differences(&folder);
+            if !diff.is_empty() {
+                return Err(crate::Error::Usage(format!(
+                    "{} holds a different sweep, so resuming would mix results: {}; rerun it as it was or choose another --out",
+                    o.out.display(),
+                    diff.join("; ")
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = toml::to_string(&now).map_err(|e| crate::Error::Failed(e.to_string()))?;
+            crate::util::fsx::write_atomic(&path, text.as_bytes()).map_err(|e| crate::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })
+        }
+        Err(e) => Err(crate::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+/// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun. The
+/// caller holds the folder's lock (`lock_folder`).
 pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
     std::fs::create_dir_all(&o.out).map_err(|e| crate::Error::Io {
         path: o.out.display().to_string(),
         source: e,
     })?;
+    check_fingerprint(o)?;
     let mut done = BTreeMap::new();
     let mut jobs = Vec::new();
     for (i, p) in o.points.iter().enumerate() {
