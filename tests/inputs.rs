@@ -463,3 +463,101 @@ fn a_sweep_resumes_only_the_same_grid_and_settings_and_locks_its_folder() {
     );
     assert!(first.wait().unwrap().success());
 }
+
+#[test]
+fn list_append_without_isolation_is_judged_against_the_databases_default_level() {
+    for (kind, level) in [
+        (Db::Sqlite, "serializable"),
+        (Db::Postgres, "read-committed"),
+        (Db::Mysql, "repeatable-read"),
+    ] {
+        let Some(db) = TestDb::new(kind, "defiso") else {
+            continue;
+        };
+        let dir = Scratch::new("defiso");
+        let out = dir.file("r.json");
+        let o = run_env(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                "list-append",
+                "-d",
+                "1s",
+                "-q",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+            &[],
+        );
+        let r = read_json(&out);
+        assert_eq!(
+            r["verification"]["model"],
+            level,
+            "{kind:?}: {}",
+            stderr(&o)
+        );
+        // verify: the same, and it says so.
+        let hist = dir.file("h.jsonl");
+        let o = run_env(
+            &[
+                "verify",
+                "--db",
+                &db.url,
+                "-d",
+                "1s",
+                "--history",
+                hist.to_str().unwrap(),
+            ],
+            dir.path(),
+            &[],
+        );
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("judged against {level}")),
+            "{kind:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn chaos_takes_an_isolation_level() {
+    let Some(db) = TestDb::new(Db::Postgres, "chaosiso") else {
+        return;
+    };
+    let dir = Scratch::new("chaosiso");
+    std::fs::write(
+        dir.file("s.toml"),
+        "[[scenarios]]\nname = \"baseline\"\n[[scenarios]]\nname = \"lat\"\n[[scenarios.faults]]\ntype = \"latency\"\nlatency_ms = 5\n",
+    )
+    .unwrap();
+    let out = dir.file("out");
+    let o = run_env(
+        &[
+            "chaos",
+            "--db",
+            &db.url,
+            "--pattern",
+            "list-append",
+            "--isolation",
+            "serializable",
+            "--scenarios",
+            "s.toml",
+            "-d",
+            "1s",
+            "--tps",
+            "50",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_json(&out.join("lat.json"));
+    assert_eq!(r["config"]["isolation"], "serializable", "{r}");
+    assert_eq!(r["verification"]["model"], "serializable");
+}
