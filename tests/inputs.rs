@@ -561,3 +561,153 @@ fn chaos_takes_an_isolation_level() {
     assert_eq!(r["config"]["isolation"], "serializable", "{r}");
     assert_eq!(r["verification"]["model"], "serializable");
 }
+
+#[test]
+fn pgbench_spellings_work_or_name_the_right_flag() {
+    let dir = Scratch::new("pgb");
+    let db = format!("sqlite://{}", dir.file("p.db").display());
+    // -T seconds, -R rate, -P progress, -j threads, -t transactions, -M protocol.
+    let out = dir.file("r.json");
+    let o = run_env(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db,
+            "-T",
+            "1",
+            "-R",
+            "50",
+            "-P",
+            "1",
+            "-n",
+            "2",
+            "-j",
+            "1",
+            "-M",
+            "simple",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    let r = ok_result(&o, &out);
+    assert_eq!(
+        r["config"]["duration_s"]
+            .as_f64()
+            .or(r["duration_s"].as_f64())
+            .map(|d| d.round()),
+        Some(1.0),
+        "{r}"
+    );
+    assert!(
+        stderr(&o).contains("tps"),
+        "progress lines expected: {}",
+        stderr(&o)
+    );
+    let out = dir.file("t.json");
+    let o = run_env(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db,
+            "-t",
+            "20",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        &[],
+    );
+    let r = ok_result(&o, &out);
+    assert_eq!(r["totals"]["committed"].as_u64(), Some(20), "{r}");
+    // Spellings that mean something else here name the flag to use.
+    for (args, hint) in [
+        (vec!["workload", "run", "-c", "16"], "--connections 16"),
+        (
+            vec!["workload", "run", "--clients", "16"],
+            "did you mean --connections",
+        ),
+        (
+            vec!["workload", "run", "--jobs=2"],
+            "did you mean --threads",
+        ),
+        (
+            vec!["workload", "run", "--time", "10"],
+            "did you mean --duration",
+        ),
+        (
+            vec!["workload", "run", "--rate", "10"],
+            "did you mean --tps",
+        ),
+        (
+            vec!["workload", "run", "--progress", "1"],
+            "did you mean --progress-lines",
+        ),
+        (
+            vec!["workload", "run", "-S"],
+            "did you mean --pattern select-only",
+        ),
+        (
+            vec!["workload", "run", "-N"],
+            "did you mean --pattern simple-update",
+        ),
+        (vec!["workload", "run", "-T", "0"], "at least 1"),
+    ] {
+        usage_error(dir.path(), &args, &[hint]);
+        if hint != "at least 1" {
+            let o = run_env(&args, dir.path(), &[]);
+            assert_eq!(
+                stderr(&o).trim().lines().count(),
+                1,
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
+    // --pattern --help lists every workload, grouped.
+    let o = run_env(&["workload", "run", "--pattern", "--help"], dir.path(), &[]);
+    assert!(o.status.success());
+    let help = stdout(&o);
+    for group in [
+        "built-in patterns",
+        "pgbench scripts",
+        "YCSB workloads",
+        "checked patterns",
+    ] {
+        assert!(help.contains(group), "{help}");
+    }
+    let names = [
+        "oltp",
+        "ecommerce",
+        "olap",
+        "reporting",
+        "time_series",
+        "social_media",
+        "iot",
+        "read_heavy",
+        "write_heavy",
+        "balanced",
+        "tpcb-like",
+        "simple-update",
+        "select-only",
+        "ycsb-a",
+        "ycsb-b",
+        "ycsb-c",
+        "ycsb-d",
+        "ycsb-e",
+        "ycsb-f",
+        "writers-readers",
+        "list-append",
+    ];
+    for n in names {
+        assert!(help.contains(n), "{n}: {help}");
+    }
+    let o = run_env(&["workload", "run", "--help"], dir.path(), &[]);
+    for n in names {
+        assert!(stdout(&o).contains(n), "{n}");
+    }
+}

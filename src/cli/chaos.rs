@@ -23,8 +23,8 @@ pub struct ChaosArgs {
     /// Same as --from.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Workload pattern [default: balanced]
-    #[arg(long, short = 'p')]
+    /// Workload pattern [default: balanced]; --help lists them all
+    #[arg(long, short = 'p', long_help = super::pattern_help())]
     pattern: Option<String>,
     /// Length of each scenario [default: 20s]
     #[arg(long, short = 'd')]
