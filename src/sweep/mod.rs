@@ -88,6 +88,18 @@ impl SweepFile {
     pub fn load(path: &Path) -> Result<SweepFile, crate::Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        // A plain workload TOML (no [base], [axes], [[configs]] or trials) is the base of a
+        // sweep whose axis comes from the flags (--scale).
+        if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+            let sections = ["base", "axes", "configs", "trials"];
+            if !table.keys().any(|k| sections.contains(&k.as_str())) {
+                WorkloadFile::parse(&text, &path.display().to_string())?;
+                return Ok(SweepFile {
+                    base: table,
+                    ..SweepFile::default()
+                });
+            }
+        }
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
