@@ -234,7 +234,9 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    if r.totals.committed == 0 && r.totals.failed == 0 && r.outages.is_empty() {
+    // Nothing started at all (not stalled: nothing in flight, missed or lost).
+    let s = &r.schedule;
+    if r.totals.committed + r.totals.failed + s.missed + s.in_flight == 0 && r.outages.is_empty() {
         return Err(Error::Usage(format!(
             "the run executed no transaction in {:.1} s; give a longer --duration, a higher --tps or more --transactions; see {path}",
             r.duration_s
