@@ -374,6 +374,18 @@ fn zero_and_negative_counts_are_refused() {
     ] {
         usage_error(dir.path(), &args, &[what, "at least 1"]);
     }
+    // On a sweep axis: refused before any configuration runs.
+    std::fs::write(
+        dir.file("a0.toml"),
+        "[base]\npattern = \"read_heavy\"\n[axes]\nconnections = [2, 0]\n",
+    )
+    .unwrap();
+    usage_error(
+        dir.path(),
+        &["sweep", "-c", "a0.toml", "--db", db, "-o", "a0"],
+        &["configuration c0", "connections"],
+    );
+    assert!(!dir.file("a0").exists());
     // In a workload TOML too.
     std::fs::write(dir.file("t.toml"), "threads = 0\n").unwrap();
     usage_error(

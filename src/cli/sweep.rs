@@ -77,6 +77,16 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             crate::util::time::compact_stamp(crate::util::time::now_us())
         ))
     });
+    // Every configuration is checked before the first runs: a bad one (connections = 0 on
+    // an axis) is refused now, not after the others have run.
+    for p in &points {
+        let d = p.workload.db.clone().unwrap_or_else(|| db.clone());
+        let d = super::resolve_db(d)?;
+        p.workload
+            .clone()
+            .resolve(d)
+            .map_err(|e| Error::Usage(format!("configuration {}: {e}", p.label)))?;
+    }
     let stop = super::stop_on_ctrl_c();
     if file.trials == Some(0) {
         return Err(Error::Usage(format!(
