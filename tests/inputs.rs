@@ -172,11 +172,15 @@ fn passwords_come_from_mysql_pwd_or_a_password_file() {
     // --password-file and DBARENA_PASSWORD_FILE.
     let pw = dir.file("pw");
     std::fs::write(&pw, "s3cret-pw\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut a = args("file.json");
     a.insert(0, pw.display().to_string());
     a.insert(0, "--password-file".into());
     let o = run_env(&argv(&a), dir.path(), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
     let a = args("envfile.json");
     let o = run_env(
         &argv(&a),

@@ -186,6 +186,14 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
     };
     if let Some(p) = &cli.password_file {
         crate::db::secret::load_password_file(p).map_err(|e| crate::Error::Usage(e.to_string()))?;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        if let Some(mode) = mode.ok().filter(|m| m & 0o077 != 0) {
+            eprintln!(
+                "warning: the password file {} can be read by others (mode {mode:o}); chmod 600 it",
+                p.display()
+            );
+        }
     }
     match cli.command {
         Command::Chaos(c) => chaos::run(c),
