@@ -232,6 +232,53 @@ pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate
     Ok(out)
 }
 
+/// Whether a scenario kills, pauses or restarts the server (which needs a managed instance).
+fn needs_instance(sc: &Scenario) -> bool {
+    sc.faults
+        .iter()
+        .any(|f| matches!(f.kind.as_str(), "kill" | "pause" | "restart"))
+}
+
+/// Refuses, before anything runs, what would make the run empty or meaningless: a fault that
+/// starts at or after the end of a `total`-second scenario, and a set of scenarios whose every
+/// faulty one would be skipped (kill/pause/restart without an instance).
+pub fn check_scenarios(
+    scenarios: &[Scenario],
+    total: f64,
+    instance: bool,
+) -> Result<(), crate::Error> {
+    if scenarios.is_empty() {
+        return Err(crate::Error::Usage(
+            "no chaos scenario to run: list at least one [[scenarios]] in the --scenarios file, or use --scenarios default".into(),
+        ));
+    }
+    for sc in scenarios {
+        for f in &sc.faults {
+            let start = secs(&f.start, total, 0.0)?;
+            if start >= total {
+                return Err(crate::Error::Usage(format!(
+                    "scenario '{}': the {} fault starts at {start:.1} s, at or after the end of the {total:.1} s run, so it would never happen; start it earlier or give a longer --duration",
+                    sc.name, f.kind
+                )));
+            }
+        }
+    }
+    let faulty = |sc: &&Scenario| !sc.faults.is_empty();
+    let skipped: Vec<&str> = scenarios
+        .iter()
+        .filter(faulty)
+        .filter(|sc| !instance && needs_instance(sc))
+        .map(|sc| sc.name.as_str())
+        .collect();
+    if !skipped.is_empty() && skipped.len() == scenarios.iter().filter(faulty).count() {
+        return Err(crate::Error::Usage(format!(
+            "every scenario with faults ({}) kills, pauses or restarts the server, which needs a managed instance, so all would be skipped; use --db instance:NAME (dbarena instance up postgres --name NAME) or scenarios with network or CPU faults",
+            skipped.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// One row of chaos.csv.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioRow {
@@ -478,6 +525,8 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         path: o.out.display().to_string(),
         source: e,
     })?;
+    let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
+    check_scenarios(&o.scenarios, total, o.instance.is_some())?;
     let u = crate::db::DbUrl::parse(&o.db)?;
     let hp = u.host_port();
     let upstream = if hp.contains(':') {
@@ -492,7 +541,6 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         .instance
         .clone()
         .map(|i| RestoreOnExit::new(i, o.log.clone()));
-    let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
     let mut rows: Vec<ScenarioRow> = Vec::new();
     let mut runs: Vec<(String, RunResult)> = Vec::new();
     let mut baseline: Option<(f64, f64)> = None;
@@ -500,11 +548,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         if o.stop.load(Ordering::SeqCst) {
             break;
         }
-        let needs_instance = sc
-            .faults
-            .iter()
-            .any(|f| matches!(f.kind.as_str(), "kill" | "pause" | "restart"));
-        if needs_instance && o.instance.is_none() {
+        if needs_instance(sc) && o.instance.is_none() {
             (o.log)(&format!("skipping {}: killing or pausing the server needs a managed instance (--db instance:NAME)", sc.name));
             continue;
         }

@@ -23,8 +23,8 @@ pub struct ChaosArgs {
     /// Same as --from.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Workload pattern [default: balanced]
-    #[arg(long, short = 'p')]
+    /// Workload pattern [default: balanced]; --help lists them all
+    #[arg(long, short = 'p', long_help = super::pattern_help())]
     pattern: Option<String>,
     /// Length of each scenario [default: 20s]
     #[arg(long, short = 'd')]
@@ -33,8 +33,12 @@ pub struct ChaosArgs {
     #[arg(long)]
     tps: Option<String>,
     /// Connections [default: 4]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
+    /// read-committed, repeatable-read or serializable [default: the database's default
+    /// level]; list-append histories are judged against the level the run used.
+    #[arg(long)]
+    isolation: Option<String>,
     /// Folder for the result files and chaos.csv [default: dbarena-results/chaos-<time>]
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
@@ -62,6 +66,7 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or(TpsSetting::Word(t))
         }),
         connections: a.connections,
+        isolation: a.isolation,
         ..Default::default()
     };
     let mut merged = file.overlay(flags);

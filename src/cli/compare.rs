@@ -25,7 +25,7 @@ pub struct CompareArgs {
     #[arg(long, default_value = "2%")]
     noise: String,
     /// Bootstrap resamples.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     resamples: usize,
     /// Compare runs of different workloads anyway.
     #[arg(long)]

@@ -17,6 +17,16 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "dbarena", version, about, long_about = None)]
 pub struct Cli {
+    /// A file whose first line is the database password, for URLs without one (so the
+    /// secret is never on the command line); also DBARENA_PASSWORD_FILE. Without it,
+    /// PGPASSWORD (PostgreSQL) and MYSQL_PWD (MySQL/MariaDB) are used.
+    #[arg(
+        long,
+        global = true,
+        env = "DBARENA_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    password_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +63,93 @@ fn stop_on_ctrl_c() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     crate::util::signals::stop_flag()
 }
 
+/// A count flag (connections, threads, trials, rows…): a whole number of at least 1. Zero and
+/// negative counts are refused rather than silently raised to 1.
+fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let t = s.trim().replace('_', "");
+    match t.parse::<i128>() {
+        Ok(n) if n < 1 => {
+            Err("must be a whole number of at least 1 (zero or negative counts are refused)".into())
+        }
+        Ok(n) => u64::try_from(n)
+            .ok()
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| "is too large".to_string()),
+        Err(_) => Err("is not a whole number (expected 1, 2, 3…)".into()),
+    }
+}
+
+/// The long help of `--pattern`: every workload name, grouped.
+fn pattern_help() -> String {
+    use crate::config::spec::{PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS};
+    format!(
+        "The workload [default: balanced]:\n  built-in patterns: {}\n  pgbench scripts:   {}\n  YCSB workloads:    {}\n  checked patterns:  writers-readers, list-append",
+        PATTERN_NAMES.join(", "),
+        PGBENCH_SCRIPTS.join(", "),
+        YCSB_WORKLOADS.join(", ")
+    )
+}
+
+/// Flags of pgbench (and near misses) that dbarena spells differently: the flag to use.
+const PGBENCH_HINTS: &[(&str, &str)] = &[
+    ("--client", "--connections N (or -n N)"),
+    ("--clients", "--connections N (or -n N)"),
+    ("--jobs", "--threads N (or -j N)"),
+    ("--time", "--duration 60s (or -T SECONDS)"),
+    ("--rate", "--tps RATE (or -R RATE)"),
+    ("--progress", "--progress-lines (or -P 1)"),
+    ("--builtin", "--pattern tpcb-like|simple-update|select-only"),
+    ("-b", "--pattern tpcb-like|simple-update|select-only"),
+    ("-S", "--pattern select-only"),
+    ("--select-only", "--pattern select-only"),
+    ("-N", "--pattern simple-update"),
+    ("--skip-some-updates", "--pattern simple-update"),
+    (
+        "-C",
+        "--protocol simple|extended|prepared (dbarena keeps its connections open)",
+    ),
+    (
+        "--max-tries",
+        "--max-retries N (retries after the first try: pgbench's --max-tries minus 1)",
+    ),
+    (
+        "-f",
+        "[[custom_queries]] in a workload TOML given with --config",
+    ),
+    (
+        "--file",
+        "[[custom_queries]] in a workload TOML given with --config",
+    ),
+    ("-i", "dbarena seed --preset pgbench --scale N"),
+    ("--initialize", "dbarena seed --preset pgbench --scale N"),
+    ("-r", "nothing: per-operation latencies are always reported"),
+    (
+        "--report-per-command",
+        "nothing: per-operation latencies are always reported",
+    ),
+    (
+        "--report-latencies",
+        "nothing: per-operation latencies are always reported",
+    ),
+    ("--protocol-version", "--protocol"),
+    ("--threads-per-connection", "--threads"),
+    ("--conns", "--connections"),
+    ("--conn", "--connections"),
+    ("--rps", "--tps"),
+    ("--qps", "--tps"),
+    ("--iterations", "--transactions"),
+    ("--txns", "--transactions"),
+];
+
+/// The flag to use instead of an unknown one (pgbench's spellings and near misses).
+fn flag_hint(arg: &str) -> Option<&'static str> {
+    let name = arg.split('=').next().unwrap_or(arg);
+    PGBENCH_HINTS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| *v)
+}
+
 /// Resolves `instance:NAME` in a --db value.
 fn resolve_db(db: String) -> Result<String, crate::Error> {
     crate::instance::resolve_url(&db).map_err(crate::Error::from)
@@ -60,9 +157,27 @@ fn resolve_db(db: String) -> Result<String, crate::Error> {
 
 /// Parses the process arguments and runs the command; returns the exit code.
 pub fn run() -> anyhow::Result<crate::ExitCode> {
+    // `--pattern --help`: the list of workloads, grouped (clap would ask for a value).
+    let args: Vec<String> = std::env::args().collect();
+    if args.windows(2).any(|w| {
+        matches!(w[0].as_str(), "--pattern" | "-p") && matches!(w[1].as_str(), "--help" | "-h")
+    }) {
+        println!("{}", pattern_help());
+        return Ok(crate::ExitCode::Success);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                let arg = match e.get(clap::error::ContextKind::InvalidArg) {
+                    Some(clap::error::ContextValue::String(s)) => s.clone(),
+                    _ => String::new(),
+                };
+                if let Some(hint) = flag_hint(&arg) {
+                    eprintln!("error: unknown flag '{arg}': did you mean {hint}?");
+                    return Ok(crate::ExitCode::Usage);
+                }
+            }
             let code = if e.use_stderr() {
                 crate::ExitCode::Usage
             } else {
@@ -72,6 +187,17 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
             return Ok(code);
         }
     };
+    if let Some(p) = &cli.password_file {
+        crate::db::secret::load_password_file(p).map_err(|e| crate::Error::Usage(e.to_string()))?;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        if let Some(mode) = mode.ok().filter(|m| m & 0o077 != 0) {
+            eprintln!(
+                "warning: the password file {} can be read by others (mode {mode:o}); chmod 600 it",
+                p.display()
+            );
+        }
+    }
     match cli.command {
         Command::Chaos(c) => chaos::run(c),
         Command::Compare(c) => compare::run(c),

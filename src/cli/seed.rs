@@ -22,7 +22,7 @@ pub struct SeedArgs {
     #[arg(long)]
     size: Option<String>,
     /// pgbench scale factor (100,000 accounts per unit), like pgbench -s [default: 1]
-    #[arg(long, short = 's')]
+    #[arg(long, short = 's', value_parser = super::count::<u64>, allow_negative_numbers = true)]
     scale: Option<u64>,
     /// Row counts, table=N,...: overrides a preset's or config's count, or (alone) fills your
     /// own tables with generators inferred from their definitions.
@@ -32,7 +32,7 @@ pub struct SeedArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Rows per batch (one transaction or COPY each).
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     batch_size: Option<usize>,
     /// Empty the tables first (presets: drop and recreate them).
     #[arg(long, conflicts_with = "incremental")]
@@ -41,7 +41,7 @@ pub struct SeedArgs {
     #[arg(long)]
     incremental: bool,
     /// Loader connections for network databases [default: number of cores]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
     /// Language of names: en, de, fr.
     #[arg(long)]
@@ -70,6 +70,11 @@ fn parse_rows(items: &[String]) -> Result<Vec<(String, u64)>, Error> {
             let n = n.replace('_', "").parse::<u64>().map_err(|_| {
                 Error::Usage(format!("invalid --rows '{s}': '{n}' is not a row count"))
             })?;
+            if n == 0 {
+                return Err(Error::Usage(format!(
+                    "invalid --rows '{s}': a row count must be at least 1 (leave the table out to load none)"
+                )));
+            }
             Ok((t.trim().to_string(), n))
         })
         .collect()

@@ -16,7 +16,7 @@ pub struct SweepArgs {
     #[arg(long, env = "DBARENA_DB")]
     db: Option<String>,
     /// Runs of each configuration; the CSV reports the median and the min–max spread.
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     trials: Option<usize>,
     /// Folder for result files and sweep.csv [default: dbarena-results/sweep-<time>]; an
     /// interrupted sweep resumes from the same folder.
@@ -25,10 +25,10 @@ pub struct SweepArgs {
     /// Configurations to run at once [default: 1, one after another]. Concurrent runs share
     /// the machine and, unless their configurations name different databases, the database;
     /// writers-readers runs get their own table each.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     parallel: usize,
     /// A scaling curve over concurrency: connections 1,2,4,8…
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     scale: Vec<usize>,
     /// Print the best configuration by: tps, p99 or failure_rate.
     #[arg(long)]
@@ -77,13 +77,34 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             crate::util::time::compact_stamp(crate::util::time::now_us())
         ))
     });
+    // Every configuration is checked before the first runs: a bad one (connections = 0 on
+    // an axis) is refused now, not after the others have run.
+    for p in &points {
+        let d = p.workload.db.clone().unwrap_or_else(|| db.clone());
+        let d = super::resolve_db(d)?;
+        p.workload
+            .clone()
+            .resolve(d)
+            .map_err(|e| Error::Usage(format!("configuration {}: {e}", p.label)))?;
+    }
     let stop = super::stop_on_ctrl_c();
-    let trials = a.trials.or(file.trials).unwrap_or(1).max(1);
+    if file.trials == Some(0) {
+        return Err(Error::Usage(format!(
+            "{}: trials = 0 runs nothing; give trials = 1 or more",
+            a.config
+                .as_deref()
+                .unwrap_or(std::path::Path::new("sweep TOML"))
+                .display()
+        ))
+        .into());
+    }
+    let trials = a.trials.or(file.trials).unwrap_or(1);
     eprintln!(
         "sweep: {} configurations x {trials} trials into {}",
         points.len(),
         out.display()
     );
+    let _lock = crate::sweep::lock_folder(&out)?;
     let results = match run_sweep(&SweepOptions {
         points,
         db,
@@ -195,7 +216,19 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             if let Some(p) = &a.save_best {
                 let text =
                     toml::to_string(&b.point.workload).map_err(|e| Error::Failed(e.to_string()))?;
-                crate::util::fsx::write_atomic(p, text.as_bytes()).map_err(|e| Error::Io {
+                // A URL with a password makes the file a secret: 0600.
+                let secret = b
+                    .point
+                    .workload
+                    .db
+                    .as_deref()
+                    .is_some_and(|d| crate::db::url::redact(d) != d);
+                let write = if secret {
+                    crate::util::fsx::write_atomic_private
+                } else {
+                    crate::util::fsx::write_atomic
+                };
+                write(p, text.as_bytes()).map_err(|e| Error::Io {
                     path: p.display().to_string(),
                     source: e,
                 })?;

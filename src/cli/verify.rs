@@ -30,13 +30,13 @@ pub struct VerifyArgs {
     #[arg(long, short = 'd')]
     duration: Option<String>,
     /// Concurrent clients [default: 4]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
     /// Keys in the hot set [default: 10]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<u64>, allow_negative_numbers = true)]
     keys: Option<u64>,
     /// Micro-operations per transaction, at most [default: 4]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     max_ops: Option<usize>,
     /// Where to write the history [default: dbarena-results/<time>-verify-<db>.jsonl]
     #[arg(long)]
@@ -191,10 +191,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             Error::Usage(format!("invalid --isolation '{s}': expected read-committed, repeatable-read or serializable"))
         })?),
     };
-    let expect = match &a.expect {
-        Some(m) => model(m)?,
-        None => Model::for_isolation(isolation),
-    };
+    let expect = a.expect.as_deref().map(model).transpose()?;
     parse_duration(a.duration.as_deref().unwrap_or("10s"))
         .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
     let cfg = WorkloadFile {
@@ -233,6 +230,23 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| Error::Usage(e.replace("--out", "--history")))?;
     // A second Ctrl-C saves the measurements (not the history) next to the history.
     let mut env = RunEnv::open(url.clone(), path.with_extension("partial.json"))?;
+    // Without --expect, the model of the level the run uses: --isolation, else the database's
+    // default (not serializable, which a default of read committed would fail).
+    let expect = match expect {
+        Some(m) => m,
+        None => {
+            let level = list_append::effective_isolation(&mut env, isolation)?;
+            let m = Model::for_isolation(Some(level));
+            if isolation.is_none() {
+                eprintln!(
+                    "isolation: the database's default, {}; judged against {}",
+                    level.sql().to_ascii_lowercase(),
+                    m.name()
+                );
+            }
+            m
+        }
+    };
     let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
     env.close();
     h.save(&path)?;

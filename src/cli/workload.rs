@@ -20,11 +20,13 @@ pub struct RunArgs {
     /// Workload TOML file; flags override its settings.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
-    /// oltp, ecommerce, olap, reporting, time_series, social_media, iot, read_heavy, write_heavy, balanced [default: balanced]
-    #[arg(long, short = 'p')]
+    /// A built-in pattern, pgbench script, YCSB workload or checked pattern [default: balanced];
+    /// --help lists them all
+    #[arg(long, short = 'p', long_help = super::pattern_help())]
     pattern: Option<String>,
-    /// Target transactions per second (open loop), or "max" for closed loop [default: max]
-    #[arg(long)]
+    /// Target transactions per second (open loop), or "max" for closed loop [default: max];
+    /// -R as in pgbench
+    #[arg(long, short = 'R')]
     tps: Option<String>,
     /// Arrival process of the open loop: poisson or uniform [default: poisson]
     #[arg(long)]
@@ -32,17 +34,20 @@ pub struct RunArgs {
     /// How long to measure, e.g. 60s, 5m [default: 10s unless --transactions is given]
     #[arg(long, short = 'd')]
     duration: Option<String>,
+    /// pgbench's -T: how long to measure, in seconds (the same as --duration SECs)
+    #[arg(short = 'T', value_name = "SEC", conflicts_with = "duration", value_parser = super::count::<u64>, allow_negative_numbers = true)]
+    pgbench_time: Option<u64>,
     /// Stop after this many measured transactions.
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = super::count::<u64>, allow_negative_numbers = true)]
     transactions: Option<u64>,
     /// Run this long before measuring, e.g. 5s.
     #[arg(long)]
     warmup: Option<String>,
     /// Number of database connections [default: 4]
-    #[arg(long, short = 'n')]
+    #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
     /// Worker threads for the connections [default: number of cores]
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     threads: Option<usize>,
     /// read-committed, repeatable-read or serializable.
     #[arg(long)]
@@ -67,7 +72,7 @@ pub struct RunArgs {
     distribution: Option<String>,
     /// Transactions in flight per connection (PostgreSQL; single-statement workloads such as
     /// select-only or ycsb-c) [default: 1]
-    #[arg(long)]
+    #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     pipeline: Option<usize>,
     /// Abandon a transaction (and its connection) after this long, e.g. 10s [default: 30s]
     #[arg(long)]
@@ -120,6 +125,9 @@ pub struct RunArgs {
     /// One progress line per second instead of the live panel.
     #[arg(long)]
     progress_lines: bool,
+    /// pgbench's -P: progress lines (dbarena's interval is always 1 s)
+    #[arg(short = 'P', value_name = "SEC", value_parser = super::count::<u64>, allow_negative_numbers = true)]
+    pgbench_progress: Option<u64>,
     /// No progress output.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -135,6 +143,13 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     // First of all: a signal must never meet the default handler (exit, nothing saved).
     let stop = super::stop_on_ctrl_c();
     let file = match &a.config {
+        Some(p) if !p.exists() && p.to_string_lossy().parse::<u64>().is_ok() => {
+            return Err(Error::Usage(format!(
+                "-c is --config in dbarena (a workload TOML) and there is no file '{0}'; for pgbench's -c (clients) use --connections {0} (or -n {0})",
+                p.display()
+            ))
+            .into())
+        }
         Some(p) => WorkloadFile::load(p).map_err(Error::from)?,
         None => WorkloadFile::default(),
     };
@@ -146,7 +161,7 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             Err(_) => TpsSetting::Word(t),
         }),
         arrival: a.arrival,
-        duration: a.duration,
+        duration: a.duration.or(a.pgbench_time.map(|s| format!("{s}s"))),
         transactions: a.transactions,
         warmup: a.warmup,
         connections: a.connections,
@@ -184,7 +199,8 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = merged.resolve(db).map_err(Error::from)?;
 
     let quiet = a.quiet;
-    let mut progress = crate::report::progress::for_stderr(a.progress_lines, quiet);
+    let lines = a.progress_lines || a.pgbench_progress.is_some();
+    let mut progress = crate::report::progress::for_stderr(lines, quiet);
     let opts = RunOptions {
         out,
         stop: stop.clone(),
@@ -262,6 +278,15 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             v.model,
             v.anomalies.join(", "),
             v.history
+        ))
+        .into());
+    }
+    // Nothing started at all (not stalled: nothing in flight, missed or lost).
+    let s = &r.schedule;
+    if r.totals.committed + r.totals.failed + s.missed + s.in_flight == 0 && r.outages.is_empty() {
+        return Err(Error::Usage(format!(
+            "the run executed no transaction in {:.1} s; give a longer --duration, a higher --tps or more --transactions; see {path}",
+            r.duration_s
         ))
         .into());
     }

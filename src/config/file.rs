@@ -280,6 +280,9 @@ impl WorkloadFile {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        if self.threads == Some(0) {
+            return Err(invalid("threads", 0, "must be at least 1"));
+        }
         let threads = self.threads.unwrap_or(cores).clamp(1, connections);
         let isolation = match self.isolation.as_deref() {
             None => None,
@@ -726,6 +729,18 @@ impl WritersReadersFile {
                     return Err(invalid(name, r, "must be a positive rate per second"));
                 }
             }
+        }
+        if self.num_writers.unwrap_or(d.num_writers) + self.num_readers.unwrap_or(d.num_readers)
+            == 0
+        {
+            return Err(invalid(
+                "num_writers",
+                0,
+                "with num_readers = 0 the run has no operations; give at least one writer or reader",
+            ));
+        }
+        if self.key_pool_size == Some(0) {
+            return Err(invalid("key_pool_size", 0, "must be at least 1"));
         }
         Ok(WritersReaders {
             num_writers: self.num_writers.unwrap_or(d.num_writers),

@@ -5,6 +5,7 @@ pub mod dialect;
 pub mod error;
 mod mysql;
 mod postgres;
+pub mod secret;
 mod sqlite;
 pub mod stats;
 pub mod url;
@@ -252,6 +253,40 @@ impl Connection {
             .first()
             .and_then(|r| r.first().cloned().flatten())
             .unwrap_or_default())
+    }
+
+    /// The isolation level this connection's transactions get when none is set: PostgreSQL's
+    /// `default_transaction_isolation`, MySQL/MariaDB's `@@transaction_isolation` (older:
+    /// `@@tx_isolation`), SQLite's serializable. `None` for MySQL's READ UNCOMMITTED, which no
+    /// checker model describes (PostgreSQL runs read uncommitted as read committed).
+    pub async fn default_isolation(&mut self) -> Result<Option<Isolation>, DbError> {
+        let rows = match self {
+            Connection::Sqlite(_) => return Ok(Some(Isolation::Serializable)),
+            Connection::Postgres(_) => {
+                self.query_text("SHOW default_transaction_isolation")
+                    .await?
+            }
+            Connection::Mysql(_) => match self.query_text("SELECT @@transaction_isolation").await {
+                Ok(rows) => rows,
+                Err(_) => self.query_text("SELECT @@tx_isolation").await?,
+            },
+        };
+        let text = rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .unwrap_or_default();
+        let level = text.to_ascii_lowercase().replace(['-', '_'], " ");
+        match level.trim() {
+            "read uncommitted" if matches!(self, Connection::Mysql(_)) => Ok(None),
+            "read uncommitted" | "read committed" => Ok(Some(Isolation::ReadCommitted)),
+            "repeatable read" => Ok(Some(Isolation::RepeatableRead)),
+            "serializable" => Ok(Some(Isolation::Serializable)),
+            _ => Err(DbError::new(
+                ErrorKind::Other,
+                "client",
+                format!("unknown default isolation level '{text}'"),
+            )),
+        }
     }
 
     /// Names of the tables in the current database/schema.

@@ -27,7 +27,15 @@ impl MyConn {
             url: url.redacted(),
             detail: e.to_string(),
         })?;
-        let opts = OptsBuilder::from_opts(opts)
+        let fallback = match opts.pass() {
+            None => url.fallback_password(),
+            Some(_) => None,
+        };
+        let mut opts = OptsBuilder::from_opts(opts);
+        if let Some(pw) = fallback {
+            opts = opts.pass(Some(pw));
+        }
+        let opts = opts
             .prefer_socket(false)
             .stmt_cache_size(0)
             .tcp_nodelay(true);

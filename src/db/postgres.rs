@@ -33,6 +33,11 @@ impl PgConn {
                     url: url.redacted(),
                     detail: e.to_string(),
                 })?;
+        if config.get_password().is_none() {
+            if let Some(pw) = url.fallback_password() {
+                config.password(pw);
+            }
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }

@@ -88,8 +88,7 @@ impl DbUrl {
         } else {
             return Err(UrlError::Scheme(redact(s)));
         };
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        let host_port = authority.rsplit('@').next().unwrap_or("");
+        let (_, host_port, _) = split_authority(rest);
         if host_port.is_empty() {
             return Err(UrlError::Malformed {
                 url: redact(s),
@@ -169,14 +168,34 @@ impl DbUrl {
     /// `host:port` for network databases, for error messages.
     pub fn host_port(&self) -> String {
         let rest = self.raw.split_once("://").map(|x| x.1).unwrap_or("");
-        let authority = rest.split(['/', '?']).next().unwrap_or("");
-        authority.rsplit('@').next().unwrap_or("").to_string()
+        split_authority(rest).1.to_string()
+    }
+
+    /// Whether the URL itself carries a password (`user:pw@` or `?password=`), so anything
+    /// that stores it must be private.
+    pub fn has_password(&self) -> bool {
+        self.redacted() != self.raw
+    }
+
+    /// The password to use when the URL has none: the password file (`--password-file` or
+    /// `DBARENA_PASSWORD_FILE`, read once at start), else `PGPASSWORD` for PostgreSQL or
+    /// `MYSQL_PWD` for MySQL/MariaDB. Never part of any message or file.
+    pub fn fallback_password(&self) -> Option<String> {
+        if let Some(pw) = super::secret::password_file() {
+            return Some(pw);
+        }
+        let var = match self.kind {
+            DbKind::Postgres => "PGPASSWORD",
+            DbKind::Mysql => "MYSQL_PWD",
+            DbKind::Sqlite => return None,
+        };
+        std::env::var(var).ok().filter(|s| !s.is_empty())
     }
 
     /// Database name from the path, if any.
     pub fn database(&self) -> Option<String> {
         let rest = self.raw.split_once("://")?.1;
-        let path = rest.split_once('/')?.1;
+        let path = split_authority(rest).2.strip_prefix('/')?;
         let name = path.split('?').next().unwrap_or("");
         (!name.is_empty()).then(|| name.to_string())
     }
@@ -193,26 +212,40 @@ impl fmt::Display for DbUrl {
     }
 }
 
-/// Replaces the password in `scheme://user:password@host` with `***`.
+/// Splits what follows `scheme://` into (userinfo, host:port, path and query). The userinfo
+/// ends at the last `@` before the query, so a password with an unencoded `/` or `@` stays in
+/// the userinfo (and is redacted) rather than becoming the host or the path.
+fn split_authority(rest: &str) -> (Option<&str>, &str, &str) {
+    let before_query = rest.find('?').unwrap_or(rest.len());
+    let (userinfo, after) = match rest[..before_query].rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let end = after.find(['/', '?']).unwrap_or(after.len());
+    (userinfo, &after[..end], &after[end..])
+}
+
+/// Replaces the password in `scheme://user:password@host` (and `?password=`) with `***`.
+/// Text that is not a well-formed URL (`postgres:/u:pw@h`) loses everything between its first
+/// `:` and its last `@`, so an error message about a mistyped URL never shows a password.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return match (url.find(':'), url.rfind('@')) {
+            (Some(c), Some(at)) if c < at => {
+                redact_query(&format!("{}:***{}", &url[..c], &url[at..]))
+            }
+            _ => redact_query(url),
+        };
     };
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..auth_end];
-    let Some(at) = authority.rfind('@') else {
+    let (userinfo, host_port, tail) = split_authority(rest);
+    let Some(userinfo) = userinfo else {
         return redact_query(url);
     };
-    let userinfo = &authority[..at];
     let userinfo = match userinfo.split_once(':') {
         Some((user, _)) => format!("{user}:***"),
         None => userinfo.to_string(),
     };
-    redact_query(&format!(
-        "{scheme}://{userinfo}@{}{}",
-        &authority[at + 1..],
-        &rest[auth_end..]
-    ))
+    redact_query(&format!("{scheme}://{userinfo}@{host_port}{tail}"))
 }
 
 fn redact_query(url: &str) -> String {
@@ -268,7 +301,23 @@ mod tests {
             redact("postgres://h/db?password=secret&x=1"),
             "postgres://h/db?password=***&x=1"
         );
-        let err = DbUrl::parse("oracle://u:secret@h").unwrap_err().to_string();
-        assert!(!err.contains("secret"), "{err}");
+        for bad in [
+            "oracle://u:secret@h",
+            "postgres://u:sec/ret@h:5432/db",
+            "postgres://u:sec/ret@h:x/db",
+            "postgres:/u:secret@h/db",
+            "u:secret@h/db",
+            "mysql://u:sec@ret@h:99999/db",
+        ] {
+            let err = DbUrl::parse(bad)
+                .map(|u| u.redacted())
+                .unwrap_or_else(|e| e.to_string());
+            assert!(!err.contains("sec"), "{bad}: {err}");
+        }
+        let u = DbUrl::parse("postgres://u:p/w@h:5432/db").unwrap();
+        assert_eq!(u.host_port(), "h:5432");
+        assert_eq!(u.database().as_deref(), Some("db"));
+        assert!(u.has_password());
+        assert!(!DbUrl::parse("postgres://u@h/db").unwrap().has_password());
     }
 }

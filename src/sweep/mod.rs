@@ -4,7 +4,7 @@
 use crate::config::{WorkloadFile, WorkloadSpec, WritersReaders};
 use crate::metrics::RunResult;
 use crate::workload::run::{run_workload, RunOptions};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -45,10 +45,24 @@ fn abbrev(axis: &str) -> String {
     }
 }
 
+/// An axis value as a label part (file names, chart titles): passwords redacted, then the
+/// characters a file name cannot hold replaced.
 fn show(v: &toml::Value) -> String {
     match v {
         toml::Value::Float(f) => format!("{f:.2}"),
-        toml::Value::String(s) => s.replace(['/', ':', '@', '?'], "-"),
+        toml::Value::String(s) => crate::db::url::redact(s)
+            .replace("***", "")
+            .replace(['/', ':', '@', '?', '*', '&', '='], "-"),
+        other => other.to_string(),
+    }
+}
+
+/// An axis value as a `sweep.csv` cell: strings as written, with passwords redacted
+/// (`postgres://user:***@host/db`).
+fn cell(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) => format!("{f:.2}"),
+        toml::Value::String(s) => crate::db::url::redact(s),
         other => other.to_string(),
     }
 }
@@ -74,6 +88,18 @@ impl SweepFile {
     pub fn load(path: &Path) -> Result<SweepFile, crate::Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        // A plain workload TOML (no [base], [axes], [[configs]] or trials) is the base of a
+        // sweep whose axis comes from the flags (--scale).
+        if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+            let sections = ["base", "axes", "configs", "trials"];
+            if !table.keys().any(|k| sections.contains(&k.as_str())) {
+                WorkloadFile::parse(&text, &path.display().to_string())?;
+                return Ok(SweepFile {
+                    base: table,
+                    ..SweepFile::default()
+                });
+            }
+        }
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
@@ -99,6 +125,11 @@ impl SweepFile {
                         "axis '{axis}' must be a list, e.g. {axis} = [1, 2, 4]"
                     )));
                 };
+                if vals.is_empty() {
+                    return Err(crate::Error::Usage(format!(
+                        "axis '{axis}' is an empty list, so the grid has no configuration; give it at least one value, e.g. {axis} = [1, 2, 4], or remove it"
+                    )));
+                }
                 let mut next = Vec::new();
                 for c in &combos {
                     for v in vals {
@@ -295,12 +326,144 @@ fn run_parallel(
     Ok(())
 }
 
-/// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun.
+/// The file in a sweep folder that records what the sweep is (grid and settings), so a rerun
+/// into the folder resumes only the same sweep.
+pub const FINGERPRINT_FILE: &str = "sweep-fingerprint.toml";
+/// The lock file a running sweep holds (an exclusive `flock`).
+pub const LOCK_FILE: &str = ".sweep.lock";
+
+/// What a sweep is: its trials, default database (password redacted) and every configuration
+/// by label with its settings. Two runs into one folder must have the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub trials: usize,
+    pub db: String,
+    pub configurations: BTreeMap<String, String>,
+}
+
+impl Fingerprint {
+    pub fn of(o: &SweepOptions) -> Fingerprint {
+        let configurations = o
+            .points
+            .iter()
+            .map(|p| {
+                let mut w = p.workload.clone();
+                w.db = w.db.as_deref().map(crate::db::url::redact);
+                let text = toml::to_string(&w).unwrap_or_else(|e| format!("<{e}>"));
+                (p.label.clone(), text.trim().replace('\n', "; "))
+            })
+            .collect();
+        Fingerprint {
+            trials: o.trials,
+            db: crate::db::url::redact(&o.db),
+            configurations,
+        }
+    }
+
+    /// What differs from `other` (the folder's), one item each.
+    pub fn differences(&self, folder: &Fingerprint) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.trials != folder.trials {
+            d.push(format!(
+                "trials {} (folder: {})",
+                self.trials, folder.trials
+            ));
+        }
+        if self.db != folder.db {
+            d.push(format!("db {} (folder: {})", self.db, folder.db));
+        }
+        for (label, s) in &self.configurations {
+            match folder.configurations.get(label) {
+                None => d.push(format!("configuration {label} is new")),
+                Some(f) if f != s => d.push(format!(
+                    "configuration {label} is now [{s}] (folder: [{f}])"
+                )),
+                Some(_) => {}
+            }
+        }
+        for label in folder.configurations.keys() {
+            if !self.configurations.contains_key(label) {
+                d.push(format!("configuration {label} is gone"));
+            }
+        }
+        d
+    }
+}
+
+/// The exclusive lock of a sweep folder, released when dropped (or when the process ends).
+pub struct FolderLock {
+    _file: std::fs::File,
+}
+
+/// Creates the sweep folder and locks it, so two sweeps never write one folder at once.
+pub fn lock_folder(out: &Path) -> Result<FolderLock, crate::Error> {
+    let io = |e| crate::Error::Io {
+        path: out.display().to_string(),
+        source: e,
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(LOCK_FILE))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(FolderLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(crate::Error::Usage(format!(
+            "another sweep is writing {}; wait for it to finish or choose another --out",
+            out.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
+/// Records the sweep's fingerprint in a new folder, or checks that a folder being resumed
+/// holds the same sweep; refuses a different one with what differs.
+pub fn check_fingerprint(o: &SweepOptions) -> Result<(), crate::Error> {
+    let path = o.out.join(FINGERPRINT_FILE);
+    let now = Fingerprint::of(o);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let folder: Fingerprint = toml::from_str(&text).map_err(|e| {
+                crate::Error::Usage(format!(
+                    "{}: {}; remove the folder or choose another --out",
+                    path.display(),
+                    e.message().trim()
+                ))
+            })?;
+            let diff = now.differences(&folder);
+            if !diff.is_empty() {
+                return Err(crate::Error::Usage(format!(
+                    "{} holds a different sweep, so resuming would mix results: {}; rerun it as it was or choose another --out",
+                    o.out.display(),
+                    diff.join("; ")
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = toml::to_string(&now).map_err(|e| crate::Error::Failed(e.to_string()))?;
+            crate::util::fsx::write_atomic(&path, text.as_bytes()).map_err(|e| crate::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })
+        }
+        Err(e) => Err(crate::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
+/// Runs (or resumes) the sweep: a configuration whose result file exists is not rerun. The
+/// caller holds the folder's lock (`lock_folder`).
 pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
     std::fs::create_dir_all(&o.out).map_err(|e| crate::Error::Io {
         path: o.out.display().to_string(),
         source: e,
     })?;
+    check_fingerprint(o)?;
     let mut done = BTreeMap::new();
     let mut jobs = Vec::new();
     for (i, p) in o.points.iter().enumerate() {
@@ -455,7 +618,7 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
     let mut rows = vec![header];
     for r in results {
         let mut row = vec![r.point.label.clone()];
-        row.extend(r.point.values.iter().map(|(_, v)| show(v)));
+        row.extend(r.point.values.iter().map(|(_, v)| cell(v)));
         let fallback = WritersReaders::default();
         let w = match &r.first.config.workload {
             WorkloadSpec::WritersReaders(w) => w,

@@ -24,10 +24,21 @@ fn create_parent(path: &Path) -> std::io::Result<()> {
 
 /// Writes `bytes` to a fresh temporary file next to `path`; removes it again on failure.
 fn write_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    write_temp_mode(path, bytes, 0o666)
+}
+
+/// `write_temp` with the file created with `mode` (before the umask), so a secret is never
+/// readable by others, not even for a moment.
+fn write_temp_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
     create_parent(path)?;
     let tmp = temp_for(path);
     let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()
     })();
@@ -43,6 +54,14 @@ fn write_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
 /// Writes `bytes` to `path` through a temporary file and a rename (replacing `path`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = write_temp(path, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// `write_atomic` for a file that holds a secret (a password in a database URL): mode 0600.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = write_temp_mode(path, bytes, 0o600)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })

@@ -312,6 +312,27 @@ async fn txn(c: &mut Connection, mops: &[Mop], committing: &mut bool) -> Result<
     Ok(done)
 }
 
+/// The isolation level the run's transactions use: the one set, or else the database's
+/// default (asked on the setup connection), so a history is judged against what ran.
+pub fn effective_isolation(
+    env: &mut RunEnv,
+    set: Option<crate::db::Isolation>,
+) -> Result<crate::db::Isolation, crate::Error> {
+    if let Some(level) = set {
+        return Ok(level);
+    }
+    env.block_on(async |c| {
+        c.default_isolation()
+            .await
+            .map_err(|e| crate::Error::db("asking for the default isolation level", e))
+    })?
+    .ok_or_else(|| {
+        crate::Error::Usage(
+            "the database's default isolation level is READ UNCOMMITTED, which no checker model describes; give --isolation read-committed, repeatable-read or serializable".into(),
+        )
+    })
+}
+
 /// Runs list-append on the engine and returns its measurements and history.
 pub fn record(
     env: &mut RunEnv,
@@ -342,13 +363,21 @@ pub fn run(
     let (out, h) = record(env, cfg, AppendShape::default(), opts, progress)?;
     h.save(history_path)?;
     let an = crate::verify::check(&h, Duration::from_secs(10));
-    let model = Model::for_isolation(cfg.isolation);
+    let level = effective_isolation(env, cfg.isolation)?;
+    let model = Model::for_isolation(Some(level));
     let verdict = match validity(model, &an.kinds(), an.incomplete) {
         Validity::Valid => Verdict::Pass,
         Validity::Invalid => Verdict::Fail,
         Validity::Unknown => Verdict::Unknown,
     };
     let mut result = env.result(cfg, &["txn".to_string()], out, vec![]);
+    if cfg.isolation.is_none() {
+        result.notes.push(format!(
+            "isolation: the database's default, {}; the history is judged against {}",
+            level.sql().to_ascii_lowercase(),
+            model.name()
+        ));
+    }
     result.verification = Some(Verification {
         checker: "list-append".into(),
         model: model.name().into(),
