@@ -85,7 +85,8 @@ impl Error {
                     | S::Nothing
                     | S::UnknownColumn { .. }
                     | S::UnknownReference { .. }
-                    | S::Cycle(_) => ExitCode::Usage,
+                    | S::Cycle(_)
+                    | S::TooManyCombinations { .. } => ExitCode::Usage,
                     S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => {
                         ExitCode::Schema
                     }

@@ -349,6 +349,29 @@ impl MyConn {
             })
             .filter_map(|r| r[1].clone())
             .collect();
+        let mut unique_keys: Vec<Vec<String>> = Vec::new();
+        let mut current: Option<(String, Vec<String>)> = None;
+        for r in keys.iter().filter(|r| {
+            r[0].as_deref() != Some("PRIMARY")
+                && r[2].as_deref() == Some("0")
+                && r[3].as_deref() != Some("1")
+        }) {
+            let (Some(idx), Some(col)) = (r[0].clone(), r[1].clone()) else {
+                continue;
+            };
+            match &mut current {
+                Some((name, cols)) if *name == idx => cols.push(col),
+                _ => {
+                    if let Some((_, cols)) = current.take() {
+                        unique_keys.push(cols);
+                    }
+                    current = Some((idx, vec![col]));
+                }
+            }
+        }
+        if let Some((_, cols)) = current {
+            unique_keys.push(cols);
+        }
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u64>().ok());
         let columns = cols
             .iter()
@@ -397,6 +420,7 @@ impl MyConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
         }))
     }
 }

@@ -339,12 +339,21 @@ impl PgConn {
             .collect();
         // A unique constraint counts for a column only when it covers that column alone.
         let mut unique_cols = Vec::new();
+        let mut unique_keys: Vec<Vec<String>> = Vec::new();
+        let mut seen: Vec<Option<String>> = Vec::new();
         for r in keys.iter().filter(|r| r[0].as_deref() == Some("UNIQUE")) {
-            let members = keys.iter().filter(|k| k[1] == r[1]).count();
-            if members == 1 {
+            let members: Vec<String> = keys
+                .iter()
+                .filter(|k| k[1] == r[1])
+                .filter_map(|k| k[2].clone())
+                .collect();
+            if members.len() == 1 {
                 if let Some(c) = r[2].clone() {
                     unique_cols.push(c);
                 }
+            } else if !seen.contains(&r[1]) {
+                seen.push(r[1].clone());
+                unique_keys.push(members);
             }
         }
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u32>().ok());
@@ -416,6 +425,7 @@ impl PgConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
         }))
     }
 

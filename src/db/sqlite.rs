@@ -216,13 +216,19 @@ impl SqliteConn {
             return Ok(None);
         }
         let mut unique_cols = Vec::new();
+        let mut unique_keys = Vec::new();
         let indexes = self.query_text(&format!(
-            "SELECT name, \"unique\" FROM pragma_index_list({lit})"
+            "SELECT name, \"unique\", origin, partial FROM pragma_index_list({lit})"
         ))?;
         for idx in indexes {
             if idx.get(1).cloned().flatten().as_deref() != Some("1") {
                 continue;
             }
+            // Partial unique indexes are not handled (the seed reports them in --print-config).
+            if idx.get(3).cloned().flatten().as_deref() == Some("1") {
+                continue;
+            }
+            let is_pk = idx.get(2).cloned().flatten().as_deref() == Some("pk");
             let Some(name) = idx.first().cloned().flatten() else {
                 continue;
             };
@@ -233,6 +239,14 @@ impl SqliteConn {
             if members.len() == 1 {
                 if let Some(c) = members[0].first().cloned().flatten() {
                     unique_cols.push(c);
+                }
+            } else if !is_pk {
+                let cols: Vec<String> = members
+                    .iter()
+                    .filter_map(|m| m.first().cloned().flatten())
+                    .collect();
+                if cols.len() == members.len() {
+                    unique_keys.push(cols);
                 }
             }
         }
@@ -285,6 +299,7 @@ impl SqliteConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
         }))
     }
 }

@@ -119,6 +119,10 @@ pub struct TableInfo {
     pub primary_key: Vec<String>,
     pub foreign_keys: Vec<ForeignKey>,
     pub row_count: u64,
+    /// UNIQUE constraints over two or more columns (single-column ones set
+    /// [`ColumnInfo::unique`]).
+    #[serde(default)]
+    pub unique_keys: Vec<Vec<String>>,
 }
 
 impl TableInfo {

@@ -1,7 +1,9 @@
 //! The seed TOML format: `global_seed`, `batch_size`, and per-table column rules, with
 //! options flat on the column or nested under `options`. Errors point at file:line.
 
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Weighted};
+use super::generators::{
+    name_hash, ColumnGen, Gen, IntDist, Locale, Part, Weighted, WordList, PERSON_PARTS, PLACE_PARTS,
+};
 use crate::datagen::weighted::value_of_toml;
 use crate::datagen::KeyDist;
 use crate::util::time::{now_us, parse_timestamp_us};
@@ -28,6 +30,9 @@ pub struct TableRule {
     pub name: String,
     pub count: u64,
     pub columns: Vec<ColumnGen>,
+    /// What inference noticed about the table (composite keys, indexes it cannot honour),
+    /// printed as comments by `--print-config`.
+    pub notes: Vec<String>,
 }
 
 /// A parsed seed configuration.
@@ -88,6 +93,11 @@ const GENERATORS: &[(&str, &[&str])] = &[
     ("template", &["template"]),
     ("foreign_key", &["references", "distribution"]),
     ("json", &[]),
+    ("words", &["list"]),
+    ("person", &["part"]),
+    ("place", &["part"]),
+    ("linked_timestamp", &["start", "end", "gaps", "chain"]),
+    ("self_reference", &["start", "step"]),
 ];
 
 impl SeedConfig {
@@ -208,6 +218,7 @@ impl SeedConfig {
                 name,
                 count,
                 columns,
+                notes: Vec::new(),
             });
         }
         Ok(SeedConfig {
@@ -516,6 +527,88 @@ fn parse_column(
             fk_placeholder(t, col, zipf)
         }
         "json" => Gen::Json,
+        "words" => {
+            let l = get_str("list")?.unwrap_or_default();
+            let names: Vec<&str> = crate::datagen::words::LISTS.iter().map(|x| x.1).collect();
+            Gen::Words(
+                WordList::parse(&l)
+                    .ok_or_else(|| bad_type("list", &format!("one of {}", names.join(", "))))?,
+            )
+        }
+        "person" => {
+            let p = get_str("part")?.unwrap_or_else(|| "full".into());
+            let names: Vec<&str> = PERSON_PARTS.iter().map(|x| x.1).collect();
+            let part = PERSON_PARTS
+                .iter()
+                .find(|x| x.1 == p)
+                .map(|x| x.0)
+                .ok_or_else(|| bad_type("part", &names.join(", ")))?;
+            Gen::Person {
+                part,
+                locale,
+                salt: name_hash(table),
+            }
+        }
+        "place" => {
+            let p = get_str("part")?.unwrap_or_else(|| "city".into());
+            let names: Vec<&str> = PLACE_PARTS.iter().map(|x| x.1).collect();
+            let part = PLACE_PARTS
+                .iter()
+                .find(|x| x.1 == p)
+                .map(|x| x.0)
+                .ok_or_else(|| bad_type("part", &names.join(", ")))?;
+            Gen::Place {
+                part,
+                salt: name_hash(table),
+            }
+        }
+        "linked_timestamp" => {
+            let ts = |k: &str, d: i64| -> Result<i64, SeedConfigError> {
+                match get_str(k)? {
+                    None => Ok(d),
+                    Some(s) => parse_timestamp_us(&s)
+                        .ok_or_else(|| bad_type(k, "a timestamp like \"2024-01-01 00:00:00\"")),
+                }
+            };
+            let start = ts("start", 1_577_836_800_000_000)?;
+            let end = ts("end", 1_735_689_600_000_000)?;
+            if end < start {
+                return Err(ctx.err(&at, format!("{what}: end is before start")));
+            }
+            let mut gaps = Vec::new();
+            match opts.get("gaps") {
+                None => {}
+                Some(T::Array(a)) => {
+                    for g in a {
+                        let pair = g.as_array().and_then(|p| match p.as_slice() {
+                            [T::Integer(lo), T::Integer(hi)] if lo <= hi => Some((*lo, *hi)),
+                            _ => None,
+                        });
+                        gaps.push(pair.ok_or_else(|| {
+                            bad_type("gaps", "a list of [min, max] seconds, e.g. [[0, 86400]]")
+                        })?);
+                    }
+                }
+                Some(_) => {
+                    return Err(bad_type(
+                        "gaps",
+                        "a list of [min, max] seconds, e.g. [[0, 86400]]",
+                    ))
+                }
+            }
+            let chain = get_str("chain")?.unwrap_or_else(|| table.to_string());
+            Gen::Linked {
+                salt: name_hash(&chain),
+                chain,
+                start,
+                end,
+                gaps,
+            }
+        }
+        "self_reference" => Gen::SelfRef {
+            start: get_int("start")?.unwrap_or(1),
+            step: get_int("step")?.unwrap_or(1),
+        },
         _ => unreachable!("generator names were checked above"),
     };
     Ok(ColumnGen {
@@ -523,6 +616,7 @@ fn parse_column(
         gen,
         null_probability,
         max_len: None,
+        reason: None,
     })
 }
 

@@ -64,6 +64,13 @@ pub enum SeedError {
     },
     #[error("interrupted; rows committed so far: {0}")]
     Interrupted(String),
+    #[error("table '{table}': {requested} rows asked for, but the key ({columns}) has only {possible} unique combinations of the referenced rows; lower --rows {table}=N to at most {possible} or seed more rows in the referenced tables")]
+    TooManyCombinations {
+        table: String,
+        columns: String,
+        requested: u64,
+        possible: u128,
+    },
 }
 
 fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> SeedError {
@@ -482,6 +489,18 @@ pub fn run_seed(
                     KeyDist::Uniform
                 };
                 plan[i].rule.columns[ci].gen = Gen::ForeignKey { keys: set, dist };
+            }
+            // Composite keys: unique combinations of the (now known) referenced keys.
+            let table_seed = seed ^ name_hash(&plan[i].rule.name);
+            let p = &mut plan[i];
+            if let Err(t) = super::keys::apply(&mut p.rule, &p.info, table_seed) {
+                return Err(SeedError::TooManyCombinations {
+                    table: p.rule.name.clone(),
+                    columns: t.columns.join(", "),
+                    requested: p.rule.count,
+                    possible: t.possible,
+                }
+                .into());
             }
         }
         // Load every table of the level at once; big tables in several chunks.
