@@ -62,9 +62,11 @@ fn fold(s: &str) -> String {
         .collect()
 }
 
+type Rows = Vec<Vec<Option<String>>>;
+
 #[test]
 fn a_music_store_seeds_completely_and_agrees_with_itself() {
-    let mut dumps: Vec<(Db, Vec<Vec<Option<String>>>, Vec<Vec<Option<String>>>)> = Vec::new();
+    let mut dumps: Vec<(Db, Rows, Rows)> = Vec::new();
     for kind in ALL {
         let Some(db) = TestDb::new(kind, "music") else {
             continue;
@@ -79,20 +81,45 @@ fn a_music_store_seeds_completely_and_agrees_with_itself() {
             ("customer_devices", "800"),
             ("employees", "30"),
         ] {
-            assert_eq!(cell(&db, &format!("SELECT COUNT(*) FROM {t}")), n, "{kind:?} {t}");
+            assert_eq!(
+                cell(&db, &format!("SELECT COUNT(*) FROM {t}")),
+                n,
+                "{kind:?} {t}"
+            );
         }
         // Keys: every link points at real rows; the self-reference points at earlier rows.
         assert_eq!(cell(&db, "SELECT COUNT(*) FROM playlist_track pt LEFT JOIN tracks t ON t.track_id = pt.track_id WHERE t.track_id IS NULL"), "0");
-        assert_eq!(cell(&db, "SELECT COUNT(*) FROM employees WHERE reports_to >= employee_id"), "0");
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM employees WHERE reports_to >= employee_id"
+            ),
+            "0"
+        );
         assert_eq!(cell(&db, "SELECT COUNT(reports_to) FROM employees"), "29");
         // Skewed popularity: the most popular artist has far more albums than the average 4.
-        let top: u64 = cell(&db, "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM albums GROUP BY artist_id) x")
-            .parse()
-            .unwrap();
+        let top: u64 = cell(
+            &db,
+            "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM albums GROUP BY artist_id) x",
+        )
+        .parse()
+        .unwrap();
         assert!(top >= 20, "{kind:?}: artist popularity not skewed ({top})");
         // Meaning: prices of tracks, durations, no lorem ipsum anywhere it is known.
-        assert_eq!(cell(&db, "SELECT COUNT(*) FROM tracks WHERE unit_price < 0.99 OR unit_price > 1.99"), "0");
-        assert_eq!(cell(&db, "SELECT COUNT(*) FROM tracks WHERE milliseconds < 30000 OR milliseconds > 600000"), "0");
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM tracks WHERE unit_price < 0.99 OR unit_price > 1.99"
+            ),
+            "0"
+        );
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM tracks WHERE milliseconds < 30000 OR milliseconds > 600000"
+            ),
+            "0"
+        );
         for (t, c) in [
             ("tracks", "name"),
             ("tracks", "composer"),
@@ -116,10 +143,24 @@ fn a_music_store_seeds_completely_and_agrees_with_itself() {
             let age = h.0 - b.0 - i64::from((h.1, h.2) < (b.1, b.2));
             assert!((18..=70).contains(&age), "{kind:?}: hired at {age}: {r:?}");
         }
-        assert_eq!(cell(&db, "SELECT COUNT(*) FROM employees WHERE birth_date >= hire_date"), "0");
-        assert_eq!(cell(&db, "SELECT COUNT(*) FROM customers WHERE updated_at < created_at"), "0");
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM employees WHERE birth_date >= hire_date"
+            ),
+            "0"
+        );
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM customers WHERE updated_at < created_at"
+            ),
+            "0"
+        );
         // Email from the row's own names; city, state, postal code and country of one place.
-        for r in db.query("SELECT first_name, last_name, email, city, state, country, postal_code FROM customers") {
+        for r in db.query(
+            "SELECT first_name, last_name, email, city, state, country, postal_code FROM customers",
+        ) {
             let v: Vec<&str> = r.iter().map(|c| c.as_deref().unwrap_or("")).collect();
             let local = fold(v[2].split('@').next().unwrap());
             assert!(
@@ -144,19 +185,36 @@ fn a_music_store_seeds_completely_and_agrees_with_itself() {
         // Asking for more links than there are pairs is refused up front, naming the limit.
         db.exec("DELETE FROM playlist_track");
         let o = dbarena(
-            &["seed", "--db", &db.url, "-q", "--rows", "playlist_track=20001"],
+            &[
+                "seed",
+                "--db",
+                &db.url,
+                "-q",
+                "--rows",
+                "playlist_track=20001",
+            ],
             dir.path(),
         );
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{kind:?}: {err}");
         assert!(
-            err.contains("playlist_track") && err.contains("20000") && err.contains("playlist_id, track_id"),
+            err.contains("playlist_track")
+                && err.contains("20000")
+                && err.contains("playlist_id, track_id"),
             "{kind:?}: {err}"
         );
     }
     for w in dumps.windows(2) {
-        assert_eq!(w[0].1, w[1].1, "{:?} and {:?}: links differ", w[0].0, w[1].0);
-        assert_eq!(w[0].2, w[1].2, "{:?} and {:?}: customers differ", w[0].0, w[1].0);
+        assert_eq!(
+            w[0].1, w[1].1,
+            "{:?} and {:?}: links differ",
+            w[0].0, w[1].0
+        );
+        assert_eq!(
+            w[0].2, w[1].2,
+            "{:?} and {:?}: customers differ",
+            w[0].0, w[1].0
+        );
     }
 }
 
@@ -189,9 +247,20 @@ fn print_config_shows_guesses_reasons_and_self_references() {
     assert!(o.status.success(), "{}", stderr(&o));
     let before = db.query("SELECT * FROM employees ORDER BY employee_id");
     let o = dbarena(
-        &["seed", "--db", &db.url, "-q", "--config", cfg.to_str().unwrap(), "--truncate"],
+        &[
+            "seed",
+            "--db",
+            &db.url,
+            "-q",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--truncate",
+        ],
         dir.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(db.query("SELECT * FROM employees ORDER BY employee_id"), before);
+    assert_eq!(
+        db.query("SELECT * FROM employees ORDER BY employee_id"),
+        before
+    );
 }

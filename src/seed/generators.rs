@@ -173,6 +173,21 @@ pub const PLACE_PARTS: &[(PlacePart, &str)] = &[
     (PlacePart::Phone, "phone"),
 ];
 
+/// The longest value a person generator makes (emails with up to 12 digits of row number).
+pub fn person_max_len(part: PersonPart, locale: Locale) -> usize {
+    let (first, last) = locale.names();
+    let f = first.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let l = last.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    match part {
+        PersonPart::First => f,
+        PersonPart::Last => l,
+        PersonPart::Full => f + l + 1,
+        // ß becomes ss: at most twice the letters.
+        PersonPart::Email => 2 * (f + l) + 1 + 12 + "@example.com".len(),
+        PersonPart::Username => 2 * f + 2 + 12,
+    }
+}
+
 /// Letters of a name as they go into an email address or a user name.
 fn ascii_lower(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

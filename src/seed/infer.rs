@@ -24,6 +24,15 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
         };
         if let Some((gen, meaning)) = picked {
             let mut meaning = meaning;
+            if let Some(g) = super::keys::key_groups(t)
+                .iter()
+                .find(|g| g.contains(&c.name))
+            {
+                meaning.push_str(&format!(
+                    "; part of the key ({}), filled with unique combinations instead",
+                    g.join(", ")
+                ));
+            }
             if let (Some(m), Some(longest)) = (max_len, longest(&gen)) {
                 if longest > m {
                     meaning.push_str(&format!(
@@ -65,7 +74,7 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
 pub fn longest(g: &Gen) -> Option<usize> {
     match g {
         Gen::Words(l) => Some(l.max_len()),
-        Gen::Person { .. } => Some(40),
+        Gen::Person { part, locale, .. } => Some(super::generators::person_max_len(*part, *locale)),
         Gen::Uuid => Some(36),
         Gen::Text { max, .. } => Some(*max),
         Gen::Chars { len } => Some(*len),

@@ -635,3 +635,119 @@ pub fn guess(table: &str, c: &ColumnInfo, locale: Locale) -> Option<Guess> {
 pub fn reason(table: &str, column: &str, sql_type: &str, meaning: &str) -> String {
     format!("{table}.{column} ({sql_type}): {meaning}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(name: &str, kind: ColKind) -> ColumnInfo {
+        ColumnInfo {
+            name: name.into(),
+            sql_type: String::new(),
+            kind,
+            nullable: true,
+            auto_generated: false,
+            has_default: false,
+            unique: false,
+        }
+    }
+
+    fn label(g: &Gen) -> String {
+        match g {
+            Gen::Words(l) => format!("words:{}", l.name()),
+            Gen::Person { part, .. } => format!("person:{part:?}").to_lowercase(),
+            Gen::Place { part, .. } => format!("place:{part:?}").to_lowercase(),
+            Gen::RandomInt { min, max, .. } => format!("int:{min}..{max}"),
+            Gen::RandomDecimal { min, max, .. } => format!("dec:{min}..{max}"),
+            Gen::Boolean { probability } => format!("bool:{probability}"),
+            Gen::Enum(_) => "enum".into(),
+            Gen::Uuid => "uuid".into(),
+            Gen::Json => "json".into(),
+            g => format!("{g:?}"),
+        }
+    }
+
+    /// (table, column, type, expected generator): people, commerce, media, logs.
+    #[test]
+    fn column_meaning_table() {
+        let text = || ColKind::Text { max_len: Some(120) };
+        let code = || ColKind::Text { max_len: Some(2) };
+        let int = || ColKind::Int;
+        let money = || ColKind::Decimal {
+            precision: 10,
+            scale: 2,
+        };
+        let cases: Vec<(&str, &str, ColKind, &str)> = vec![
+            // people
+            ("customers", "FirstName", text(), "person:first"),
+            ("customers", "LastName", text(), "person:last"),
+            ("customers", "Email", text(), "person:email"),
+            ("users", "username", text(), "person:username"),
+            ("customers", "Company", text(), "words:company"),
+            ("customers", "State", text(), "place:statename"),
+            ("customers", "state", code(), "place:state"),
+            ("customers", "Country", text(), "place:country"),
+            ("customers", "country", code(), "place:countrycode"),
+            ("customers", "PostalCode", text(), "place:postal"),
+            ("customers", "City", text(), "place:city"),
+            ("customers", "Address", text(), "place:street"),
+            ("customers", "Phone", text(), "place:phone"),
+            ("customers", "Fax", text(), "place:phone"),
+            ("employees", "Title", text(), "words:job_title"),
+            ("employees", "department", text(), "words:department"),
+            ("employees", "salary", int(), "int:30000..200000"),
+            ("users", "age", int(), "int:18..90"),
+            ("users", "gender", text(), "enum"),
+            ("users", "avatar_url", text(), "words:url"),
+            ("users", "password_hash", text(), "words:hash"),
+            ("users", "is_active", ColKind::Bool, "bool:0.85"),
+            ("artists", "Name", text(), "person:full"),
+            // media
+            ("tracks", "Name", text(), "words:song_title"),
+            ("tracks", "Composer", text(), "person:full"),
+            ("tracks", "Milliseconds", int(), "int:30000..600000"),
+            ("tracks", "Bytes", int(), "int:1000..50000000"),
+            ("tracks", "UnitPrice", money(), "dec:0.99..1.99"),
+            ("albums", "Title", text(), "words:album_title"),
+            ("genres", "Name", text(), "words:genre"),
+            ("media_types", "Name", text(), "words:media_type"),
+            ("books", "title", text(), "words:book_title"),
+            ("books", "author", text(), "person:full"),
+            ("reviews", "rating", int(), "int:1..5"),
+            ("reviews", "body", text(), "words:sentence"),
+            // commerce
+            ("products", "name", text(), "words:product_name"),
+            ("products", "price", money(), "dec:1..500"),
+            ("products", "category", text(), "words:category"),
+            ("products", "stock", int(), "int:0..500"),
+            ("order_items", "quantity", int(), "int:1..10"),
+            ("invoices", "Total", money(), "dec:5..1000"),
+            ("invoices", "BillingCity", text(), "place:city"),
+            ("invoices", "BillingCountry", text(), "place:country"),
+            ("payments", "currency", text(), "words:currency"),
+            ("suppliers", "name", text(), "words:company"),
+            // logs
+            ("access_log", "ip_address", text(), "words:ipv4"),
+            ("access_log", "user_agent", text(), "words:user_agent"),
+            ("access_log", "method", text(), "words:http_method"),
+            ("access_log", "path", text(), "words:url_path"),
+            ("access_log", "status_code", int(), "enum"),
+            ("access_log", "latency_ms", int(), "int:1..5000"),
+            ("app_logs", "level", text(), "words:log_level"),
+            ("app_logs", "message", text(), "words:log_message"),
+            ("events", "payload", text(), "json"),
+            ("events", "hostname", text(), "words:domain"),
+        ];
+        assert!(cases.len() >= 40);
+        let mut wrong = Vec::new();
+        for (t, c, kind, want) in &cases {
+            let got = guess(t, &col(c, kind.clone()), Locale::En)
+                .map(|g| label(&g.gen))
+                .unwrap_or_else(|| "none".into());
+            if got != *want {
+                wrong.push(format!("{t}.{c}: {got}, expected {want}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
