@@ -86,10 +86,12 @@ impl Error {
                     | S::UnknownColumn { .. }
                     | S::UnknownReference { .. }
                     | S::Cycle(_)
-                    | S::TooManyCombinations { .. } => ExitCode::Usage,
-                    S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => {
-                        ExitCode::Schema
-                    }
+                    | S::TooManyCombinations { .. }
+                    | S::TooLong { .. } => ExitCode::Usage,
+                    S::MissingTable(_)
+                    | S::NotEmpty { .. }
+                    | S::EmptyReference { .. }
+                    | S::TruncateBlocked { .. } => ExitCode::Schema,
                     S::Failed { .. } | S::Database { .. } => ExitCode::Database,
                     S::Interrupted(_) => crate::util::signals::interrupted_code(),
                 }

@@ -264,3 +264,130 @@ fn print_config_shows_guesses_reasons_and_self_references() {
         before
     );
 }
+
+#[test]
+fn truncate_names_the_table_that_blocks_it_and_cascade_empties_it() {
+    for kind in ALL {
+        let Some(db) = TestDb::new(kind, "trunc") else {
+            continue;
+        };
+        db.exec(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY, name VARCHAR(40));
+             CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL,
+               FOREIGN KEY (parent_id) REFERENCES parent(id));
+             CREATE TABLE audit (id INTEGER PRIMARY KEY, parent_id INTEGER,
+               FOREIGN KEY (parent_id) REFERENCES parent(id))",
+        );
+        let dir = Scratch::new("trunc");
+        let run = |args: &[&str]| {
+            let mut a = vec!["seed", "--db", &db.url, "-q"];
+            a.extend_from_slice(args);
+            dbarena(&a, dir.path())
+        };
+        let o = run(&["--rows", "parent=20,child=50"]);
+        assert!(o.status.success(), "{kind:?}: {}", stderr(&o));
+        // The empty table outside the list (audit) is no obstacle; child, with rows, is.
+        let o = run(&["--rows", "parent=10", "--truncate"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(4), "{kind:?}: {err}");
+        assert!(
+            err.contains("'child'") && err.contains("--cascade") && err.lines().count() == 1,
+            "{kind:?}: {err}"
+        );
+        assert_eq!(
+            cell(&db, "SELECT COUNT(*) FROM parent"),
+            "20",
+            "{kind:?}: nothing emptied"
+        );
+        let o = run(&["--rows", "parent=10", "--truncate", "--cascade"]);
+        assert!(o.status.success(), "{kind:?}: {}", stderr(&o));
+        assert_eq!(cell(&db, "SELECT COUNT(*) FROM parent"), "10");
+        assert_eq!(cell(&db, "SELECT COUNT(*) FROM child"), "0");
+    }
+}
+
+#[test]
+fn an_interrupted_seed_reports_the_rows_the_database_holds() {
+    let db = TestDb::new(Db::Sqlite, "intr").unwrap();
+    db.exec(
+        "CREATE TABLE usertable (id INTEGER PRIMARY KEY, field0 VARCHAR(100), field1 VARCHAR(100))",
+    );
+    let dir = Scratch::new("intr");
+    let child = spawn_dbarena(
+        &[
+            "seed",
+            "--db",
+            &db.url,
+            "-q",
+            "--rows",
+            "usertable=20000000",
+        ],
+        dir.path(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    let n = cell(&db, "SELECT COUNT(*) FROM usertable");
+    assert!(n != "0", "nothing committed in 2.5 s: {err}");
+    assert!(
+        err.contains(&format!("usertable={n}")),
+        "database holds {n}: {err}"
+    );
+}
+
+#[test]
+fn text_never_cut_silently() {
+    let db = TestDb::new(Db::Sqlite, "cut").unwrap();
+    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(15), label VARCHAR(8))");
+    let dir = Scratch::new("cut");
+    // A config asking for longer text than the column holds is refused, naming the fix.
+    let cfg = dir.file("long.toml");
+    std::fs::write(
+        &cfg,
+        "[[seed_rules]]\ntable = \"notes\"\ncount = 10\n[[seed_rules.columns]]\nname = \"body\"\ngenerator = \"text\"\nmin_length = 5\nmax_length = 40\n",
+    )
+    .unwrap();
+    let o = dbarena(
+        &[
+            "seed",
+            "--db",
+            &db.url,
+            "-q",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("notes")
+            && err.contains("body")
+            && err.contains("15")
+            && err.contains("max_length"),
+        "{err}"
+    );
+    // Inference says where it cuts.
+    let o = dbarena(
+        &[
+            "seed",
+            "--db",
+            &db.url,
+            "--rows",
+            "notes=10",
+            "--print-config",
+        ],
+        dir.path(),
+    );
+    let toml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        toml.contains("fits VARCHAR(15)") && toml.contains("cut"),
+        "{toml}"
+    );
+}

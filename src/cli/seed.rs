@@ -37,6 +37,9 @@ pub struct SeedArgs {
     /// Empty the tables first (presets: drop and recreate them).
     #[arg(long, conflicts_with = "incremental")]
     truncate: bool,
+    /// With --truncate: also empty tables outside the list whose rows reference emptied ones.
+    #[arg(long, requires = "truncate")]
+    cascade: bool,
     /// Append after the rows already there.
     #[arg(long)]
     incremental: bool,
@@ -131,6 +134,7 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
         seed,
         batch_size,
         truncate: a.truncate,
+        cascade: a.cascade,
         incremental: a.incremental,
         connections: a.connections,
         locale,

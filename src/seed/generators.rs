@@ -354,7 +354,45 @@ impl ColumnGen {
         if self.null_probability > 0.0 && rng.chance(self.null_probability) {
             return Value::Null;
         }
-        let v = self.gen.value(&mut rng, row);
+        let mut v = self.gen.value(&mut rng, row);
+        // Word lists draw again until a value fits the column.
+        if let (Gen::Words(_), Some(max)) = (&self.gen, self.max_len) {
+            let mut tries = 0;
+            while tries < 32 && matches!(&v, Value::Text(s) if s.chars().count() > max) {
+                v = self.gen.value(&mut rng, row);
+                tries += 1;
+            }
+        }
+        // Emails and user names too long for the column keep the row's initials instead.
+        if let (
+            Gen::Person {
+                part: part @ (PersonPart::Email | PersonPart::Username),
+                locale,
+                salt,
+            },
+            Some(max),
+        ) = (&self.gen, self.max_len)
+        {
+            if matches!(&v, Value::Text(s) if s.chars().count() > max) {
+                let mut r = Rng::derive(*salt, row);
+                let (first, last) = locale.names();
+                let f = ascii_lower(pick(&mut r, first));
+                let l = ascii_lower(pick(&mut r, last));
+                let (fi, li) = (&f[..1.min(f.len())], &l[..1.min(l.len())]);
+                let short = match part {
+                    PersonPart::Email => {
+                        let a = format!("{fi}.{l}{}@example.com", row + 1);
+                        if a.len() <= max {
+                            a
+                        } else {
+                            format!("{fi}{li}{}@example.com", row + 1)
+                        }
+                    }
+                    _ => format!("{fi}{li}{}", row + 1),
+                };
+                v = Value::Text(short);
+            }
+        }
         match (v, self.max_len) {
             (Value::Text(s), Some(max)) if s.chars().count() > max => {
                 Value::Text(s.chars().take(max).collect())

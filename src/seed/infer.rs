@@ -34,7 +34,17 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
                 ));
             }
             if let (Some(m), Some(longest)) = (max_len, longest(&gen)) {
-                if longest > m {
+                if longest > m && matches!(gen, Gen::Person { .. }) {
+                    meaning.push_str(&format!(
+                        "; shortened to the person's initials where the full form does not fit {}",
+                        c.sql_type
+                    ));
+                } else if longest > m && matches!(gen, Gen::Words(_)) {
+                    meaning.push_str(&format!(
+                        "; drawn again until a value fits {} (cut where no draw does)",
+                        c.sql_type
+                    ));
+                } else if longest > m {
                     meaning.push_str(&format!(
                         "; values longer than {m} characters are cut to fit {}",
                         c.sql_type

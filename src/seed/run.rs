@@ -62,6 +62,20 @@ pub enum SeedError {
         #[source]
         source: DbError,
     },
+    #[error("table '{table}', column '{column}': the generator makes values of up to {longest} characters but the column is {sql_type}; set max_length = {max} (text generator), choose a shorter generator, or widen the column")]
+    TooLong {
+        table: String,
+        column: String,
+        sql_type: String,
+        longest: usize,
+        max: u32,
+    },
+    #[error("--truncate would leave table '{table}' ({rows} rows) pointing at emptied table '{referenced}'; add {table} to --rows, or pass --cascade to empty it too")]
+    TruncateBlocked {
+        table: String,
+        referenced: String,
+        rows: u64,
+    },
     #[error("interrupted; rows committed so far: {0}")]
     Interrupted(String),
     #[error("table '{table}': {requested} rows asked for, but the key ({columns}) has only {possible} unique combinations of the referenced rows; lower --rows {table}=N to at most {possible} or seed more rows in the referenced tables")]
@@ -100,6 +114,8 @@ pub struct SeedOptions {
     pub seed: Option<u64>,
     pub batch_size: Option<usize>,
     pub truncate: bool,
+    /// With `truncate`: also empty tables outside the plan that reference emptied ones.
+    pub cascade: bool,
     pub incremental: bool,
     pub connections: Option<usize>,
     pub locale: Locale,
@@ -222,6 +238,25 @@ pub async fn read_tables(
         }
     }
     Ok(out)
+}
+
+/// Rows each planned table gained, counted by the database; None if it cannot tell.
+async fn committed_in_db(conn: &mut Connection, plan: &[Planned]) -> Option<String> {
+    let d = conn.dialect();
+    let mut parts = Vec::new();
+    for p in plan {
+        let rows = conn
+            .query_text(&format!("SELECT COUNT(*) FROM {}", d.ident(&p.rule.name)))
+            .await
+            .ok()?;
+        let n: u64 = rows.first()?.first()?.as_deref()?.parse().ok()?;
+        parts.push(format!(
+            "{}={}",
+            p.rule.name,
+            n.saturating_sub(p.info.row_count)
+        ));
+    }
+    Some(parts.join(", "))
 }
 
 /// Orders tables into levels: every table's references are in earlier levels.
@@ -365,6 +400,19 @@ pub fn run_seed(
                 if c.max_len.is_none() {
                     if let Some(ColKind::Text { max_len: Some(m) }) = info.column(&c.name).map(|x| &x.kind) {
                         c.max_len = Some(*m as usize);
+                        // A rule written by the user must fit; inferred ones say where they cut.
+                        let fits_by_itself = matches!(c.gen, Gen::Words(_) | Gen::Person { .. });
+                        if let Some(longest) = super::infer::longest(&c.gen).filter(|l| *l > *m as usize && !fits_by_itself) {
+                            if c.reason.is_none() && preset.is_none() {
+                                return Err(SeedError::TooLong {
+                                    table: rule.name.clone(),
+                                    column: c.name.clone(),
+                                    sql_type: info.column(&c.name).map(|x| x.sql_type.clone()).unwrap_or_default(),
+                                    longest,
+                                    max: *m,
+                                });
+                            }
+                        }
                     }
                 }
             }
@@ -397,6 +445,32 @@ pub fn run_seed(
             }
         }
         if !to_truncate.is_empty() {
+            // Tables outside the list that reference emptied ones: empty ones are emptied too
+            // (PostgreSQL refuses TRUNCATE otherwise); ones with rows block, unless --cascade.
+            let mut extra: Vec<String> = Vec::new();
+            let mut queue = to_truncate.clone();
+            while let Some(t) = queue.pop() {
+                let refs = conn.referencing_tables(&t).await.map_err(db(format!("reading the tables that reference {t}")))?;
+                for r in refs {
+                    if to_truncate.contains(&r) || extra.contains(&r) {
+                        continue;
+                    }
+                    let n = conn
+                        .query_text(&format!("SELECT COUNT(*) FROM {}", dialect.ident(&r)))
+                        .await
+                        .map_err(db(format!("counting the rows of {r}")))?;
+                    let rows: u64 = n.first().and_then(|x| x.first().cloned().flatten()).and_then(|s| s.parse().ok()).unwrap_or(0);
+                    if rows > 0 && !opts.cascade {
+                        return Err(SeedError::TruncateBlocked { table: r, referenced: t, rows });
+                    }
+                    extra.push(r.clone());
+                    queue.push(r);
+                }
+            }
+            // Referencing tables first, the deepest first.
+            extra.reverse();
+            extra.extend(to_truncate.iter().cloned());
+            let to_truncate = extra;
             for sql in dialect.truncate(&to_truncate) {
                 conn.execute(&sql).await.map_err(db(format!("emptying {}", to_truncate.join(", "))))?;
             }
@@ -587,14 +661,19 @@ pub fn run_seed(
         }
         if let Some((i, batch, source)) = failure {
             progress.finish();
+            // What the database holds now (a loader's own count can lag: SQLite commits a
+            // fresh load every 50,000 rows by itself).
+            let committed = rt
+                .block_on(committed_in_db(&mut conn, &plan))
+                .unwrap_or_else(|| committed_text(&counters, &plan));
             if source.code == "interrupted" {
-                return Err(SeedError::Interrupted(committed_text(&counters, &plan)).into());
+                return Err(SeedError::Interrupted(committed).into());
             }
             return Err(SeedError::Failed {
                 table: plan[i].rule.name.clone(),
                 batch,
                 source,
-                committed: committed_text(&counters, &plan),
+                committed,
             }
             .into());
         }
