@@ -34,10 +34,16 @@ CREATE TABLE album_ratings (rating_id INTEGER PRIMARY KEY, customer_id INTEGER N
   album_id INTEGER NOT NULL, rating INTEGER, UNIQUE (customer_id, album_id),
   FOREIGN KEY (customer_id) REFERENCES customers(customer_id), FOREIGN KEY (album_id) REFERENCES albums(album_id));
 CREATE TABLE customer_devices (customer_id INTEGER NOT NULL, device_no INTEGER NOT NULL, label VARCHAR(30),
-  PRIMARY KEY (customer_id, device_no), FOREIGN KEY (customer_id) REFERENCES customers(customer_id))";
+  PRIMARY KEY (customer_id, device_no), FOREIGN KEY (customer_id) REFERENCES customers(customer_id));
+CREATE TABLE invoices (invoice_id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, invoice_date TIMESTAMP NULL,
+  billing_city VARCHAR(40), billing_country VARCHAR(40), total DECIMAL(10,2) NOT NULL,
+  FOREIGN KEY (customer_id) REFERENCES customers(customer_id));
+CREATE TABLE invoice_lines (invoice_id INTEGER NOT NULL, line_no INTEGER NOT NULL, track_id INTEGER NOT NULL,
+  unit_price DECIMAL(10,2) NOT NULL, quantity INTEGER NOT NULL, PRIMARY KEY (invoice_id, line_no),
+  FOREIGN KEY (invoice_id) REFERENCES invoices(invoice_id), FOREIGN KEY (track_id) REFERENCES tracks(track_id))";
 
 const ROWS: &str = "artists=50,albums=200,genres=12,tracks=1000,playlists=20,playlist_track=5000,\
-employees=30,customers=500,album_ratings=3000,customer_devices=800";
+employees=30,customers=500,album_ratings=3000,customer_devices=800,invoices=400,invoice_lines=1500";
 
 fn seed(db: &TestDb, dir: &Scratch, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["seed", "--db", &db.url, "-q", "--rows", ROWS];
@@ -137,6 +143,20 @@ fn a_music_store_seeds_completely_and_agrees_with_itself() {
                 "{kind:?}: lorem ipsum in {t}.{c}"
             );
         }
+        // An invoice's total is the sum of its lines; line numbers stay small.
+        assert_eq!(cell(&db, "SELECT COUNT(*) FROM invoice_lines"), "1500");
+        assert_eq!(
+            cell(&db, "SELECT COUNT(*) FROM invoices i WHERE ABS(i.total - (SELECT COALESCE(SUM(l.unit_price * l.quantity), 0) FROM invoice_lines l WHERE l.invoice_id = i.invoice_id)) > 0.005"),
+            "0",
+            "{kind:?}: totals disagree with lines"
+        );
+        assert_eq!(
+            cell(
+                &db,
+                "SELECT COUNT(*) FROM invoice_lines WHERE line_no < 1 OR line_no > 20"
+            ),
+            "0"
+        );
         // Rows agree with themselves: birth 18–70 years before hire.
         for r in db.query("SELECT birth_date, hire_date FROM employees") {
             let (b, h) = (ymd(r[0].as_deref().unwrap()), ymd(r[1].as_deref().unwrap()));
@@ -237,6 +257,8 @@ fn print_config_shows_guesses_reasons_and_self_references() {
         "list = \"job_title\"",
         "key (playlist_id, track_id)",
         "skewed popularity",
+        "[[seed_rules.tables.derived]]",
+        "sum = \"unit_price * quantity\"",
     ] {
         assert!(toml.contains(want), "missing {want:?} in:\n{toml}");
     }

@@ -33,6 +33,21 @@ pub struct TableRule {
     /// What inference noticed about the table (composite keys, indexes it cannot honour),
     /// printed as comments by `--print-config`.
     pub notes: Vec<String>,
+    /// Columns computed after the load from other tables' rows.
+    pub derived: Vec<Derived>,
+}
+
+/// A column set after the load to the sum of an expression over the rows of another table
+/// that reference this row: `total = SUM(unit_price * quantity)` of an invoice's lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub column: String,
+    /// SQL over the child table's columns.
+    pub sum: String,
+    /// The child table.
+    pub from: String,
+    /// The child's foreign key column to this table.
+    pub key: String,
 }
 
 /// A parsed seed configuration.
@@ -182,11 +197,11 @@ impl SeedConfig {
             };
             let here = vec![format!("\"{name}\"")];
             for k in t.keys() {
-                if !["name", "table", "count", "columns"].contains(&k.as_str()) {
+                if !["name", "table", "count", "columns", "derived"].contains(&k.as_str()) {
                     return Err(ctx.err(
                         &[here[0].clone(), k.clone()],
                         format!(
-                            "table '{name}': unknown key '{k}' (expected name, count, columns)"
+                            "table '{name}': unknown key '{k}' (expected name, count, columns, derived)"
                         ),
                     ));
                 }
@@ -214,11 +229,36 @@ impl SeedConfig {
                     columns.push(parse_column(&ctx, &name, count, c, locale)?);
                 }
             }
+            let mut derived = Vec::new();
+            if let Some(list) = t.get("derived") {
+                let bad = || {
+                    ctx.err(
+                        &[here[0].clone(), "derived".into()],
+                        format!("table '{name}': each derived entry needs column, sum, from and key strings, e.g. {{ column = \"total\", sum = \"unit_price * quantity\", from = \"invoice_lines\", key = \"invoice_id\" }}"),
+                    )
+                };
+                let T::Array(list) = list else {
+                    return Err(bad());
+                };
+                for d in list {
+                    let get = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+                    match (get("column"), get("sum"), get("from"), get("key")) {
+                        (Some(column), Some(sum), Some(from), Some(key)) => derived.push(Derived {
+                            column,
+                            sum,
+                            from,
+                            key,
+                        }),
+                        _ => return Err(bad()),
+                    }
+                }
+            }
             tables.push(TableRule {
                 name,
                 count,
                 columns,
                 notes: Vec::new(),
+                derived,
             });
         }
         Ok(SeedConfig {

@@ -223,6 +223,56 @@ pub fn moments(info: &TableInfo) -> Vec<Moment> {
     out
 }
 
+/// Totals that should be the sum of their lines: a money column named total, amount or
+/// subtotal in a table that another planned table references, when that child has a price
+/// and a quantity (or a single amount) to add up.
+pub fn derive_totals(
+    rules: &mut [super::config::TableRule],
+    infos: &std::collections::HashMap<String, TableInfo>,
+) {
+    let planned: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
+    for r in rules.iter_mut() {
+        let Some(parent) = infos.get(&r.name) else {
+            continue;
+        };
+        let Some(total) = parent.columns.iter().find(|c| {
+            matches!(c.kind, ColKind::Decimal { .. } | ColKind::Float)
+                && ["total", "amount", "subtotal", "total_amount", "order_total"]
+                    .contains(&snake(&c.name).as_str())
+        }) else {
+            continue;
+        };
+        for child in planned.iter().filter(|c| **c != r.name) {
+            let Some(ci) = infos.get(child) else { continue };
+            let Some(fk) = ci.foreign_keys.iter().find(|f| f.ref_table == r.name) else {
+                continue;
+            };
+            let col = |names: &[&str]| {
+                ci.columns
+                    .iter()
+                    .find(|c| names.contains(&snake(&c.name).as_str()))
+                    .map(|c| c.name.clone())
+            };
+            let price = col(&["unit_price", "unitprice", "price", "item_price"]);
+            let qty = col(&["quantity", "qty", "units"]);
+            let amount = col(&["amount", "line_total", "subtotal", "total"]);
+            let sum = match (price, qty, amount) {
+                (Some(p), Some(q), _) => format!("{p} * {q}"),
+                (_, _, Some(a)) => a,
+                _ => continue,
+            };
+            if !r.derived.iter().any(|d| d.column == total.name) {
+                r.derived.push(super::config::Derived {
+                    column: total.name.clone(),
+                    sum,
+                    from: child.clone(),
+                    key: fk.column.clone(),
+                });
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

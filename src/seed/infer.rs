@@ -77,6 +77,7 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
         count,
         columns,
         notes,
+        derived: Vec::new(),
     }
 }
 
@@ -503,11 +504,11 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
             }
             cols.push((c.reason.clone(), m));
         }
-        tables.push((t, cols, &r.notes));
+        tables.push((t, cols, &r.notes, &r.derived));
     }
     // Written by hand around toml's own rendering, so each column carries its reason.
     let mut out = format!("global_seed = {global_seed}\nbatch_size = {batch_size}\n");
-    for (t, cols, notes) in tables {
+    for (t, cols, notes, derived) in tables {
         out.push_str("\n[[seed_rules.tables]]\n");
         for n in notes.iter() {
             out.push_str(&format!("# {n}\n"));
@@ -518,6 +519,19 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
             if let Some(r) = reason {
                 out.push_str(&format!("# {}\n", r.replace('\n', " ")));
             }
+            out.push_str(&toml::to_string(&m).unwrap_or_default());
+        }
+        for d in derived.iter() {
+            let mut m = toml::Table::new();
+            opt(&mut m, "column", d.column.clone());
+            opt(&mut m, "sum", d.sum.clone());
+            opt(&mut m, "from", d.from.clone());
+            opt(&mut m, "key", d.key.clone());
+            out.push_str("\n[[seed_rules.tables.derived]]\n");
+            out.push_str(&format!(
+                "# set after the load: the sum of {} over the {} rows that reference this row\n",
+                d.sum, d.from
+            ));
             out.push_str(&toml::to_string(&m).unwrap_or_default());
         }
     }

@@ -166,6 +166,28 @@ pub fn apply(rule: &mut TableRule, info: &TableInfo, seed: u64) -> Result<Vec<Ke
             });
             continue;
         }
+        // Columns that are not foreign keys get a small range: twice what the rows need
+        // beside the referenced keys (an invoice's lines 1..8, not 1..count).
+        let referenced: u128 = idx
+            .iter()
+            .filter_map(|&i| match &rule.columns[i].gen {
+                Gen::ForeignKey { keys, .. } => Some(keys.len() as u128),
+                _ => None,
+            })
+            .product::<u128>()
+            .max(1);
+        let own = idx
+            .iter()
+            .filter(|&&i| !matches!(rule.columns[i].gen, Gen::ForeignKey { .. }))
+            .count() as u32;
+        let per = if own == 0 {
+            1
+        } else {
+            let need = (rule.count as u128).div_ceil(referenced).max(1);
+            // The own columns share the need: each gets its own root of it, doubled.
+            let root = (need as f64).powf(1.0 / own as f64).ceil() as u64;
+            (root.saturating_mul(2)).clamp(1, rule.count.max(1))
+        };
         let mut domains = Vec::new();
         let mut ok = true;
         for &i in &idx {
@@ -173,23 +195,17 @@ pub fn apply(rule: &mut TableRule, info: &TableInfo, seed: u64) -> Result<Vec<Ke
             let kind = info.column(&c.name).map(|x| &x.kind);
             let d = match (&c.gen, kind) {
                 (Gen::ForeignKey { keys, .. }, _) => Domain::Keys(keys.clone()),
-                (_, Some(k)) if k.is_integer() => Domain::Ints {
-                    start: 1,
-                    len: rule.count.max(1),
-                },
+                (_, Some(k)) if k.is_integer() => Domain::Ints { start: 1, len: per },
                 (_, Some(ColKind::Text { max_len })) => {
                     let prefix = format!("{}_", c.name);
-                    let digits = rule.count.max(1).to_string().len();
+                    let digits = per.to_string().len();
                     if max_len.is_some_and(|m| (m as usize) < prefix.len() + digits) {
                         Domain::Text {
                             prefix: String::new(),
-                            len: rule.count.max(1),
+                            len: per,
                         }
                     } else {
-                        Domain::Text {
-                            prefix,
-                            len: rule.count.max(1),
-                        }
+                        Domain::Text { prefix, len: per }
                     }
                 }
                 _ => {

@@ -189,6 +189,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                             count,
                             columns,
                             notes: Vec::new(),
+                            derived: Vec::new(),
                         },
                         info,
                         indexes,
@@ -262,6 +263,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 count,
                 columns,
                 notes: Vec::new(),
+                derived: Vec::new(),
             };
             let table = |info: TableInfo, rule: TableRule| PresetTable {
                 info,
@@ -349,6 +351,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                         count: scaled(100_000, factor),
                         columns: gens,
                         notes: Vec::new(),
+                        derived: Vec::new(),
                     },
                     indexes: vec![],
                 }],
@@ -417,6 +420,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                         info: devices,
                         rule: TableRule {
                             notes: Vec::new(),
+                            derived: Vec::new(),
                             name: "devices".into(),
                             count: devices_n,
                             columns: vec![
@@ -442,6 +446,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                         info: readings,
                         rule: TableRule {
                             notes: Vec::new(),
+                            derived: Vec::new(),
                             name: "readings".into(),
                             count: readings_n,
                             columns: vec![

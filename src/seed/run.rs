@@ -185,6 +185,7 @@ pub fn plan_rules(
                     .ok_or_else(|| SeedError::MissingTable(t.clone()))?;
                 v.push(infer_rule(info, *n, opts.locale));
             }
+            super::consistency::derive_totals(&mut v, conn_tables);
             v
         }
     };
@@ -238,6 +239,11 @@ pub async fn read_tables(
         }
     }
     Ok(out)
+}
+
+/// The definition of a planned table.
+fn infos_of<'a>(plan: &'a [Planned], name: &str) -> Option<&'a TableInfo> {
+    plan.iter().find(|p| p.rule.name == name).map(|p| &p.info)
 }
 
 /// Rows each planned table gained, counted by the database; None if it cannot tell.
@@ -722,6 +728,29 @@ pub fn run_seed(
                     // MySQL has no CREATE INDEX IF NOT EXISTS; an existing index is fine.
                     let _ = conn.execute(&dialect.create_index(&t.info.name, col)).await;
                 }
+            }
+        }
+        // Derived columns: a parent's total as the sum over the rows that reference it.
+        for p in &plan {
+            for d in &p.rule.derived {
+                let child = infos_of(&plan, &d.from);
+                let ref_col = child
+                    .and_then(|c| c.fk_for(&d.key))
+                    .map(|f| f.ref_column.clone())
+                    .or_else(|| p.info.pk_column().map(|c| c.name.clone()))
+                    .unwrap_or_else(|| "id".into());
+                let (pt, ct) = (dialect.ident(&p.rule.name), dialect.ident(&d.from));
+                let sql = format!(
+                    "UPDATE {pt} SET {} = (SELECT COALESCE(SUM({}), 0) FROM {ct} WHERE {ct}.{} = {pt}.{})",
+                    dialect.ident(&d.column),
+                    d.sum,
+                    dialect.ident(&d.key),
+                    dialect.ident(&ref_col)
+                );
+                conn.execute(&sql).await.map_err(db(format!(
+                    "setting {}.{} to the sum of {} over {}",
+                    p.rule.name, d.column, d.sum, d.from
+                )))?;
             }
         }
         for p in &plan {
