@@ -413,3 +413,47 @@ fn text_never_cut_silently() {
         "{toml}"
     );
 }
+
+#[test]
+fn unique_indexes_composite_partial_and_on_expressions() {
+    for kind in ALL {
+        let Some(db) = TestDb::new(kind, "uidx") else {
+            continue;
+        };
+        // A composite unique index that is not a constraint, on every database.
+        db.exec(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email VARCHAR(60) NOT NULL, handle VARCHAR(40), deleted BOOLEAN);
+             CREATE TABLE follows (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL, b_id INTEGER NOT NULL,
+               FOREIGN KEY (a_id) REFERENCES people(id), FOREIGN KEY (b_id) REFERENCES people(id));
+             CREATE UNIQUE INDEX follows_pair ON follows (a_id, b_id)",
+        );
+        if kind != Db::Mysql {
+            db.exec(
+                "CREATE UNIQUE INDEX people_live_email ON people (email) WHERE deleted = false;
+                 CREATE UNIQUE INDEX people_handle_lower ON people (lower(handle))",
+            );
+        }
+        let dir = Scratch::new("uidx");
+        let rows = ["--rows", "people=100,follows=5000"];
+        let mut args = vec!["seed", "--db", &db.url, "-q"];
+        args.extend_from_slice(&rows);
+        let o = dbarena(&args, dir.path());
+        let err = stderr(&o);
+        assert!(o.status.success(), "{kind:?}: {err}");
+        assert_eq!(cell(&db, "SELECT COUNT(*) FROM follows"), "5000");
+        if kind != Db::Mysql {
+            assert!(
+                err.contains("people_handle_lower is on an expression"),
+                "{kind:?}: {err}"
+            );
+            args.push("--print-config");
+            let o = dbarena(&args, dir.path());
+            let toml = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                toml.contains("# partial unique index people_live_email")
+                    && toml.contains("# unique index people_handle_lower is on an expression"),
+                "{kind:?}: {toml}"
+            );
+        }
+    }
+}

@@ -147,6 +147,9 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     }
     let mut progress = crate::report::seed_progress::for_stderr(a.quiet);
     let report = run_seed(opts, progress.as_mut())?;
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -350,6 +350,19 @@ impl MyConn {
             .filter_map(|r| r[1].clone())
             .collect();
         let mut unique_keys: Vec<Vec<String>> = Vec::new();
+        let mut index_notes: Vec<String> = Vec::new();
+        for r in keys
+            .iter()
+            .filter(|r| r[2].as_deref() == Some("0") && r[1].is_none())
+        {
+            let name = r[0].clone().unwrap_or_default();
+            let note = format!(
+                "unique index {name} is on an expression, which seeding does not handle: a duplicate can fail the load"
+            );
+            if !index_notes.contains(&note) {
+                index_notes.push(note);
+            }
+        }
         let mut current: Option<(String, Vec<String>)> = None;
         for r in keys.iter().filter(|r| {
             r[0].as_deref() != Some("PRIMARY")
@@ -421,6 +434,7 @@ impl MyConn {
             foreign_keys,
             row_count: 0,
             unique_keys,
+            index_notes,
         }))
     }
 }

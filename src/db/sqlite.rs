@@ -217,6 +217,7 @@ impl SqliteConn {
         }
         let mut unique_cols = Vec::new();
         let mut unique_keys = Vec::new();
+        let mut index_notes = Vec::new();
         let indexes = self.query_text(&format!(
             "SELECT name, \"unique\", origin, partial FROM pragma_index_list({lit})"
         ))?;
@@ -224,10 +225,7 @@ impl SqliteConn {
             if idx.get(1).cloned().flatten().as_deref() != Some("1") {
                 continue;
             }
-            // Partial unique indexes are not handled (the seed reports them in --print-config).
-            if idx.get(3).cloned().flatten().as_deref() == Some("1") {
-                continue;
-            }
+            let partial = idx.get(3).cloned().flatten().as_deref() == Some("1");
             let is_pk = idx.get(2).cloned().flatten().as_deref() == Some("pk");
             let Some(name) = idx.first().cloned().flatten() else {
                 continue;
@@ -236,6 +234,20 @@ impl SqliteConn {
                 "SELECT name FROM pragma_index_info({})",
                 quote_literal(&name)
             ))?;
+            if members
+                .iter()
+                .any(|m| m.first().cloned().flatten().is_none())
+            {
+                index_notes.push(format!(
+                    "unique index {name} is on an expression, which seeding does not handle: a duplicate can fail the load"
+                ));
+                continue;
+            }
+            if partial {
+                index_notes.push(format!(
+                    "partial unique index {name}: filled as if unique on every row"
+                ));
+            }
             if members.len() == 1 {
                 if let Some(c) = members[0].first().cloned().flatten() {
                     unique_cols.push(c);
@@ -300,6 +312,7 @@ impl SqliteConn {
             foreign_keys,
             row_count: 0,
             unique_keys,
+            index_notes,
         }))
     }
 }

@@ -45,6 +45,7 @@ fn table(name: &str, columns: Vec<ColumnInfo>, fks: Vec<ForeignKey>) -> TableInf
         foreign_keys: fks,
         row_count: 0,
         unique_keys: Vec::new(),
+        index_notes: Vec::new(),
     }
 }
 

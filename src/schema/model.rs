@@ -123,6 +123,10 @@ pub struct TableInfo {
     /// [`ColumnInfo::unique`]).
     #[serde(default)]
     pub unique_keys: Vec<Vec<String>>,
+    /// Unique indexes seeding cannot honour exactly (expressions; partial ones are filled as
+    /// if unique everywhere), described for the user.
+    #[serde(default)]
+    pub index_notes: Vec<String>,
 }
 
 impl TableInfo {

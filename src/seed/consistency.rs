@@ -305,6 +305,7 @@ mod tests {
             foreign_keys: vec![],
             row_count: 0,
             unique_keys: vec![],
+            index_notes: vec![],
         };
         let m = moments(&info);
         assert_eq!(m.len(), 4);

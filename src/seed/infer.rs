@@ -65,7 +65,7 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
             });
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = t.index_notes.clone();
     for g in super::keys::key_groups(t) {
         notes.push(format!(
             "key ({}) is filled with unique combinations (of the referenced keys where they are foreign keys)",

@@ -213,6 +213,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 foreign_keys: vec![],
                 row_count: 0,
                 unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let mut branches = mk(
                 "pgbench_branches",
@@ -243,6 +244,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 foreign_keys: vec![],
                 row_count: 0,
                 unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             // pgbench declares fillers as CHAR(n); dbarena keeps the same widths.
             for t in [&mut branches, &mut tellers, &mut accounts] {
@@ -341,6 +343,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 foreign_keys: vec![],
                 row_count: 0,
                 unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             Preset {
                 name: name.into(),
@@ -377,6 +380,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 foreign_keys: vec![],
                 row_count: 0,
                 unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let readings = TableInfo {
                 name: "readings".into(),
@@ -410,6 +414,7 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 }],
                 row_count: 0,
                 unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let devices_n = scaled(1_000, factor);
             let readings_n = scaled(200_000, factor);

@@ -140,6 +140,9 @@ pub struct SeedReport {
     pub total_rows: u64,
     pub seconds: f64,
     pub rows_per_sec: f64,
+    /// What seeding could not honour exactly (expression indexes, overlapping composite keys).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Live progress of the load: (table, rows done, rows planned) snapshots.
@@ -536,6 +539,15 @@ pub fn run_seed(
             .join(", ")
     };
     let started = Instant::now();
+    let mut notes: Vec<String> = plan
+        .iter()
+        .flat_map(|p| {
+            p.info
+                .index_notes
+                .iter()
+                .map(move |n| format!("table {}: {n}", p.rule.name))
+        })
+        .collect();
     for level in &order {
         // Resolve foreign keys of this level from the keys now in the database.
         for &i in level {
@@ -573,14 +585,28 @@ pub fn run_seed(
             // Composite keys: unique combinations of the (now known) referenced keys.
             let table_seed = seed ^ name_hash(&plan[i].rule.name);
             let p = &mut plan[i];
-            if let Err(t) = super::keys::apply(&mut p.rule, &p.info, table_seed) {
-                return Err(SeedError::TooManyCombinations {
-                    table: p.rule.name.clone(),
-                    columns: t.columns.join(", "),
-                    requested: p.rule.count,
-                    possible: t.possible,
+            match super::keys::apply(&mut p.rule, &p.info, table_seed) {
+                Ok(done) => notes.extend(
+                    done.into_iter()
+                        .filter(|n| n.note.starts_with("not handled"))
+                        .map(|n| {
+                            format!(
+                                "table {}: key ({}) {}",
+                                p.rule.name,
+                                n.columns.join(", "),
+                                n.note
+                            )
+                        }),
+                ),
+                Err(t) => {
+                    return Err(SeedError::TooManyCombinations {
+                        table: p.rule.name.clone(),
+                        columns: t.columns.join(", "),
+                        requested: p.rule.count,
+                        possible: t.possible,
+                    }
+                    .into())
                 }
-                .into());
             }
         }
         // Load every table of the level at once; big tables in several chunks.
@@ -780,6 +806,7 @@ pub fn run_seed(
         total_rows: total,
         seconds: secs,
         rows_per_sec: total as f64 / secs.max(1e-9),
+        notes,
     })
 }
 
