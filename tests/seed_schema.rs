@@ -457,3 +457,49 @@ fn unique_indexes_composite_partial_and_on_expressions() {
         }
     }
 }
+
+#[test]
+fn unique_columns_of_any_type_and_the_seed_changes_the_people() {
+    for kind in ALL {
+        let Some(db) = TestDb::new(kind, "uniq") else {
+            continue;
+        };
+        db.exec(
+            "CREATE TABLE days (day DATE PRIMARY KEY, code CHAR(3) NOT NULL UNIQUE, price DECIMAL(8,2) NOT NULL UNIQUE,
+               seen TIMESTAMP NULL UNIQUE, first_name VARCHAR(20), last_name VARCHAR(20), email VARCHAR(60))",
+        );
+        let dir = Scratch::new("uniq");
+        let run = |seed: &str| {
+            let o = dbarena(
+                &[
+                    "seed",
+                    "--db",
+                    &db.url,
+                    "-q",
+                    "--rows",
+                    "days=500",
+                    "--truncate",
+                    "--seed",
+                    seed,
+                ],
+                dir.path(),
+            );
+            assert!(o.status.success(), "{kind:?}: {}", stderr(&o));
+            db.query("SELECT first_name, last_name, email FROM days ORDER BY day")
+        };
+        let a = run("1");
+        assert_eq!(
+            cell(&db, "SELECT COUNT(DISTINCT day) FROM days"),
+            "500",
+            "{kind:?}"
+        );
+        assert_eq!(
+            cell(&db, "SELECT COUNT(DISTINCT seen) FROM days"),
+            "500",
+            "{kind:?}"
+        );
+        let b = run("2");
+        assert_ne!(a, b, "{kind:?}: --seed does not change the people");
+        assert_eq!(run("1"), a, "{kind:?}: the same seed gives other people");
+    }
+}

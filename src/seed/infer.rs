@@ -19,8 +19,12 @@ pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
             _ => None,
         };
         let picked = match moments.iter().find(|m| m.column == c.name) {
-            Some(m) if t.fk_for(&c.name).is_none() => Some((m.gen.clone(), m.meaning.clone())),
-            _ => infer_column(t, c, locale),
+            Some(m)
+                if t.fk_for(&c.name).is_none() && !c.unique && !t.primary_key.contains(&c.name) =>
+            {
+                Some((m.gen.clone(), m.meaning.clone()))
+            }
+            _ => infer_column(t, c, locale, count),
         };
         if let Some((gen, meaning)) = picked {
             let mut meaning = meaning;
@@ -107,7 +111,12 @@ fn unique_by_row(g: &Gen) -> bool {
     )
 }
 
-fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<(Gen, String)> {
+fn infer_column(
+    t: &TableInfo,
+    c: &ColumnInfo,
+    locale: Locale,
+    count: u64,
+) -> Option<(Gen, String)> {
     let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
     if let Some(fk) = t.fk_for(&c.name) {
         if fk.ref_table == t.name {
@@ -142,7 +151,7 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<(Gen, S
     } else {
         ""
     };
-    let gen = infer_by_type(t, c, locale)?;
+    let gen = infer_by_type(t, c, locale, count)?;
     let meaning = if !why.is_empty() {
         format!("{why}: a value per row")
     } else if matches!(gen, Gen::Text { .. }) {
@@ -153,20 +162,52 @@ fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<(Gen, S
     Some((gen, meaning))
 }
 
-fn infer_by_type(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
+fn infer_by_type(t: &TableInfo, c: &ColumnInfo, locale: Locale, count: u64) -> Option<Gen> {
     let name = c.name.to_ascii_lowercase();
     let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
-    if is_pk || (c.unique && c.kind.is_integer()) {
-        return Some(match c.kind {
-            ColKind::SmallInt | ColKind::Int | ColKind::BigInt => {
-                Gen::Sequential { start: 1, step: 1 }
+    if is_pk || c.unique {
+        // A value per row, of any type: numbers count up, times step a day (dates) or a
+        // second, text is numbered (without its prefix when the column is too short for it).
+        const Y2000: i64 = 946_684_800_000_000;
+        let unique = match &c.kind {
+            ColKind::SmallInt
+            | ColKind::Int
+            | ColKind::BigInt
+            | ColKind::Decimal { .. }
+            | ColKind::Float => Some(Gen::Sequential { start: 1, step: 1 }),
+            ColKind::Uuid => Some(Gen::Uuid),
+            ColKind::Date | ColKind::Timestamp => {
+                let step: i64 = if c.kind == ColKind::Date {
+                    86_400_000_000
+                } else {
+                    1_000_000
+                };
+                Some(Gen::Timestamp {
+                    start: Y2000,
+                    end: Y2000 + step * count.max(1) as i64,
+                    monotonic: true,
+                    rows: count.max(1),
+                })
             }
-            ColKind::Uuid => Gen::Uuid,
-            _ => Gen::Template(vec![
-                super::generators::Piece::Lit(format!("{}_", t.name)),
-                super::generators::Piece::Row,
-            ]),
-        });
+            ColKind::Text { max_len } => {
+                let prefix = if is_pk {
+                    format!("{}_", t.name)
+                } else {
+                    format!("{}_", c.name)
+                };
+                let short = max_len.is_some_and(|m| (m as usize) < prefix.len() + 9);
+                let mut p = Vec::new();
+                if !short {
+                    p.push(super::generators::Piece::Lit(prefix));
+                }
+                p.push(super::generators::Piece::Row);
+                Some(Gen::Template(p))
+            }
+            _ => None,
+        };
+        if unique.is_some() {
+            return unique;
+        }
     }
     let max_text = match c.kind {
         ColKind::Text { max_len } => max_len.unwrap_or(255) as usize,

@@ -847,7 +847,24 @@ impl LoadJob {
                 .iter()
                 .map(|c| matches!(p.info.column(&c.name).map(|x| &x.kind), Some(ColKind::Date)))
                 .collect(),
-            columns: p.rule.columns.clone(),
+            columns: p
+                .rule
+                .columns
+                .iter()
+                .map(|c| {
+                    // The row's person, place and linked dates change with the seed too; the
+                    // same seed for every column of the table keeps them agreeing.
+                    let mut c = c.clone();
+                    let mix = seed.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    match &mut c.gen {
+                        Gen::Person { salt, .. }
+                        | Gen::Place { salt, .. }
+                        | Gen::Linked { salt, .. } => *salt ^= mix,
+                        _ => {}
+                    }
+                    c
+                })
+                .collect(),
             offset: p.offset,
             url: url.clone(),
             fresh,
