@@ -753,4 +753,32 @@ step = 2
             "{e}"
         );
     }
+
+    #[test]
+    fn derived_columns_parse_and_bad_ones_name_the_fix() {
+        let ok = "[[seed_rules]]\ntable = \"invoices\"\ncount = 5\n[[seed_rules.derived]]\ncolumn = \"total\"\nsum = \"unit_price * quantity\"\nfrom = \"lines\"\nkey = \"invoice_id\"\n";
+        let c = SeedConfig::parse(ok, "d.toml", Locale::En).unwrap();
+        assert_eq!(
+            c.tables[0].derived,
+            vec![Derived {
+                column: "total".into(),
+                sum: "unit_price * quantity".into(),
+                from: "lines".into(),
+                key: "invoice_id".into(),
+            }]
+        );
+        let bad = ok.replace("key = \"invoice_id\"\n", "");
+        let e = SeedConfig::parse(&bad, "d.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("d.toml:") && e.contains("column, sum, from and key"),
+            "{e}"
+        );
+        let words = "[[seed_rules]]\ntable = \"t\"\ncount = 5\n[[seed_rules.columns]]\nname = \"c\"\ngenerator = \"words\"\nlist = \"poems\"\n";
+        let e = SeedConfig::parse(words, "w.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:") && e.contains("song_title"), "{e}");
+    }
 }
