@@ -173,6 +173,18 @@ pub const PLACE_PARTS: &[(PlacePart, &str)] = &[
     (PlacePart::Phone, "phone"),
 ];
 
+/// The longest value an address generator makes.
+pub fn address_max_len(part: Part) -> usize {
+    let longest = |l: &[&str]| l.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    match part {
+        Part::City => longest(CITIES),
+        Part::State => longest(STATES),
+        Part::Zip => 5,
+        Part::Country => longest(COUNTRIES),
+        _ => 5 + longest(STREETS),
+    }
+}
+
 /// The longest value a person generator makes (emails with up to 12 digits of row number).
 pub fn person_max_len(part: PersonPart, locale: Locale) -> usize {
     let (first, last) = locale.names();

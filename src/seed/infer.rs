@@ -95,6 +95,17 @@ pub fn longest(g: &Gen) -> Option<usize> {
         Gen::Chars { len } => Some(*len),
         Gen::Json => Some(60),
         Gen::Email { .. } => Some(40),
+        Gen::Name(part, locale) => Some(super::generators::person_max_len(
+            match part {
+                Part::First => super::generators::PersonPart::First,
+                Part::Last => super::generators::PersonPart::Last,
+                _ => super::generators::PersonPart::Full,
+            },
+            *locale,
+        )),
+        Gen::Address(part) => Some(super::generators::address_max_len(*part)),
+        Gen::Phone => Some(15),
+        Gen::Enum(w) => w.values.iter().map(|v| v.to_string().chars().count()).max(),
         _ => None,
     }
 }
