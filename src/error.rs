@@ -87,7 +87,8 @@ impl Error {
                     | S::UnknownReference { .. }
                     | S::Cycle(_)
                     | S::TooManyCombinations { .. }
-                    | S::TooLong { .. } => ExitCode::Usage,
+                    | S::TooLong { .. }
+                    | S::IncrementalCompositeKey { .. } => ExitCode::Usage,
                     S::MissingTable(_)
                     | S::NotEmpty { .. }
                     | S::EmptyReference { .. }

@@ -503,3 +503,34 @@ fn unique_columns_of_any_type_and_the_seed_changes_the_people() {
         assert_eq!(run("1"), a, "{kind:?}: the same seed gives other people");
     }
 }
+
+#[test]
+fn incremental_refuses_a_composite_key_it_would_repeat() {
+    let db = TestDb::new(Db::Sqlite, "incr").unwrap();
+    db.exec(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);
+         CREATE TABLE ab (a_id INTEGER NOT NULL REFERENCES a(id), b_id INTEGER NOT NULL REFERENCES b(id), PRIMARY KEY (a_id, b_id))",
+    );
+    let dir = Scratch::new("incr");
+    let o = dbarena(
+        &["seed", "--db", &db.url, "-q", "--rows", "a=10,b=10,ab=30"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = dbarena(
+        &[
+            "seed",
+            "--db",
+            &db.url,
+            "-q",
+            "--rows",
+            "ab=30",
+            "--incremental",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("'ab'") && err.contains("--truncate"), "{err}");
+    assert_eq!(cell(&db, "SELECT COUNT(*) FROM ab"), "30");
+}

@@ -70,6 +70,8 @@ pub enum SeedError {
         longest: usize,
         max: u32,
     },
+    #[error("--incremental cannot add rows to table '{table}': its key ({columns}) is filled with combinations that would repeat the rows already there; use --truncate to reseed it")]
+    IncrementalCompositeKey { table: String, columns: String },
     #[error("--truncate would leave table '{table}' ({rows} rows) pointing at emptied table '{referenced}'; add {table} to --rows, or pass --cascade to empty it too")]
     TruncateBlocked {
         table: String,
@@ -586,6 +588,20 @@ pub fn run_seed(
             let table_seed = seed ^ name_hash(&plan[i].rule.name);
             let p = &mut plan[i];
             match super::keys::apply(&mut p.rule, &p.info, table_seed) {
+                Ok(done)
+                    if p.offset > 0 && done.iter().any(|n| !n.note.starts_with("not handled")) =>
+                {
+                    let cols = done
+                        .iter()
+                        .find(|n| !n.note.starts_with("not handled"))
+                        .map(|n| n.columns.join(", "))
+                        .unwrap_or_default();
+                    return Err(SeedError::IncrementalCompositeKey {
+                        table: p.rule.name.clone(),
+                        columns: cols,
+                    }
+                    .into());
+                }
                 Ok(done) => notes.extend(
                     done.into_iter()
                         .filter(|n| n.note.starts_with("not handled"))
