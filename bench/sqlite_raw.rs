@@ -55,6 +55,7 @@ fn main() {
                             gen: Gen::Chars { len: 100 },
                             null_probability: 0.0,
                             max_len: Some(100),
+                            reason: None,
                         },
                     )
                 })

@@ -89,10 +89,14 @@ impl Error {
                     | S::Nothing
                     | S::UnknownColumn { .. }
                     | S::UnknownReference { .. }
-                    | S::Cycle(_) => ExitCode::Usage,
-                    S::MissingTable(_) | S::NotEmpty { .. } | S::EmptyReference { .. } => {
-                        ExitCode::Schema
-                    }
+                    | S::Cycle(_)
+                    | S::TooManyCombinations { .. }
+                    | S::TooLong { .. }
+                    | S::IncrementalCompositeKey { .. } => ExitCode::Usage,
+                    S::MissingTable(_)
+                    | S::NotEmpty { .. }
+                    | S::EmptyReference { .. }
+                    | S::TruncateBlocked { .. } => ExitCode::Schema,
                     S::Failed { .. } | S::Database { .. } => ExitCode::Database,
                     S::Interrupted(_) => crate::util::signals::interrupted_code(),
                 }

@@ -557,7 +557,7 @@ fn rows_alone_infers_generators_from_the_schema() {
         assert!(o.status.success(), "{}", stderr(&o));
         let toml = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(
-            toml.contains("generator = \"email\"") && toml.contains("references = \"members.id\""),
+            toml.contains("part = \"email\"") && toml.contains("references = \"members.id\""),
             "{toml}"
         );
         let before = dump(&db, "members");

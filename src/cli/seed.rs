@@ -37,6 +37,9 @@ pub struct SeedArgs {
     /// Empty the tables first (presets: drop and recreate them).
     #[arg(long, conflicts_with = "incremental")]
     truncate: bool,
+    /// With --truncate: also empty tables outside the list whose rows reference emptied ones.
+    #[arg(long, requires = "truncate")]
+    cascade: bool,
     /// Append after the rows already there.
     #[arg(long)]
     incremental: bool,
@@ -136,6 +139,7 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
         seed,
         batch_size,
         truncate: a.truncate,
+        cascade: a.cascade,
         incremental: a.incremental,
         connections: a.connections,
         locale,
@@ -148,6 +152,9 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     }
     let mut progress = crate::report::seed_progress::for_stderr(a.quiet);
     let report = run_seed(opts, progress.as_mut())?;
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -311,6 +311,34 @@ impl Connection {
     }
 
     /// Reads a table's columns, keys and row count; `None` if it does not exist.
+    /// Tables with a foreign key to `table` (itself included when it references itself).
+    pub async fn referencing_tables(&mut self, table: &str) -> Result<Vec<String>, DbError> {
+        let lit = quote_literal(table);
+        let sql = match self {
+            Connection::Sqlite(_) => format!(
+                "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' AND f.\"table\" = {lit}"
+            ),
+            Connection::Postgres(_) => format!(
+                "SELECT DISTINCT tc.table_name FROM information_schema.table_constraints tc \
+                 JOIN information_schema.constraint_column_usage ccu \
+                   ON ccu.constraint_name = tc.constraint_name AND ccu.constraint_schema = tc.table_schema \
+                 WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema() \
+                   AND ccu.table_name = {lit}"
+            ),
+            Connection::Mysql(_) => format!(
+                "SELECT DISTINCT table_name FROM information_schema.key_column_usage \
+                 WHERE table_schema = DATABASE() AND referenced_table_name = {lit}"
+            ),
+        };
+        Ok(self
+            .query_text(&sql)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+
     pub async fn introspect(&mut self, table: &str) -> Result<Option<TableInfo>, DbError> {
         let mut info = match self {
             Connection::Sqlite(c) => c.introspect(table)?,

@@ -357,6 +357,42 @@ impl MyConn {
             })
             .filter_map(|r| r[1].clone())
             .collect();
+        let mut unique_keys: Vec<Vec<String>> = Vec::new();
+        let mut index_notes: Vec<String> = Vec::new();
+        for r in keys
+            .iter()
+            .filter(|r| r[2].as_deref() == Some("0") && r[1].is_none())
+        {
+            let name = r[0].clone().unwrap_or_default();
+            let note = format!(
+                "unique index {name} is on an expression, which seeding does not handle: a duplicate can fail the load"
+            );
+            if !index_notes.contains(&note) {
+                index_notes.push(note);
+            }
+        }
+        let mut current: Option<(String, Vec<String>)> = None;
+        for r in keys.iter().filter(|r| {
+            r[0].as_deref() != Some("PRIMARY")
+                && r[2].as_deref() == Some("0")
+                && r[3].as_deref() != Some("1")
+        }) {
+            let (Some(idx), Some(col)) = (r[0].clone(), r[1].clone()) else {
+                continue;
+            };
+            match &mut current {
+                Some((name, cols)) if *name == idx => cols.push(col),
+                _ => {
+                    if let Some((_, cols)) = current.take() {
+                        unique_keys.push(cols);
+                    }
+                    current = Some((idx, vec![col]));
+                }
+            }
+        }
+        if let Some((_, cols)) = current {
+            unique_keys.push(cols);
+        }
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u64>().ok());
         let columns = cols
             .iter()
@@ -405,6 +441,8 @@ impl MyConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
+            index_notes,
         }))
     }
 }

@@ -344,12 +344,62 @@ impl PgConn {
             .collect();
         // A unique constraint counts for a column only when it covers that column alone.
         let mut unique_cols = Vec::new();
+        let mut unique_keys: Vec<Vec<String>> = Vec::new();
+        let mut seen: Vec<Option<String>> = Vec::new();
         for r in keys.iter().filter(|r| r[0].as_deref() == Some("UNIQUE")) {
-            let members = keys.iter().filter(|k| k[1] == r[1]).count();
-            if members == 1 {
+            let members: Vec<String> = keys
+                .iter()
+                .filter(|k| k[1] == r[1])
+                .filter_map(|k| k[2].clone())
+                .collect();
+            if members.len() == 1 {
                 if let Some(c) = r[2].clone() {
                     unique_cols.push(c);
                 }
+            } else if !seen.contains(&r[1]) {
+                seen.push(r[1].clone());
+                unique_keys.push(members);
+            }
+        }
+        // Unique indexes that are not constraints (CREATE UNIQUE INDEX), partial or on
+        // expressions: pg_index knows them all.
+        let mut index_notes = Vec::new();
+        let idx = self
+            .query_text(&format!(
+                "SELECT c.relname, a.attname, i.indpred IS NOT NULL, i.indexprs IS NOT NULL \
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) \
+                 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = to_regclass(quote_ident({lit})) AND i.indisunique AND NOT i.indisprimary \
+                 ORDER BY c.relname, k.ord"
+            ))
+            .await?;
+        let mut names: Vec<String> = idx.iter().filter_map(|r| r[0].clone()).collect();
+        names.dedup();
+        for name in names {
+            let rows: Vec<&Vec<Option<String>>> = idx
+                .iter()
+                .filter(|r| r[0].as_deref() == Some(&name))
+                .collect();
+            let yes = |v: &Option<String>| matches!(v.as_deref(), Some("t") | Some("true"));
+            if rows.iter().any(|r| yes(&r[3]) || r[1].is_none()) {
+                index_notes.push(format!(
+                    "unique index {name} is on an expression, which seeding does not handle: a duplicate can fail the load"
+                ));
+                continue;
+            }
+            if rows.iter().any(|r| yes(&r[2])) {
+                index_notes.push(format!(
+                    "partial unique index {name}: filled as if unique on every row"
+                ));
+            }
+            let cols: Vec<String> = rows.iter().filter_map(|r| r[1].clone()).collect();
+            if cols.len() == 1 {
+                if !unique_cols.contains(&cols[0]) {
+                    unique_cols.push(cols[0].clone());
+                }
+            } else if !unique_keys.contains(&cols) {
+                unique_keys.push(cols);
             }
         }
         let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<u32>().ok());
@@ -421,6 +471,8 @@ impl PgConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
+            index_notes,
         }))
     }
 

@@ -216,13 +216,17 @@ impl SqliteConn {
             return Ok(None);
         }
         let mut unique_cols = Vec::new();
+        let mut unique_keys = Vec::new();
+        let mut index_notes = Vec::new();
         let indexes = self.query_text(&format!(
-            "SELECT name, \"unique\" FROM pragma_index_list({lit})"
+            "SELECT name, \"unique\", origin, partial FROM pragma_index_list({lit})"
         ))?;
         for idx in indexes {
             if idx.get(1).cloned().flatten().as_deref() != Some("1") {
                 continue;
             }
+            let partial = idx.get(3).cloned().flatten().as_deref() == Some("1");
+            let is_pk = idx.get(2).cloned().flatten().as_deref() == Some("pk");
             let Some(name) = idx.first().cloned().flatten() else {
                 continue;
             };
@@ -230,9 +234,31 @@ impl SqliteConn {
                 "SELECT name FROM pragma_index_info({})",
                 quote_literal(&name)
             ))?;
+            if members
+                .iter()
+                .any(|m| m.first().cloned().flatten().is_none())
+            {
+                index_notes.push(format!(
+                    "unique index {name} is on an expression, which seeding does not handle: a duplicate can fail the load"
+                ));
+                continue;
+            }
+            if partial {
+                index_notes.push(format!(
+                    "partial unique index {name}: filled as if unique on every row"
+                ));
+            }
             if members.len() == 1 {
                 if let Some(c) = members[0].first().cloned().flatten() {
                     unique_cols.push(c);
+                }
+            } else if !is_pk {
+                let cols: Vec<String> = members
+                    .iter()
+                    .filter_map(|m| m.first().cloned().flatten())
+                    .collect();
+                if cols.len() == members.len() {
+                    unique_keys.push(cols);
                 }
             }
         }
@@ -285,6 +311,8 @@ impl SqliteConn {
             primary_key,
             foreign_keys,
             row_count: 0,
+            unique_keys,
+            index_notes,
         }))
     }
 }

@@ -44,6 +44,8 @@ fn table(name: &str, columns: Vec<ColumnInfo>, fks: Vec<ForeignKey>) -> TableInf
         primary_key: vec!["id".into()],
         foreign_keys: fks,
         row_count: 0,
+        unique_keys: Vec::new(),
+        index_notes: Vec::new(),
     }
 }
 

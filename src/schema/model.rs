@@ -119,6 +119,14 @@ pub struct TableInfo {
     pub primary_key: Vec<String>,
     pub foreign_keys: Vec<ForeignKey>,
     pub row_count: u64,
+    /// UNIQUE constraints over two or more columns (single-column ones set
+    /// [`ColumnInfo::unique`]).
+    #[serde(default)]
+    pub unique_keys: Vec<Vec<String>>,
+    /// Unique indexes seeding cannot honour exactly (expressions; partial ones are filled as
+    /// if unique everywhere), described for the user.
+    #[serde(default)]
+    pub index_notes: Vec<String>,
 }
 
 impl TableInfo {

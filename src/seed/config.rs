@@ -1,7 +1,9 @@
 //! The seed TOML format: `global_seed`, `batch_size`, and per-table column rules, with
 //! options flat on the column or nested under `options`. Errors point at file:line.
 
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Weighted};
+use super::generators::{
+    name_hash, ColumnGen, Gen, IntDist, Locale, Part, Weighted, WordList, PERSON_PARTS, PLACE_PARTS,
+};
 use crate::datagen::weighted::value_of_toml;
 use crate::datagen::KeyDist;
 use crate::util::time::{now_us, parse_timestamp_us};
@@ -28,6 +30,24 @@ pub struct TableRule {
     pub name: String,
     pub count: u64,
     pub columns: Vec<ColumnGen>,
+    /// What inference noticed about the table (composite keys, indexes it cannot honour),
+    /// printed as comments by `--print-config`.
+    pub notes: Vec<String>,
+    /// Columns computed after the load from other tables' rows.
+    pub derived: Vec<Derived>,
+}
+
+/// A column set after the load to the sum of an expression over the rows of another table
+/// that reference this row: `total = SUM(unit_price * quantity)` of an invoice's lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub column: String,
+    /// SQL over the child table's columns.
+    pub sum: String,
+    /// The child table.
+    pub from: String,
+    /// The child's foreign key column to this table.
+    pub key: String,
 }
 
 /// A parsed seed configuration.
@@ -88,6 +108,11 @@ const GENERATORS: &[(&str, &[&str])] = &[
     ("template", &["template"]),
     ("foreign_key", &["references", "distribution"]),
     ("json", &[]),
+    ("words", &["list"]),
+    ("person", &["part"]),
+    ("place", &["part"]),
+    ("linked_timestamp", &["start", "end", "gaps", "chain"]),
+    ("self_reference", &["start", "step"]),
 ];
 
 impl SeedConfig {
@@ -172,11 +197,11 @@ impl SeedConfig {
             };
             let here = vec![format!("\"{name}\"")];
             for k in t.keys() {
-                if !["name", "table", "count", "columns"].contains(&k.as_str()) {
+                if !["name", "table", "count", "columns", "derived"].contains(&k.as_str()) {
                     return Err(ctx.err(
                         &[here[0].clone(), k.clone()],
                         format!(
-                            "table '{name}': unknown key '{k}' (expected name, count, columns)"
+                            "table '{name}': unknown key '{k}' (expected name, count, columns, derived)"
                         ),
                     ));
                 }
@@ -204,10 +229,36 @@ impl SeedConfig {
                     columns.push(parse_column(&ctx, &name, count, c, locale)?);
                 }
             }
+            let mut derived = Vec::new();
+            if let Some(list) = t.get("derived") {
+                let bad = || {
+                    ctx.err(
+                        &[here[0].clone(), "derived".into()],
+                        format!("table '{name}': each derived entry needs column, sum, from and key strings, e.g. {{ column = \"total\", sum = \"unit_price * quantity\", from = \"invoice_lines\", key = \"invoice_id\" }}"),
+                    )
+                };
+                let T::Array(list) = list else {
+                    return Err(bad());
+                };
+                for d in list {
+                    let get = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+                    match (get("column"), get("sum"), get("from"), get("key")) {
+                        (Some(column), Some(sum), Some(from), Some(key)) => derived.push(Derived {
+                            column,
+                            sum,
+                            from,
+                            key,
+                        }),
+                        _ => return Err(bad()),
+                    }
+                }
+            }
             tables.push(TableRule {
                 name,
                 count,
                 columns,
+                notes: Vec::new(),
+                derived,
             });
         }
         Ok(SeedConfig {
@@ -516,6 +567,88 @@ fn parse_column(
             fk_placeholder(t, col, zipf)
         }
         "json" => Gen::Json,
+        "words" => {
+            let l = get_str("list")?.unwrap_or_default();
+            let names: Vec<&str> = crate::datagen::words::LISTS.iter().map(|x| x.1).collect();
+            Gen::Words(
+                WordList::parse(&l)
+                    .ok_or_else(|| bad_type("list", &format!("one of {}", names.join(", "))))?,
+            )
+        }
+        "person" => {
+            let p = get_str("part")?.unwrap_or_else(|| "full".into());
+            let names: Vec<&str> = PERSON_PARTS.iter().map(|x| x.1).collect();
+            let part = PERSON_PARTS
+                .iter()
+                .find(|x| x.1 == p)
+                .map(|x| x.0)
+                .ok_or_else(|| bad_type("part", &names.join(", ")))?;
+            Gen::Person {
+                part,
+                locale,
+                salt: name_hash(table),
+            }
+        }
+        "place" => {
+            let p = get_str("part")?.unwrap_or_else(|| "city".into());
+            let names: Vec<&str> = PLACE_PARTS.iter().map(|x| x.1).collect();
+            let part = PLACE_PARTS
+                .iter()
+                .find(|x| x.1 == p)
+                .map(|x| x.0)
+                .ok_or_else(|| bad_type("part", &names.join(", ")))?;
+            Gen::Place {
+                part,
+                salt: name_hash(table),
+            }
+        }
+        "linked_timestamp" => {
+            let ts = |k: &str, d: i64| -> Result<i64, SeedConfigError> {
+                match get_str(k)? {
+                    None => Ok(d),
+                    Some(s) => parse_timestamp_us(&s)
+                        .ok_or_else(|| bad_type(k, "a timestamp like \"2024-01-01 00:00:00\"")),
+                }
+            };
+            let start = ts("start", 1_577_836_800_000_000)?;
+            let end = ts("end", 1_735_689_600_000_000)?;
+            if end < start {
+                return Err(ctx.err(&at, format!("{what}: end is before start")));
+            }
+            let mut gaps = Vec::new();
+            match opts.get("gaps") {
+                None => {}
+                Some(T::Array(a)) => {
+                    for g in a {
+                        let pair = g.as_array().and_then(|p| match p.as_slice() {
+                            [T::Integer(lo), T::Integer(hi)] if lo <= hi => Some((*lo, *hi)),
+                            _ => None,
+                        });
+                        gaps.push(pair.ok_or_else(|| {
+                            bad_type("gaps", "a list of [min, max] seconds, e.g. [[0, 86400]]")
+                        })?);
+                    }
+                }
+                Some(_) => {
+                    return Err(bad_type(
+                        "gaps",
+                        "a list of [min, max] seconds, e.g. [[0, 86400]]",
+                    ))
+                }
+            }
+            let chain = get_str("chain")?.unwrap_or_else(|| table.to_string());
+            Gen::Linked {
+                salt: name_hash(&chain),
+                chain,
+                start,
+                end,
+                gaps,
+            }
+        }
+        "self_reference" => Gen::SelfRef {
+            start: get_int("start")?.unwrap_or(1),
+            step: get_int("step")?.unwrap_or(1),
+        },
         _ => unreachable!("generator names were checked above"),
     };
     Ok(ColumnGen {
@@ -523,6 +656,7 @@ fn parse_column(
         gen,
         null_probability,
         max_len: None,
+        reason: None,
     })
 }
 
@@ -618,5 +752,33 @@ step = 2
             e.starts_with("s.toml:9:") && e.contains("must be an integer"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn derived_columns_parse_and_bad_ones_name_the_fix() {
+        let ok = "[[seed_rules]]\ntable = \"invoices\"\ncount = 5\n[[seed_rules.derived]]\ncolumn = \"total\"\nsum = \"unit_price * quantity\"\nfrom = \"lines\"\nkey = \"invoice_id\"\n";
+        let c = SeedConfig::parse(ok, "d.toml", Locale::En).unwrap();
+        assert_eq!(
+            c.tables[0].derived,
+            vec![Derived {
+                column: "total".into(),
+                sum: "unit_price * quantity".into(),
+                from: "lines".into(),
+                key: "invoice_id".into(),
+            }]
+        );
+        let bad = ok.replace("key = \"invoice_id\"\n", "");
+        let e = SeedConfig::parse(&bad, "d.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("d.toml:") && e.contains("column, sum, from and key"),
+            "{e}"
+        );
+        let words = "[[seed_rules]]\ntable = \"t\"\ncount = 5\n[[seed_rules.columns]]\nname = \"c\"\ngenerator = \"words\"\nlist = \"poems\"\n";
+        let e = SeedConfig::parse(words, "w.toml", Locale::En)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:") && e.contains("song_title"), "{e}");
     }
 }

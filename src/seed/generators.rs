@@ -2,8 +2,10 @@
 //! so rows come out the same whatever the parallelism and on every database.
 
 use crate::datagen::keys::KeySet;
+use crate::datagen::places::PLACES;
 use crate::datagen::values::{FIRST, LAST};
 pub use crate::datagen::weighted::Weighted;
+pub use crate::datagen::words::WordList;
 use crate::datagen::{values, KeyDist, Rng};
 use crate::util::time::format_timestamp_us;
 use crate::value::Value;
@@ -107,7 +109,7 @@ impl Locale {
         }
     }
 
-    fn names(self) -> (&'static [&'static str], &'static [&'static str]) {
+    pub fn names(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             Locale::En => (FIRST, LAST),
             Locale::De => (FIRST_DE, LAST_DE),
@@ -127,6 +129,96 @@ pub enum Part {
     State,
     Zip,
     Country,
+}
+
+/// Which part of the row's person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonPart {
+    First,
+    Last,
+    Full,
+    Email,
+    Username,
+}
+
+pub const PERSON_PARTS: &[(PersonPart, &str)] = &[
+    (PersonPart::First, "first"),
+    (PersonPart::Last, "last"),
+    (PersonPart::Full, "full"),
+    (PersonPart::Email, "email"),
+    (PersonPart::Username, "username"),
+];
+
+/// Which part of the row's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacePart {
+    Street,
+    City,
+    State,
+    StateName,
+    Postal,
+    Country,
+    CountryCode,
+    Phone,
+}
+
+pub const PLACE_PARTS: &[(PlacePart, &str)] = &[
+    (PlacePart::Street, "street"),
+    (PlacePart::City, "city"),
+    (PlacePart::State, "state"),
+    (PlacePart::StateName, "state_name"),
+    (PlacePart::Postal, "postal_code"),
+    (PlacePart::Country, "country"),
+    (PlacePart::CountryCode, "country_code"),
+    (PlacePart::Phone, "phone"),
+];
+
+/// The longest value an address generator makes.
+pub fn address_max_len(part: Part) -> usize {
+    let longest = |l: &[&str]| l.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    match part {
+        Part::City => longest(CITIES),
+        Part::State => longest(STATES),
+        Part::Zip => 5,
+        Part::Country => longest(COUNTRIES),
+        _ => 5 + longest(STREETS),
+    }
+}
+
+/// The longest value a person generator makes (emails with up to 12 digits of row number).
+pub fn person_max_len(part: PersonPart, locale: Locale) -> usize {
+    let (first, last) = locale.names();
+    let f = first.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    let l = last.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    match part {
+        PersonPart::First => f,
+        PersonPart::Last => l,
+        PersonPart::Full => f + l + 1,
+        // ß becomes ss: at most twice the letters.
+        PersonPart::Email => 2 * (f + l) + 1 + 12 + "@example.com".len(),
+        PersonPart::Username => 2 * f + 2 + 12,
+    }
+}
+
+/// Letters of a name as they go into an email address or a user name.
+fn ascii_lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_lowercase().next().unwrap_or(c);
+        match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => out.push('a'),
+            'ç' => out.push('c'),
+            'è' | 'é' | 'ê' | 'ë' => out.push('e'),
+            'ì' | 'í' | 'î' | 'ï' => out.push('i'),
+            'ñ' => out.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => out.push('o'),
+            'ù' | 'ú' | 'û' | 'ü' => out.push('u'),
+            'ß' => out.push_str("ss"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// How integers are spread.
@@ -202,6 +294,37 @@ pub enum Gen {
     },
     /// Fixed value (for example pgbench's blank filler).
     Constant(Value),
+    /// Meaningful text from a named list (company, job title, song title, URL, ...).
+    Words(WordList),
+    /// One part of the row's person: every `Person` column of a table with the same `salt`
+    /// describes the same person (first, last and full name, email, user name).
+    Person {
+        part: PersonPart,
+        locale: Locale,
+        salt: u64,
+    },
+    /// One part of the row's place: city, state, postal code, country and phone agree.
+    Place {
+        part: PlacePart,
+        salt: u64,
+    },
+    /// A moment linked to others of the row: an anchor uniform in [start, end] (whole
+    /// seconds), then each gap of `gaps` (seconds, may be negative) added in turn. Columns
+    /// with the same `salt`, anchor and leading gaps share those draws (hire date, then birth
+    /// 18–70 years before it; created, then updated after it).
+    Linked {
+        /// What names the chain in TOML (`table.anchor_column`); `salt` is its hash.
+        chain: String,
+        salt: u64,
+        start: i64,
+        end: i64,
+        gaps: Vec<(i64, i64)>,
+    },
+    /// One column of a composite key's unique combination for this row.
+    KeyPart {
+        space: Arc<super::keys::ComboSpace>,
+        part: usize,
+    },
     /// A foreign key whose referenced keys are not loaded yet; resolved into `ForeignKey`
     /// once the referenced table is filled.
     Reference {
@@ -218,6 +341,8 @@ pub struct ColumnGen {
     pub gen: Gen,
     pub null_probability: f64,
     pub max_len: Option<usize>,
+    /// Why inference chose this generator (shown by `--print-config`).
+    pub reason: Option<String>,
 }
 
 /// Stable 64-bit hash (FNV-1a) of a name: part of each value's seed.
@@ -241,7 +366,45 @@ impl ColumnGen {
         if self.null_probability > 0.0 && rng.chance(self.null_probability) {
             return Value::Null;
         }
-        let v = self.gen.value(&mut rng, row);
+        let mut v = self.gen.value(&mut rng, row);
+        // Word lists draw again until a value fits the column.
+        if let (Gen::Words(_), Some(max)) = (&self.gen, self.max_len) {
+            let mut tries = 0;
+            while tries < 32 && matches!(&v, Value::Text(s) if s.chars().count() > max) {
+                v = self.gen.value(&mut rng, row);
+                tries += 1;
+            }
+        }
+        // Emails and user names too long for the column keep the row's initials instead.
+        if let (
+            Gen::Person {
+                part: part @ (PersonPart::Email | PersonPart::Username),
+                locale,
+                salt,
+            },
+            Some(max),
+        ) = (&self.gen, self.max_len)
+        {
+            if matches!(&v, Value::Text(s) if s.chars().count() > max) {
+                let mut r = Rng::derive(*salt, row);
+                let (first, last) = locale.names();
+                let f = ascii_lower(pick(&mut r, first));
+                let l = ascii_lower(pick(&mut r, last));
+                let (fi, li) = (&f[..1.min(f.len())], &l[..1.min(l.len())]);
+                let short = match part {
+                    PersonPart::Email => {
+                        let a = format!("{fi}.{l}{}@example.com", row + 1);
+                        if a.len() <= max {
+                            a
+                        } else {
+                            format!("{fi}{li}{}@example.com", row + 1)
+                        }
+                    }
+                    _ => format!("{fi}{li}{}", row + 1),
+                };
+                v = Value::Text(short);
+            }
+        }
         match (v, self.max_len) {
             (Value::Text(s), Some(max)) if s.chars().count() > max => {
                 Value::Text(s.chars().take(max).collect())
@@ -373,6 +536,67 @@ impl Gen {
                 rng.chance(0.5)
             )),
             Gen::Constant(v) => v.clone(),
+            Gen::KeyPart { space, part } => space.value(row, *part),
+            Gen::Words(list) => Value::Text(list.value(rng)),
+            Gen::Person { part, locale, salt } => {
+                let mut r = Rng::derive(*salt, row);
+                let (first, last) = locale.names();
+                let f = pick(&mut r, first);
+                let l = pick(&mut r, last);
+                Value::Text(match part {
+                    PersonPart::First => f.to_string(),
+                    PersonPart::Last => l.to_string(),
+                    PersonPart::Full => format!("{f} {l}"),
+                    PersonPart::Email => format!(
+                        "{}.{}{}@example.com",
+                        ascii_lower(f),
+                        ascii_lower(l),
+                        row + 1
+                    ),
+                    PersonPart::Username => format!(
+                        "{}{}{}",
+                        ascii_lower(f),
+                        ascii_lower(l).chars().next().unwrap_or('x'),
+                        row + 1
+                    ),
+                })
+            }
+            Gen::Place { part, salt } => {
+                let mut r = Rng::derive(*salt ^ 0x9e37_79b9_7f4a_7c15, row);
+                let place = &PLACES[r.below(PLACES.len() as u64) as usize];
+                Value::Text(match part {
+                    PlacePart::Street => {
+                        format!("{} {}", 1 + rng.below(9999), pick(rng, STREETS))
+                    }
+                    PlacePart::City => place.city.to_string(),
+                    PlacePart::State => place.state.to_string(),
+                    PlacePart::StateName => place.state_name.to_string(),
+                    PlacePart::Postal => place.postal_code(r.next_u64()),
+                    PlacePart::Country => place.country.to_string(),
+                    PlacePart::CountryCode => place.country_code.to_string(),
+                    PlacePart::Phone => format!(
+                        "+{} {:03} {:03} {:04}",
+                        place.phone,
+                        200 + rng.below(800),
+                        rng.below(1000),
+                        rng.below(10_000)
+                    ),
+                })
+            }
+            Gen::Linked {
+                salt,
+                chain: _,
+                start,
+                end,
+                gaps,
+            } => {
+                let mut r = Rng::derive(*salt, row);
+                let mut s = r.range_i64(start / 1_000_000, end / 1_000_000);
+                for (lo, hi) in gaps {
+                    s += r.range_i64(*lo, *hi);
+                }
+                Value::Timestamp(s * 1_000_000)
+            }
             Gen::Reference { .. } => Value::Null,
             Gen::RowDiv { divisor, offset } => Value::Int((row / divisor.max(&1)) as i64 + offset),
             Gen::YcsbKey => Value::Text(ycsb_key(row)),
@@ -424,6 +648,7 @@ mod tests {
             gen: Gen::Text { min: 5, max: 20 },
             null_probability: 0.0,
             max_len: None,
+            reason: None,
         };
         let a: Vec<Value> = (0..100).map(|r| g.value(7, r)).collect();
         let b: Vec<Value> = (0..100).rev().map(|r| g.value(7, r)).collect();
@@ -446,6 +671,7 @@ mod tests {
             gen: Gen::Email { unique: true },
             null_probability: 0.3,
             max_len: None,
+            reason: None,
         };
         let vals: Vec<Value> = (0..10_000).map(|r| g.value(1, r)).collect();
         let nulls = vals.iter().filter(|v| **v == Value::Null).count();

@@ -2,7 +2,9 @@
 //! TOML that `--print-config` writes so the user can edit it.
 
 use super::config::{fk_placeholder, TableRule};
-use super::generators::{ColumnGen, Gen, IntDist, Locale, Part, Weighted};
+use super::generators::{
+    ColumnGen, Gen, IntDist, Locale, Part, Weighted, PERSON_PARTS, PLACE_PARTS,
+};
 use crate::schema::{ColKind, ColumnInfo, TableInfo};
 use crate::value::Value;
 
@@ -10,47 +12,213 @@ use crate::value::Value;
 /// to their default or NULL.
 pub fn infer_rule(t: &TableInfo, count: u64, locale: Locale) -> TableRule {
     let mut columns = Vec::new();
+    let moments = super::consistency::moments(t);
     for c in &t.columns {
-        if let Some(gen) = infer_column(t, c, locale) {
-            let max_len = match c.kind {
-                ColKind::Text { max_len } => max_len.map(|m| m as usize),
-                _ => None,
-            };
+        let max_len = match c.kind {
+            ColKind::Text { max_len } => max_len.map(|m| m as usize),
+            _ => None,
+        };
+        let picked = match moments.iter().find(|m| m.column == c.name) {
+            Some(m)
+                if t.fk_for(&c.name).is_none() && !c.unique && !t.primary_key.contains(&c.name) =>
+            {
+                Some((m.gen.clone(), m.meaning.clone()))
+            }
+            _ => infer_column(t, c, locale, count),
+        };
+        if let Some((gen, meaning)) = picked {
+            let mut meaning = meaning;
+            if let Some(g) = super::keys::key_groups(t)
+                .iter()
+                .find(|g| g.contains(&c.name))
+            {
+                meaning.push_str(&format!(
+                    "; part of the key ({}), filled with unique combinations instead",
+                    g.join(", ")
+                ));
+            }
+            if let (Some(m), Some(longest)) = (max_len, longest(&gen)) {
+                if longest > m && matches!(gen, Gen::Person { .. }) {
+                    meaning.push_str(&format!(
+                        "; shortened to the person's initials where the full form does not fit {}",
+                        c.sql_type
+                    ));
+                } else if longest > m && matches!(gen, Gen::Words(_)) {
+                    meaning.push_str(&format!(
+                        "; drawn again until a value fits {} (cut where no draw does)",
+                        c.sql_type
+                    ));
+                } else if longest > m {
+                    meaning.push_str(&format!(
+                        "; values longer than {m} characters are cut to fit {}",
+                        c.sql_type
+                    ));
+                }
+            }
             columns.push(ColumnGen {
                 name: c.name.clone(),
                 gen,
                 null_probability: 0.0,
                 max_len,
+                reason: Some(super::meaning::reason(
+                    &t.name,
+                    &c.name,
+                    &c.sql_type,
+                    &meaning,
+                )),
             });
         }
+    }
+    let mut notes = t.index_notes.clone();
+    for g in super::keys::key_groups(t) {
+        notes.push(format!(
+            "key ({}) is filled with unique combinations (of the referenced keys where they are foreign keys)",
+            g.join(", ")
+        ));
     }
     TableRule {
         name: t.name.clone(),
         count,
         columns,
+        notes,
+        derived: Vec::new(),
     }
 }
 
-fn infer_column(t: &TableInfo, c: &ColumnInfo, locale: Locale) -> Option<Gen> {
-    let name = c.name.to_ascii_lowercase();
+/// The longest text a generator makes, where it is known.
+pub fn longest(g: &Gen) -> Option<usize> {
+    match g {
+        Gen::Words(l) => Some(l.max_len()),
+        Gen::Person { part, locale, .. } => Some(super::generators::person_max_len(*part, *locale)),
+        Gen::Uuid => Some(36),
+        Gen::Text { max, .. } => Some(*max),
+        Gen::Chars { len } => Some(*len),
+        Gen::Json => Some(60),
+        Gen::Email { .. } => Some(40),
+        Gen::Name(part, locale) => Some(super::generators::person_max_len(
+            match part {
+                Part::First => super::generators::PersonPart::First,
+                Part::Last => super::generators::PersonPart::Last,
+                _ => super::generators::PersonPart::Full,
+            },
+            *locale,
+        )),
+        Gen::Address(part) => Some(super::generators::address_max_len(*part)),
+        Gen::Phone => Some(15),
+        Gen::Enum(w) => w.values.iter().map(|v| v.to_string().chars().count()).max(),
+        _ => None,
+    }
+}
+
+/// Whether two rows never get the same value.
+fn unique_by_row(g: &Gen) -> bool {
+    matches!(
+        g,
+        Gen::Person {
+            part: super::generators::PersonPart::Email | super::generators::PersonPart::Username,
+            ..
+        } | Gen::Uuid
+            | Gen::Sequential { .. }
+    )
+}
+
+fn infer_column(
+    t: &TableInfo,
+    c: &ColumnInfo,
+    locale: Locale,
+    count: u64,
+) -> Option<(Gen, String)> {
     let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
     if let Some(fk) = t.fk_for(&c.name) {
         if fk.ref_table == t.name {
-            return Some(Gen::SelfRef { start: 1, step: 1 });
+            return Some((
+                Gen::SelfRef { start: 1, step: 1 },
+                format!(
+                    "self-reference to {}.{}: an earlier row (NULL in the first)",
+                    fk.ref_table, fk.ref_column
+                ),
+            ));
         }
-        return Some(fk_placeholder(&fk.ref_table, &fk.ref_column, false));
+        return Some((
+            fk_placeholder(&fk.ref_table, &fk.ref_column, true),
+            format!(
+                "foreign key to {}.{}, skewed popularity (zipfian: a few rows referenced often)",
+                fk.ref_table, fk.ref_column
+            ),
+        ));
     }
-    if is_pk || (c.unique && c.kind.is_integer()) {
-        return Some(match c.kind {
-            ColKind::SmallInt | ColKind::Int | ColKind::BigInt => {
-                Gen::Sequential { start: 1, step: 1 }
+    let key = is_pk || c.unique;
+    if !is_pk || !c.kind.is_integer() {
+        if let Some(g) = super::meaning::guess(&t.name, c, locale) {
+            if !key || unique_by_row(&g.gen) {
+                return Some((g.gen, g.meaning));
             }
-            ColKind::Uuid => Gen::Uuid,
-            _ => Gen::Template(vec![
-                super::generators::Piece::Lit(format!("{}_", t.name)),
-                super::generators::Piece::Row,
-            ]),
-        });
+        }
+    }
+    let why = if is_pk {
+        "primary key"
+    } else if c.unique {
+        "unique"
+    } else {
+        ""
+    };
+    let gen = infer_by_type(t, c, locale, count)?;
+    let meaning = if !why.is_empty() {
+        format!("{why}: a value per row")
+    } else if matches!(gen, Gen::Text { .. }) {
+        "no meaning known from the name: text of the column's length (rename the generator to correct it)".to_string()
+    } else {
+        "no meaning known from the name: a value of the type".to_string()
+    };
+    Some((gen, meaning))
+}
+
+fn infer_by_type(t: &TableInfo, c: &ColumnInfo, locale: Locale, count: u64) -> Option<Gen> {
+    let name = c.name.to_ascii_lowercase();
+    let is_pk = t.primary_key.len() == 1 && t.primary_key[0] == c.name;
+    if is_pk || c.unique {
+        // A value per row, of any type: numbers count up, times step a day (dates) or a
+        // second, text is numbered (without its prefix when the column is too short for it).
+        const Y2000: i64 = 946_684_800_000_000;
+        let unique = match &c.kind {
+            ColKind::SmallInt
+            | ColKind::Int
+            | ColKind::BigInt
+            | ColKind::Decimal { .. }
+            | ColKind::Float => Some(Gen::Sequential { start: 1, step: 1 }),
+            ColKind::Uuid => Some(Gen::Uuid),
+            ColKind::Date | ColKind::Timestamp => {
+                let step: i64 = if c.kind == ColKind::Date {
+                    86_400_000_000
+                } else {
+                    1_000_000
+                };
+                Some(Gen::Timestamp {
+                    start: Y2000,
+                    end: Y2000 + step * count.max(1) as i64,
+                    monotonic: true,
+                    rows: count.max(1),
+                })
+            }
+            ColKind::Text { max_len } => {
+                let prefix = if is_pk {
+                    format!("{}_", t.name)
+                } else {
+                    format!("{}_", c.name)
+                };
+                let short = max_len.is_some_and(|m| (m as usize) < prefix.len() + 9);
+                let mut p = Vec::new();
+                if !short {
+                    p.push(super::generators::Piece::Lit(prefix));
+                }
+                p.push(super::generators::Piece::Row);
+                Some(Gen::Template(p))
+            }
+            _ => None,
+        };
+        if unique.is_some() {
+            return unique;
+        }
     }
     let max_text = match c.kind {
         ColKind::Text { max_len } => max_len.unwrap_or(255) as usize,
@@ -328,26 +496,96 @@ pub fn to_toml(global_seed: u64, batch_size: usize, rules: &[TableRule]) -> Stri
                     "foreign_key"
                 }
                 Gen::Json => "json",
-                // Generators only presets use; written as their closest configurable form.
-                Gen::SelfRef { .. } | Gen::ForeignKey { .. } => continue,
-                Gen::RowDiv { .. } | Gen::YcsbKey | Gen::Chars { .. } | Gen::Constant(_) => {
-                    continue
+                Gen::Words(list) => {
+                    opt(&mut m, "list", list.name());
+                    "words"
                 }
+                Gen::Person { part, .. } => {
+                    let p = PERSON_PARTS
+                        .iter()
+                        .find(|x| x.0 == *part)
+                        .map(|x| x.1)
+                        .unwrap_or("full");
+                    opt(&mut m, "part", p);
+                    "person"
+                }
+                Gen::Place { part, .. } => {
+                    let p = PLACE_PARTS
+                        .iter()
+                        .find(|x| x.0 == *part)
+                        .map(|x| x.1)
+                        .unwrap_or("city");
+                    opt(&mut m, "part", p);
+                    "place"
+                }
+                Gen::Linked {
+                    chain,
+                    start,
+                    end,
+                    gaps,
+                    ..
+                } => {
+                    opt(&mut m, "start", ts_text(*start));
+                    opt(&mut m, "end", ts_text(*end));
+                    if !gaps.is_empty() {
+                        let g: Vec<toml::Value> = gaps
+                            .iter()
+                            .map(|(a, b)| toml::Value::Array(vec![(*a).into(), (*b).into()]))
+                            .collect();
+                        opt(&mut m, "gaps", g);
+                    }
+                    opt(&mut m, "chain", chain.clone());
+                    "linked_timestamp"
+                }
+                Gen::SelfRef { start, step } => {
+                    opt(&mut m, "start", *start);
+                    opt(&mut m, "step", *step);
+                    "self_reference"
+                }
+                // Generators only presets use; written as their closest configurable form.
+                Gen::ForeignKey { .. } => continue,
+                Gen::RowDiv { .. }
+                | Gen::YcsbKey
+                | Gen::Chars { .. }
+                | Gen::Constant(_)
+                | Gen::KeyPart { .. } => continue,
             };
             m.insert("generator".into(), toml::Value::String(generator.into()));
             if c.null_probability > 0.0 {
                 opt(&mut m, "null_probability", c.null_probability);
             }
-            cols.push(toml::Value::Table(m));
+            cols.push((c.reason.clone(), m));
         }
-        opt(&mut t, "columns", cols);
-        tables.push(toml::Value::Table(t));
+        tables.push((t, cols, &r.notes, &r.derived));
     }
-    let mut rules_t = toml::Table::new();
-    rules_t.insert("tables".into(), toml::Value::Array(tables));
-    let mut root = toml::Table::new();
-    opt(&mut root, "global_seed", global_seed as i64);
-    opt(&mut root, "batch_size", batch_size as i64);
-    root.insert("seed_rules".into(), toml::Value::Table(rules_t));
-    toml::to_string_pretty(&root).unwrap_or_default()
+    // Written by hand around toml's own rendering, so each column carries its reason.
+    let mut out = format!("global_seed = {global_seed}\nbatch_size = {batch_size}\n");
+    for (t, cols, notes, derived) in tables {
+        out.push_str("\n[[seed_rules.tables]]\n");
+        for n in notes.iter() {
+            out.push_str(&format!("# {n}\n"));
+        }
+        out.push_str(&toml::to_string(&t).unwrap_or_default());
+        for (reason, m) in cols {
+            out.push_str("\n[[seed_rules.tables.columns]]\n");
+            if let Some(r) = reason {
+                out.push_str(&format!("# {}\n", r.replace('\n', " ")));
+            }
+            out.push_str(&toml::to_string(&m).unwrap_or_default());
+        }
+        for d in derived.iter() {
+            let mut m = toml::Table::new();
+            opt(&mut m, "column", d.column.clone());
+            opt(&mut m, "sum", d.sum.clone());
+            opt(&mut m, "from", d.from.clone());
+            opt(&mut m, "key", d.key.clone());
+            out.push_str("\n[[seed_rules.tables.derived]]\n");
+            out.push_str(&format!(
+                "# set after the load: the sum of {} over the {} rows that reference this row\n",
+                d.sum, d.from
+            ));
+            out.push_str(&toml::to_string(&m).unwrap_or_default());
+        }
+    }
+    out
 }

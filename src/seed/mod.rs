@@ -3,8 +3,11 @@
 
 pub mod builtin;
 pub mod config;
+pub mod consistency;
 pub mod generators;
 pub mod infer;
+pub mod keys;
+pub mod meaning;
 pub mod presets;
 pub mod run;
 

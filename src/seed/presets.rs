@@ -32,6 +32,7 @@ fn g(name: &str, gen: Gen) -> ColumnGen {
         gen,
         null_probability: 0.0,
         max_len: None,
+        reason: None,
     }
 }
 
@@ -187,6 +188,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                             name: info.name.clone(),
                             count,
                             columns,
+                            notes: Vec::new(),
+                            derived: Vec::new(),
                         },
                         info,
                         indexes,
@@ -209,6 +212,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 columns,
                 foreign_keys: vec![],
                 row_count: 0,
+                unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let mut branches = mk(
                 "pgbench_branches",
@@ -238,6 +243,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 ],
                 foreign_keys: vec![],
                 row_count: 0,
+                unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             // pgbench declares fillers as CHAR(n); dbarena keeps the same widths.
             for t in [&mut branches, &mut tellers, &mut accounts] {
@@ -257,6 +264,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 name: name.into(),
                 count,
                 columns,
+                notes: Vec::new(),
+                derived: Vec::new(),
             };
             let table = |info: TableInfo, rule: TableRule| PresetTable {
                 info,
@@ -333,6 +342,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 columns,
                 foreign_keys: vec![],
                 row_count: 0,
+                unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             Preset {
                 name: name.into(),
@@ -342,6 +353,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                         name: "usertable".into(),
                         count: scaled(100_000, factor),
                         columns: gens,
+                        notes: Vec::new(),
+                        derived: Vec::new(),
                     },
                     indexes: vec![],
                 }],
@@ -366,6 +379,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                 ],
                 foreign_keys: vec![],
                 row_count: 0,
+                unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let readings = TableInfo {
                 name: "readings".into(),
@@ -398,6 +413,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                     ref_column: "id".into(),
                 }],
                 row_count: 0,
+                unique_keys: Vec::new(),
+                index_notes: Vec::new(),
             };
             let devices_n = scaled(1_000, factor);
             let readings_n = scaled(200_000, factor);
@@ -407,6 +424,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                     PresetTable {
                         info: devices,
                         rule: TableRule {
+                            notes: Vec::new(),
+                            derived: Vec::new(),
                             name: "devices".into(),
                             count: devices_n,
                             columns: vec![
@@ -431,6 +450,8 @@ pub fn preset(name: &str, factor: f64, scale: u64, locale: Locale) -> Option<Pre
                     PresetTable {
                         info: readings,
                         rule: TableRule {
+                            notes: Vec::new(),
+                            derived: Vec::new(),
                             name: "readings".into(),
                             count: readings_n,
                             columns: vec![

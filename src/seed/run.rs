@@ -62,8 +62,31 @@ pub enum SeedError {
         #[source]
         source: DbError,
     },
+    #[error("table '{table}', column '{column}': the generator makes values of up to {longest} characters but the column is {sql_type}; set max_length = {max} (text generator), choose a shorter generator, or widen the column")]
+    TooLong {
+        table: String,
+        column: String,
+        sql_type: String,
+        longest: usize,
+        max: u32,
+    },
+    #[error("--incremental cannot add rows to table '{table}': its key ({columns}) is filled with combinations that would repeat the rows already there; use --truncate to reseed it")]
+    IncrementalCompositeKey { table: String, columns: String },
+    #[error("--truncate would leave table '{table}' ({rows} rows) pointing at emptied table '{referenced}'; add {table} to --rows, or pass --cascade to empty it too")]
+    TruncateBlocked {
+        table: String,
+        referenced: String,
+        rows: u64,
+    },
     #[error("interrupted; rows committed so far: {0}")]
     Interrupted(String),
+    #[error("table '{table}': {requested} rows asked for, but the key ({columns}) has only {possible} unique combinations of the referenced rows; lower --rows {table}=N to at most {possible} or seed more rows in the referenced tables")]
+    TooManyCombinations {
+        table: String,
+        columns: String,
+        requested: u64,
+        possible: u128,
+    },
 }
 
 fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> SeedError {
@@ -93,6 +116,8 @@ pub struct SeedOptions {
     pub seed: Option<u64>,
     pub batch_size: Option<usize>,
     pub truncate: bool,
+    /// With `truncate`: also empty tables outside the plan that reference emptied ones.
+    pub cascade: bool,
     pub incremental: bool,
     pub connections: Option<usize>,
     pub locale: Locale,
@@ -117,6 +142,9 @@ pub struct SeedReport {
     pub total_rows: u64,
     pub seconds: f64,
     pub rows_per_sec: f64,
+    /// What seeding could not honour exactly (expression indexes, overlapping composite keys).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Live progress of the load: (table, rows done, rows planned) snapshots.
@@ -162,6 +190,7 @@ pub fn plan_rules(
                     .ok_or_else(|| SeedError::MissingTable(t.clone()))?;
                 v.push(infer_rule(info, *n, opts.locale));
             }
+            super::consistency::derive_totals(&mut v, conn_tables);
             v
         }
     };
@@ -215,6 +244,30 @@ pub async fn read_tables(
         }
     }
     Ok(out)
+}
+
+/// The definition of a planned table.
+fn infos_of<'a>(plan: &'a [Planned], name: &str) -> Option<&'a TableInfo> {
+    plan.iter().find(|p| p.rule.name == name).map(|p| &p.info)
+}
+
+/// Rows each planned table gained, counted by the database; None if it cannot tell.
+async fn committed_in_db(conn: &mut Connection, plan: &[Planned]) -> Option<String> {
+    let d = conn.dialect();
+    let mut parts = Vec::new();
+    for p in plan {
+        let rows = conn
+            .query_text(&format!("SELECT COUNT(*) FROM {}", d.ident(&p.rule.name)))
+            .await
+            .ok()?;
+        let n: u64 = rows.first()?.first()?.as_deref()?.parse().ok()?;
+        parts.push(format!(
+            "{}={}",
+            p.rule.name,
+            n.saturating_sub(p.info.row_count)
+        ));
+    }
+    Some(parts.join(", "))
 }
 
 /// Orders tables into levels: every table's references are in earlier levels.
@@ -358,6 +411,19 @@ pub fn run_seed(
                 if c.max_len.is_none() {
                     if let Some(ColKind::Text { max_len: Some(m) }) = info.column(&c.name).map(|x| &x.kind) {
                         c.max_len = Some(*m as usize);
+                        // A rule written by the user must fit; inferred ones say where they cut.
+                        let fits_by_itself = matches!(c.gen, Gen::Words(_) | Gen::Person { .. });
+                        if let Some(longest) = super::infer::longest(&c.gen).filter(|l| *l > *m as usize && !fits_by_itself) {
+                            if c.reason.is_none() && preset.is_none() {
+                                return Err(SeedError::TooLong {
+                                    table: rule.name.clone(),
+                                    column: c.name.clone(),
+                                    sql_type: info.column(&c.name).map(|x| x.sql_type.clone()).unwrap_or_default(),
+                                    longest,
+                                    max: *m,
+                                });
+                            }
+                        }
                     }
                 }
             }
@@ -390,6 +456,32 @@ pub fn run_seed(
             }
         }
         if !to_truncate.is_empty() {
+            // Tables outside the list that reference emptied ones: empty ones are emptied too
+            // (PostgreSQL refuses TRUNCATE otherwise); ones with rows block, unless --cascade.
+            let mut extra: Vec<String> = Vec::new();
+            let mut queue = to_truncate.clone();
+            while let Some(t) = queue.pop() {
+                let refs = conn.referencing_tables(&t).await.map_err(db(format!("reading the tables that reference {t}")))?;
+                for r in refs {
+                    if to_truncate.contains(&r) || extra.contains(&r) {
+                        continue;
+                    }
+                    let n = conn
+                        .query_text(&format!("SELECT COUNT(*) FROM {}", dialect.ident(&r)))
+                        .await
+                        .map_err(db(format!("counting the rows of {r}")))?;
+                    let rows: u64 = n.first().and_then(|x| x.first().cloned().flatten()).and_then(|s| s.parse().ok()).unwrap_or(0);
+                    if rows > 0 && !opts.cascade {
+                        return Err(SeedError::TruncateBlocked { table: r, referenced: t, rows });
+                    }
+                    extra.push(r.clone());
+                    queue.push(r);
+                }
+            }
+            // Referencing tables first, the deepest first.
+            extra.reverse();
+            extra.extend(to_truncate.iter().cloned());
+            let to_truncate = extra;
             for sql in dialect.truncate(&to_truncate) {
                 conn.execute(&sql).await.map_err(db(format!("emptying {}", to_truncate.join(", "))))?;
             }
@@ -449,6 +541,15 @@ pub fn run_seed(
             .join(", ")
     };
     let started = Instant::now();
+    let mut notes: Vec<String> = plan
+        .iter()
+        .flat_map(|p| {
+            p.info
+                .index_notes
+                .iter()
+                .map(move |n| format!("table {}: {n}", p.rule.name))
+        })
+        .collect();
     for level in &order {
         // Resolve foreign keys of this level from the keys now in the database.
         for &i in level {
@@ -482,6 +583,46 @@ pub fn run_seed(
                     KeyDist::Uniform
                 };
                 plan[i].rule.columns[ci].gen = Gen::ForeignKey { keys: set, dist };
+            }
+            // Composite keys: unique combinations of the (now known) referenced keys.
+            let table_seed = seed ^ name_hash(&plan[i].rule.name);
+            let p = &mut plan[i];
+            match super::keys::apply(&mut p.rule, &p.info, table_seed) {
+                Ok(done)
+                    if p.offset > 0 && done.iter().any(|n| !n.note.starts_with("not handled")) =>
+                {
+                    let cols = done
+                        .iter()
+                        .find(|n| !n.note.starts_with("not handled"))
+                        .map(|n| n.columns.join(", "))
+                        .unwrap_or_default();
+                    return Err(SeedError::IncrementalCompositeKey {
+                        table: p.rule.name.clone(),
+                        columns: cols,
+                    }
+                    .into());
+                }
+                Ok(done) => notes.extend(
+                    done.into_iter()
+                        .filter(|n| n.note.starts_with("not handled"))
+                        .map(|n| {
+                            format!(
+                                "table {}: key ({}) {}",
+                                p.rule.name,
+                                n.columns.join(", "),
+                                n.note
+                            )
+                        }),
+                ),
+                Err(t) => {
+                    return Err(SeedError::TooManyCombinations {
+                        table: p.rule.name.clone(),
+                        columns: t.columns.join(", "),
+                        requested: p.rule.count,
+                        possible: t.possible,
+                    }
+                    .into())
+                }
             }
         }
         // Load every table of the level at once; big tables in several chunks.
@@ -568,14 +709,19 @@ pub fn run_seed(
         }
         if let Some((i, batch, source)) = failure {
             progress.finish();
+            // What the database holds now (a loader's own count can lag: SQLite commits a
+            // fresh load every 50,000 rows by itself).
+            let committed = rt
+                .block_on(committed_in_db(&mut conn, &plan))
+                .unwrap_or_else(|| committed_text(&counters, &plan));
             if source.code == "interrupted" {
-                return Err(SeedError::Interrupted(committed_text(&counters, &plan)).into());
+                return Err(SeedError::Interrupted(committed).into());
             }
             return Err(SeedError::Failed {
                 table: plan[i].rule.name.clone(),
                 batch,
                 source,
-                committed: committed_text(&counters, &plan),
+                committed,
             }
             .into());
         }
@@ -626,6 +772,29 @@ pub fn run_seed(
                 }
             }
         }
+        // Derived columns: a parent's total as the sum over the rows that reference it.
+        for p in &plan {
+            for d in &p.rule.derived {
+                let child = infos_of(&plan, &d.from);
+                let ref_col = child
+                    .and_then(|c| c.fk_for(&d.key))
+                    .map(|f| f.ref_column.clone())
+                    .or_else(|| p.info.pk_column().map(|c| c.name.clone()))
+                    .unwrap_or_else(|| "id".into());
+                let (pt, ct) = (dialect.ident(&p.rule.name), dialect.ident(&d.from));
+                let sql = format!(
+                    "UPDATE {pt} SET {} = (SELECT COALESCE(SUM({}), 0) FROM {ct} WHERE {ct}.{} = {pt}.{})",
+                    dialect.ident(&d.column),
+                    d.sum,
+                    dialect.ident(&d.key),
+                    dialect.ident(&ref_col)
+                );
+                conn.execute(&sql).await.map_err(db(format!(
+                    "setting {}.{} to the sum of {} over {}",
+                    p.rule.name, d.column, d.sum, d.from
+                )))?;
+            }
+        }
         for p in &plan {
             if p.rule.count == 0 {
                 continue;
@@ -653,6 +822,7 @@ pub fn run_seed(
         total_rows: total,
         seconds: secs,
         rows_per_sec: total as f64 / secs.max(1e-9),
+        notes,
     })
 }
 
@@ -693,7 +863,24 @@ impl LoadJob {
                 .iter()
                 .map(|c| matches!(p.info.column(&c.name).map(|x| &x.kind), Some(ColKind::Date)))
                 .collect(),
-            columns: p.rule.columns.clone(),
+            columns: p
+                .rule
+                .columns
+                .iter()
+                .map(|c| {
+                    // The row's person, place and linked dates change with the seed too; the
+                    // same seed for every column of the table keeps them agreeing.
+                    let mut c = c.clone();
+                    let mix = seed.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    match &mut c.gen {
+                        Gen::Person { salt, .. }
+                        | Gen::Place { salt, .. }
+                        | Gen::Linked { salt, .. } => *salt ^= mix,
+                        _ => {}
+                    }
+                    c
+                })
+                .collect(),
             offset: p.offset,
             url: url.clone(),
             fresh,
