@@ -67,6 +67,7 @@ fn history(n: usize, clients: u64, seed: u64) -> History {
                 typ,
                 time,
                 value,
+                error: None,
             })
             .collect(),
     }

@@ -160,6 +160,7 @@ impl Script {
             typ,
             time: self.t,
             value,
+            error: None,
         });
     }
 
@@ -449,6 +450,59 @@ fn list_append_runs_as_a_workload_with_its_check_in_the_result() {
         assert!(
             summary.contains("list-append check against serializable: pass"),
             "{summary}"
+        );
+    }
+}
+
+/// `verify` is bounded by default (a rate, said in the help), and a failed or unknown
+/// operation says why in the history: the database's conflict handling apart from faults.
+#[test]
+fn histories_are_bounded_and_failures_carry_their_error_class() {
+    let Some(db) = TestDb::new(Db::Sqlite, "vbound") else {
+        return;
+    };
+    let dir = Scratch::new("vbound");
+    let (code, err, hist) = verify(&db, &dir, &["-d", "2s"]);
+    assert_eq!(code, 0, "{err}");
+    let ops = std::fs::read_to_string(&hist).unwrap().lines().count();
+    // 500 transactions a second by default: about 2 × 1000 ops, far from SQLite's full speed.
+    assert!(ops <= 2 * 1100, "{ops} ops");
+    assert!(ops >= 2 * 500, "{ops} ops");
+
+    let Some(pg) = TestDb::new(Db::Postgres, "verr") else {
+        return;
+    };
+    let (_, err, hist) = verify(
+        &pg,
+        &dir,
+        &[
+            "--isolation",
+            "serializable",
+            "-n",
+            "8",
+            "--keys",
+            "2",
+            "--tps",
+            "max",
+            "-d",
+            "2s",
+        ],
+    );
+    let text = std::fs::read_to_string(&hist).unwrap();
+    let failed: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "fail")
+        .collect();
+    assert!(
+        !failed.is_empty(),
+        "no conflicts on 2 keys with 8 clients: {err}"
+    );
+    for f in &failed {
+        let class = f["error"].as_str().unwrap_or("");
+        assert!(
+            class.starts_with("serialization") || class.starts_with("deadlock"),
+            "{f}"
         );
     }
 }

@@ -29,6 +29,11 @@ pub struct VerifyArgs {
     /// How long to run [default: 10s]
     #[arg(long, short = 'd')]
     duration: Option<String>,
+    /// Transactions per second over all clients. The default keeps a history (and its check)
+    /// bounded: at full speed SQLite records millions of transactions in seconds; `max` runs
+    /// as fast as the database allows.
+    #[arg(long, default_value = "500")]
+    tps: String,
     /// Concurrent clients [default: 4]
     #[arg(long, short = 'n', value_parser = super::count::<usize>, allow_negative_numbers = true)]
     connections: Option<usize>,
@@ -197,6 +202,7 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let cfg = WorkloadFile {
         pattern: Some("list-append".into()),
         duration: Some(a.duration.clone().unwrap_or_else(|| "10s".into())),
+        tps: Some(crate::config::TpsSetting::Word(a.tps.clone())),
         connections: Some(a.connections.unwrap_or(4).max(1)),
         isolation: a.isolation.clone(),
         ..Default::default()
@@ -247,6 +253,13 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             m
         }
     };
+    eprintln!(
+        "rate: {} (the history grows with it; --tps max runs as fast as the database allows)",
+        match cfg.tps {
+            Some(r) => format!("{r} transactions/s"),
+            None => "as fast as the database allows".into(),
+        }
+    );
     let (_, h) = list_append::record(&mut env, &cfg, shape, &opts, progress.as_mut())?;
     env.close();
     h.save(&path)?;

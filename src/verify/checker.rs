@@ -195,7 +195,7 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                 })
                 .collect(),
         ),
-        error: None,
+        error: o.error.clone(),
         line: 0,
     });
     let mut st = State::new(&opts);

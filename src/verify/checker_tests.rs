@@ -777,6 +777,7 @@ fn the_recorders_in_memory_history_checks_the_same() {
                 typ: OpType::Invoke,
                 time: 0,
                 value: vec![Mop::Read(1, None), Mop::Read(2, None), Mop::Append(1, 1)],
+                error: None,
             },
             Op {
                 index: 1,
@@ -784,6 +785,7 @@ fn the_recorders_in_memory_history_checks_the_same() {
                 typ: OpType::Invoke,
                 time: 0,
                 value: vec![Mop::Read(1, None), Mop::Read(2, None), Mop::Append(2, 1)],
+                error: None,
             },
             Op {
                 index: 2,
@@ -795,6 +797,7 @@ fn the_recorders_in_memory_history_checks_the_same() {
                     Mop::Read(2, Some(vec![])),
                     Mop::Append(1, 1),
                 ],
+                error: None,
             },
             Op {
                 index: 3,
@@ -806,6 +809,7 @@ fn the_recorders_in_memory_history_checks_the_same() {
                     Mop::Read(2, Some(vec![])),
                     Mop::Append(2, 1),
                 ],
+                error: None,
             },
         ],
     };

@@ -42,6 +42,10 @@ pub struct Op {
     /// Nanoseconds since the start of the run.
     pub time: u64,
     pub value: Vec<Mop>,
+    /// Why a `fail` or `info` op ended so: its error class (`serialization`, `deadlock`,
+    /// `lock_timeout`, `connection_lost`, `abandoned` …), so the summary can tell the
+    /// database's conflict handling apart from faults.
+    pub error: Option<String>,
 }
 
 /// A whole history, in order.
@@ -104,6 +108,7 @@ fn from_raw(o: RawOp, pos: usize, origin: &str) -> Result<Option<Op>, HistoryErr
         },
         time: o.time.unwrap_or(0),
         value,
+        error: o.error,
     }))
 }
 
@@ -170,13 +175,16 @@ impl History {
     /// Writes JSON lines (one op each).
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for o in &self.ops {
-            let v = json!({
+            let mut v = json!({
                 "index": o.index,
                 "process": o.process,
                 "type": o.typ,
                 "time": o.time,
                 "value": o.value.iter().map(mop_to_json).collect::<Vec<_>>(),
             });
+            if let (Some(e), Some(m)) = (&o.error, v.as_object_mut()) {
+                m.insert("error".into(), json!(e));
+            }
             writeln!(out, "{v}")?;
         }
         Ok(())

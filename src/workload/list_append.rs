@@ -163,7 +163,7 @@ impl AppendSource {
         self.shared.origin.elapsed().as_nanos() as u64
     }
 
-    fn push(&mut self, typ: OpType, value: Vec<Mop>) {
+    fn push(&mut self, typ: OpType, value: Vec<Mop>, error: Option<String>) {
         let time = self.now();
         self.ops.push(Op {
             index: 0,
@@ -171,6 +171,7 @@ impl AppendSource {
             typ,
             time,
             value,
+            error,
         });
     }
 
@@ -227,7 +228,7 @@ impl TxSource<Connection> for AppendSource {
                 r => r.clone(),
             })
             .collect();
-        self.push(OpType::Invoke, mops.clone());
+        self.push(OpType::Invoke, mops.clone(), None);
         self.pending = Some(mops.clone());
         let mut committing = false;
         let r = txn(c, &mops, &mut committing).await;
@@ -238,7 +239,7 @@ impl TxSource<Connection> for AppendSource {
                 self.shared
                     .appends
                     .fetch_add(appends as u64, Ordering::Relaxed);
-                self.push(OpType::Ok, done);
+                self.push(OpType::Ok, done, None);
                 Ok(())
             }
             Err(e) => {
@@ -248,7 +249,7 @@ impl TxSource<Connection> for AppendSource {
                 } else {
                     OpType::Fail
                 };
-                self.push(typ, mops);
+                self.push(typ, mops, Some(e.class()));
                 if lost {
                     self.new_process();
                 }
@@ -257,11 +258,15 @@ impl TxSource<Connection> for AppendSource {
         }
     }
 
-    fn outcome(&mut self, _tx: AppendTx, _result: TxResult<()>, _end: TxEnd) {
+    fn outcome(&mut self, _tx: AppendTx, result: TxResult<()>, _end: TxEnd) {
         // An attempt the engine gave up on (no answer in time, or the run ended) may or may
         // not have committed.
         if let Some(mops) = self.pending.take() {
-            self.push(OpType::Info, mops);
+            let why = match &result {
+                TxResult::Failed(e) => e.class(),
+                _ => "in_flight_at_end".to_string(),
+            };
+            self.push(OpType::Info, mops, Some(why));
             self.new_process();
         }
     }
