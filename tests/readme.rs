@@ -149,6 +149,18 @@ fn fixtures(dir: &Path, pg: &TestDb) {
         );
         assert!(o.status.success(), "fixture {name}: {}", stderr(&o));
     }
+    // An elle-cli rw-register history that holds under strict serializability.
+    std::fs::write(
+        dir.join("elle-history.json"),
+        r#"[{"type":":invoke","f":":txn","value":[[":w",1,1]],"process":0,"time":0,"index":0},
+ {"type":":ok","f":":txn","value":[[":w",1,1]],"process":0,"time":1,"index":1},
+ {"type":":invoke","f":":txn","value":[[":r",1,null],[":w",2,1]],"process":1,"time":2,"index":2},
+ {"type":":ok","f":":txn","value":[[":r",1,1],[":w",2,1]],"process":1,"time":3,"index":3},
+ {"type":":invoke","f":":txn","value":[[":r",2,null]],"process":0,"time":4,"index":4},
+ {"type":":ok","f":":txn","value":[[":r",2,1]],"process":0,"time":5,"index":5}]
+"#,
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.join("dbarena-results")).unwrap();
     std::fs::copy(
         dir.join("before.json"),
