@@ -506,3 +506,69 @@ fn histories_are_bounded_and_failures_carry_their_error_class() {
         );
     }
 }
+
+/// `verify --workload rw-register`: Elle's other workload recorded on every database and
+/// checked by the same streaming checker as `check --workload rw-register`.
+#[test]
+fn rw_register_histories_are_recorded_and_checked() {
+    for kind in [Db::Sqlite, Db::Postgres, Db::Mysql] {
+        let Some(db) = TestDb::new(kind, "rwreg") else {
+            return;
+        };
+        let dir = Scratch::new("rwreg");
+        let (code, out, hist) = verify(
+            &db,
+            &dir,
+            &[
+                "--workload",
+                "rw-register",
+                "--isolation",
+                "serializable",
+                "-d",
+                "2s",
+            ],
+        );
+        assert_eq!(code, 0, "{kind:?}: {out}");
+        let text = std::fs::read_to_string(&hist).unwrap();
+        assert!(text.contains("[\"w\","), "{kind:?}: no writes recorded");
+        // The saved history checks the same way from the file.
+        let (code, out) = {
+            let o = dbarena(
+                &["check", hist.to_str().unwrap(), "--workload", "rw-register"],
+                dir.path(),
+            );
+            (
+                o.status.code().unwrap_or(-1),
+                stderr(&o) + &String::from_utf8_lossy(&o.stdout),
+            )
+        };
+        assert_eq!(code, 0, "{kind:?}: {out}");
+    }
+    // Read committed lets the anomalies serializable forbids through, and they are found.
+    let Some(pg) = TestDb::new(Db::Postgres, "rwrc") else {
+        return;
+    };
+    let dir = Scratch::new("rwrc");
+    let (code, out, _) = verify(
+        &pg,
+        &dir,
+        &[
+            "--workload",
+            "rw-register",
+            "--isolation",
+            "read-committed",
+            "--expect",
+            "serializable",
+            "-n",
+            "8",
+            "--keys",
+            "3",
+            "--tps",
+            "max",
+            "-d",
+            "3s",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("G2-item") || out.contains("G-single"), "{out}");
+}

@@ -46,6 +46,10 @@ pub struct VerifyArgs {
     /// Where to write the history [default: dbarena-results/<time>-verify-<db>.jsonl]
     #[arg(long)]
     history: Option<PathBuf>,
+    /// What the transactions do: list-append (appends to lists, reads of whole lists) or
+    /// rw-register (writes of unique values, reads of one value per key).
+    #[arg(long, default_value = "list-append")]
+    workload: String,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -219,7 +223,14 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         tx_log: None,
         hdr_log: None,
     };
+    let workload = Workload::parse(&a.workload).ok_or_else(|| {
+        Error::Usage(format!(
+            "unknown --workload '{}'; use list-append or rw-register",
+            a.workload
+        ))
+    })?;
     let shape = AppendShape {
+        registers: workload == Workload::RwRegister,
         keys: a.keys.unwrap_or(10).max(1),
         max_ops: a.max_ops.unwrap_or(4).max(1),
     };
@@ -264,7 +275,21 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     env.close();
     h.save(&path)?;
     eprintln!("history: {} ({} ops)", path.display(), h.ops.len());
-    let an = check(&h, Duration::from_secs_f64(a.out.budget.max(0.01)));
+    let budget = Duration::from_secs_f64(a.out.budget.max(0.01));
+    let an = match workload {
+        Workload::ListAppend => check(&h, budget),
+        // The same streaming checker `check --workload rw-register` runs, on the history
+        // just written.
+        Workload::RwRegister => check_file(
+            &path,
+            &Options {
+                workload,
+                budget,
+                ..Options::default()
+            },
+        )
+        .map_err(|e| Error::Failed(e.to_string()))?,
+    };
     let code = report(&an, expect, &a.out)?;
     if stop.load(Ordering::SeqCst) {
         return Ok(crate::util::signals::interrupted_code());

@@ -227,6 +227,22 @@ impl Dialect {
         }
     }
 
+    /// rw-register: set `id`'s value, creating the row if needed.
+    pub fn register_upsert(&self, table: &str) -> String {
+        let t = self.ident(table);
+        match self.kind {
+            DbKind::Postgres => format!(
+                "INSERT INTO {t} (id, val) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET val = EXCLUDED.val"
+            ),
+            DbKind::Sqlite => format!(
+                "INSERT INTO {t} (id, val) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET val = excluded.val"
+            ),
+            DbKind::Mysql => format!(
+                "INSERT INTO {t} (id, val) VALUES (?, ?) ON DUPLICATE KEY UPDATE val = VALUES(val)"
+            ),
+        }
+    }
+
     /// Column type in DDL.
     pub fn column_type(&self, kind: &ColKind) -> String {
         match (self.kind, kind) {

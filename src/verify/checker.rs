@@ -192,6 +192,16 @@ pub fn check(h: &History, budget: Duration) -> Analysis {
                         key: RawKey::Int(*k as i64),
                         val: l.clone().map(RawVal::List).unwrap_or(RawVal::Null),
                     },
+                    HMop::Write(k, v) => RawMop {
+                        f: RawF::Write,
+                        key: RawKey::Int(*k as i64),
+                        val: RawVal::Int(*v),
+                    },
+                    HMop::ReadRegister(k, v) => RawMop {
+                        f: RawF::Read,
+                        key: RawKey::Int(*k as i64),
+                        val: v.map(RawVal::Int).unwrap_or(RawVal::Null),
+                    },
                 })
                 .collect(),
         ),

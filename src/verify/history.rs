@@ -23,12 +23,16 @@ pub enum OpType {
 pub enum Mop {
     Append(u64, u64),
     Read(u64, Option<Vec<u64>>),
+    /// rw-register: a write of a unique value.
+    Write(u64, u64),
+    /// rw-register: a read of one value (None: unknown before completion, or no value).
+    ReadRegister(u64, Option<u64>),
 }
 
 impl Mop {
     pub fn key(&self) -> u64 {
         match self {
-            Mop::Append(k, _) | Mop::Read(k, _) => *k,
+            Mop::Append(k, _) | Mop::Read(k, _) | Mop::Write(k, _) | Mop::ReadRegister(k, _) => *k,
         }
     }
 }
@@ -72,6 +76,8 @@ fn mop_to_json(m: &Mop) -> Json {
         Mop::Append(k, v) => json!(["append", k, v]),
         Mop::Read(k, None) => json!(["r", k, null]),
         Mop::Read(k, Some(l)) => json!(["r", k, l]),
+        Mop::Write(k, v) => json!(["w", k, v]),
+        Mop::ReadRegister(k, v) => json!(["r", k, v]),
     }
 }
 
@@ -94,6 +100,8 @@ fn from_raw(o: RawOp, pos: usize, origin: &str) -> Result<Option<Op>, HistoryErr
             (RawF::Append, RawVal::Int(v)) => Mop::Append(k, v),
             (RawF::Read, RawVal::List(l)) => Mop::Read(k, Some(l)),
             (RawF::Read, RawVal::Null) => Mop::Read(k, None),
+            (RawF::Write, RawVal::Int(v)) => Mop::Write(k, v),
+            (RawF::Read, RawVal::Int(v)) => Mop::ReadRegister(k, Some(v)),
             _ => return Err(bad("not a list-append micro-op")),
         });
     }

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TABLE: &str = "dbarena_append";
+/// Registers of the rw-register flavour: one value per key.
+const REGISTERS: &str = "dbarena_registers";
 
 /// Appends a key gets, on average, before the hot set moves past it (keeps lists short).
 const APPENDS_PER_KEY: u64 = 16;
@@ -33,6 +35,9 @@ pub struct AppendShape {
     pub keys: u64,
     /// Micro-operations per transaction, at most.
     pub max_ops: usize,
+    /// Elle's rw-register instead of list-append: writes of unique values and reads of one
+    /// value per key.
+    pub registers: bool,
 }
 
 impl Default for AppendShape {
@@ -40,6 +45,7 @@ impl Default for AppendShape {
         AppendShape {
             keys: 10,
             max_ops: 4,
+            registers: false,
         }
     }
 }
@@ -106,7 +112,16 @@ pub async fn create_table(c: &mut Connection) -> Result<(), crate::Error> {
         d.ident(TABLE)
     ))
     .await
-    .map_err(|e| crate::Error::db("creating the list-append table", e))
+    .map_err(|e| crate::Error::db("creating the list-append table", e))?;
+    c.execute(&d.drop_table(REGISTERS))
+        .await
+        .map_err(|e| crate::Error::db("dropping the rw-register table", e))?;
+    c.execute(&format!(
+        "CREATE TABLE {} (id BIGINT PRIMARY KEY, val BIGINT)",
+        d.ident(REGISTERS)
+    ))
+    .await
+    .map_err(|e| crate::Error::db("creating the rw-register table", e))
 }
 
 impl Workload<Connection> for ListAppend {
@@ -123,9 +138,19 @@ impl Workload<Connection> for ListAppend {
             d.ident(TABLE),
             d.placeholder(1)
         );
-        c.prepare_all(&[d.append_upsert(TABLE), read])
-            .await
-            .map_err(|e| crate::Error::db("preparing the list-append statements", e))
+        let read_register = format!(
+            "SELECT val FROM {} WHERE id = {}",
+            d.ident(REGISTERS),
+            d.placeholder(1)
+        );
+        c.prepare_all(&[
+            d.append_upsert(TABLE),
+            read,
+            d.register_upsert(REGISTERS),
+            read_register,
+        ])
+        .await
+        .map_err(|e| crate::Error::db("preparing the list-append statements", e))
     }
 
     fn source(&self, lane: usize, seed: u64) -> AppendSource {
@@ -191,16 +216,23 @@ impl TxSource<Connection> for AppendSource {
     type Answer = ();
 
     fn next_tx(&mut self) -> AppendTx {
-        // The hot set slides forward as appends accumulate, so lists stay short.
-        let base = self.shared.appends.load(Ordering::Relaxed) / APPENDS_PER_KEY;
+        // The hot set slides forward as appends accumulate, so lists stay short; registers
+        // hold one value and need no sliding.
+        let base = if self.shape.registers {
+            0
+        } else {
+            self.shared.appends.load(Ordering::Relaxed) / APPENDS_PER_KEY
+        };
+        let registers = self.shape.registers;
         let n = 1 + self.rng.below(self.shape.max_ops.max(1) as u64) as usize;
         let mops = (0..n)
             .map(|_| {
                 let k = base + self.rng.below(self.shape.keys.max(1));
-                if self.rng.chance(0.5) {
-                    Mop::Append(k, 0)
-                } else {
-                    Mop::Read(k, None)
+                match (self.rng.chance(0.5), registers) {
+                    (true, false) => Mop::Append(k, 0),
+                    (false, false) => Mop::Read(k, None),
+                    (true, true) => Mop::Write(k, 0),
+                    (false, true) => Mop::ReadRegister(k, None),
                 }
             })
             .collect();
@@ -224,6 +256,10 @@ impl TxSource<Connection> for AppendSource {
                 Mop::Append(k, _) => {
                     let n = self.shared.next_value.fetch_add(1, Ordering::Relaxed);
                     Mop::Append(*k, self.spread(n))
+                }
+                Mop::Write(k, _) => {
+                    let n = self.shared.next_value.fetch_add(1, Ordering::Relaxed);
+                    Mop::Write(*k, self.spread(n))
                 }
                 r => r.clone(),
             })
@@ -283,7 +319,9 @@ impl TxSource<Connection> for AppendSource {
 
 /// One transaction; `committing` is set once COMMIT is sent.
 async fn txn(c: &mut Connection, mops: &[Mop], committing: &mut bool) -> Result<Vec<Mop>, DbError> {
-    let writes = mops.iter().any(|m| matches!(m, Mop::Append(..)));
+    let writes = mops
+        .iter()
+        .any(|m| matches!(m, Mop::Append(..) | Mop::Write(..)));
     let d = c.dialect();
     c.execute(d.begin(writes)).await?;
     let mut done = Vec::with_capacity(mops.len());
@@ -299,6 +337,13 @@ async fn txn(c: &mut Connection, mops: &[Mop], committing: &mut bool) -> Result<
                     _ => Vec::new(),
                 };
                 Mop::Read(*k, Some(list))
+            }),
+            Mop::Write(k, v) => c
+                .run(2, &[Value::Int(*k as i64), Value::Int(*v as i64)])
+                .await
+                .map(|_| Mop::Write(*k, *v)),
+            Mop::ReadRegister(k, _) => c.run_first(3, &[Value::Int(*k as i64)]).await.map(|out| {
+                Mop::ReadRegister(*k, out.first.and_then(|v| v.as_i64()).map(|v| v as u64))
             }),
         };
         match r {
