@@ -76,9 +76,12 @@ fn a_dropped_index_is_a_significant_slowdown_and_fails_the_gate() {
     assert!(tps["ci_high_pct"].as_f64().unwrap() < 0.0, "{tps}");
     assert!(tps["p_adjusted"].as_f64().unwrap() < 0.05, "{tps}");
     assert_eq!(metric("p50_ms")["assessment"], "regressed");
-    // What a transaction cost the server: a scan of the table instead of an index probe.
+    // What a transaction cost the server: a scan of the table instead of an index probe. Its
+    // interval is far above zero; whether it is also significant after Holm's adjustment over
+    // all metrics depends on how many CPU ticks four seconds give, so that is not asserted.
     let cpu = metric("server_cpu_ms_per_tx");
-    assert_eq!(cpu["assessment"], "regressed", "{cpu}");
+    assert!(cpu["change_pct"].as_f64().unwrap() > 100.0, "{cpu}");
+    assert!(cpu["ci_low_pct"].as_f64().unwrap() > 0.0, "{cpu}");
 
     // The CI gate: significantly slower by more than 5% exits 7 and says what.
     let o = dbarena(&["compare", f, s, "--fail-if-slower", "5%"], dir.path());
