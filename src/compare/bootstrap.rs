@@ -277,7 +277,9 @@ fn median_index(s: &Second) -> f64 {
 /// and Pope); corrected, so that short runs do not look more independent than they are.
 fn corrected_rho(n: usize, rho: f64) -> f64 {
     let n = n.max(1) as f64;
-    (rho + (1.0 + 4.0 * rho.max(0.0)) / n).clamp(0.0, 0.95)
+    // At most +0.1: on a run of a few seconds the formula itself is no better than the
+    // estimate, and an unbounded correction left 8-second runs with one degree of freedom.
+    (rho + ((1.0 + 4.0 * rho.max(0.0)) / n).min(0.1)).clamp(0.0, 0.95)
 }
 
 /// Lag-1 autocorrelation of a series (0 for a constant or too short one).
