@@ -5,23 +5,13 @@ mod common;
 use common::*;
 use dbarena::metrics::hist::{decode, new_histogram};
 
-fn query_config(dir: &Scratch) -> std::path::PathBuf {
-    let cfg = dir.file("q.toml");
-    std::fs::write(
-        &cfg,
-        "[[custom_queries]]\nname = \"one\"\nweight = 1\nsql = \"SELECT :k\"\n[custom_queries.params]\nk = { generator = \"random_int\", min = 1, max = 1000 }\n",
-    )
-    .unwrap();
-    cfg
-}
-
 #[test]
 fn four_agents_merge_into_one_run_of_the_whole_rate() {
     let Some(db) = TestDb::new(Db::Sqlite, "seg") else {
         return;
     };
     let dir = Scratch::new("seg");
-    let cfg = query_config(&dir);
+    let cfg = dir.select_config();
     let mut children = Vec::new();
     let mut outs = Vec::new();
     for i in 1..=4 {
@@ -174,7 +164,7 @@ fn unlike_runs_are_not_merged() {
         return;
     };
     let dir = Scratch::new("seg2");
-    let cfg = query_config(&dir);
+    let cfg = dir.select_config();
     let mut outs = Vec::new();
     for (i, tps) in [(1, "100"), (2, "200")] {
         let out = dir.new_file(&format!("a{i}"), "json");

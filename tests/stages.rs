@@ -4,23 +4,13 @@
 mod common;
 use common::*;
 
-fn lookup_config(dir: &Scratch) -> std::path::PathBuf {
-    let cfg = dir.file("q.toml");
-    std::fs::write(
-        &cfg,
-        "[[custom_queries]]\nname = \"one\"\nweight = 1\nsql = \"SELECT :k\"\n[custom_queries.params]\nk = { generator = \"random_int\", min = 1, max = 1000 }\n",
-    )
-    .unwrap();
-    cfg
-}
-
 #[test]
 fn a_ramp_from_100_to_1000_tps_is_kept_every_second() {
     let Some(db) = TestDb::new(Db::Sqlite, "stg") else {
         return;
     };
     let dir = Scratch::new("stg");
-    let cfg = lookup_config(&dir);
+    let cfg = dir.select_config();
     let out = dir.new_file("ramp", "json");
     let o = dbarena(
         &[
@@ -88,7 +78,7 @@ fn think_time_spaces_a_closed_loop_and_is_not_latency() {
         return;
     };
     let dir = Scratch::new("think");
-    let cfg = lookup_config(&dir);
+    let cfg = dir.select_config();
     let out = dir.new_file("think", "json");
     let o = dbarena(
         &[

@@ -34,6 +34,18 @@ impl Scratch {
 
     /// A file name in this folder that no earlier call gave: dbarena never overwrites a
     /// result or a history, so each run needs its own.
+    /// A workload TOML whose one custom query, `SELECT :k`, needs no table: load without
+    /// schema for engine-level tests (rates, segments).
+    pub fn select_config(&self) -> PathBuf {
+        let cfg = self.file("q.toml");
+        std::fs::write(
+            &cfg,
+            "[[custom_queries]]\nname = \"one\"\nweight = 1\nsql = \"SELECT :k\"\n[custom_queries.params]\nk = { generator = \"random_int\", min = 1, max = 1000 }\n",
+        )
+        .unwrap();
+        cfg
+    }
+
     pub fn new_file(&self, stem: &str, ext: &str) -> PathBuf {
         self.0.join(format!(
             "{stem}{}.{ext}",
