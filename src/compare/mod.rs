@@ -382,9 +382,17 @@ pub fn render(c: &Comparison) -> String {
     for d in &c.settings_differ {
         let _ = writeln!(s, "  differs: {} {} -> {}", d.setting, d.base, d.new);
     }
+    // The longest name (a server metric per transaction) sets the first column.
+    let w = c
+        .metrics
+        .iter()
+        .map(|m| m.metric.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let _ = writeln!(
         s,
-        "\n  {:<11} {:>11} {:>11} {:>9}  {:<21} {:>7}  verdict",
+        "\n  {:<w$} {:>11} {:>11} {:>9}  {:<23} {:>7}  verdict",
         "metric",
         "base",
         "new",
@@ -421,7 +429,7 @@ pub fn render(c: &Comparison) -> String {
         };
         let _ = writeln!(
             s,
-            "  {:<11} {:>11} {:>11} {:>9}  {:<21} {:>7.3}  {verdict}",
+            "  {:<w$} {:>11} {:>11} {:>9}  {:<23} {:>7.3}  {verdict}",
             m.metric,
             num(m.base),
             num(m.new),
