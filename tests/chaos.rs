@@ -8,7 +8,7 @@ fn scenarios_measure_degradation_against_the_baseline() {
     if !have("initdb") {
         return;
     }
-    let (_home, out, csv) = chaos_on_instance(
+    let (_home, out, csv, stdout) = chaos_on_instance(
         "postgres",
         "chaos",
         None,
@@ -37,8 +37,16 @@ type = "kill"
 start = "1s"
 duration = "1500ms"
 "#,
-        &["-d", "4s", "--tps", "50"],
+        &["-d", "4s", "--tps", "50", "--json"],
     );
+    // --json: the scenarios under chaos.csv's column names, and nothing else on stdout.
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let scenarios = j["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 4, "{j}");
+    for col in csv.lines().next().unwrap().split(',') {
+        assert!(scenarios[0].get(col).is_some(), "no {col} in {j}");
+    }
 
     let rows: Vec<Vec<String>> = csv
         .lines()
@@ -80,14 +88,14 @@ duration = "1500ms"
 
 /// Runs `dbarena chaos` on a fresh managed instance of `kind` (removed afterwards), with
 /// `scenarios` (TOML text, or `default`) and the workload TOML `workload` (or none) plus
-/// `flags`; returns the scratch home, the output folder and chaos.csv. Fails on a failed run.
+/// `flags`; returns the scratch home, the output folder, chaos.csv and stdout. Fails on a failed run.
 fn chaos_on_instance(
     kind: &str,
     tag: &str,
     workload: Option<&str>,
     scenarios: &str,
     flags: &[&str],
-) -> (Scratch, std::path::PathBuf, String) {
+) -> (Scratch, std::path::PathBuf, String, String) {
     let home = Scratch::new(tag);
     let name = format!("{tag}-{kind}");
     let o = dbarena(&["instance", "up", kind, "--name", &name], home.path());
@@ -112,7 +120,12 @@ fn chaos_on_instance(
     let _ = dbarena(&["instance", "down", &name], home.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
-    (home, out, csv)
+    (
+        home,
+        out,
+        csv,
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
 }
 
 /// Every kind of fault on a managed instance of `kind`, under the writers-readers workload:
@@ -121,7 +134,7 @@ fn faults_keep_acknowledged_writes(kind: &str, binary: &str) {
     if !have(binary) {
         return;
     }
-    let (_home, out, csv) = chaos_on_instance(
+    let (_home, out, csv, _) = chaos_on_instance(
         kind,
         "chaoswr",
         Some("pattern = \"writers-readers\"\nnum_writers = 2\nwriter_rate = 40.0\nnum_readers = 2\nreader_rate = 40.0\nkey_pool = \"pool\"\nkey_pool_size = 50\nkey_overlap_ratio = 0.5\ntimeout = \"1s\"\nduration = \"6s\"\n"),
@@ -296,7 +309,7 @@ fn list_append_histories_stay_serializable_through_a_kill() {
     if !have("initdb") {
         return;
     }
-    let (_home, out, csv) = chaos_on_instance(
+    let (_home, out, csv, _) = chaos_on_instance(
         "postgres",
         "chaosla",
         Some("pattern = \"list-append\"\nisolation = \"serializable\"\nconnections = 3\nduration = \"4s\"\ntimeout = \"2s\"\n"),
@@ -334,7 +347,7 @@ fn the_default_scenarios_run_from_one_command() {
     if !have("initdb") {
         return;
     }
-    let (home, out, csv) = chaos_on_instance(
+    let (home, out, csv, _) = chaos_on_instance(
         "postgres",
         "chaosdef",
         None,

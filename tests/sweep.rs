@@ -14,10 +14,43 @@ fn grid_writes_csv_and_saves_the_best() {
         &dir,
         "[base]\npattern = \"read_heavy\"\nduration = \"1s\"\n[axes]\nconnections = [1, 2]\ntps = [100, 200]\n",
         &db,
-        &["--best-by", "tps", "--save-best", best.to_str().unwrap()],
+        &[
+            "--best-by",
+            "tps",
+            "--save-best",
+            best.to_str().unwrap(),
+            "--json",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    // --json: stdout is one JSON document, one object per configuration under sweep.csv's
+    // column names, with the same figures.
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&o.stdout));
+    });
+    let configs = j["configurations"].as_array().unwrap();
+    assert_eq!(configs.len(), 4, "{j}");
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for c in configs {
+        for col in &header {
+            assert!(c.get(*col).is_some(), "no {col} in {c}");
+        }
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with(&format!("{},", c["config_label"].as_str().unwrap())))
+            .unwrap();
+        let tps_col = header.iter().position(|h| *h == "tps").unwrap();
+        let csv_tps: f64 = line.split(',').nth(tps_col).unwrap().parse().unwrap();
+        assert!(
+            (c["tps"].as_f64().unwrap() - csv_tps).abs() < 1e-3,
+            "{c} / {line}"
+        );
+        assert!(c["connections"].as_i64().is_some(), "{c}");
+        assert!(!c["files"].as_array().unwrap().is_empty(), "{c}");
+    }
+    assert_eq!(j["best_by"], "tps");
+    assert!(j["best"].as_str().unwrap().ends_with("tps200"), "{j}");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
     assert!(

@@ -42,6 +42,9 @@ pub struct ChaosArgs {
     /// Folder for the result files and chaos.csv [default: dbarena-results/chaos-<time>]
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// Print the scenarios as JSON (chaos.csv's columns) instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
@@ -99,28 +102,16 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
         stop: stop.clone(),
         log: Arc::new(|m| eprintln!("{m}")),
     })?;
-    println!(
-        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}  verification",
-        "scenario", "tps", "fail %", "p50 ms", "p99 ms", "tps Δ%", "outage s", "recov s"
-    );
-    for r in &rows {
-        println!(
-            "{:<26} {:>9.1} {:>8.2} {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>8}  {}",
-            r.scenario,
-            r.tps,
-            r.failure_rate * 100.0,
-            r.p50_ms,
-            r.p99_ms,
-            r.tps_change_pct,
-            r.longest_outage_s,
-            r.recovery_s
-                .map(|v| format!("{v:.1}"))
-                .unwrap_or_else(|| "-".into()),
-            r.verification
-        );
+    if a.json {
+        crate::util::stdout::print_json(&serde_json::json!({
+            "out": out.display().to_string(),
+            "csv": out.join("chaos.csv").display().to_string(),
+            "report": out.join("report.html").display().to_string(),
+            "scenarios": rows,
+        }))?;
+    } else {
+        print_table(&rows, &out);
     }
-    println!("report: {}", out.join("report.html").display());
-    println!("chaos.csv: {}", out.join("chaos.csv").display());
     let failed: Vec<&str> = rows
         .iter()
         .filter(|r| r.failed_verification())
@@ -151,4 +142,30 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::Failure
     })
+}
+
+/// The scenarios as a table for people.
+fn print_table(rows: &[crate::chaos::scenario::ScenarioRow], out: &std::path::Path) {
+    println!(
+        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}  verification",
+        "scenario", "tps", "fail %", "p50 ms", "p99 ms", "tps Δ%", "outage s", "recov s"
+    );
+    for r in rows {
+        println!(
+            "{:<26} {:>9.1} {:>8.2} {:>9.2} {:>9.2} {:>9.1} {:>9.2} {:>8}  {}",
+            r.scenario,
+            r.tps,
+            r.failure_rate * 100.0,
+            r.p50_ms,
+            r.p99_ms,
+            r.tps_change_pct,
+            r.longest_outage_s,
+            r.recovery_s
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_else(|| "-".into()),
+            r.verification
+        );
+    }
+    println!("report: {}", out.join("report.html").display());
+    println!("chaos.csv: {}", out.join("chaos.csv").display());
 }

@@ -36,6 +36,9 @@ pub struct SweepArgs {
     /// Save the best configuration as a workload TOML (for example for `chaos --from`).
     #[arg(long)]
     save_best: Option<PathBuf>,
+    /// Print the sweep as JSON (sweep.csv's columns per configuration) instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
@@ -122,6 +125,12 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     write_csv(&out.join("sweep.csv"), &results)?;
+    // With --json, stdout carries only the JSON at the end.
+    let say = |line: String| {
+        if !a.json {
+            println!("{line}");
+        }
+    };
     // The console table: (header, sweep.csv column, scale).
     let columns: &[(&str, &str, f64)] = if results.iter().any(|r| r.first.writers_readers.is_some())
     {
@@ -150,7 +159,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         String::new()
     };
     let header: String = columns.iter().map(|c| format!(" {:>10}", c.0)).collect();
-    println!("{:<24}{header}{spread_header}", "config");
+    say(format!("{:<24}{header}{spread_header}", "config"));
     for r in &results {
         let row: String = columns
             .iter()
@@ -165,7 +174,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             }
             _ => String::new(),
         };
-        println!("{:<24}{row}{spread}", r.point.label);
+        say(format!("{:<24}{row}{spread}", r.point.label));
     }
     // Charts of the whole sweep, written next to the CSV.
     let runs: Vec<_> = results
@@ -173,6 +182,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         .map(|r| (r.point.label.clone(), r.first.clone()))
         .collect();
     let mut charts = crate::report::charts::comparison_charts(&runs);
+    let mut curve = Vec::new();
     if !a.scale.is_empty() {
         let levels: Vec<(f64, f64)> = results
             .iter()
@@ -184,20 +194,21 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 )
             })
             .collect();
-        let curve = scaling(&levels);
-        println!(
+        curve = scaling(&levels);
+        say(format!(
             "\nscaling: {:>8} {:>10} {:>10} {:>11}",
             "level", "tps", "ideal", "efficiency"
-        );
+        ));
         for l in &curve {
-            println!(
+            say(format!(
                 "         {:>8} {:>10.1} {:>10.1} {:>10.1}%",
                 l.level, l.tps, l.ideal, l.efficiency_pct
-            );
+            ));
         }
         charts.push(crate::report::charts::scaling_chart(&curve));
     }
     crate::report::charts::write(&out, &charts, &runs, crate::report::charts::Formats::ALL)?;
+    let mut best_label = None;
     if let Some(by) = a.best_by.as_deref() {
         let key = match by {
             "p99" => "p99_ms",
@@ -212,7 +223,8 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
             }
         };
         if let Some(b) = best(&results, key) {
-            println!("\nbest by {by}: {}", b.point.label);
+            say(format!("\nbest by {by}: {}", b.point.label));
+            best_label = Some(b.point.label.clone());
             if let Some(p) = &a.save_best {
                 let text =
                     toml::to_string(&b.point.workload).map_err(|e| Error::Failed(e.to_string()))?;
@@ -232,11 +244,25 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
                     path: p.display().to_string(),
                     source: e,
                 })?;
-                println!("saved to {}", p.display());
+                say(format!("saved to {}", p.display()));
             }
         }
     }
-    println!("sweep.csv: {}", out.join("sweep.csv").display());
-    println!("report: {}", out.join("report.html").display());
+    if a.json {
+        crate::util::stdout::print_json(&serde_json::json!({
+            "out": out.display().to_string(),
+            "csv": out.join("sweep.csv").display().to_string(),
+            "report": out.join("report.html").display().to_string(),
+            "trials": trials,
+            "configurations": crate::sweep::json_rows(&results),
+            "scaling": curve,
+            "best_by": a.best_by,
+            "best": best_label,
+            "saved_best": a.save_best.as_ref().filter(|_| best_label.is_some()).map(|p| p.display().to_string()),
+        }))?;
+    } else {
+        println!("sweep.csv: {}", out.join("sweep.csv").display());
+        println!("report: {}", out.join("report.html").display());
+    }
     Ok(ExitCode::Success)
 }

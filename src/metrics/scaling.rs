@@ -2,7 +2,7 @@
 //! extrapolation of the first level.
 
 /// One level of a scaling curve.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ScaleLevel {
     pub level: f64,
     pub tps: f64,

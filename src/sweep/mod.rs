@@ -549,8 +549,57 @@ pub fn run_sweep(o: &SweepOptions) -> Result<Vec<PointResult>, crate::Error> {
     Ok(out)
 }
 
-/// Writes `sweep.csv`: axes, then each metric's median with min and max.
-pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Error> {
+/// One cell of the sweep table: CSV writes it as text, `--json` as a number where it is one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// A measured figure (four decimals in CSV).
+    Number(f64),
+    Int(i64),
+    /// A setting: a number in JSON, written in CSV as `shown`.
+    Setting {
+        value: f64,
+        shown: String,
+    },
+}
+
+impl Cell {
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Number(v) => format!("{v:.4}"),
+            Cell::Int(n) => n.to_string(),
+            Cell::Setting { shown, .. } => shown.clone(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Text(t) => serde_json::Value::String(t.clone()),
+            Cell::Number(v) | Cell::Setting { value: v, .. } => serde_json::Number::from_f64(*v)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Cell::Int(n) => serde_json::Value::from(*n),
+        }
+    }
+}
+
+/// An axis value as a cell: numbers stay numbers, URLs lose their password.
+fn axis_cell(v: &toml::Value) -> Cell {
+    match v {
+        toml::Value::Integer(i) => Cell::Int(*i),
+        toml::Value::Float(f) => Cell::Setting {
+            value: *f,
+            shown: cell(v),
+        },
+        _ => Cell::Text(cell(v)),
+    }
+}
+
+/// The sweep as a table: the header (sweep.csv's columns: the label, axes, then each metric's
+/// median with min and max) and one row per configuration.
+/// sweep.csv and `sweep --json` are both this table, so their names cannot drift apart.
+pub fn table(results: &[PointResult]) -> (Vec<String>, Vec<Vec<Cell>>) {
     let axes: Vec<String> = results
         .first()
         .map(|r| r.point.values.iter().map(|(k, _)| k.clone()).collect())
@@ -615,10 +664,10 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
         header.extend([n.to_string(), format!("{n}_min"), format!("{n}_max")]);
     }
     header.push("trials".into());
-    let mut rows = vec![header];
+    let mut rows = Vec::new();
     for r in results {
-        let mut row = vec![r.point.label.clone()];
-        row.extend(r.point.values.iter().map(|(_, v)| cell(v)));
+        let mut row = vec![Cell::Text(r.point.label.clone())];
+        row.extend(r.point.values.iter().map(|(_, v)| axis_cell(v)));
         let fallback = WritersReaders::default();
         let w = match &r.first.config.workload {
             WorkloadSpec::WritersReaders(w) => w,
@@ -626,24 +675,61 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
         };
         for k in &settings {
             row.push(match *k {
-                "num_writers" => w.num_writers.to_string(),
-                "writer_rate" => w.writer_rate.to_string(),
-                "num_readers" => w.num_readers.to_string(),
-                _ => w.reader_rate.to_string(),
+                "num_writers" => Cell::Int(w.num_writers as i64),
+                "writer_rate" => Cell::Setting {
+                    value: w.writer_rate,
+                    shown: w.writer_rate.to_string(),
+                },
+                "num_readers" => Cell::Int(w.num_readers as i64),
+                _ => Cell::Setting {
+                    value: w.reader_rate,
+                    shown: w.reader_rate.to_string(),
+                },
             });
         }
         for n in &names {
             let m = r.metrics.get(n).copied().unwrap_or_default();
             row.extend([
-                format!("{:.4}", m.median),
-                format!("{:.4}", m.min),
-                format!("{:.4}", m.max),
+                Cell::Number(m.median),
+                Cell::Number(m.min),
+                Cell::Number(m.max),
             ]);
         }
-        row.push(r.files.len().to_string());
+        row.push(Cell::Int(r.files.len() as i64));
         rows.push(row);
     }
-    let s = crate::util::csv::to_bytes(&rows);
+    (header, rows)
+}
+
+/// The table as JSON objects keyed by sweep.csv's column names, each with its result files.
+pub fn json_rows(results: &[PointResult]) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let (header, rows) = table(results);
+    rows.iter()
+        .zip(results)
+        .map(|(row, r)| {
+            let mut o: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .cloned()
+                .zip(row.iter().map(Cell::json))
+                .collect();
+            o.insert(
+                "files".into(),
+                r.files
+                    .iter()
+                    .map(|f| serde_json::Value::String(f.display().to_string()))
+                    .collect(),
+            );
+            o
+        })
+        .collect()
+}
+
+/// Writes sweep.csv.
+pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Error> {
+    let (header, rows) = table(results);
+    let mut all = vec![header];
+    all.extend(rows.iter().map(|r| r.iter().map(Cell::csv).collect()));
+    let s = crate::util::csv::to_bytes(&all);
     crate::util::fsx::write_atomic(path, &s).map_err(|e| crate::Error::Io {
         path: path.display().to_string(),
         source: e,
