@@ -490,6 +490,10 @@ async fn final_table(
 }
 
 /// One optimistic write: Some(new version) on success, None on a precondition failure.
+/// As in the harness this pattern comes from, the version is read in a transaction of its own
+/// and the write is a separate conditional one: another writer may move the version in
+/// between, on every database. (Read and write in one `BEGIN IMMEDIATE` transaction would
+/// serialize SQLite's writers, and no conflict could ever show there.)
 async fn write(
     c: &mut Connection,
     key: &str,
@@ -497,10 +501,18 @@ async fn write(
     writer: usize,
 ) -> Result<Option<i64>, DbError> {
     let d = c.dialect();
+    c.execute(d.begin(false)).await?;
+    let cur = match c.run_first(0, &[Value::Text(key.into())]).await {
+        Ok(cur) => cur.first.and_then(|v| v.as_i64()),
+        Err(e) => {
+            c.rollback_after(&e).await;
+            return Err(e);
+        }
+    };
+    c.execute("COMMIT").await?;
     c.execute(d.begin(true)).await?;
     let r = async {
-        let cur = c.run_first(0, &[Value::Text(key.into())]).await?;
-        let applied = match cur.first.and_then(|v| v.as_i64()) {
+        let applied = match cur {
             None => match c
                 .run(
                     1,
