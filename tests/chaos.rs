@@ -84,6 +84,29 @@ duration = "1500ms"
         "no shaded fault window"
     );
     assert!(out.join("report.html").exists() && out.join("tps.svg").exists());
+    // The page: scenarios against the baseline (degradation, outage, verification), the
+    // three degradation charts, scenarios as bars (never one line through unrelated runs),
+    // and it loads in a browser with every chart drawn.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for what in [
+        "scenarios against baseline",
+        "tps change",
+        "failure change (pp)",
+        "longest outage s",
+        "verification",
+    ] {
+        assert!(html.contains(what), "{what} not in report.html");
+    }
+    for chart in [
+        "degradation-tps.svg",
+        "degradation-failure-rate.svg",
+        "degradation-p99.svg",
+    ] {
+        assert!(out.join(chart).exists(), "{chart}");
+    }
+    let latency = std::fs::read_to_string(out.join("latency-by-config.svg")).unwrap();
+    assert!(!latency.contains("<polyline"), "scenarios joined by a line");
+    open_in_browser(&out.join("report.html"), "chaos-report");
 }
 
 /// Runs `dbarena chaos` on a fresh managed instance of `kind` (removed afterwards), with

@@ -115,3 +115,35 @@ fn report_writes_svg_charts_and_a_self_contained_html_page() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A sweep over two axes: its page says what was run, has the one-line-per-value charts, and
+/// loads in a real browser with every chart drawn.
+#[test]
+fn a_two_axis_sweep_page_loads_in_a_browser_with_every_chart_drawn() {
+    let dir = Scratch::new("page");
+    let db = format!("sqlite://{}", dir.file("p.db").display());
+    let (o, out) = sweep(
+        &dir,
+        "[base]\npattern = \"writers-readers\"\nduration = \"1s\"\nnum_readers = 1\nreader_rate = 20\nkey_pool = \"pool\"\nkey_pool_size = 2\nkey_overlap_ratio = 1.0\n[axes]\nnum_writers = [1, 2]\nwriter_rate = [20, 40]\n",
+        &db,
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // What was run, at the top: the database, the workload, the version that ran it.
+    let about = &html[html.find("<dl id=\"about\">").unwrap()..html.find("</dl>").unwrap()];
+    for what in ["database", "sqlite://", "writers-readers", "dbarena"] {
+        assert!(about.contains(what), "{what} not in {about}");
+    }
+    // p99 over writer rate, one line per number of writers.
+    let two_axis =
+        std::fs::read_to_string(out.join("writer-p99-by-writer_rate-and-num_writers.svg")).unwrap();
+    assert!(
+        two_axis.contains("num_writers = 1")
+            && two_axis.contains("num_writers = 2")
+            && two_axis.contains(">writer_rate<"),
+        "{two_axis}"
+    );
+    assert_eq!(two_axis.matches("<polyline").count(), 2, "{two_axis}");
+    open_in_browser(&out.join("report.html"), "sweep-report");
+}

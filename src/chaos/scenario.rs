@@ -650,20 +650,19 @@ fn write_outputs(
         }
     }
     write_csv(&o.out.join("chaos.csv"), rows)?;
-    // Charts: every scenario side by side, and each over time with its fault windows shaded.
-    let mut charts = crate::report::charts::comparison_charts(runs);
-    if baseline.is_some() && rows.len() > 1 {
-        let labels: Vec<String> = rows.iter().map(|r| r.scenario.clone()).collect();
-        let tps: Vec<f64> = rows.iter().map(|r| r.tps_change_pct).collect();
-        let p99: Vec<f64> = rows.iter().map(|r| r.p99_change_pct).collect();
-        charts.extend(crate::report::charts::degradation_charts(
-            &labels, &tps, &p99,
-        ));
+    // Charts: every scenario side by side, its change against the baseline, and each over
+    // time with its fault windows shaded.
+    use crate::report::charts::{self, Across};
+    let mut charts = charts::comparison_charts(runs, Across::Scenarios);
+    let mut tables = Vec::new();
+    if let Some((degradation, table)) = charts::chaos_view(runs, "baseline") {
+        charts.extend(degradation);
+        tables.push(table);
     }
     for (name, r) in runs {
-        charts.extend(crate::report::charts::run_charts(name, r));
+        charts.extend(charts::run_charts(name, r));
     }
-    crate::report::charts::write(&o.out, &charts, runs, crate::report::charts::Formats::ALL)?;
+    charts::write(&o.out, &charts, runs, &tables, charts::Formats::ALL)?;
     Ok(())
 }
 
@@ -725,21 +724,7 @@ fn summarise(
         recovery_s: recovery,
         tps_change_pct: 0.0,
         p99_change_pct: 0.0,
-        verification: match &r.writers_readers {
-            None => match &r.verification {
-                Some(v) if v.verdict == crate::metrics::result::Verdict::Fail => {
-                    format!("fail: {} ({})", v.model, v.anomalies.join(" "))
-                }
-                Some(v) => format!("{} ({})", v.verdict, v.model),
-                None => "n/a".into(),
-            },
-            Some(w) if w.violations.is_empty() => "pass".into(),
-            Some(w) => format!(
-                "fail: {} violations (first: {})",
-                w.violations.len(),
-                w.violations[0]
-            ),
-        },
+        verification: r.verification_text(),
         result: path.display().to_string(),
         fault_errors: Vec::new(),
     }

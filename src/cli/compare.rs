@@ -131,10 +131,41 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         let mut charts = overlay_over_time(&runs);
         charts.extend(distribution_overlay(&runs));
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("."));
+        // The verdicts themselves head the page.
+        let table = crate::report::charts::Table {
+            caption: "comparison".into(),
+            header: [
+                "metric",
+                "base",
+                "new",
+                "change",
+                "interval",
+                "p (adjusted)",
+                "verdict",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: c
+                .metrics
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.metric.clone(),
+                        format!("{:.3}", m.base),
+                        format!("{:.3}", m.new),
+                        format!("{:+.1}", m.change_pct),
+                        format!("[{:+.1}, {:+.1}]", m.ci_low_pct, m.ci_high_pct),
+                        format!("{:.3}", m.p_adjusted),
+                        m.assessment.describe().to_string(),
+                    ]
+                })
+                .collect(),
+        };
         let written = write(
             &out,
             &charts,
             &runs,
+            &[table],
             Formats {
                 svg: a.svg,
                 png: false,

@@ -1,7 +1,7 @@
 //! `dbarena report`
 
 use crate::report::charts::{
-    change_pct, comparison_charts, degradation_charts, load, run_charts, write, Formats,
+    chaos_view, comparison_charts, load, run_charts, write, Across, Formats,
 };
 use crate::ExitCode;
 use clap::Args;
@@ -29,20 +29,17 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
     let runs = load(&a.inputs)?;
     let mut charts = Vec::new();
+    let mut tables = Vec::new();
     if runs.len() > 1 {
-        charts.extend(comparison_charts(&runs));
-        // A chaos folder: changes against its baseline scenario.
-        if let Some((_, base)) = runs.iter().find(|(n, _)| n == "baseline") {
-            let labels: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
-            let tps: Vec<f64> = runs
-                .iter()
-                .map(|(_, r)| change_pct(r.totals.tps, base.totals.tps))
-                .collect();
-            let p99: Vec<f64> = runs
-                .iter()
-                .map(|(_, r)| change_pct(r.response.p99_ms, base.response.p99_ms))
-                .collect();
-            charts.extend(degradation_charts(&labels, &tps, &p99));
+        // A chaos folder (it has a baseline scenario): scenarios as bars and their change
+        // against the baseline; otherwise configurations of a sweep.
+        match chaos_view(&runs, "baseline") {
+            Some((degradation, table)) => {
+                charts.extend(comparison_charts(&runs, Across::Scenarios));
+                charts.extend(degradation);
+                tables.push(table);
+            }
+            None => charts.extend(comparison_charts(&runs, Across::Configurations)),
         }
     }
     for (stem, r) in &runs {
@@ -69,7 +66,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<ExitCode> {
             html: a.html,
         }
     };
-    for f in write(&out, &charts, &runs, formats)? {
+    for f in write(&out, &charts, &runs, &tables, formats)? {
         println!("{}", f.display());
     }
     Ok(ExitCode::Success)

@@ -51,6 +51,19 @@ pub enum Assessment {
     NotComparable,
 }
 
+impl Assessment {
+    /// The verdict as the table and the HTML page say it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Assessment::NoSignificantChange => "no significant difference",
+            Assessment::WithinNoise => "within noise",
+            Assessment::Improved => "better (significant)",
+            Assessment::Regressed => "worse (significant)",
+            Assessment::NotComparable => "not comparable",
+        }
+    }
+}
+
 /// One metric on both sides.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricChange {
@@ -420,13 +433,7 @@ pub fn render(c: &Comparison) -> String {
                 format!("{v:+.1}%")
             }
         };
-        let verdict = match m.assessment {
-            Assessment::NoSignificantChange => "no significant difference",
-            Assessment::WithinNoise => "within noise",
-            Assessment::Improved => "better (significant)",
-            Assessment::Regressed => "worse (significant)",
-            Assessment::NotComparable => "not comparable",
-        };
+        let verdict = m.assessment.describe();
         let _ = writeln!(
             s,
             "  {:<w$} {:>11} {:>11} {:>9}  {:<23} {:>7.3}  {verdict}",

@@ -330,6 +330,26 @@ pub struct RunData<'a> {
 }
 
 impl RunResult {
+    /// The consistency verdict for people: `pass`, `fail: …` with what was found, the
+    /// checker's verdict and model, or `n/a` for workloads without checks.
+    pub fn verification_text(&self) -> String {
+        match &self.writers_readers {
+            None => match &self.verification {
+                Some(v) if v.verdict == Verdict::Fail => {
+                    format!("fail: {} ({})", v.model, v.anomalies.join(" "))
+                }
+                Some(v) => format!("{} ({})", v.verdict, v.model),
+                None => "n/a".into(),
+            },
+            Some(w) if w.violations.is_empty() => "pass".into(),
+            Some(w) => format!(
+                "fail: {} violations (first: {})",
+                w.violations.len(),
+                w.violations[0]
+            ),
+        }
+    }
+
     /// Assembles the result from what the engine measured.
     pub fn build(d: RunData<'_>) -> RunResult {
         let t = d.totals;

@@ -122,32 +122,106 @@ pub fn change_pct(value: f64, base: f64) -> f64 {
     }
 }
 
-/// Change against the baseline in percent, per scenario: throughput and p99 latency.
-pub fn degradation_charts(labels: &[String], tps_pct: &[f64], p99_pct: &[f64]) -> Vec<Chart> {
+/// Change against the baseline, per scenario: throughput and p99 latency in percent, the
+/// failure rate in percentage points.
+pub fn degradation_charts(
+    labels: &[String],
+    tps_pct: &[f64],
+    p99_pct: &[f64],
+    failure_pp: &[f64],
+) -> Vec<Chart> {
+    let chart = |name: &str, title: &str, ylabel: &str, values: &[f64], color| Chart {
+        name: name.into(),
+        title: title.into(),
+        svg: svg::signed_bars(title, "scenario", ylabel, labels, values, color),
+    };
     vec![
-        Chart {
-            name: "degradation-tps".into(),
-            title: "throughput change against the baseline".into(),
-            svg: svg::signed_bars(
-                "throughput change against the baseline",
-                "% of baseline tps",
-                labels,
-                tps_pct,
-                PALETTE[0],
-            ),
-        },
-        Chart {
-            name: "degradation-p99".into(),
-            title: "p99 latency change against the baseline".into(),
-            svg: svg::signed_bars(
-                "p99 latency change against the baseline",
-                "% of baseline p99",
-                labels,
-                p99_pct,
-                PALETTE[1],
-            ),
-        },
+        chart(
+            "degradation-tps",
+            "throughput change against the baseline",
+            "% of baseline tps",
+            tps_pct,
+            PALETTE[0],
+        ),
+        chart(
+            "degradation-failure-rate",
+            "failure rate change against the baseline",
+            "percentage points",
+            failure_pp,
+            PALETTE[3],
+        ),
+        chart(
+            "degradation-p99",
+            "p99 latency change against the baseline",
+            "% of baseline p99",
+            p99_pct,
+            PALETTE[1],
+        ),
     ]
+}
+
+/// A chaos folder's view: its scenarios against the `baseline` one, as degradation charts
+/// and a table of degradation, outage and verification per scenario. None without the
+/// baseline among the runs.
+pub fn chaos_view(runs: &[(String, RunResult)], baseline: &str) -> Option<(Vec<Chart>, Table)> {
+    let (_, base) = runs.iter().find(|(n, _)| n == baseline)?;
+    let labels: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
+    let tps: Vec<f64> = runs
+        .iter()
+        .map(|(_, r)| change_pct(r.totals.tps, base.totals.tps))
+        .collect();
+    let p99: Vec<f64> = runs
+        .iter()
+        .map(|(_, r)| change_pct(r.response.p99_ms, base.response.p99_ms))
+        .collect();
+    let fail: Vec<f64> = runs
+        .iter()
+        .map(|(_, r)| (failure_rate(r) - failure_rate(base)) * 100.0)
+        .collect();
+    let rows = runs
+        .iter()
+        .zip(tps.iter().zip(&p99).zip(&fail))
+        .map(|((n, r), ((t, p), f))| {
+            vec![
+                n.clone(),
+                format!("{:.1}", r.totals.tps),
+                format!("{t:+.1}%"),
+                format!("{:.2}%", failure_rate(r) * 100.0),
+                format!("{f:+.2}"),
+                format!("{:.2}", r.response.p99_ms),
+                format!("{p:+.1}%"),
+                format!(
+                    "{:.2}",
+                    r.outages.iter().map(|o| o.duration_s).fold(0.0, f64::max)
+                ),
+                r.faults
+                    .iter()
+                    .map(|w| format!("{} {:.1}-{:.1} s", w.fault, w.start_s, w.end_s))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                r.verification_text(),
+            ]
+        })
+        .collect();
+    let table = Table {
+        caption: format!("scenarios against {baseline}"),
+        header: [
+            "scenario",
+            "tps",
+            "tps change",
+            "failure rate",
+            "failure change (pp)",
+            "p99 ms",
+            "p99 change",
+            "longest outage s",
+            "faults",
+            "verification",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    };
+    Some((degradation_charts(&labels, &tps, &p99, &fail), table))
 }
 
 /// Charts of one run: throughput and latency over time, and the latency distribution.
@@ -260,57 +334,118 @@ pub fn run_charts(stem: &str, r: &RunResult) -> Vec<Chart> {
     charts
 }
 
-/// Charts across runs (a sweep or a chaos folder): latency lines, failure rate and TPS bars.
-pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
+/// What the runs of a comparison are: a sweep's configurations follow a grid, so a line
+/// between neighbours means something; chaos scenarios are unrelated, so they get bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Across {
+    Configurations,
+    Scenarios,
+}
+
+impl Across {
+    fn noun(self) -> &'static str {
+        match self {
+            Across::Configurations => "configuration",
+            Across::Scenarios => "scenario",
+        }
+    }
+}
+
+/// A run's failure rate: precondition failures for writers-readers, failed transactions
+/// otherwise.
+pub fn failure_rate(r: &RunResult) -> f64 {
+    match &r.writers_readers {
+        Some(w) => w.precondition_failure_rate,
+        None => r.totals.failed as f64 / (r.totals.committed + r.totals.failed).max(1) as f64,
+    }
+}
+
+/// Charts across runs (a sweep or a chaos folder): latency per run, failure rate and TPS bars.
+pub fn comparison_charts(runs: &[(String, RunResult)], across: Across) -> Vec<Chart> {
     let labels: Vec<String> = runs.iter().map(|(l, _)| l.clone()).collect();
-    let idx = |f: &dyn Fn(&RunResult) -> f64| {
-        runs.iter()
-            .enumerate()
-            .map(|(i, (_, r))| (i as f64, f(r)))
-            .collect::<Vec<_>>()
-    };
+    let noun = across.noun();
     let wr = runs.iter().any(|(_, r)| r.writers_readers.is_some());
-    let series = if wr {
-        let w = |f: fn(&crate::metrics::result::WritersReadersStats) -> f64| {
-            move |r: &RunResult| r.writers_readers.as_ref().map(f).unwrap_or(0.0)
-        };
+    type Get = fn(&RunResult) -> f64;
+    let latency: Vec<(&str, Get)> = if wr {
         vec![
-            s("writer p50", PALETTE[0], idx(&w(|x| x.writer_p50_ms))),
-            s("writer p99", PALETTE[1], idx(&w(|x| x.writer_p99_ms))),
-            s("reader p50", PALETTE[2], idx(&w(|x| x.read_p50_ms))),
-            s("reader p99", PALETTE[3], idx(&w(|x| x.read_p99_ms))),
+            ("writer p50", |r| {
+                r.writers_readers.as_ref().map_or(0.0, |w| w.writer_p50_ms)
+            }),
+            ("writer p99", |r| {
+                r.writers_readers.as_ref().map_or(0.0, |w| w.writer_p99_ms)
+            }),
+            ("reader p50", |r| {
+                r.writers_readers.as_ref().map_or(0.0, |w| w.read_p50_ms)
+            }),
+            ("reader p99", |r| {
+                r.writers_readers.as_ref().map_or(0.0, |w| w.read_p99_ms)
+            }),
         ]
     } else {
         vec![
-            s("p50", PALETTE[0], idx(&|r| r.response.p50_ms)),
-            s("p95", PALETTE[2], idx(&|r| r.response.p95_ms)),
-            s("p99", PALETTE[1], idx(&|r| r.response.p99_ms)),
+            ("p50", |r| r.response.p50_ms),
+            ("p95", |r| r.response.p95_ms),
+            ("p99", |r| r.response.p99_ms),
         ]
     };
-    let fail: Vec<f64> = runs
-        .iter()
-        .map(|(_, r)| match &r.writers_readers {
-            Some(w) => w.precondition_failure_rate,
-            None => r.totals.failed as f64 / (r.totals.committed + r.totals.failed).max(1) as f64,
-        })
-        .collect();
+    let colors = if wr {
+        [PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]]
+    } else {
+        [PALETTE[0], PALETTE[2], PALETTE[1], PALETTE[3]]
+    };
+    let values = |f: Get| runs.iter().map(|(_, r)| f(r)).collect::<Vec<f64>>();
+    let latency_title = format!("latency per {noun}");
+    let latency_svg = match across {
+        Across::Configurations => {
+            let series: Vec<Series> = latency
+                .iter()
+                .zip(colors)
+                .map(|((name, f), c)| {
+                    s(
+                        name,
+                        c,
+                        values(*f)
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| (i as f64, v))
+                            .collect(),
+                    )
+                })
+                .collect();
+            svg::category_lines(&latency_title, noun, "ms", &labels, &series)
+        }
+        Across::Scenarios => {
+            let columns: Vec<(&str, Vec<f64>)> = latency
+                .iter()
+                .map(|(name, f)| (*name, values(*f)))
+                .collect();
+            let groups: Vec<(&str, &str, &[f64])> = columns
+                .iter()
+                .zip(colors)
+                .map(|((name, v), c)| (*name, c, v.as_slice()))
+                .collect();
+            svg::grouped_bars(&latency_title, noun, "ms", &labels, &groups)
+        }
+    };
+    let fail: Vec<f64> = runs.iter().map(|(_, r)| failure_rate(r)).collect();
     let tps: Vec<f64> = runs.iter().map(|(_, r)| r.totals.tps).collect();
     let mut charts = vec![
         Chart {
             name: "latency-by-config".into(),
-            title: "latency per configuration".into(),
-            svg: svg::category_lines("latency per configuration", "ms", &labels, &series),
+            title: latency_title,
+            svg: latency_svg,
         },
         Chart {
             name: "failure-rate".into(),
-            title: "failure rate per configuration".into(),
+            title: format!("failure rate per {noun}"),
             svg: svg::bars(
                 if wr {
                     "precondition failure rate"
                 } else {
                     "failure rate"
                 },
-                "rate",
+                noun,
+                "share of attempts",
                 &labels,
                 &fail,
                 PALETTE[1],
@@ -318,16 +453,15 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
         },
         Chart {
             name: "tps".into(),
-            title: "throughput per configuration".into(),
+            title: format!("throughput per {noun}"),
             svg: if wr {
-                let w = |f: fn(&crate::metrics::result::WritersReadersStats) -> f64| {
-                    runs.iter()
-                        .map(|(_, r)| r.writers_readers.as_ref().map(f).unwrap_or(0.0))
-                        .collect::<Vec<f64>>()
-                };
-                let (writes, reads) = (w(|x| x.write_tps), w(|x| x.read_tps));
+                let (writes, reads) = (
+                    values(|r| r.writers_readers.as_ref().map_or(0.0, |w| w.write_tps)),
+                    values(|r| r.writers_readers.as_ref().map_or(0.0, |w| w.read_tps)),
+                );
                 svg::grouped_bars(
                     "throughput",
+                    noun,
                     "transactions/s",
                     &labels,
                     &[
@@ -336,7 +470,7 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
                     ],
                 )
             } else {
-                svg::bars("throughput", "tps", &labels, &tps, PALETTE[0])
+                svg::bars("throughput", noun, "tps", &labels, &tps, PALETTE[0])
             },
         },
     ];
@@ -345,6 +479,76 @@ pub fn comparison_charts(runs: &[(String, RunResult)]) -> Vec<Chart> {
         charts.extend(distribution_overlay(runs));
     }
     charts
+}
+
+/// A sweep over two axes as people read it best: a metric over one axis (`x_axis`, numeric),
+/// one line per value of the other (`line_axis`). Each point is (x, line value, run).
+pub fn two_axis_charts(
+    x_axis: &str,
+    line_axis: &str,
+    points: &[(f64, String, &RunResult)],
+) -> Vec<Chart> {
+    let mut lines: Vec<&str> = Vec::new();
+    for (_, l, _) in points {
+        if !lines.contains(&l.as_str()) {
+            lines.push(l);
+        }
+    }
+    let wr = points.iter().any(|(_, _, r)| r.writers_readers.is_some());
+    type Get = fn(&RunResult) -> f64;
+    let metrics: Vec<(&str, &str, &str, Get)> = if wr {
+        vec![
+            ("writer-p99", "writer p99 latency", "ms", |r| {
+                r.writers_readers.as_ref().map_or(0.0, |w| w.writer_p99_ms)
+            }),
+            (
+                "precondition-failure-rate",
+                "precondition failure rate",
+                "share of attempts",
+                failure_rate,
+            ),
+        ]
+    } else {
+        vec![
+            ("p99", "p99 latency", "ms", |r| r.response.p99_ms),
+            ("tps", "throughput", "tps", |r| r.totals.tps),
+            (
+                "failure-rate",
+                "failure rate",
+                "share of attempts",
+                failure_rate,
+            ),
+        ]
+    };
+    metrics
+        .into_iter()
+        .map(|(name, what, unit, f)| {
+            let series: Vec<Series> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut pts: Vec<(f64, f64)> = points
+                        .iter()
+                        .filter(|(_, v, _)| v == l)
+                        .map(|(x, _, r)| (*x, f(r)))
+                        .collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series {
+                        name: format!("{line_axis} = {l}"),
+                        color: PALETTE[i % PALETTE.len()],
+                        points: pts,
+                        dashed: (i / PALETTE.len()) % 2 == 1,
+                    }
+                })
+                .collect();
+            let title = format!("{what} over {x_axis}, one line per {line_axis}");
+            Chart {
+                name: format!("{name}-by-{x_axis}-and-{line_axis}"),
+                title: title.clone(),
+                svg: svg::lines(&title, x_axis, unit, &series, &[]),
+            }
+        })
+        .collect()
 }
 
 /// Throughput per concurrency level against the ideal linear line.
@@ -432,12 +636,119 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, crate::Error>
     Ok(out)
 }
 
-/// One HTML page with every chart inline: opens offline, no scripts needed.
-pub fn html(title: &str, charts: &[Chart], runs: &[(String, RunResult)]) -> String {
+/// A table of the page beyond the per-run one (the chaos scenarios against their baseline).
+pub struct Table {
+    pub caption: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// What was run, for the top of the page: a setting shared by every run shows its value,
+/// one that differs says so (the table below has them per run).
+pub fn about(runs: &[(String, RunResult)]) -> Vec<(String, String)> {
+    let same = |f: &dyn Fn(&RunResult) -> String| -> String {
+        let mut vals: Vec<String> = runs.iter().map(|(_, r)| f(r)).collect();
+        vals.dedup();
+        match vals.len() {
+            0 => "-".into(),
+            1 => vals.remove(0),
+            n => format!("{n} different values (per run below)"),
+        }
+    };
+    let c = |r: &RunResult| r.config.clone();
+    let first = runs
+        .iter()
+        .map(|(_, r)| r.started_at.as_str())
+        .min()
+        .unwrap_or("-");
+    let last = runs
+        .iter()
+        .map(|(_, r)| r.ended_at.as_str())
+        .max()
+        .unwrap_or("-");
+    vec![
+        (
+            "database".into(),
+            same(&|r| crate::db::url::redact(&r.target.url)),
+        ),
+        (
+            "server".into(),
+            same(&|r| format!("{} {}", r.target.kind, r.target.server_version)),
+        ),
+        ("workload".into(), same(&|r| c(r).pattern().to_string())),
+        (
+            "connections".into(),
+            same(&|r| c(r).connections.to_string()),
+        ),
+        (
+            "rate".into(),
+            same(&|r| match c(r).tps {
+                Some(t) => format!("{t} tps ({:?} arrivals)", c(r).arrival).to_lowercase(),
+                None => "closed loop (as fast as possible)".into(),
+            }),
+        ),
+        (
+            "measured".into(),
+            same(&|r| format!("{:.1} s", r.duration_s)),
+        ),
+        (
+            "isolation".into(),
+            same(&|r| {
+                c(r).isolation
+                    .map(|i| i.sql().to_lowercase())
+                    .unwrap_or_else(|| "database default".into())
+            }),
+        ),
+        ("runs".into(), runs.len().to_string()),
+        ("when".into(), format!("{first} to {last}")),
+        ("by".into(), same(&|r| r.tool.clone())),
+    ]
+}
+
+/// One HTML page with every chart inline: opens offline, no scripts needed. At the top, what
+/// was run; then `tables`, the per-run table and the charts.
+pub fn html(
+    title: &str,
+    charts: &[Chart],
+    runs: &[(String, RunResult)],
+    tables: &[Table],
+) -> String {
     // Labels come from file names and scenario names: escaped like everything not written here.
     let title = svg::esc(title);
+    let about = about(runs);
     let runs: Vec<(String, &RunResult)> = runs.iter().map(|(l, r)| (svg::esc(l), r)).collect();
-    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}</style></head><body><h1>{title}</h1><table>");
+    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin-bottom:1em}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}dl{{display:grid;grid-template-columns:max-content auto;gap:2px 12px}}dt{{font-weight:bold}}dd{{margin:0}}</style></head><body><h1>{title}</h1><dl id=\"about\">");
+    for (k, v) in &about {
+        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>", svg::esc(k), svg::esc(v)));
+    }
+    h.push_str("</dl>");
+    for t in tables {
+        h.push_str(&format!("<h2>{}</h2><table><tr>", svg::esc(&t.caption)));
+        for c in &t.header {
+            h.push_str(&format!("<th>{}</th>", svg::esc(c)));
+        }
+        h.push_str("</tr>");
+        for row in &t.rows {
+            h.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                // Figures right, words left.
+                let figure = c
+                    .trim_start_matches('+')
+                    .trim_end_matches('%')
+                    .parse::<f64>()
+                    .is_ok();
+                let align = if i == 0 || !figure {
+                    " style=\"text-align:left\""
+                } else {
+                    ""
+                };
+                h.push_str(&format!("<td{align}>{}</td>", svg::esc(c)));
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<h2>runs</h2><table>");
     if runs.iter().any(|(_, r)| r.writers_readers.is_some()) {
         h.push_str("<tr><th>run</th><th>writes/s</th><th>reads/s</th><th>writer p50 ms</th><th>writer p99 ms</th><th>reader p50 ms</th><th>reader p99 ms</th><th>precondition failures</th><th>avg retries</th><th>checks</th></tr>");
         for (l, r) in &runs {
@@ -502,6 +813,7 @@ pub fn write(
     out: &Path,
     charts: &[Chart],
     runs: &[(String, RunResult)],
+    tables: &[Table],
     formats: Formats,
 ) -> Result<Vec<PathBuf>, crate::Error> {
     std::fs::create_dir_all(out).map_err(|e| crate::Error::Io {
@@ -525,7 +837,7 @@ pub fn write(
     }
     if formats.html {
         let p = out.join("report.html");
-        write_file(&p, html("dbarena report", charts, runs).as_bytes())?;
+        write_file(&p, html("dbarena report", charts, runs, tables).as_bytes())?;
         written.push(p);
     }
     Ok(written)

@@ -43,8 +43,24 @@ fn nice_max(v: f64) -> f64 {
     10.0 * p
 }
 
-fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64) {
-    frame_range(s, title, xlabel, ylabel, 0.0, ymax, 5);
+/// The top of a y axis from zero over values up to `max`, on a round step: (top, ticks).
+/// 0–7.3 gets 0, 2, 4, 6, 8 rather than 0, 1.46, 2.92 …
+fn y_scale(max: f64) -> (f64, usize) {
+    let step = nice_max(max / 5.0);
+    let ticks = ((max / step).ceil() as usize).max(1);
+    (step * ticks as f64, ticks)
+}
+
+/// Round tick values from 0 to at most `max` (about five of them).
+fn x_ticks(max: f64) -> impl Iterator<Item = f64> {
+    let step = nice_max(max / 5.0);
+    (0..)
+        .map(move |i| i as f64 * step)
+        .take_while(move |x| *x <= max * (1.0 + 1e-9))
+}
+
+fn frame(s: &mut String, title: &str, xlabel: &str, ylabel: &str, ymax: f64, ticks: usize) {
+    frame_range(s, title, xlabel, ylabel, 0.0, ymax, ticks);
 }
 
 /// The page, title, `ticks` + 1 grid lines from `lo` to `hi`, the y axis, the x axis at zero,
@@ -122,23 +138,24 @@ fn lines_with(
     ylabel: &str,
     series: &[Series],
     windows: &[(f64, f64, String)],
-    x_ticks: bool,
+    numeric_x: bool,
 ) -> String {
     let xmax = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .fold(0.0, f64::max)
         .max(1e-9);
-    let ymax = nice_max(
+    let (ymax, yticks) = y_scale(
         series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
+            .filter(|y| y.is_finite())
             .fold(0.0, f64::max),
     );
     let px = |x: f64| L + (W - L - R) * x / xmax;
     let py = |y: f64| T + (H - T - B) * (1.0 - y / ymax);
     let mut s = String::new();
-    frame(&mut s, title, xlabel, ylabel, ymax);
+    frame(&mut s, title, xlabel, ylabel, ymax, yticks);
     for (a, b, label) in windows {
         let _ = write!(
             s,
@@ -149,8 +166,7 @@ fn lines_with(
             esc(label)
         );
     }
-    for i in (0..=5).filter(|_| x_ticks) {
-        let x = xmax * i as f64 / 5.0;
+    for x in x_ticks(xmax).filter(|_| numeric_x) {
         let _ = write!(
             s,
             r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
@@ -203,9 +219,16 @@ fn lines_with(
     s
 }
 
-/// A line chart over category labels (x = configuration).
-pub fn category_lines(title: &str, ylabel: &str, labels: &[String], series: &[Series]) -> String {
-    let mut s = lines_with(title, "", ylabel, series, &[], false);
+/// A line chart over category labels (x = configuration). Only for categories in an order
+/// that means something (a sweep's grid); unrelated ones (chaos scenarios) get bars.
+pub fn category_lines(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    labels: &[String],
+    series: &[Series],
+) -> String {
+    let mut s = lines_with(title, xlabel, ylabel, series, &[], false);
     // Replace the numeric x ticks by the labels, rotated.
     let n = labels.len().max(2) as f64 - 1.0;
     let mut ticks = String::new();
@@ -223,33 +246,46 @@ pub fn category_lines(title: &str, ylabel: &str, labels: &[String], series: &[Se
 }
 
 /// A bar chart: one bar per label.
-pub fn bars(title: &str, ylabel: &str, labels: &[String], values: &[f64], color: &str) -> String {
-    grouped_bars(title, ylabel, labels, &[("", color, values)])
+pub fn bars(
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    labels: &[String],
+    values: &[f64],
+    color: &str,
+) -> String {
+    grouped_bars(title, xlabel, ylabel, labels, &[("", color, values)])
 }
 
 /// Bars side by side per label, one per group (name, colour, a value per label), with a
 /// legend when there is more than one group.
 pub fn grouped_bars(
     title: &str,
+    xlabel: &str,
     ylabel: &str,
     labels: &[String],
     groups: &[(&str, &str, &[f64])],
 ) -> String {
-    let ymax = nice_max(
+    let (ymax, ticks) = y_scale(
         groups
             .iter()
             .flat_map(|g| g.2.iter().copied())
+            .filter(|v| v.is_finite())
             .fold(0.0, f64::max),
     );
     let mut s = String::new();
-    frame(&mut s, title, "", ylabel, ymax);
+    frame(&mut s, title, xlabel, ylabel, ymax, ticks);
     let bw = (W - L - R) / labels.len().max(1) as f64;
     let gw = bw * 0.7 / groups.len().max(1) as f64;
     for (i, l) in labels.iter().enumerate() {
         let x = L + bw * i as f64;
         for (g, (name, color, values)) in groups.iter().enumerate() {
-            let v = values.get(i).copied().unwrap_or(0.0);
-            let h = (H - T - B) * v / ymax;
+            let v = values
+                .get(i)
+                .copied()
+                .filter(|v| v.is_finite())
+                .unwrap_or(0.0);
+            let h = (H - T - B) * v.max(0.0) / ymax;
             let tip = if name.is_empty() {
                 esc(l)
             } else {
@@ -294,6 +330,7 @@ pub fn grouped_bars(
 /// A bar chart of values that may be negative (changes against a baseline), with a zero line.
 pub fn signed_bars(
     title: &str,
+    xlabel: &str,
     ylabel: &str,
     labels: &[String],
     values: &[f64],
@@ -311,7 +348,7 @@ pub fn signed_bars(
     frame_range(
         &mut s,
         title,
-        "",
+        xlabel,
         ylabel,
         lo,
         hi,
@@ -365,16 +402,50 @@ mod tests {
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
         assert!(s.contains("a&lt;b") && s.contains("polyline") && s.contains("fill-opacity"));
         assert_eq!(nice_max(73.0), 100.0);
-        let b = bars("t", "y", &["x".into()], &[2.0], "#000");
+        let b = bars("t", "x", "y", &["x".into()], &[2.0], "#000");
         assert!(b.contains("<rect") && b.ends_with("</svg>"));
         assert_eq!(fmt(0.8), "0.8");
         assert_eq!(fmt(0.125), "0.125");
+    }
+
+    /// Tick labels of every axis are round numbers, and both axes have titles.
+    #[test]
+    fn ticks_are_round_and_axes_titled() {
+        let s = lines(
+            "t",
+            "seconds",
+            "tps",
+            &[Series {
+                name: "a".into(),
+                color: PALETTE[0],
+                points: vec![(0.0, 0.0), (7.3, 1234.0)],
+                dashed: false,
+            }],
+            &[],
+        );
+        let labels: Vec<f64> = s
+            .split("</text>")
+            .filter_map(|t| t.rsplit('>').next()?.parse::<f64>().ok())
+            .collect();
+        for v in [0.0, 2.0, 4.0, 6.0, 250.0, 500.0, 1000.0, 1250.0] {
+            assert!(labels.contains(&v), "{v} not a tick in {labels:?}");
+        }
+        assert!(
+            !labels
+                .iter()
+                .any(|v| (v * 100.0).fract() != 0.0 || *v == 1.46),
+            "{labels:?}"
+        );
+        assert!(s.contains(">seconds<") && s.contains(">tps<"));
+        assert_eq!(y_scale(7.3), (8.0, 4));
+        assert_eq!(y_scale(1234.0), (1250.0, 5));
     }
 
     #[test]
     fn signed_bars_hang_below_the_zero_line() {
         let s = signed_bars(
             "t",
+            "scenario",
             "%",
             &["up".into(), "down".into()],
             &[50.0, -25.0],

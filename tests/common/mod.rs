@@ -296,3 +296,73 @@ pub fn sweep(dir: &Scratch, config: &str, db: &str, extra: &[&str]) -> (Output, 
     args.extend(extra);
     (dbarena(&args, dir.path()), out)
 }
+
+/// Opens `page` in headless Chromium (installed by `.ci/run`): asserts that it loads without a
+/// single console message (the pages have no scripts, so any message is an error: a missing
+/// resource, a parse error) and that every chart under an `<h2>` is an SVG that was drawn;
+/// keeps a screenshot as `target/tmp/artifacts/<artifact>.png`. Returns false (SKIPPED)
+/// without Chromium.
+pub fn open_in_browser(page: &Path, artifact: &str) -> bool {
+    if !have("chromium") {
+        return false;
+    }
+    let profile = Scratch::new("chromium");
+    let url = format!(
+        "file://{}",
+        page.canonicalize().expect("page exists").display()
+    );
+    let browser = |extra: &[&str]| {
+        let mut args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--enable-logging=stderr".into(),
+            "--v=0".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(url.clone());
+        Command::new("chromium")
+            .args(&args)
+            .output()
+            .expect("run chromium")
+    };
+    let dom = browser(&["--dump-dom"]);
+    assert!(dom.status.success(), "chromium: {}", stderr(&dom));
+    let console: Vec<String> = stderr(&dom)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    // Each chart: parsed as SVG (the DOM holds it) with something drawn in it.
+    let charts = dom.matches("<svg").count();
+    assert!(charts > 0, "no chart in the page");
+    for svg in dom.split("<svg").skip(1) {
+        let svg = &svg[..svg.find("</svg>").expect("a closed svg")];
+        assert!(
+            ["<polyline", "<rect", "<circle"]
+                .iter()
+                .any(|m| svg.matches(m).count() > 1),
+            "a chart with nothing drawn: {}",
+            &svg[..svg.len().min(300)]
+        );
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts folder");
+    let shot = dir.join(format!("{artifact}.png"));
+    let o = browser(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1200,3000",
+    ]);
+    assert!(o.status.success(), "chromium: {}", stderr(&o));
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 10_000,
+        "screenshot {} is {size} bytes",
+        shot.display()
+    );
+    println!("screenshot: {}", shot.display());
+    true
+}
