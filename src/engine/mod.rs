@@ -106,6 +106,9 @@ pub struct EngineOutput {
     pub warnings: Vec<String>,
     /// With `start_at_us`: how late the run started against it, ms.
     pub start_skew_ms: Option<f64>,
+    /// When every connection was open and prepared (the start gate opened): the end of
+    /// setup, before any wait for a common start.
+    pub ready_at: Option<Instant>,
 }
 
 /// What was measured so far, refreshed every interval, for a writer that must save a run
@@ -246,10 +249,12 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                 interrupted: true,
                 warnings: Vec::new(),
                 start_skew_ms: None,
+                ready_at: None,
             });
         }
         return Err(e);
     }
+    let ready_at = Instant::now();
     // A common wall-clock start for several agents (`--start-at`), else at once.
     let now_wall = crate::util::time::now_us();
     let lead_us = match settings.start_at_us {
@@ -312,6 +317,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
                         interrupted: true,
                         warnings: Vec::new(),
                         start_skew_ms,
+                        ready_at: Some(ready_at),
                     };
                     *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
@@ -362,6 +368,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         interrupted,
         warnings,
         start_skew_ms,
+        ready_at: Some(ready_at),
     })
 }
 

@@ -162,6 +162,10 @@ pub struct RunResult {
     pub ended_at: String,
     /// Measured seconds (warmup excluded).
     pub duration_s: f64,
+    /// Seconds before the measured start: connecting, the workload's schema and data,
+    /// opening and preparing every connection. Never part of any figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_s: Option<f64>,
     pub interrupted: bool,
     pub totals: Totals,
     pub response: LatencySummary,
@@ -436,6 +440,7 @@ impl RunResult {
             started_at: crate::util::time::rfc3339_us(d.started_at_us),
             ended_at: crate::util::time::rfc3339_us(d.ended_at_us),
             duration_s: d.measured_s,
+            setup_s: None,
             interrupted: d.interrupted,
             totals: Totals {
                 committed,

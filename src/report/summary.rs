@@ -44,12 +44,16 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     );
     let _ = writeln!(
         s,
-        "  duration  {:.2} s measured{}",
+        "  duration  {:.2} s measured{}{}",
         r.duration_s,
         if c.warmup.is_zero() {
             String::new()
         } else {
             format!(" (after {:.1} s warmup)", c.warmup.as_secs_f64())
+        },
+        match r.setup_s {
+            Some(s) => format!("; setup {s:.2} s before it, not measured"),
+            None => String::new(),
         }
     );
     let t = &r.totals;

@@ -278,6 +278,14 @@ fn run_job(o: &SweepOptions, job: &Job, slot: Option<usize>) -> Result<RunResult
             p.label
         )));
     }
+    // Setup (schema, connections) runs before each configuration's measured start: said,
+    // never measured.
+    if let Some(setup) = rep.result.setup_s {
+        (o.log)(&format!(
+            "{} trial {}: done ({:.1} tps; setup {setup:.2} s, not measured)",
+            p.label, job.trial, rep.result.totals.tps
+        ));
+    }
     Ok(rep.result)
 }
 

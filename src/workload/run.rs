@@ -56,11 +56,16 @@ pub struct RunEnv {
     pub aborted: Option<String>,
     /// What the server was doing during the engine's run.
     pub server: Option<crate::metrics::server::ServerMetrics>,
+    /// When this run began connecting, and how long it took until the engine's measured
+    /// start: reported, never measured.
+    opened: std::time::Instant,
+    setup_took: Option<std::time::Duration>,
 }
 
 impl RunEnv {
     /// Connects the setup connection and reads the server version.
     pub fn open(url: DbUrl, path: PathBuf) -> Result<RunEnv, Error> {
+        let opened = std::time::Instant::now();
         let rt = crate::util::runtime::current_thread()?;
         let (setup, server_version) = rt.block_on(async {
             let mut c = Connection::connect(&url).await?;
@@ -79,6 +84,8 @@ impl RunEnv {
             last_words: None,
             aborted: None,
             server: None,
+            opened,
+            setup_took: None,
         })
     }
 
@@ -160,6 +167,12 @@ impl RunEnv {
             Some(live),
             &mut watch,
         );
+        // Setup ends where the engine's start gate opened (a --start-at wait is not setup).
+        self.setup_took = out
+            .as_ref()
+            .ok()
+            .and_then(|o| o.ready_at)
+            .map(|r| r.saturating_duration_since(self.opened));
         self.server = sampler.and_then(|s| s.finish());
         self.aborted = watch.tripped;
         out
@@ -189,7 +202,9 @@ impl RunEnv {
         out: engine::EngineOutput,
         notes: Vec<String>,
     ) -> RunResult {
-        self.template(cfg, op_names).build(out, notes)
+        let mut r = self.template(cfg, op_names).build(out, notes);
+        r.setup_s = self.setup_took.map(|d| d.as_secs_f64());
+        r
     }
 
     /// Ends the run. The setup connection is closed only here, after the result is built,
