@@ -97,10 +97,21 @@ fn setup(section: &str, pg: &TestDb, dir: &Path) {
     }
 }
 
+/// The README's common start for agents, a fixed date: here a moment just ahead of the
+/// first command that names it, the same for every agent of the example.
+const START_AT: &str = "2026-12-02T10:00:00Z";
+
 fn substitute(text: &str, pg: &TestDb) -> String {
+    static SOON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let mut t = text.to_string();
     for (from, to) in SUBSTITUTIONS {
         t = t.replace(from, to);
+    }
+    if t.contains(START_AT) {
+        let soon = SOON.get_or_init(|| {
+            dbarena::util::time::rfc3339_us(dbarena::util::time::now_us() + 3_000_000)
+        });
+        t = t.replace(START_AT, soon);
     }
     t.replace("{pg}", &pg.url)
 }

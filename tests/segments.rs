@@ -225,3 +225,124 @@ fn unlike_runs_are_not_merged() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot be split"), "{}", stderr(&o));
 }
+
+/// Four list-append agents on PostgreSQL at serializable, merged: one history of four agents
+/// that checks valid, every appended value once in the database, and `check` takes the four
+/// histories together.
+#[test]
+fn list_append_agents_merge_into_one_history_that_checks_valid() {
+    let Some(db) = TestDb::new(Db::Postgres, "segla") else {
+        return;
+    };
+    let dir = Scratch::new("segla");
+    // One common start, far enough ahead for every agent's setup.
+    let start = dbarena::util::time::rfc3339_us(dbarena::util::time::now_us() + 4_000_000);
+    let mut children = Vec::new();
+    let mut outs = Vec::new();
+    for i in 1..=4 {
+        let out = dir.new_file(&format!("la{i}"), "json");
+        let seg = format!("{i}/4");
+        children.push(spawn_dbarena(
+            &[
+                "workload",
+                "run",
+                "--db",
+                &db.url,
+                "--pattern",
+                "list-append",
+                "--isolation",
+                "serializable",
+                "--tps",
+                "400",
+                "-n",
+                "8",
+                "-d",
+                "3s",
+                "--segment",
+                &seg,
+                "--start-at",
+                &start,
+                "--quiet",
+                "--no-server-stats",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        ));
+        outs.push(out);
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let merged = dir.new_file("la-merged", "json");
+    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
+    let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let o = dbarena(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&merged);
+    let v = &m["verification"];
+    assert_eq!(v["verdict"], "pass", "{m}");
+    assert_eq!(v["model"], "serializable");
+    // The merged history holds every agent's operations.
+    let history = std::path::PathBuf::from(v["history"].as_str().unwrap());
+    let lines = std::fs::read_to_string(&history).unwrap().lines().count();
+    let agents_lines: usize = outs
+        .iter()
+        .map(|o| {
+            std::fs::read_to_string(o.with_extension("history.jsonl"))
+                .unwrap()
+                .lines()
+                .count()
+        })
+        .sum();
+    assert_eq!(lines, agents_lines);
+    // In the database: no value appended twice, by any two agents.
+    let count = |sql: &str| -> i64 { db.query(sql)[0][0].as_deref().unwrap().parse().unwrap() };
+    let dup = count(
+        "SELECT count(*) FROM (SELECT v FROM dbarena_append, unnest(string_to_array(val, ',')) AS v GROUP BY v HAVING count(*) > 1) d",
+    );
+    assert_eq!(dup, 0, "values appended twice");
+    let values =
+        count("SELECT count(*) FROM dbarena_append, unnest(string_to_array(val, ',')) AS v");
+    assert!(values > 100, "{values} values appended");
+    // `check` takes the agents' histories together.
+    let mut args = vec!["check", "--model", "serializable"];
+    let hist: Vec<String> = outs
+        .iter()
+        .map(|o| o.with_extension("history.jsonl").display().to_string())
+        .collect();
+    args.extend(hist.iter().map(String::as_str));
+    let o = dbarena(&args, dir.path());
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    // Two copies of one agent's history are not agents of one run.
+    let o = dbarena(&["check", &hist[0], &hist[0]], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("both have process"), "{}", stderr(&o));
+    // Without a common start, list-append agents are refused: the first agent empties the
+    // tables at its setup, which could come after another's start.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "list-append",
+            "--segment",
+            "1/2",
+            "-d",
+            "1s",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needs --start-at"), "{}", stderr(&o));
+}

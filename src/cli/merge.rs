@@ -24,7 +24,37 @@ pub struct MergeArgs {
 pub fn run(a: MergeArgs) -> anyhow::Result<ExitCode> {
     crate::util::fsx::check_new_file(&a.out).map_err(Error::Usage)?;
     let files = load(&a.inputs)?;
-    let merged = crate::merge::merge(&files, a.partial).map_err(Error::from)?;
+    let mut merged = crate::merge::merge(&files, a.partial).map_err(Error::from)?;
+    // List-append agents: their histories as one, checked as one.
+    if files.iter().any(|(_, r)| r.verification.is_some()) {
+        let dirs: Vec<PathBuf> = a
+            .inputs
+            .iter()
+            .map(|p| {
+                if p.is_dir() {
+                    p.clone()
+                } else {
+                    p.parent().map(PathBuf::from).unwrap_or_default()
+                }
+            })
+            .collect();
+        let history = a.out.with_extension("history.jsonl");
+        crate::util::fsx::check_new_file(&history).map_err(Error::Usage)?;
+        match crate::merge::history::merge_histories(&files, &dirs, &history) {
+            Ok(v) => {
+                merged.notes.push(format!(
+                    "the agents' histories merged into {} and checked as one: {} ({})",
+                    history.display(),
+                    v.verdict,
+                    v.model
+                ));
+                merged.verification = Some(v);
+            }
+            Err(e) => merged.notes.push(format!(
+                "the agents' histories were not checked together: {e}"
+            )),
+        }
+    }
     merged.write(&a.out).map_err(|e| Error::Io {
         path: a.out.display().to_string(),
         source: e,
@@ -37,5 +67,16 @@ pub fn run(a: MergeArgs) -> anyhow::Result<ExitCode> {
             Some(&a.out.display().to_string()),
         ))?;
     }
-    Ok(ExitCode::Success)
+    // An anomaly between the agents fails the merge as it fails a run.
+    Ok(match &merged.verification {
+        Some(v) if v.verdict == crate::metrics::result::Verdict::Fail => {
+            eprintln!(
+                "error: the merged history is not {}: {}",
+                v.model,
+                v.anomalies.join(", ")
+            );
+            ExitCode::Failure
+        }
+        _ => ExitCode::Success,
+    })
 }

@@ -7,6 +7,8 @@ use crate::metrics::result::{
     AgentInfo, ErrorClassResult, IntervalRecord, OperationResult, RunResult,
 };
 use hdrhistogram::Histogram;
+
+pub mod history;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -319,13 +321,16 @@ pub fn merge(files: &[(String, RunResult)], partial: bool) -> Result<RunResult, 
             "server metrics are {first_name}'s: every agent sampled the same server"
         ));
     }
-    // Per-agent checks do not add up to a check of the whole run.
-    if m.writers_readers.take().is_some() || m.verification.take().is_some() {
+    // Per-agent checks do not add up to a check of the whole run: writers-readers checks
+    // stay per agent; list-append histories are checked together by the caller
+    // (`history::merge_histories`), which has the files.
+    if m.writers_readers.take().is_some() {
         notes.push(
-            "each agent's consistency check stays in its own file; merged results carry no verdict"
+            "each agent's writers-readers checks stay in its own file; the merged result carries no verdict"
                 .into(),
         );
     }
+    m.verification = None;
     m.thresholds.clear();
     m.stages.clear();
     if !missing.is_empty() {

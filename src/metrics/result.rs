@@ -264,6 +264,9 @@ pub enum Verdict {
     Fail,
     /// It could not decide (the cycle search ran out of time).
     Unknown,
+    /// Not judged here: one agent's part of a run over several (`--segment`) reads what the
+    /// others wrote, so only the agents' histories together can be judged (`dbarena merge`).
+    Deferred,
 }
 
 impl std::fmt::Display for Verdict {
@@ -272,6 +275,7 @@ impl std::fmt::Display for Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Unknown => "unknown",
+            Verdict::Deferred => "deferred to the merge of the agents",
         })
     }
 }

@@ -43,7 +43,9 @@ pub struct Op {
     pub index: usize,
     pub process: u64,
     pub typ: OpType,
-    /// Nanoseconds since the start of the run.
+    /// Nanoseconds: since the Unix epoch in histories dbarena records (a monotonic clock
+    /// from the wall-clock time the run began, so agents' histories merge in real-time
+    /// order); any origin in histories read from elsewhere.
     pub time: u64,
     pub value: Vec<Mop>,
     /// Why a `fail` or `info` op ended so: its error class (`serialization`, `deadlock`,
@@ -63,6 +65,12 @@ pub struct History {
 pub enum HistoryError {
     #[error("cannot read history {path}: {detail}")]
     Read { path: String, detail: String },
+    #[error("{first} and {second} both have process {process}: they are not agents of one run (give each agent its own --segment I/N)")]
+    SharedProcess {
+        first: String,
+        second: String,
+        process: u64,
+    },
     #[error("{path}:{line}: {why}")]
     Bad {
         path: String,
@@ -121,6 +129,36 @@ fn from_raw(o: RawOp, pos: usize, origin: &str) -> Result<Option<Op>, HistoryErr
 }
 
 impl History {
+    /// The histories of several agents of one run (`--segment`) as one: their operations in
+    /// the order of their times (wall-clock aligned nanoseconds), indexed afresh. Agents
+    /// keep their process ids apart; a process in two histories means they are not one run.
+    pub fn merge(parts: Vec<(String, History)>) -> Result<History, HistoryError> {
+        let mut owner: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+        for (i, (_, h)) in parts.iter().enumerate() {
+            for o in &h.ops {
+                if let Some(&j) = owner.get(&o.process) {
+                    if j != i {
+                        return Err(HistoryError::SharedProcess {
+                            first: parts[j].0.clone(),
+                            second: parts[i].0.clone(),
+                            process: o.process,
+                        });
+                    }
+                } else {
+                    owner.insert(o.process, i);
+                }
+            }
+        }
+        // Each part is in order already; a stable sort by time keeps a process's own order
+        // even where two of its operations share a time.
+        let mut ops: Vec<Op> = parts.into_iter().flat_map(|(_, h)| h.ops).collect();
+        ops.sort_by_key(|o| o.time);
+        for (i, o) in ops.iter_mut().enumerate() {
+            o.index = i;
+        }
+        Ok(History { ops })
+    }
+
     /// Reads dbarena's JSON lines, or a JSON array of ops as elle-cli writes it, into memory
     /// (list-append with integer keys; `verify::check_file` streams any history instead).
     pub fn load(path: &Path) -> Result<History, HistoryError> {
