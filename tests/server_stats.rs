@@ -53,6 +53,20 @@ fn check(kind: Db) {
     assert!(m["summary"]["rss_mb_max"].as_f64().unwrap() > 1.0);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("server    buffer hit"), "{text}");
+    // Live too: the progress lines carry the server's latest second.
+    let progress = stderr(&o);
+    assert!(
+        progress.lines().any(|l| l.starts_with("progress:")
+            && l.contains("; server ")
+            && l.contains("commits/s")),
+        "{progress}"
+    );
+    // Each second's buffer hit rate is in the series.
+    assert!(
+        iv.iter()
+            .any(|i| i["values"].get("buffer_hit_pct").is_some()),
+        "{m}"
+    );
 
     // --no-server-stats: nothing sampled.
     let out = dir.new_file("quiet", "json");

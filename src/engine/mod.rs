@@ -474,6 +474,7 @@ impl Collector<'_> {
                 .collect(),
             recent_errors: iv.recent_errors.clone(),
             latency: LatencySummary::of(&self.totals.all_response()),
+            server: None,
         })
     }
 }

@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub op_counts: Vec<(String, u64)>,
     pub recent_errors: Vec<String>,
     pub latency: LatencySummary,
+    /// The server's latest second (`metrics::server`), when it is sampled.
+    pub server: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 /// Receives progress; implemented by the terminal displays in `report::progress`.

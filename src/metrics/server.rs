@@ -67,6 +67,43 @@ impl ServerMetrics {
     }
 }
 
+/// The server's latest second, shared with the live display while the run goes on.
+pub type LiveServer = Arc<std::sync::Mutex<Option<BTreeMap<String, f64>>>>;
+
+/// The server's second for the live display: what a user watches for (commits, buffer hit
+/// rate, lock waits, sessions waiting, CPU); empty when none of them was read.
+pub fn live_line(values: &BTreeMap<String, f64>) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = values.get("commits") {
+        parts.push(format!("{c:.0} commits/s"));
+    }
+    if let Some(h) = values.get("buffer_hit_pct") {
+        parts.push(format!("buffer hit {h:.1}%"));
+    }
+    if let Some(l) = values.get("lock_wait_ms") {
+        parts.push(format!("lock waits {l:.0} ms/s"));
+    }
+    if let Some(w) = values.get("waiting_lock").filter(|w| **w > 0.0) {
+        parts.push(format!("{w:.0} waiting on locks"));
+    }
+    if let Some(c) = values.get("cpu_pct") {
+        parts.push(format!("CPU {c:.0}%"));
+    }
+    parts.join(", ")
+}
+
+/// The share of buffer reads served from memory, in percent, from the hits and reads of the
+/// same span; None when nothing was read.
+fn hit_pct(kind: crate::db::DbKind, hits: f64, reads: f64) -> Option<f64> {
+    // InnoDB's read requests include the reads that missed; PostgreSQL's hits do not.
+    let all = if kind == crate::db::DbKind::Mysql {
+        hits
+    } else {
+        hits + reads
+    };
+    (all > 0.0).then(|| (1.0 - reads / all).clamp(0.0, 1.0) * 100.0)
+}
+
 /// CPU ticks and resident memory of a process and its children (a PostgreSQL postmaster and
 /// its backends), from /proc; None when the process is not on this machine.
 fn process_usage(pid: u32) -> Option<(u64, u64)> {
@@ -108,14 +145,21 @@ pub struct ServerSampler {
 impl ServerSampler {
     /// Starts sampling `url` once the measured run has started (`started` is set by the
     /// engine); stops on `finish` or `stop`.
-    pub fn start(url: DbUrl, started: Arc<OnceLock<Instant>>, stop: Arc<AtomicBool>) -> Self {
+    /// Each second's figures also go to `live`, for the progress display. None when no
+    /// thread can be started (the run goes on without server figures).
+    pub fn start(
+        url: DbUrl,
+        started: Arc<OnceLock<Instant>>,
+        stop: Arc<AtomicBool>,
+        live: LiveServer,
+    ) -> Option<Self> {
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
         let handle = std::thread::Builder::new()
             .name("dbarena-server-stats".into())
-            .spawn(move || sample_loop(url, started, stop, d))
-            .expect("a thread for the server sampler");
-        ServerSampler { done, handle }
+            .spawn(move || sample_loop(url, started, stop, d, live))
+            .ok()?;
+        Some(ServerSampler { done, handle })
     }
 
     pub fn finish(self) -> Option<ServerMetrics> {
@@ -129,6 +173,7 @@ fn sample_loop(
     started: Arc<OnceLock<Instant>>,
     stop: Arc<AtomicBool>,
     done: Arc<AtomicBool>,
+    live: LiveServer,
 ) -> Option<ServerMetrics> {
     let rt = crate::util::runtime::current_thread().ok()?;
     let quit = || done.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst);
@@ -212,6 +257,11 @@ fn sample_loop(
             e.0 += v;
             e.1 += 1;
         }
+        if let (Some(h), Some(r)) = (values.get("buffer_hits"), values.get("buffer_reads")) {
+            if let Some(p) = hit_pct(url.kind(), *h, *r) {
+                values.insert("buffer_hit_pct".into(), p);
+            }
+        }
         let proc_now = local_pid.and_then(process_usage);
         if let (Some((t1, rss)), Some((t0p, _))) = (proc_now, prev_proc) {
             let cpu = (t1.saturating_sub(t0p)) as f64 / hz / secs * 100.0;
@@ -220,6 +270,9 @@ fn sample_loop(
             cpu_sum += cpu;
             cpu_n += 1;
             rss_max = rss_max.max(rss as f64 / 1e6);
+        }
+        if let Ok(mut l) = live.lock() {
+            *l = Some(values.clone());
         }
         out.intervals.push(ServerInterval {
             t_s: at.saturating_duration_since(t0).as_secs_f64(),
@@ -237,19 +290,11 @@ fn sample_loop(
             out.summary.insert(name.clone(), v.max(0.0));
         }
     }
-    if let (Some(h), Some(r)) = (total("buffer_hits"), total("buffer_reads")) {
-        // InnoDB's read requests include the reads that missed; PostgreSQL's hits do not.
-        let all = if url.kind() == crate::db::DbKind::Mysql {
-            h
-        } else {
-            h + r
-        };
-        if all > 0.0 {
-            out.summary.insert(
-                "buffer_hit_pct".into(),
-                (1.0 - r / all).clamp(0.0, 1.0) * 100.0,
-            );
-        }
+    if let Some(p) = total("buffer_hits")
+        .zip(total("buffer_reads"))
+        .and_then(|(h, r)| hit_pct(url.kind(), h, r))
+    {
+        out.summary.insert("buffer_hit_pct".into(), p);
     }
     let span = prev_at.saturating_duration_since(t0).as_secs_f64();
     if let (Some(l), true) = (total("lock_wait_ms"), span > 0.0) {

@@ -32,9 +32,16 @@ impl ProgressSink for Lines {
     fn update(&mut self, s: &Snapshot) {
         let iv = &s.interval;
         let target = s.target_tps.map(|t| format!("/{t:.0}")).unwrap_or_default();
+        let server = s
+            .server
+            .as_ref()
+            .map(crate::metrics::server::live_line)
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("; server {l}"))
+            .unwrap_or_default();
         let _ = writeln!(
             std::io::stderr(),
-            "progress: {:.1} s, {:.1}{target} tps, lat p50 {:.3} p95 {:.3} p99 {:.3} ms, {} failed, {} retries, {} errors",
+            "progress: {:.1} s, {:.1}{target} tps, lat p50 {:.3} p95 {:.3} p99 {:.3} ms, {} failed, {} retries, {} errors{server}",
             iv.t_s,
             iv.tps,
             iv.p50_ms,
@@ -103,6 +110,15 @@ impl ProgressSink for Panel {
             s.latency.mean_ms,
             mix.join("  ")
         );
+        if let Some(line) = s
+            .server
+            .as_ref()
+            .map(crate::metrics::server::live_line)
+            .filter(|l| !l.is_empty())
+        {
+            msg.push_str("\nserver      ");
+            msg.push_str(&line);
+        }
         for e in &s.recent_errors {
             msg.push_str("\nerror       ");
             msg.push_str(&e.chars().take(120).collect::<String>());

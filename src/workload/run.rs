@@ -137,8 +137,10 @@ impl RunEnv {
                 Err(e) => eprintln!("error: {e}"),
             }
         }));
+        let live_server: crate::metrics::server::LiveServer = Default::default();
         let mut watch = AbortWatch {
             inner: progress,
+            server: live_server.clone(),
             thresholds: if cfg.abort_on_fail {
                 &cfg.thresholds
             } else {
@@ -149,13 +151,16 @@ impl RunEnv {
         };
         let started = opts.started.clone().unwrap_or_default();
         // One connection of its own, once a second: what the server counted meanwhile.
-        let sampler = (cfg.server_stats && !self.url.embedded()).then(|| {
-            crate::metrics::server::ServerSampler::start(
-                self.url.clone(),
-                started.clone(),
-                opts.stop.clone(),
-            )
-        });
+        let sampler = (cfg.server_stats && !self.url.embedded())
+            .then(|| {
+                crate::metrics::server::ServerSampler::start(
+                    self.url.clone(),
+                    started.clone(),
+                    opts.stop.clone(),
+                    live_server,
+                )
+            })
+            .flatten();
         let mut run_settings = settings(cfg);
         run_settings.tx_log = opts.tx_log.clone();
         let out = engine::run(
@@ -218,6 +223,8 @@ impl RunEnv {
 /// Passes progress on, and stops the run when a threshold fails (`--abort-on-fail`).
 struct AbortWatch<'a> {
     inner: &'a mut dyn ProgressSink,
+    /// The server's latest second, added to what the display gets.
+    server: crate::metrics::server::LiveServer,
     thresholds: &'a [crate::thresholds::Threshold],
     stop: Arc<AtomicBool>,
     tripped: Option<String>,
@@ -225,7 +232,14 @@ struct AbortWatch<'a> {
 
 impl ProgressSink for AbortWatch<'_> {
     fn update(&mut self, snap: &engine::Snapshot) {
-        self.inner.update(snap);
+        match self.server.lock().ok().and_then(|s| s.clone()) {
+            Some(values) => {
+                let mut with = snap.clone();
+                with.server = Some(values);
+                self.inner.update(&with);
+            }
+            None => self.inner.update(snap),
+        }
         if self.tripped.is_some() || self.thresholds.is_empty() {
             return;
         }
