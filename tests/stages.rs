@@ -130,3 +130,98 @@ fn think_time_spaces_a_closed_loop_and_is_not_latency() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("closed loop"), "{}", stderr(&o));
 }
+
+/// A stage on fewer connections: its rate on the first N alone, the others idle until a
+/// stage uses them; the run's rate is what the stages say throughout.
+#[test]
+fn a_stage_runs_on_its_own_number_of_connections() {
+    let Some(db) = TestDb::new(Db::Sqlite, "stgc") else {
+        return;
+    };
+    let dir = Scratch::new("stgc");
+    let cfg = dir.select_config();
+    let out = dir.new_file("conns", "json");
+    let log = dir.new_file("conns", "log");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "200",
+            "--stage",
+            "2s:200@1",
+            "--stage",
+            "2s:200@4",
+            "--arrival",
+            "uniform",
+            "-n",
+            "4",
+            "--quiet",
+            "--log",
+            log.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let r = ok_result(&o, &out);
+    let st = r["stages"].as_array().unwrap();
+    assert_eq!(st[0]["connections"], 1, "{st:?}");
+    assert_eq!(st[1]["connections"], 4, "{st:?}");
+    for s in st {
+        let tps = s["tps"].as_f64().unwrap();
+        assert!((tps - 200.0).abs() < 200.0 * 0.05, "{s}");
+    }
+    // Per connection (pgbench's log: client, …, epoch seconds, microseconds): the first
+    // stage's 400 on connection 0 alone, then about 100 on each of the four.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let rows: Vec<(usize, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let t = f[4].parse::<f64>().unwrap() + f[5].parse::<f64>().unwrap() / 1e6;
+            (f[0].parse().unwrap(), t)
+        })
+        .collect();
+    let start = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    let count = |c: usize| rows.iter().filter(|r| r.0 == c).count() as i64;
+    assert!((count(0) - 500).abs() <= 10, "connection 0: {}", count(0));
+    for c in 1..4 {
+        assert!((count(c) - 100).abs() <= 5, "connection {c}: {}", count(c));
+        let first = rows
+            .iter()
+            .filter(|r| r.0 == c)
+            .map(|r| r.1)
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            first - start > 1.9,
+            "connection {c} ran at {}",
+            first - start
+        );
+    }
+    // More connections in a stage than the run opens: refused, with the fix.
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "10",
+            "--stage",
+            "1s:10@8",
+            "-n",
+            "4",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("give -n 8"), "{}", stderr(&o));
+}

@@ -277,6 +277,17 @@ impl WorkloadFile {
                 "must be between 1 and 10000",
             ));
         }
+        if let Some(n) = stages
+            .iter()
+            .filter_map(|s| s.connections)
+            .find(|n| *n > connections)
+        {
+            return Err(invalid(
+                "stages",
+                format!("@{n}"),
+                format!("a stage runs on at most the run's {connections} connections; give -n {n} (all are opened at the start, a stage uses the first ones)"),
+            ));
+        }
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -569,16 +580,38 @@ impl WorkloadFile {
     }
 }
 
-/// `"30s:1000"` → 30 s towards 1000 tps.
+/// `"30s:1000"` → 30 s towards 1000 tps; `"30s:1000@8"` → the same on the first 8
+/// connections only.
 fn parse_stage(s: &str) -> Result<Stage, ConfigError> {
-    let why = "expected DURATION:TARGET_TPS, e.g. 30s:1000";
+    let why = "expected DURATION:TARGET_TPS[@CONNECTIONS], e.g. 30s:1000 or 30s:1000@8";
     let (d, r) = s.split_once(':').ok_or_else(|| invalid("stages", s, why))?;
     let duration = parse_duration(d.trim()).map_err(|e| invalid("stages", s, e))?;
+    let (r, conns) = match r.split_once('@') {
+        Some((r, c)) => (r, Some(c)),
+        None => (r, None),
+    };
     let target: f64 = r.trim().parse().map_err(|_| invalid("stages", s, why))?;
     if !(target.is_finite() && target >= 0.0) {
         return Err(invalid("stages", s, "the target rate must be 0 or more"));
     }
-    Ok(Stage { duration, target })
+    let connections = match conns {
+        None => None,
+        Some(c) => match c.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(invalid(
+                    "stages",
+                    s,
+                    "the connections after @ must be 1 or more",
+                ))
+            }
+        },
+    };
+    Ok(Stage {
+        duration,
+        target,
+        connections,
+    })
 }
 
 /// Flattens the TOML forms of thresholds into expressions: strings as they are, arrays

@@ -60,6 +60,18 @@ impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
             .lane_rate(lane)
             .or_else(|| s.rate.map(|r| r / lanes as f64));
         match (self.workload.lane_rate(lane), s.profile()) {
+            // Stages on some connections only: this lane's own part of the rate.
+            (None, Some(_)) if super::RateProfile::varies_connections(&s.stages) => {
+                let p = super::RateProfile::for_lane(
+                    s.rate.unwrap_or(0.0),
+                    s.warmup,
+                    &s.stages,
+                    lane / s.pipeline.max(1),
+                    s.connections,
+                    s.pipeline,
+                );
+                Schedule::own_profile(s.arrival, std::sync::Arc::new(p), lane, lanes, s.seed)
+            }
             (None, Some(p)) => Schedule::profiled(s.arrival, p, lane, lanes, s.seed),
             _ => match rate {
                 None => Schedule::closed(),

@@ -93,12 +93,15 @@ impl std::fmt::Display for Segment {
     }
 }
 
-/// One stage of a rate profile: over `duration`, the rate moves linearly to `target`.
+/// One stage of a rate profile: over `duration`, the rate moves linearly to `target`, on the
+/// first `connections` connections of the run (all when None; the others stay open, idle).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     #[serde(with = "secs")]
     pub duration: Duration,
     pub target: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<usize>,
 }
 
 mod secs {
@@ -132,6 +135,48 @@ impl RateProfile {
             corners.push((t, st.target.max(0.0)));
         }
         RateProfile { corners }
+    }
+
+    /// The part of the run's rate that falls to connection `connection` of `connections`
+    /// (each with `pipeline` lanes; this is one lane's): while a stage runs on its first
+    /// `Stage::connections`, they share its rate and the others get none. The warmup runs on
+    /// the first stage's connections, the hold after the last stage on the last one's.
+    pub fn for_lane(
+        start_rate: f64,
+        ramp_from: Duration,
+        stages: &[Stage],
+        connection: usize,
+        connections: usize,
+        pipeline: usize,
+    ) -> RateProfile {
+        let share = |active: Option<usize>| {
+            let a = active.unwrap_or(connections).clamp(1, connections.max(1));
+            if connection < a {
+                1.0 / (a * pipeline.max(1)) as f64
+            } else {
+                0.0
+            }
+        };
+        let lead = share(stages.first().and_then(|s| s.connections));
+        let mut corners = vec![(0.0, start_rate * lead)];
+        let (mut t, mut rate) = (ramp_from.as_secs_f64(), start_rate);
+        if t > 0.0 {
+            corners.push((t, start_rate * lead));
+        }
+        for st in stages {
+            // A change of connections is a step at the stage's start (a corner of no width).
+            let sh = share(st.connections);
+            corners.push((t, rate * sh));
+            t += st.duration.as_secs_f64();
+            rate = st.target.max(0.0);
+            corners.push((t, rate * sh));
+        }
+        RateProfile { corners }
+    }
+
+    /// Whether any stage runs on fewer than all connections.
+    pub fn varies_connections(stages: &[Stage]) -> bool {
+        stages.iter().any(|s| s.connections.is_some())
     }
 
     /// The target rate at time `t`.
@@ -272,6 +317,23 @@ impl Schedule {
         s
     }
 
+    /// Lane `lane` of `lanes` following `profile`, which is this lane's own part of the rate
+    /// ([`RateProfile::for_lane`]).
+    pub fn own_profile(
+        arrival: Arrival,
+        profile: std::sync::Arc<RateProfile>,
+        lane: usize,
+        lanes: usize,
+        seed: u64,
+    ) -> Self {
+        let mut s = Schedule::profiled(arrival, profile, lane, lanes, seed);
+        if let Kind::Profile { share, .. } = &mut s.kind {
+            *share = 1.0;
+        }
+        s.place();
+        s
+    }
+
     /// Maps the profile's Λ-space position to the next start time.
     fn place(&mut self) {
         if let Kind::Profile {
@@ -335,6 +397,7 @@ mod tests {
         let stages = [Stage {
             duration: Duration::from_secs(10),
             target: 1000.0,
+            connections: None,
         }];
         let p = std::sync::Arc::new(RateProfile::new(100.0, Duration::from_secs(1), &stages));
         assert_eq!(p.rate_at(0.5), 100.0);
@@ -372,5 +435,49 @@ mod tests {
             }
         }
         assert!((total as f64 - 5600.0).abs() < 5600.0 * 0.05, "{total}");
+    }
+
+    /// A stage on fewer connections gives its rate to those alone; the run's rate over time
+    /// is unchanged.
+    #[test]
+    fn stage_connections_share_the_rate_among_themselves() {
+        let stages = [
+            Stage {
+                duration: Duration::from_secs(4),
+                target: 100.0,
+                connections: Some(1),
+            },
+            Stage {
+                duration: Duration::from_secs(4),
+                target: 100.0,
+                connections: Some(4),
+            },
+        ];
+        let mut per_lane = [[0u32; 2]; 4];
+        for (lane, counts) in per_lane.iter_mut().enumerate() {
+            let p = std::sync::Arc::new(RateProfile::for_lane(
+                100.0,
+                Duration::ZERO,
+                &stages,
+                lane,
+                4,
+                1,
+            ));
+            let mut s = Schedule::own_profile(Arrival::Uniform, p, lane, 4, 1);
+            while let Some(t) = s.next_start() {
+                if t.as_secs_f64() >= 8.0 {
+                    break;
+                }
+                counts[(t.as_secs_f64() >= 4.0) as usize] += 1;
+            }
+        }
+        // First stage: connection 0 alone makes all 400; then each makes a quarter.
+        assert!((per_lane[0][0] as i32 - 400).abs() <= 1, "{per_lane:?}");
+        for lane in 1..4 {
+            assert_eq!(per_lane[lane][0], 0, "{per_lane:?}");
+        }
+        for lane in per_lane {
+            assert!((lane[1] as i32 - 100).abs() <= 1, "{per_lane:?}");
+        }
     }
 }

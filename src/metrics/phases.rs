@@ -17,6 +17,9 @@ pub struct PhaseResult {
     /// The intended rate at the stage's start and end.
     pub target_from: f64,
     pub target_to: f64,
+    /// The connections the stage ran on (the first N of the run), when not all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<usize>,
     pub committed: u64,
     pub failed: u64,
     pub tps: f64,
@@ -29,17 +32,18 @@ pub fn by_stage(r: &RunResult, start_rate: f64, stages: &[Stage]) -> Vec<PhaseRe
     let (mut t, mut rate) = (0.0, start_rate);
     for s in stages {
         let end = t + s.duration.as_secs_f64();
-        bounds.push((t, end, rate, s.target));
+        bounds.push((t, end, rate, s.target, s.connections));
         t = end;
         rate = s.target;
     }
     if r.duration_s > t + 0.5 {
-        bounds.push((t, r.duration_s, rate, rate));
+        let last = stages.last().and_then(|s| s.connections);
+        bounds.push((t, r.duration_s, rate, rate, last));
     }
     bounds
         .into_iter()
         .enumerate()
-        .map(|(i, (from, to, a, b))| {
+        .map(|(i, (from, to, a, b, connections))| {
             let mut h = new_histogram();
             let (mut committed, mut failed, mut span) = (0, 0, 0.0);
             for iv in &r.intervals {
@@ -60,6 +64,7 @@ pub fn by_stage(r: &RunResult, start_rate: f64, stages: &[Stage]) -> Vec<PhaseRe
                 to_s: to,
                 target_from: a,
                 target_to: b,
+                connections,
                 committed,
                 failed,
                 tps: if span > 0.0 {

@@ -195,12 +195,15 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
         for p in &r.stages {
             let _ = writeln!(
                 s,
-                "  {:>2}  {:>6.1}-{:<6.1} s  target {:>7.1} -> {:<7.1}  {:>8.1} tps  p50 {:.2} ms  p99 {:.2} ms  failed {}",
+                "  {:>2}  {:>6.1}-{:<6.1} s  target {:>7.1} -> {:<7.1}{}  {:>8.1} tps  p50 {:.2} ms  p99 {:.2} ms  failed {}",
                 p.stage,
                 p.from_s,
                 p.to_s,
                 p.target_from,
                 p.target_to,
+                p.connections
+                    .map(|n| format!(" on {n} conn"))
+                    .unwrap_or_default(),
                 p.tps,
                 p.response.p50_ms,
                 p.response.p99_ms,
