@@ -225,3 +225,96 @@ fn a_stage_runs_on_its_own_number_of_connections() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("give -n 8"), "{}", stderr(&o));
 }
+
+/// Stages with their own operation weights (TOML tables): the first stage runs only `a`,
+/// the second only `b`; a weight for an operation the workload lacks is refused.
+#[test]
+fn stages_weigh_operations_their_own_way() {
+    let Some(db) = TestDb::new(Db::Sqlite, "stgw") else {
+        return;
+    };
+    let dir = Scratch::new("stgw");
+    let cfg = dir.file("w.toml");
+    let write = |stages: &str| {
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"
+tps = 100
+arrival = "uniform"
+connections = 2
+stages = [{stages}]
+[[custom_queries]]
+name = "a"
+weight = 50
+sql = "SELECT 1"
+[[custom_queries]]
+name = "b"
+weight = 50
+sql = "SELECT 2"
+"#
+            ),
+        )
+        .unwrap();
+    };
+    write(
+        r#"{ duration = "2s", tps = 100, weights = { a = 1 } }, { duration = "2s", tps = 100, weights = { b = 1 } }"#,
+    );
+    let out = dir.new_file("weights", "json");
+    let log = dir.new_file("weights", "log");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--log",
+            log.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let r = ok_result(&o, &out);
+    let a = r["operations"]["a"]["committed"].as_i64().unwrap();
+    let b = r["operations"]["b"]["committed"].as_i64().unwrap();
+    assert!((a - 200).abs() <= 4 && (b - 200).abs() <= 4, "a {a}, b {b}");
+    assert_eq!(r["config"]["stages"][0]["weights"]["a"], 1.0);
+    // In time: every `a` before every `b` (pgbench's log: client, number, latency, script,
+    // epoch seconds, microseconds).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let at = |op: &str| -> Vec<f64> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(' ').collect::<Vec<_>>())
+            .filter(|f| f[3] == op)
+            .map(|f| f[4].parse::<f64>().unwrap() + f[5].parse::<f64>().unwrap() / 1e6)
+            .collect()
+    };
+    let last_a = at("0").into_iter().fold(0.0, f64::max);
+    let first_b = at("1").into_iter().fold(f64::INFINITY, f64::min);
+    assert!(last_a <= first_b + 0.01, "a at {last_a}, b from {first_b}");
+
+    write(r#"{ duration = "1s", tps = 10, weights = { c = 1 } }"#);
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("'c'") && stderr(&o).contains("its operations: a, b"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -178,7 +178,13 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         thresholds: (!a.thresholds.is_empty())
             .then(|| toml::Value::Array(a.thresholds.iter().map(|t| t.as_str().into()).collect())),
         abort_on_fail: a.abort_on_fail.then_some(true),
-        stages: (!a.stages.is_empty()).then(|| a.stages.clone()),
+        stages: (!a.stages.is_empty()).then(|| {
+            a.stages
+                .iter()
+                .cloned()
+                .map(crate::config::StageSetting::Text)
+                .collect()
+        }),
         think_time: a.think_time.clone(),
         server_stats: a.no_server_stats.then_some(false),
         segment: a.segment.clone(),

@@ -114,9 +114,10 @@ pub struct WorkloadFile {
     pub thresholds: Option<toml::Value>,
     /// Stop the run as soon as a threshold fails.
     pub abort_on_fail: Option<bool>,
-    /// Rate stages after the warmup, `"DURATION:TARGET"`: `["30s:1000", "1m:1000"]` ramps
-    /// from `tps` to 1000 in 30 s and holds it for a minute.
-    pub stages: Option<Vec<String>>,
+    /// Rate stages after the warmup, `"DURATION:TARGET[@CONNECTIONS]"`: `["30s:1000",
+    /// "1m:1000"]` ramps from `tps` to 1000 in 30 s and holds it for a minute; or tables
+    /// `{ duration = "1m", tps = 1000, connections = 8, weights = { read = 9, update = 1 } }`.
+    pub stages: Option<Vec<StageSetting>>,
     /// Closed loop: pause between transactions, `"100ms"` fixed or `"exp:100ms"`
     /// exponentially distributed around 100 ms.
     pub think_time: Option<String>,
@@ -234,7 +235,7 @@ impl WorkloadFile {
             .stages
             .iter()
             .flatten()
-            .map(|s| parse_stage(s))
+            .map(StageSetting::resolve)
             .collect::<Result<Vec<Stage>, ConfigError>>()?;
         if !stages.is_empty() {
             if matches!(&self.tps, Some(TpsSetting::Word(w)) if w.eq_ignore_ascii_case("max")) {
@@ -580,6 +581,56 @@ impl WorkloadFile {
     }
 }
 
+/// A stage as written: `"30s:1000@8"`, or a table that can also set the operation weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StageSetting {
+    Text(String),
+    Table {
+        duration: String,
+        tps: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connections: Option<usize>,
+        /// Operation name → weight, for this stage (names the workload does not run are
+        /// refused when it starts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<std::collections::BTreeMap<String, f64>>,
+    },
+}
+
+impl StageSetting {
+    fn resolve(&self) -> Result<Stage, ConfigError> {
+        match self {
+            StageSetting::Text(t) => parse_stage(t),
+            StageSetting::Table {
+                duration,
+                tps,
+                connections,
+                weights,
+            } => {
+                let mut text = format!("{duration}:{tps}");
+                if let Some(c) = connections {
+                    text.push_str(&format!("@{c}"));
+                }
+                let mut st = parse_stage(&text)?;
+                if let Some(w) = weights {
+                    if w.values().any(|v| !(v.is_finite() && *v >= 0.0))
+                        || w.values().sum::<f64>() <= 0.0
+                    {
+                        return Err(invalid(
+                            "stages",
+                            &text,
+                            "stage weights must be 0 or more and not all 0",
+                        ));
+                    }
+                }
+                st.weights = weights.clone();
+                Ok(st)
+            }
+        }
+    }
+}
+
 /// `"30s:1000"` → 30 s towards 1000 tps; `"30s:1000@8"` → the same on the first 8
 /// connections only.
 fn parse_stage(s: &str) -> Result<Stage, ConfigError> {
@@ -611,6 +662,7 @@ fn parse_stage(s: &str) -> Result<Stage, ConfigError> {
         duration,
         target,
         connections,
+        weights: None,
     })
 }
 

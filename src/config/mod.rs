@@ -6,7 +6,9 @@
 pub mod file;
 pub mod spec;
 
-pub use file::{check_weights, ConfigError, CustomOperations, TpsSetting, WorkloadFile};
+pub use file::{
+    check_weights, ConfigError, CustomOperations, StageSetting, TpsSetting, WorkloadFile,
+};
 pub use spec::{
     CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, WorkloadConfig, WorkloadSpec,
     WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,

@@ -123,6 +123,8 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
     let mut log_buf: Vec<super::txlog::TxRecord> = Vec::new();
     // Set while the connection is lost: since when, and why.
     let mut down: Option<(Instant, String)> = None;
+    let has_weights = s.stages.iter().any(|st| st.weights.is_some());
+    let mut stage: Option<usize> = None;
     // A start far ahead (`--start-at`) must not outlast a Ctrl-C.
     tokio::select! {
         _ = tokio::time::sleep_until(start) => {}
@@ -201,6 +203,18 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             break;
         }
         let Some(c) = conn.as_mut() else { break };
+        // Stages with their own operation weights: the source hears when one begins.
+        if has_weights {
+            let st = super::schedule::stage_at(
+                &s.stages,
+                s.warmup,
+                intended.saturating_duration_since(start),
+            );
+            if stage != Some(st) {
+                stage = Some(st);
+                src.stage(st);
+            }
+        }
         let tx = src.next_tx();
         let op = src.op(&tx);
         let actual = Instant::now();

@@ -94,14 +94,31 @@ impl std::fmt::Display for Segment {
 }
 
 /// One stage of a rate profile: over `duration`, the rate moves linearly to `target`, on the
-/// first `connections` connections of the run (all when None; the others stay open, idle).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// first `connections` connections of the run (all when None; the others stay open, idle),
+/// with the operations in the proportions of `weights` (by operation name; the workload's
+/// own when None).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     #[serde(with = "secs")]
     pub duration: Duration,
     pub target: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+/// Which stage an offset from the run start falls in: the warmup counts as the first stage,
+/// the hold after the last as the last.
+pub fn stage_at(stages: &[Stage], warmup: Duration, offset: Duration) -> usize {
+    let mut end = warmup;
+    for (i, st) in stages.iter().enumerate() {
+        end += st.duration;
+        if offset < end {
+            return i;
+        }
+    }
+    stages.len().saturating_sub(1)
 }
 
 mod secs {
@@ -398,6 +415,7 @@ mod tests {
             duration: Duration::from_secs(10),
             target: 1000.0,
             connections: None,
+            weights: None,
         }];
         let p = std::sync::Arc::new(RateProfile::new(100.0, Duration::from_secs(1), &stages));
         assert_eq!(p.rate_at(0.5), 100.0);
@@ -446,11 +464,13 @@ mod tests {
                 duration: Duration::from_secs(4),
                 target: 100.0,
                 connections: Some(1),
+                weights: None,
             },
             Stage {
                 duration: Duration::from_secs(4),
                 target: 100.0,
                 connections: Some(4),
+                weights: None,
             },
         ];
         let mut per_lane = [[0u32; 2]; 4];

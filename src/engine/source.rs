@@ -90,6 +90,11 @@ pub trait TxSource<C> {
     /// How `tx` ended.
     fn outcome(&mut self, tx: Self::Tx, result: TxResult<Self::Answer>, end: TxEnd);
 
+    /// The run moved into stage `stage` (an index into the run's `--stage`s; called before
+    /// the first transaction of each stage this lane runs), for workloads whose operation
+    /// weights change by stage.
+    fn stage(&mut self, _stage: usize) {}
+
     /// The lane is done: hand over whatever the workload gathers after the run.
     fn finish(&mut self) {}
 }

@@ -191,6 +191,38 @@ fn pk_name(t: &TableInfo) -> Result<&str, SchemaError> {
 }
 
 impl WorkloadPlan {
+    /// Each stage's operation weights over `op_names`; a name the workload does not run is
+    /// refused with the names it does.
+    pub fn stage_weights(
+        &self,
+        stages: &[crate::engine::Stage],
+    ) -> Result<Option<StageWeights>, crate::Error> {
+        if stages.iter().all(|s| s.weights.is_none()) {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        for (i, st) in stages.iter().enumerate() {
+            let Some(w) = &st.weights else {
+                out.push(None);
+                continue;
+            };
+            if let Some(bad) = w.keys().find(|k| !self.op_names.contains(k)) {
+                return Err(crate::Error::Usage(format!(
+                    "stage {} weighs operation '{bad}', which this workload does not run; its operations: {}",
+                    i + 1,
+                    self.op_names.join(", ")
+                )));
+            }
+            out.push(Some(
+                self.op_names
+                    .iter()
+                    .map(|n| w.get(n).copied().unwrap_or(0.0))
+                    .collect(),
+            ));
+        }
+        Ok(Some(Arc::new(out)))
+    }
+
     /// Builds the plan for `tables` (already introspected). Loads existing keys through `conn`.
     pub async fn build(
         conn: &mut Connection,
@@ -721,10 +753,17 @@ impl WorkloadPlan {
 /// Most inserted keys a connection remembers per table for later deletes.
 const MAX_REMEMBERED: usize = 100_000;
 
+/// Operation weights per stage, over the plan's `op_names` (None: the workload's own).
+pub type StageWeights = Arc<Vec<Option<Vec<f64>>>>;
+
 /// Builds one connection's transactions; each connection owns one.
 pub struct TxGen {
     plan: Arc<WorkloadPlan>,
     st: GenState,
+    /// The workload's own operation mix, and each stage's where it has one.
+    base_ops: Mix,
+    stage_weights: Option<StageWeights>,
+    index: usize,
 }
 
 /// The mutable half of a [`TxGen`], kept apart so the plan is borrowed, not cloned, per call.
@@ -746,17 +785,39 @@ impl TxGen {
             Kind::Custom { weights, .. } => (Mix::new(weights), Mix::new(&[1.0])),
         };
         let tables = plan.tables.len();
+        let ops = ops.offset(index * 7);
         TxGen {
             st: GenState {
                 rng: Rng::derive(seed, index as u64),
-                ops: ops.offset(index * 7),
+                ops: ops.clone(),
                 selects: selects.offset(index * 3),
                 inserted: vec![VecDeque::new(); tables],
                 uniform: KeyDist::Uniform,
                 now_us: now_us(),
             },
             plan,
+            base_ops: ops,
+            stage_weights: None,
+            index,
         }
+    }
+
+    /// Stages with their own operation weights.
+    pub fn with_stage_weights(mut self, w: StageWeights) -> Self {
+        self.stage_weights = Some(w);
+        self
+    }
+
+    /// The mix of stage `stage`: its own weights, else the workload's.
+    pub fn enter_stage(&mut self, stage: usize) {
+        let own = self
+            .stage_weights
+            .as_ref()
+            .and_then(|w| w.get(stage).cloned().flatten());
+        self.st.ops = match own {
+            Some(w) => Mix::new(&w).offset(self.index * 7),
+            None => self.base_ops.clone(),
+        };
     }
 
     /// The next transaction.

@@ -287,6 +287,17 @@ pub fn run_workload(
         crate::util::fsx::check_new_file(&path.with_extension("history.jsonl"))
             .map_err(Error::Usage)?;
     }
+    // Only workloads that pick among named operations can weigh them per stage.
+    if matches!(
+        cfg.workload,
+        WorkloadSpec::ListAppend | WorkloadSpec::WritersReaders(_)
+    ) && cfg.stages.iter().any(|s| s.weights.is_some())
+    {
+        return Err(Error::Usage(format!(
+            "stage weights apply to workloads with a mix of operations (patterns, custom SQL, pgbench, YCSB), not {}",
+            cfg.pattern()
+        )));
+    }
     let mut env = RunEnv::open(url, path.clone())?;
     let mut result = match &cfg.workload {
         WorkloadSpec::ListAppend => {
@@ -446,8 +457,12 @@ fn run_statements(
         }
         Ok((plan, notes))
     })?;
+    let stage_weights = plan.stage_weights(&cfg.stages)?;
     let plan = Arc::new(plan);
-    let workload = Arc::new(super::statements::StatementWorkload { plan: plan.clone() });
+    let workload = Arc::new(super::statements::StatementWorkload {
+        plan: plan.clone(),
+        stage_weights,
+    });
     let out = env.run_engine(cfg, workload, opts, progress)?;
     Ok(env.result(cfg, &plan.op_names, out, notes))
 }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 /// A plan as the engine's workload.
 pub struct StatementWorkload {
     pub plan: Arc<WorkloadPlan>,
+    /// Operation weights of the stages that set their own.
+    pub stage_weights: Option<super::plan::StageWeights>,
 }
 
 impl Workload<Connection> for StatementWorkload {
@@ -26,7 +28,11 @@ impl Workload<Connection> for StatementWorkload {
     }
 
     fn source(&self, lane: usize, seed: u64) -> TxGen {
-        TxGen::new(self.plan.clone(), lane, seed)
+        let g = TxGen::new(self.plan.clone(), lane, seed);
+        match &self.stage_weights {
+            Some(w) => g.with_stage_weights(w.clone()),
+            None => g,
+        }
     }
 }
 
@@ -49,6 +55,10 @@ impl TxSource<Connection> for TxGen {
         tx: &'a Tx,
     ) -> Result<Option<Value>, DbError> {
         execute(conn, tx).await
+    }
+
+    fn stage(&mut self, stage: usize) {
+        self.enter_stage(stage);
     }
 
     fn outcome(&mut self, tx: Tx, result: TxResult<Option<Value>>, _end: TxEnd) {
