@@ -135,6 +135,7 @@ async fn share_tables(
     c: &mut Connection,
     segment: crate::engine::Segment,
     start_at_us: i64,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<(), crate::Error> {
     let d = c.dialect();
     let ready = d.ident(READY);
@@ -165,6 +166,11 @@ async fn share_tables(
             .unwrap_or(false);
         if found {
             return Ok(());
+        }
+        if stop.load(Ordering::SeqCst) {
+            return Err(crate::Error::Failed(
+                "interrupted while waiting for the first agent; nothing was measured".into(),
+            ));
         }
         if crate::util::time::now_us() > give_up {
             return Err(crate::Error::Failed(format!(
@@ -451,7 +457,9 @@ pub fn record(
         ));
     }
     match (cfg.segment, cfg.start_at_us) {
-        (Some(seg), Some(at)) => env.block_on(async |c| share_tables(c, seg, at).await)?,
+        (Some(seg), Some(at)) => {
+            env.block_on(async |c| share_tables(c, seg, at, &opts.stop).await)?
+        }
         _ => env.block_on(async |c| create_table(c).await)?,
     }
     // Each lane is one Elle process on a connection of its own: transactions must not share
