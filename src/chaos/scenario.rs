@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// latency, bandwidth, reset, blackhole, slow_close, cpu, kill, pause, restart
+    /// latency, bandwidth, reset, blackhole, slow_close (through the proxy); cpu; kill,
+    /// pause, restart (of the instance); loss, duplicate, reorder, corrupt, delay, rate,
+    /// partition (on the links of instances in network namespaces).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -36,8 +38,18 @@ pub struct FaultSpec {
     pub toxicity: Option<f64>,
     #[serde(default)]
     pub threads: usize,
+    /// CPU load per thread; for loss, duplicate, reorder and corrupt, the share of packets.
     #[serde(default)]
     pub percent: f64,
+    /// How a delay's jitter is drawn: uniform (default), normal, pareto, paretonormal.
+    pub distribution: Option<crate::net::Distribution>,
+    /// Link faults: the instances (in network namespaces) whose links they hit [default: the
+    /// --db instance]; for a partition, one side.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// A partition's other side (instances); empty: the hosts are cut off from everyone.
+    #[serde(default)]
+    pub peers: Vec<String>,
     /// When it starts ("0s" default; "mid" = half the duration).
     pub start: Option<String>,
     /// How long it lasts (default: to the end; kill: until the restart).
@@ -73,6 +85,9 @@ fn fault(kind: &str) -> FaultSpec {
         toxicity: None,
         threads: 0,
         percent: 0.0,
+        distribution: None,
+        hosts: Vec::new(),
+        peers: Vec::new(),
         start: None,
         duration: None,
         every: None,
@@ -160,6 +175,13 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
                     FAULT_TYPES.join(", ")
                 )));
             }
+            if let Err(why) = check_link_fault(fault) {
+                return Err(crate::Error::Usage(format!(
+                    "{}: scenario '{}': {why}",
+                    path.display(),
+                    sc.name
+                )));
+            }
         }
         // Bad times are usage errors now, not after the scenarios before them have run.
         timeline(sc, 60.0)?;
@@ -168,7 +190,7 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
 }
 
 /// The fault types a scenario may use.
-pub const FAULT_TYPES: [&str; 9] = [
+pub const FAULT_TYPES: [&str; 16] = [
     "latency",
     "bandwidth",
     "reset",
@@ -178,7 +200,47 @@ pub const FAULT_TYPES: [&str; 9] = [
     "kill",
     "pause",
     "restart",
+    "loss",
+    "duplicate",
+    "reorder",
+    "corrupt",
+    "delay",
+    "rate",
+    "partition",
 ];
+
+/// The fault types made on hosts' links (src/net), not through the proxy.
+pub const LINK_FAULTS: [&str; 7] = [
+    "loss",
+    "duplicate",
+    "reorder",
+    "corrupt",
+    "delay",
+    "rate",
+    "partition",
+];
+
+fn is_link_fault(kind: &str) -> bool {
+    LINK_FAULTS.contains(&kind)
+}
+
+/// What a link fault needs to mean something: a share of packets, a delay, a rate.
+fn check_link_fault(f: &FaultSpec) -> Result<(), String> {
+    let k = f.kind.as_str();
+    match k {
+        "loss" | "duplicate" | "reorder" | "corrupt" if !(f.percent > 0.0 && f.percent <= 100.0) => Err(format!(
+            "the {k} fault needs percent between 0 and 100 (the share of packets), for example percent = 5"
+        )),
+        "delay" if f.latency_ms <= 0.0 => Err("the delay fault needs latency_ms > 0 (and optionally jitter_ms and distribution)".into()),
+        "rate" if f.bandwidth_bps == 0 => Err("the rate fault needs bandwidth_bps > 0 (bytes per second)".into()),
+        "partition" if f.peers.iter().any(|p| f.hosts.contains(p)) => Err("a partition's hosts and peers must be two different sets of instances".into()),
+        _ if !is_link_fault(k) && (!f.hosts.is_empty() || !f.peers.is_empty()) => Err(format!(
+            "hosts and peers are for link faults ({}); the {k} fault goes through the proxy or to the --db instance",
+            LINK_FAULTS.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// A fault window, seconds from the start of the run.
 #[derive(Debug, Clone, Serialize)]
@@ -358,6 +420,8 @@ pub enum FaultAction {
     Start,
     /// Leaving the server running and resumed after the scenario.
     Restore,
+    /// Putting a fault on a host's link or taking it off.
+    Network,
 }
 
 impl std::fmt::Display for FaultAction {
@@ -369,6 +433,7 @@ impl std::fmt::Display for FaultAction {
             FaultAction::Restart => "restart",
             FaultAction::Start => "start",
             FaultAction::Restore => "restore",
+            FaultAction::Network => "network",
         })
     }
 }
@@ -434,6 +499,139 @@ fn act(errors: &mut Vec<FaultError>, action: FaultAction, at_s: f64, r: Result<(
     }
 }
 
+/// The namespaces of the instances that link faults hit, by instance name.
+type Hosts = std::collections::BTreeMap<String, crate::net::NetHost>;
+
+/// The instances a link fault hits: its hosts, else the run's instance.
+fn targets<'a>(f: &'a FaultSpec, default: Option<&'a str>) -> Vec<&'a str> {
+    if f.hosts.is_empty() {
+        default.into_iter().collect()
+    } else {
+        f.hosts.iter().map(String::as_str).collect()
+    }
+}
+
+/// Finds the namespace of every instance a link fault names, before anything runs.
+fn resolve_hosts(
+    scenarios: &[Scenario],
+    instance: Option<&Instance>,
+) -> Result<Hosts, crate::Error> {
+    let mut hosts = Hosts::new();
+    let default = instance.map(|i| i.name.as_str());
+    for sc in scenarios {
+        for f in sc.faults.iter().filter(|f| is_link_fault(&f.kind)) {
+            let t = targets(f, default);
+            if t.is_empty() {
+                return Err(crate::Error::Usage(format!(
+                    "scenario '{}': the {} fault needs a host: run chaos with --db instance:NAME of an instance made with `dbarena instance up postgres --name NAME --netns`, or list hosts = [\"NAME\"]",
+                    sc.name, f.kind
+                )));
+            }
+            for name in t.into_iter().chain(f.peers.iter().map(String::as_str)) {
+                if hosts.contains_key(name) {
+                    continue;
+                }
+                let inst = match instance.filter(|i| i.name == name) {
+                    Some(i) => i.clone(),
+                    None => Instance::load(name)?,
+                };
+                let net = inst.net.ok_or_else(|| {
+                    crate::Error::Usage(format!(
+                        "scenario '{}': the {} fault hits instance '{name}', which is not in a network namespace; create it with `dbarena instance up {} --name {name} --netns`",
+                        sc.name, f.kind, inst.kind
+                    ))
+                })?;
+                hosts.insert(name.to_string(), net);
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// The link faults in force on each host: the union of the active windows (losses add up,
+/// delays add up, the latest share or rate wins).
+fn link_faults_in_force(
+    windows: &[(usize, Window)],
+    specs: &[FaultSpec],
+    active: &[bool],
+    hosts: &Hosts,
+    default: Option<&str>,
+) -> std::collections::BTreeMap<String, crate::net::HostFaults> {
+    use crate::net::{Cut, Distribution, Way};
+    let mut want: std::collections::BTreeMap<String, crate::net::HostFaults> = hosts
+        .keys()
+        .map(|k| (k.clone(), Default::default()))
+        .collect();
+    for (w, (i, _)) in windows.iter().enumerate() {
+        let f = &specs[*i];
+        if !active[w] || !is_link_fault(&f.kind) {
+            continue;
+        }
+        // Seen from the server's host: what the client sends comes in.
+        let ways: &[Way] = match f.direction {
+            Direction::Upstream => &[Way::In],
+            Direction::Downstream => &[Way::Out],
+            Direction::Both => &[Way::In, Way::Out],
+        };
+        let peers: Vec<String> = f
+            .peers
+            .iter()
+            .filter_map(|p| hosts.get(p))
+            .map(|h| h.addr.clone())
+            .collect();
+        for t in targets(f, default) {
+            let Some(h) = want.get_mut(t) else { continue };
+            for &way in ways {
+                match f.kind.as_str() {
+                    "loss" => {
+                        let l = match way {
+                            Way::In => &mut h.filter.loss_in_pct,
+                            Way::Out => &mut h.filter.loss_out_pct,
+                        };
+                        *l = (*l + f.percent).min(100.0);
+                    }
+                    "partition" => h.filter.cuts.push(Cut {
+                        way,
+                        peers: peers.clone(),
+                    }),
+                    kind => {
+                        let s = h.shaping_mut(way);
+                        match kind {
+                            "duplicate" => s.duplicate_pct = f.percent,
+                            "reorder" => s.reorder_pct = f.percent,
+                            "corrupt" => s.corrupt_pct = f.percent,
+                            "delay" => {
+                                s.delay_ms += f.latency_ms;
+                                s.jitter_ms += f.jitter_ms;
+                                s.distribution = match (f.distribution, f.normal) {
+                                    (Some(d), _) => d,
+                                    (None, true) => Distribution::Normal,
+                                    (None, false) => s.distribution,
+                                };
+                            }
+                            "rate" => s.rate_bps = f.bandwidth_bps,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for h in want.values_mut() {
+        h.filter.cuts.sort();
+        h.filter.cuts.dedup();
+    }
+    want
+}
+
+/// Where a chaos run puts its link faults.
+struct LinkTargets<'a> {
+    faults: &'a crate::net::LinkFaults,
+    hosts: &'a Hosts,
+    /// The --db instance: the host of faults that name none.
+    default: Option<&'a str>,
+}
+
 /// Applies a scenario's fault windows on the run's clock until `done`; returns the faults
 /// on the server that could not be applied or undone.
 fn apply_timeline(
@@ -443,6 +641,7 @@ fn apply_timeline(
     done: &AtomicBool,
     inst: Option<&Instance>,
     proxy: &super::proxy::ProxyControl,
+    links: Option<&LinkTargets>,
 ) -> Vec<FaultError> {
     let mut errors = Vec::new();
     let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
@@ -507,10 +706,35 @@ fn apply_timeline(
             net.toxicity = f.toxicity;
         }
         proxy.set(net);
+        if let Some(l) = links {
+            let want = link_faults_in_force(windows, specs, &active, l.hosts, l.default);
+            for (name, faults) in want {
+                let Some(host) = l.hosts.get(&name) else {
+                    continue;
+                };
+                if let Err(e) = l.faults.set(host, &faults) {
+                    errors.push(FaultError {
+                        action: FaultAction::Network,
+                        at_s: t,
+                        error: format!("on {name}: {e}"),
+                    });
+                }
+            }
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     // Leave the server running, unpaused, and the network clean.
     proxy.set(Faults::default());
+    if let Some(l) = links {
+        let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
+        for e in l.faults.clear_all() {
+            errors.push(FaultError {
+                action: FaultAction::Network,
+                at_s: t,
+                error: format!("removing link faults: {e}"),
+            });
+        }
+    }
     if let Some(i) = inst {
         let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
         act(&mut errors, FaultAction::Restore, t, i.restore());
@@ -541,6 +765,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         .instance
         .clone()
         .map(|i| RestoreOnExit::new(i, o.log.clone()));
+    let hosts = Arc::new(resolve_hosts(&o.scenarios, o.instance.as_ref())?);
+    // Removes every link fault when the run ends, however it ends.
+    let link_faults = (!hosts.is_empty()).then(|| Arc::new(crate::net::LinkFaults::new()));
     let mut rows: Vec<ScenarioRow> = Vec::new();
     let mut runs: Vec<(String, RunResult)> = Vec::new();
     let mut baseline: Option<(f64, f64)> = None;
@@ -572,8 +799,23 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             let done = done.clone();
             let inst = o.instance.clone();
             let started = started.clone();
+            let hosts = hosts.clone();
+            let link_faults = link_faults.clone();
             std::thread::spawn(move || {
-                apply_timeline(&windows, &specs, &started, &done, inst.as_ref(), &control)
+                let links = link_faults.as_deref().map(|faults| LinkTargets {
+                    faults,
+                    hosts: &hosts,
+                    default: inst.as_ref().map(|i| i.name.as_str()),
+                });
+                apply_timeline(
+                    &windows,
+                    &specs,
+                    &started,
+                    &done,
+                    inst.as_ref(),
+                    &control,
+                    links.as_ref(),
+                )
             })
         };
         let mut progress = crate::report::progress::Silent;
@@ -798,6 +1040,7 @@ mod tests {
             server_dir: dir.join("server"),
             url: "postgres://postgres:***@127.0.0.1:1/dbarena".into(),
             fast: false,
+            net: None,
         };
         let proxy = Proxy::start("127.0.0.1:1").unwrap();
         let windows = vec![(
@@ -825,6 +1068,7 @@ mod tests {
             &done,
             Some(&inst),
             &proxy.control(),
+            None,
         );
         stopper.join().unwrap();
         let actions: Vec<FaultAction> = errors.iter().map(|e| e.action).collect();

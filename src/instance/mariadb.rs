@@ -47,12 +47,13 @@ pub fn init(inst: &Instance, password: &str) -> Result<(), InstanceError> {
 /// Starts mariadbd in the background.
 pub fn start(inst: &Instance) -> Result<(), InstanceError> {
     let mariadbd = find("mariadbd", PACKAGE, &["/usr/sbin"])?;
-    let mut cmd = std::process::Command::new("setsid");
+    let mut cmd =
+        super::process::command_in(&inst.exec_prefix()?, None, std::path::Path::new("setsid"));
     cmd.arg("-f").arg(&mariadbd).args([
         "--no-defaults".to_string(),
         format!("--datadir={}", inst.data().display()),
         format!("--port={}", inst.port),
-        "--bind-address=127.0.0.1".into(),
+        format!("--bind-address={}", inst.host()),
         format!("--socket={}", inst.run_dir().join("mysqld.sock").display()),
         format!("--pid-file={}", pid_file(inst).display()),
         format!("--log-error={}", inst.log().display()),
