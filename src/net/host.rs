@@ -133,9 +133,19 @@ impl NetHost {
     /// already is no error.
     pub fn remove(&self) -> Result<(), NetError> {
         remove_namespace(&self.ns)?;
-        // The pair goes with the namespace; a link left by a half-made pair does not.
+        // The pair goes with the namespace, a moment later (the kernel tears a namespace
+        // down in the background); a link left by a half-made pair does not go by itself.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while link_exists(&self.link) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         if link_exists(&self.link) {
-            run(IP, &["link", "del", &self.link], None)?;
+            match run(IP, &["link", "del", &self.link], None) {
+                Err(NetError::Command { detail, .. }) if detail.contains("Cannot find") => {}
+                r => {
+                    r?;
+                }
+            }
         }
         Ok(())
     }
