@@ -396,3 +396,154 @@ fn without_root_tools_the_error_is_one_line_with_the_fix() {
     );
     assert!(!home.path().join("instances").join("noip").exists());
 }
+
+/// Whether a TCP connection from inside namespace `from` (or the machine) reaches addr:port
+/// within a second.
+fn reaches(from: Option<&str>, addr: &str, port: u16) -> bool {
+    let py = format!("import socket; socket.create_connection(('{addr}', {port}), timeout=1)");
+    let mut c = match from {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "python3", "-c", &py]);
+            c
+        }
+        None => {
+            let mut c = Command::new("python3");
+            c.args(["-c", &py]);
+            c
+        }
+    };
+    c.output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn hosts_talk_to_each_other_until_a_partition_splits_them() {
+    if !can_make_hosts() || !have("python3") {
+        return;
+    }
+    let (a, b) = (BareHost::new("nsa"), BareHost::new("nsb"));
+    // A listener in b, answering both the machine and a.
+    let listener = Command::new("ip")
+        .args(["netns", "exec", &b.host.ns, "python3", "-c"])
+        .arg(format!(
+            "import socket,time\ns=socket.socket()\ns.bind(('{}', 7000))\ns.listen(64)\nwhile True:\n    c,_=s.accept()\n",
+            b.host.addr
+        ))
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _listener = Kill(listener);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !reaches(None, &b.host.addr, 7000) && std::time::Instant::now() < until {}
+    assert!(
+        reaches(Some(&a.host.ns), &b.host.addr, 7000),
+        "a cannot reach b"
+    );
+    // a is cut off from b (both ways), not from the machine.
+    let links = LinkFaults::new();
+    let split = HostFaults {
+        filter: FilterRules {
+            cuts: [dbarena::net::Way::In, dbarena::net::Way::Out]
+                .into_iter()
+                .map(|way| dbarena::net::Cut {
+                    way,
+                    peers: vec![b.host.addr.clone()],
+                })
+                .collect(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    links.set(&a.host, &split).unwrap();
+    assert!(
+        !reaches(Some(&a.host.ns), &b.host.addr, 7000),
+        "a reaches b through the partition"
+    );
+    assert!(reaches(None, &b.host.addr, 7000), "the machine lost b");
+    // One way is enough to stop a connection: b's answers do not come back in to a.
+    let one_way = HostFaults {
+        filter: FilterRules {
+            cuts: vec![dbarena::net::Cut {
+                way: dbarena::net::Way::In,
+                peers: vec![b.host.addr.clone()],
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    links.set(&a.host, &one_way).unwrap();
+    assert!(!reaches(Some(&a.host.ns), &b.host.addr, 7000));
+    drop(links);
+    assert!(reaches(Some(&a.host.ns), &b.host.addr, 7000), "not healed");
+}
+
+#[test]
+fn a_second_signal_still_takes_the_faults_off_the_link() {
+    if !can_make_hosts() || !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("netns-signal");
+    let name = format!("nssig{}", std::process::id());
+    let _cleanup = Cleanup {
+        home: &home,
+        names: vec![name.clone()],
+    };
+    let o = dbarena(
+        &[
+            "instance", "up", "postgres", "--name", &name, "--netns", "--fast",
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let link = link_of(&home, &name);
+    let scenarios = home.file("s.toml");
+    std::fs::write(
+        &scenarios,
+        "[[scenarios]]\nname = \"slow-and-lossy\"\n[[scenarios.faults]]\ntype = \"rate\"\nbandwidth_bps = 100000\n[[scenarios.faults]]\ntype = \"loss\"\npercent = 10\n",
+    )
+    .unwrap();
+    let mut child = spawn_dbarena(
+        &[
+            "chaos",
+            "--db",
+            &format!("instance:{name}"),
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "--config",
+            home.select_config().to_str().unwrap(),
+            "-d",
+            "60s",
+            "--tps",
+            "20",
+            "-o",
+            home.file("out").to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    let faults_on = || {
+        let s = sh(&format!(
+            "tc qdisc show dev {link}; ip netns exec dbarena-{name} nft list tables"
+        ));
+        s.contains("tbf") && s.contains("dbarena")
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !faults_on() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let on = faults_on();
+    let pid = child.id().to_string();
+    sh(&format!("kill -INT {pid}; sleep 0.2; kill -INT {pid}"));
+    let status = child.wait().unwrap();
+    assert!(on, "the faults never came on");
+    assert_eq!(status.code(), Some(130));
+    let left = sh(&format!(
+        "tc qdisc show dev {link}; ip netns exec dbarena-{name} nft list tables"
+    ));
+    assert!(!left.contains("tbf") && !left.contains("dbarena"), "{left}");
+}

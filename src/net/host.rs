@@ -105,7 +105,7 @@ impl NetHost {
             vec!["-n", ns, "addr", "add", &cidr, "dev", &host.peer],
             vec!["-n", ns, "link", "set", &host.peer, "up"],
             vec!["-n", ns, "link", "set", "lo", "up"],
-            // Other namespaces are reached through the machine (which must forward).
+            // Other namespaces are reached through the machine.
             vec!["-n", ns, "route", "add", "default", "via", &host.host_addr],
             vec!["link", "show", &host.link],
         ];
@@ -114,6 +114,16 @@ impl NetHost {
                 let _ = run(IP, &["link", "del", &host.link], None);
                 return Err(e);
             }
+        }
+        // Namespaces reach each other through the machine: forwarding on these links only
+        // (it goes with the link), not the machine-wide net.ipv4.ip_forward.
+        let forwarding = format!("/proc/sys/net/ipv4/conf/{}/forwarding", host.link);
+        if let Err(e) = std::fs::write(&forwarding, "1") {
+            let _ = run(IP, &["link", "del", &host.link], None);
+            return Err(NetError::Command {
+                command: format!("writing 1 to {forwarding}"),
+                detail: e.to_string(),
+            });
         }
         Ok(host)
     }
