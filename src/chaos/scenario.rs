@@ -1025,6 +1025,136 @@ mod tests {
     use super::*;
     use crate::instance::InstanceKind;
 
+    fn net_host(n: u8) -> crate::net::NetHost {
+        crate::net::NetHost {
+            ns: format!("dbarena-h{n}"),
+            link: format!("dbarena-{n}"),
+            peer: format!("dbarena-{n}n"),
+            index: n,
+            host_addr: format!("10.77.{n}.1"),
+            addr: format!("10.77.{n}.2"),
+        }
+    }
+
+    /// Link faults land on the hosts they name (the --db instance by default), in the
+    /// directions asked, and add up while their windows overlap.
+    #[test]
+    fn link_faults_land_on_their_hosts_and_directions() {
+        let hosts: Hosts = [
+            ("db".to_string(), net_host(1)),
+            ("b".to_string(), net_host(2)),
+        ]
+        .into_iter()
+        .collect();
+        let specs = vec![
+            FaultSpec {
+                percent: 5.0,
+                direction: Direction::Upstream,
+                ..fault("loss")
+            },
+            FaultSpec {
+                percent: 3.0,
+                ..fault("loss")
+            },
+            FaultSpec {
+                latency_ms: 40.0,
+                jitter_ms: 10.0,
+                normal: true,
+                direction: Direction::Downstream,
+                ..fault("delay")
+            },
+            FaultSpec {
+                hosts: vec!["db".into()],
+                peers: vec!["b".into()],
+                direction: Direction::Downstream,
+                ..fault("partition")
+            },
+            FaultSpec {
+                hosts: vec!["b".into()],
+                bandwidth_bps: 1000,
+                ..fault("rate")
+            },
+        ];
+        let windows: Vec<(usize, Window)> = (0..specs.len())
+            .map(|i| {
+                (
+                    i,
+                    Window {
+                        fault: specs[i].kind.clone(),
+                        start_s: 0.0,
+                        end_s: 1.0,
+                    },
+                )
+            })
+            .collect();
+        let want = link_faults_in_force(&windows, &specs, &[true; 5], &hosts, Some("db"));
+        let db = &want["db"];
+        assert_eq!(db.filter.loss_in_pct, 8.0);
+        assert_eq!(db.filter.loss_out_pct, 3.0);
+        assert_eq!(db.shaping_out.delay_ms, 40.0);
+        assert_eq!(
+            db.shaping_out.distribution,
+            crate::net::Distribution::Normal
+        );
+        assert!(db.shaping_in.is_clean());
+        assert_eq!(
+            db.filter.cuts,
+            vec![crate::net::Cut {
+                way: crate::net::Way::Out,
+                peers: vec!["10.77.2.2".into()]
+            }]
+        );
+        let b = &want["b"];
+        assert_eq!(
+            (b.shaping_in.rate_bps, b.shaping_out.rate_bps),
+            (1000, 1000)
+        );
+        assert!(b.filter.is_clean());
+        // Inactive windows leave every host clean.
+        let none = link_faults_in_force(&windows, &specs, &[false; 5], &hosts, Some("db"));
+        assert!(none
+            .values()
+            .all(|h| *h == crate::net::HostFaults::default()));
+    }
+
+    #[test]
+    fn link_faults_say_what_they_miss() {
+        let e = |f: FaultSpec| check_link_fault(&f).unwrap_err();
+        assert!(e(fault("loss")).contains("percent between 0 and 100"));
+        assert!(e(fault("delay")).contains("latency_ms > 0"));
+        assert!(e(fault("rate")).contains("bandwidth_bps > 0"));
+        assert!(e(FaultSpec {
+            hosts: vec!["a".into()],
+            ..fault("latency")
+        })
+        .contains("hosts and peers are for link faults"));
+        assert!(check_link_fault(&fault("partition")).is_ok());
+        // Without a host in a namespace, a link fault is refused before anything runs.
+        let sc = Scenario {
+            name: "cut".into(),
+            faults: vec![fault("partition")],
+        };
+        let err = resolve_hosts(std::slice::from_ref(&sc), None).unwrap_err();
+        assert!(err.to_string().contains("needs a host"), "{err}");
+        let dir = std::env::temp_dir();
+        let plain = Instance {
+            name: "plain".into(),
+            kind: InstanceKind::Postgres,
+            port: 1,
+            dir: dir.clone(),
+            server_dir: dir,
+            url: String::new(),
+            fast: false,
+            net: None,
+        };
+        let err = resolve_hosts(&[sc], Some(&plain)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not in a network namespace; create it with `dbarena instance up postgres --name plain --netns`"),
+            "{err}"
+        );
+    }
+
     /// A server that is not running cannot be paused, resumed or restored: each is a typed
     /// error of the scenario, not a silent no-op.
     #[test]
