@@ -79,24 +79,33 @@ fn link_of(home: &Scratch, name: &str) -> String {
 }
 
 #[test]
-fn an_instance_in_a_namespace_is_reachable_and_down_leaves_nothing() {
-    if !can_make_hosts() || !have("initdb") {
+fn a_postgres_instance_in_a_namespace_is_reachable_and_down_leaves_nothing() {
+    up_in_a_namespace_and_down("postgres", "initdb", 5432);
+}
+
+#[test]
+fn a_mariadb_instance_in_a_namespace_is_reachable_and_down_leaves_nothing() {
+    up_in_a_namespace_and_down("mariadb", "mariadb-install-db", 3306);
+}
+
+fn up_in_a_namespace_and_down(kind: &str, binary: &str, port: u16) {
+    if !can_make_hosts() || !have(binary) {
         return;
     }
     let home = Scratch::new("netns-up");
-    let name = format!("nsup{}", std::process::id());
+    let name = format!("nsup{kind}{}", std::process::id());
     let _cleanup = Cleanup {
         home: &home,
         names: vec![name.clone()],
     };
     let o = dbarena(
-        &["instance", "up", "postgres", "--name", &name, "--netns"],
+        &["instance", "up", kind, "--name", &name, "--netns", "--fast"],
         home.path(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let url = String::from_utf8_lossy(&o.stdout).trim().to_string();
     assert!(
-        url.contains("@10.77.") && url.ends_with(":5432/dbarena"),
+        url.contains("@10.77.") && url.ends_with(&format!(":{port}/dbarena")),
         "{url}"
     );
     assert!(namespace_exists(&name));
@@ -121,6 +130,11 @@ fn an_instance_in_a_namespace_is_reachable_and_down_leaves_nothing() {
     );
     let r = ok_result(&o, &home.file("r.json"));
     assert!(r["totals"]["committed"].as_u64().unwrap() > 0, "{r}");
+    assert!(
+        unexpected_errors(&r).is_empty(),
+        "{:?}",
+        unexpected_errors(&r)
+    );
     let o = dbarena(&["instance", "list", "--json"], home.path());
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(list[0]["netns"], format!("dbarena-{name}"), "{list}");

@@ -619,12 +619,14 @@ pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
 pub fn durability_of(url: &crate::db::DbUrl) -> Option<bool> {
     let hp = url.host_port();
     let (host, port) = hp.rsplit_once(':')?;
-    if !matches!(host, "127.0.0.1" | "localhost") {
-        return None;
-    }
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     let port: u16 = port.parse().ok()?;
     Instance::list()
         .into_iter()
-        .find(|i| i.port == port && i.pid().is_some())
+        .find(|i| i.host() == host && i.port == port && i.pid().is_some())
         .map(|i| !i.fast)
 }
