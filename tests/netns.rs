@@ -561,3 +561,22 @@ fn a_second_signal_still_takes_the_faults_off_the_link() {
     ));
     assert!(!left.contains("tbf") && !left.contains("dbarena"), "{left}");
 }
+
+/// The link-fault scenarios shown in the README are valid scenario files.
+#[test]
+fn the_readme_link_fault_scenarios_load() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme.find("### Hosts and link faults").expect("section");
+    let start = readme[from..].find("```toml\n").expect("toml block") + from + 8;
+    let end = readme[start..].find("```").unwrap() + start;
+    let dir = Scratch::new("netns-readme");
+    let path = dir.file("link-faults.toml");
+    std::fs::write(&path, &readme[start..end]).unwrap();
+    let scenarios = dbarena::chaos::scenario::load_scenarios(&path).unwrap();
+    let kinds: Vec<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.faults.iter().map(|f| f.kind.as_str()))
+        .collect();
+    assert_eq!(kinds, ["loss", "delay", "rate", "partition", "partition"]);
+}
