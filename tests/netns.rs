@@ -338,6 +338,13 @@ duration = "{partition_s}s"
         p99_loss > p99_base + 100.0,
         "p99 {p99_loss} ms under 5% loss vs {p99_base} ms: {csv}"
     );
+    // And as retries: the server's host retransmitted what the link lost.
+    let (re_base, re_loss) = (num(&base, 15), num(&loss, 15));
+    println!("TCP retransmits of the server: baseline {re_base}, 5% loss {re_loss}");
+    assert!(
+        re_loss > re_base,
+        "retransmits {re_loss} vs {re_base}: {csv}"
+    );
     // The partition is an outage of about its length.
     let outage = num(&cut, 7);
     println!(

@@ -362,6 +362,9 @@ pub struct ScenarioRow {
     pub result: String,
     /// Faults on the server that could not be applied or undone (empty: all were).
     pub fault_errors: Vec<FaultError>,
+    /// TCP segments the hosts of link faults retransmitted during the scenario (their own
+    /// namespaces' counters); None when the run has no such host.
+    pub tcp_retransmits: Option<u64>,
 }
 
 impl ScenarioRow {
@@ -624,6 +627,17 @@ fn link_faults_in_force(
     want
 }
 
+/// TCP retransmissions of all the hosts, so far; None without hosts or when one cannot be read.
+fn retransmits(hosts: &Hosts) -> Option<u64> {
+    if hosts.is_empty() {
+        return None;
+    }
+    hosts
+        .values()
+        .map(|h| h.tcp_retransmits().ok())
+        .sum::<Option<u64>>()
+}
+
 /// Where a chaos run puts its link faults.
 struct LinkTargets<'a> {
     faults: &'a crate::net::LinkFaults,
@@ -818,6 +832,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
                 )
             })
         };
+        let retransmits_before = retransmits(&hosts);
         let mut progress = crate::report::progress::Silent;
         let res = run_workload(
             cfg,
@@ -867,6 +882,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             (o.log)(&format!("scenario {}: {e}", sc.name));
         }
         row.fault_errors = fault_errors;
+        row.tcp_retransmits = retransmits_before
+            .zip(retransmits(&hosts))
+            .map(|(a, b)| b.saturating_sub(a));
         if sc.name == "baseline" || baseline.is_none() && sc.faults.is_empty() {
             baseline = Some((result.totals.tps, result.response.p99_ms));
         }
@@ -984,11 +1002,12 @@ fn summarise(
         },
         result: path.display().to_string(),
         fault_errors: Vec::new(),
+        tcp_retransmits: None,
     }
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors";
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits";
     let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
         table.push(vec![
@@ -1011,6 +1030,7 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join("; "),
+            r.tcp_retransmits.map(|n| n.to_string()).unwrap_or_default(),
         ]);
     }
     let s = crate::util::csv::to_bytes(&table);

@@ -183,3 +183,38 @@ pub(super) fn remove_namespace(ns: &str) -> Result<(), NetError> {
     let _ = std::fs::remove_file(owner_file(ns));
     Ok(())
 }
+
+impl NetHost {
+    /// TCP segments the host has retransmitted since its namespace was made (its own
+    /// counters: only its server's traffic), from `/proc/net/snmp` read inside it.
+    pub fn tcp_retransmits(&self) -> Result<u64, NetError> {
+        let snmp = run(
+            IP,
+            &["netns", "exec", &self.ns, "cat", "/proc/net/snmp"],
+            None,
+        )?;
+        retrans_segs(&snmp).ok_or_else(|| NetError::Command {
+            command: format!("ip netns exec {} cat /proc/net/snmp", self.ns),
+            detail: "no Tcp RetransSegs counter in its output".into(),
+        })
+    }
+}
+
+/// The `RetransSegs` counter of `/proc/net/snmp` (a `Tcp:` header line, then its values).
+fn retrans_segs(snmp: &str) -> Option<u64> {
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let names = tcp.next()?;
+    let values = tcp.next()?;
+    let i = names.split_whitespace().position(|n| n == "RetransSegs")?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retransmits_are_read_from_the_tcp_lines() {
+        let snmp = "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm ActiveOpens RetransSegs InErrs\nTcp: 1 10 42 0\n";
+        assert_eq!(super::retrans_segs(snmp), Some(42));
+        assert_eq!(super::retrans_segs("Ip: a\nIp: 1\n"), None);
+    }
+}
