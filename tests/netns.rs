@@ -587,3 +587,49 @@ fn the_readme_link_fault_scenarios_load() {
         .collect();
     assert_eq!(kinds, ["loss", "delay", "rate", "partition", "partition"]);
 }
+
+/// A link fault is refused before anything runs when its tool is missing or it has no host.
+#[test]
+fn link_faults_without_their_tool_or_a_host_are_refused_up_front() {
+    let home = Scratch::new("netns-refuse");
+    let scenarios = home.file("s.toml");
+    std::fs::write(
+        &scenarios,
+        "[[scenarios]]\nname = \"lossy\"\n[[scenarios.faults]]\ntype = \"loss\"\npercent = 5\n",
+    )
+    .unwrap();
+    let chaos = |nft: &str| {
+        Command::new(env!("CARGO_BIN_EXE_dbarena"))
+            .args([
+                "chaos",
+                "--db",
+                "postgres://postgres@127.0.0.1:5432/test",
+                "--scenarios",
+                scenarios.to_str().unwrap(),
+                "-d",
+                "1s",
+                "-o",
+                home.file("out").to_str().unwrap(),
+            ])
+            .env("DBARENA_HOME", home.path())
+            .env("DBARENA_NFT", nft)
+            .output()
+            .unwrap()
+    };
+    let o = chaos("/nonexistent/nft");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("nft not found at /nonexistent/nft; install nftables")
+            || err.contains("need root"),
+        "{err}"
+    );
+    if can_make_hosts() {
+        let o = chaos("");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("the loss fault needs a host"), "{err}");
+    }
+    assert!(!home.file("out").join("chaos.csv").exists());
+}

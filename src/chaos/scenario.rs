@@ -779,6 +779,18 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         .instance
         .clone()
         .map(|i| RestoreOnExit::new(i, o.log.clone()));
+    let kinds: Vec<&str> = o
+        .scenarios
+        .iter()
+        .flat_map(|sc| sc.faults.iter().map(|f| f.kind.as_str()))
+        .filter(|k| is_link_fault(k))
+        .collect();
+    if !kinds.is_empty() {
+        let filter = kinds.iter().any(|k| matches!(*k, "loss" | "partition"));
+        let shaping = kinds.iter().any(|k| !matches!(*k, "loss" | "partition"));
+        crate::net::check_fault_tools(filter, shaping)
+            .map_err(|e| crate::Error::Usage(format!("link faults cannot be made here: {e}")))?;
+    }
     let hosts = Arc::new(resolve_hosts(&o.scenarios, o.instance.as_ref())?);
     // Removes every link fault when the run ends, however it ends.
     let link_faults = (!hosts.is_empty()).then(|| Arc::new(crate::net::LinkFaults::new()));

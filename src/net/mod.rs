@@ -18,7 +18,7 @@ pub use filter::{Cut, FilterRules};
 pub use host::NetHost;
 pub use leftovers::{clean_leftovers, leftovers, Leftover};
 pub use shaping::{Distribution, Shaping};
-pub use tools::{check_requirements, requirements_error};
+pub use tools::{check_fault_tools, check_requirements, requirements_error};
 
 use thiserror::Error;
 

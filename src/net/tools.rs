@@ -87,6 +87,19 @@ pub fn check_requirements() -> Result<(), NetError> {
     }
 }
 
+/// Checks, before a chaos run starts, that the tools its link faults need are there: `nft`
+/// for loss and partitions, `tc` for the others, `ip` for all.
+pub fn check_fault_tools(filter: bool, shaping: bool) -> Result<(), NetError> {
+    check_requirements()?;
+    if filter {
+        locate(NFT)?;
+    }
+    if shaping {
+        locate(TC)?;
+    }
+    Ok(())
+}
+
 /// Runs a tool with `args` (and `stdin`, if any); returns its stdout, or the error naming
 /// the command and what it said.
 pub fn run(tool: Tool, args: &[&str], stdin: Option<&str>) -> Result<String, NetError> {
