@@ -427,7 +427,8 @@ impl Instance {
             net: None,
         };
         let net = if netns {
-            match crate::net::NetHost::create(&inst.name, &dir) {
+            // Owned by the instance once its meta.json is written (by this process until then).
+            match crate::net::NetHost::create(&inst.name, &Self::meta(&dir)) {
                 Ok(n) => Some(n),
                 Err(e) => {
                     let _ = layout::remove_marked(&dir);

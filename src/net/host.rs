@@ -8,8 +8,9 @@ use super::NetError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Where a host's owner is written: the instance folder that owns the namespace. Under
-/// /run, so it goes with the namespaces at a reboot.
+/// Where a host's owner is written: the file whose existence says an instance owns the
+/// namespace (its meta.json), and the process creating it (which owns it until that file
+/// is written). Under /run, so it goes with the namespaces at a reboot.
 pub(super) const OWNERS: &str = "/run/dbarena";
 
 /// The prefix of every namespace and link dbarena creates.
@@ -43,13 +44,18 @@ impl NetHost {
         format!("{PREFIX}{name}")
     }
 
-    /// Creates the namespace for instance `name`, owned by the folder `owner`, with its
-    /// link up and addressed. A failure part-way removes what was made.
+    /// Creates the namespace for instance `name`, owned while the file (or folder) `owner`
+    /// exists or this process runs, with its link up and addressed. A failure part-way removes what was made.
     pub fn create(name: &str, owner: &Path) -> Result<NetHost, NetError> {
         super::check_requirements()?;
         let ns = Self::namespace_for(name);
         std::fs::create_dir_all(OWNERS)
-            .and_then(|_| std::fs::write(owner_file(&ns), owner.display().to_string()))
+            .and_then(|_| {
+                std::fs::write(
+                    owner_file(&ns),
+                    format!("{}\n{}\n", owner.display(), std::process::id()),
+                )
+            })
             .map_err(|e| NetError::Command {
                 command: format!("writing {}", owner_file(&ns).display()),
                 detail: e.to_string(),

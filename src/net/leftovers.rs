@@ -1,7 +1,8 @@
 //! Namespaces and links named `dbarena-…` that no instance owns: what a killed dbarena or a
-//! removed instance folder left behind. A namespace is owned while the instance folder
-//! written in its owner file exists (so instances of other DBARENA_HOMEs are not leftovers);
-//! a link while its other end is inside a namespace.
+//! removed instance folder left behind. A namespace is owned while the file named in its
+//! owner file (the instance's meta.json) exists, or the process creating it still runs (so
+//! instances of other DBARENA_HOMEs and half-made ones are not leftovers, and those of a
+//! killed `instance up` are); a link while its other end is inside a namespace.
 
 use super::host::{namespaces, owner_file, remove_namespace, PREFIX};
 use super::tools::{run, IP};
@@ -25,7 +26,7 @@ impl std::fmt::Display for Leftover {
                 name,
                 owner: Some(o),
             } => {
-                write!(f, "namespace {name} (its instance folder {o} is gone)")
+                write!(f, "namespace {name} (its instance's {o} is gone)")
             }
             Leftover::Namespace { name, owner: None } => {
                 write!(f, "namespace {name} (no instance recorded as its owner)")
@@ -40,14 +41,18 @@ pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
     super::check_requirements()?;
     let mut out = Vec::new();
     for ns in namespaces()?.into_iter().filter(|n| n.starts_with(PREFIX)) {
-        let owner = std::fs::read_to_string(owner_file(&ns)).ok();
-        let owned = owner
-            .as_deref()
-            .is_some_and(|o| std::path::Path::new(o.trim()).is_dir());
+        let record = std::fs::read_to_string(owner_file(&ns)).unwrap_or_default();
+        let mut lines = record.lines();
+        let owner = lines.next().filter(|o| !o.is_empty());
+        let creator_runs = lines
+            .next()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .is_some_and(alive);
+        let owned = owner.is_some_and(|o| std::path::Path::new(o).exists()) || creator_runs;
         if !owned {
             out.push(Leftover::Namespace {
                 name: ns,
-                owner: owner.map(|o| o.trim().to_string()),
+                owner: owner.map(str::to_string),
             });
         }
     }
@@ -65,6 +70,17 @@ pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
         }
     }
     Ok(out)
+}
+
+/// Whether process `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().next().map(str::to_string))
+        })
+        .is_some_and(|state| !matches!(state.as_str(), "Z" | "X" | "x"))
 }
 
 /// Removes the leftovers (first ending what still runs in a leftover namespace: servers of
