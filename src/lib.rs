@@ -14,6 +14,7 @@ pub mod error;
 pub mod instance;
 pub mod merge;
 pub mod metrics;
+pub mod net;
 pub mod report;
 pub mod schema;
 pub mod seed;

@@ -2,6 +2,7 @@
 //! (for managed instances) killing and pausing the server; scenarios against a baseline.
 
 pub mod cpu;
+mod links;
 pub mod proxy;
 pub mod scenario;
 

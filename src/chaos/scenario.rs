@@ -2,6 +2,9 @@
 //! its own result file, compared with a baseline in `chaos.csv`.
 
 use super::cpu::CpuHog;
+use super::links::{
+    check_link_fault, check_tools, link_faults_in_force, resolve_hosts, retransmits, LinkTargets,
+};
 use super::proxy::{Direction, Faults, Proxy};
 use crate::config::WorkloadConfig;
 use crate::instance::Instance;
@@ -18,7 +21,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// latency, bandwidth, reset, blackhole, slow_close, cpu, kill, pause, restart
+    /// latency, bandwidth, reset, blackhole, slow_close (through the proxy); cpu; kill,
+    /// pause, restart (of the instance); loss, duplicate, reorder, corrupt, delay, rate,
+    /// partition (on the links of instances in network namespaces).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -36,8 +41,18 @@ pub struct FaultSpec {
     pub toxicity: Option<f64>,
     #[serde(default)]
     pub threads: usize,
+    /// CPU load per thread; for loss, duplicate, reorder and corrupt, the share of packets.
     #[serde(default)]
     pub percent: f64,
+    /// How a delay's jitter is drawn: uniform (default), normal, pareto, paretonormal.
+    pub distribution: Option<crate::net::Distribution>,
+    /// Link faults: the instances (in network namespaces) whose links they hit [default: the
+    /// --db instance]; for a partition, one side.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// A partition's other side (instances); empty: the hosts are cut off from everyone.
+    #[serde(default)]
+    pub peers: Vec<String>,
     /// When it starts ("0s" default; "mid" = half the duration).
     pub start: Option<String>,
     /// How long it lasts (default: to the end; kill: until the restart).
@@ -61,7 +76,7 @@ struct ScenarioFile {
     scenarios: Vec<Scenario>,
 }
 
-fn fault(kind: &str) -> FaultSpec {
+pub(super) fn fault(kind: &str) -> FaultSpec {
     FaultSpec {
         kind: kind.into(),
         latency_ms: 0.0,
@@ -73,6 +88,9 @@ fn fault(kind: &str) -> FaultSpec {
         toxicity: None,
         threads: 0,
         percent: 0.0,
+        distribution: None,
+        hosts: Vec::new(),
+        peers: Vec::new(),
         start: None,
         duration: None,
         every: None,
@@ -160,6 +178,13 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
                     FAULT_TYPES.join(", ")
                 )));
             }
+            if let Err(why) = check_link_fault(fault) {
+                return Err(crate::Error::Usage(format!(
+                    "{}: scenario '{}': {why}",
+                    path.display(),
+                    sc.name
+                )));
+            }
         }
         // Bad times are usage errors now, not after the scenarios before them have run.
         timeline(sc, 60.0)?;
@@ -168,7 +193,7 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
 }
 
 /// The fault types a scenario may use.
-pub const FAULT_TYPES: [&str; 9] = [
+pub const FAULT_TYPES: [&str; 16] = [
     "latency",
     "bandwidth",
     "reset",
@@ -178,6 +203,13 @@ pub const FAULT_TYPES: [&str; 9] = [
     "kill",
     "pause",
     "restart",
+    "loss",
+    "duplicate",
+    "reorder",
+    "corrupt",
+    "delay",
+    "rate",
+    "partition",
 ];
 
 /// A fault window, seconds from the start of the run.
@@ -300,6 +332,9 @@ pub struct ScenarioRow {
     pub result: String,
     /// Faults on the server that could not be applied or undone (empty: all were).
     pub fault_errors: Vec<FaultError>,
+    /// TCP segments the hosts of link faults retransmitted during the scenario (their own
+    /// namespaces' counters); None when the run has no such host.
+    pub tcp_retransmits: Option<u64>,
 }
 
 impl ScenarioRow {
@@ -358,6 +393,8 @@ pub enum FaultAction {
     Start,
     /// Leaving the server running and resumed after the scenario.
     Restore,
+    /// Putting a fault on a host's link or taking it off.
+    Network,
 }
 
 impl std::fmt::Display for FaultAction {
@@ -369,6 +406,7 @@ impl std::fmt::Display for FaultAction {
             FaultAction::Restart => "restart",
             FaultAction::Start => "start",
             FaultAction::Restore => "restore",
+            FaultAction::Network => "network",
         })
     }
 }
@@ -443,6 +481,7 @@ fn apply_timeline(
     done: &AtomicBool,
     inst: Option<&Instance>,
     proxy: &super::proxy::ProxyControl,
+    links: Option<&LinkTargets>,
 ) -> Vec<FaultError> {
     let mut errors = Vec::new();
     let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
@@ -507,10 +546,35 @@ fn apply_timeline(
             net.toxicity = f.toxicity;
         }
         proxy.set(net);
+        if let Some(l) = links {
+            let want = link_faults_in_force(windows, specs, &active, l.hosts, l.default);
+            for (name, faults) in want {
+                let Some(host) = l.hosts.get(&name) else {
+                    continue;
+                };
+                if let Err(e) = l.faults.set(host, &faults) {
+                    errors.push(FaultError {
+                        action: FaultAction::Network,
+                        at_s: t,
+                        error: format!("on {name}: {e}"),
+                    });
+                }
+            }
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     // Leave the server running, unpaused, and the network clean.
     proxy.set(Faults::default());
+    if let Some(l) = links {
+        let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
+        for e in l.faults.clear_all() {
+            errors.push(FaultError {
+                action: FaultAction::Network,
+                at_s: t,
+                error: format!("removing link faults: {e}"),
+            });
+        }
+    }
     if let Some(i) = inst {
         let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
         act(&mut errors, FaultAction::Restore, t, i.restore());
@@ -541,6 +605,10 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         .instance
         .clone()
         .map(|i| RestoreOnExit::new(i, o.log.clone()));
+    check_tools(&o.scenarios)?;
+    let hosts = Arc::new(resolve_hosts(&o.scenarios, o.instance.as_ref())?);
+    // Removes every link fault when the run ends, however it ends.
+    let link_faults = (!hosts.is_empty()).then(|| Arc::new(crate::net::LinkFaults::new()));
     let mut rows: Vec<ScenarioRow> = Vec::new();
     let mut runs: Vec<(String, RunResult)> = Vec::new();
     let mut baseline: Option<(f64, f64)> = None;
@@ -572,10 +640,26 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             let done = done.clone();
             let inst = o.instance.clone();
             let started = started.clone();
+            let hosts = hosts.clone();
+            let link_faults = link_faults.clone();
             std::thread::spawn(move || {
-                apply_timeline(&windows, &specs, &started, &done, inst.as_ref(), &control)
+                let links = link_faults.as_deref().map(|faults| LinkTargets {
+                    faults,
+                    hosts: &hosts,
+                    default: inst.as_ref().map(|i| i.name.as_str()),
+                });
+                apply_timeline(
+                    &windows,
+                    &specs,
+                    &started,
+                    &done,
+                    inst.as_ref(),
+                    &control,
+                    links.as_ref(),
+                )
             })
         };
+        let retransmits_before = retransmits(&hosts);
         let mut progress = crate::report::progress::Silent;
         let res = run_workload(
             cfg,
@@ -625,6 +709,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             (o.log)(&format!("scenario {}: {e}", sc.name));
         }
         row.fault_errors = fault_errors;
+        row.tcp_retransmits = retransmits_before
+            .zip(retransmits(&hosts))
+            .map(|(a, b)| b.saturating_sub(a));
         if sc.name == "baseline" || baseline.is_none() && sc.faults.is_empty() {
             baseline = Some((result.totals.tps, result.response.p99_ms));
         }
@@ -727,11 +814,12 @@ fn summarise(
         verification: r.verification_text(),
         result: path.display().to_string(),
         fault_errors: Vec::new(),
+        tcp_retransmits: None,
     }
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors";
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits";
     let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
         table.push(vec![
@@ -754,6 +842,7 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join("; "),
+            r.tcp_retransmits.map(|n| n.to_string()).unwrap_or_default(),
         ]);
     }
     let s = crate::util::csv::to_bytes(&table);
@@ -783,6 +872,7 @@ mod tests {
             server_dir: dir.join("server"),
             url: "postgres://postgres:***@127.0.0.1:1/dbarena".into(),
             fast: false,
+            net: None,
         };
         let proxy = Proxy::start("127.0.0.1:1").unwrap();
         let windows = vec![(
@@ -810,6 +900,7 @@ mod tests {
             &done,
             Some(&inst),
             &proxy.control(),
+            None,
         );
         stopper.join().unwrap();
         let actions: Vec<FaultAction> = errors.iter().map(|e| e.action).collect();

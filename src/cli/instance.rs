@@ -19,13 +19,24 @@ pub enum InstanceCommand {
         /// committed transactions). Shown in `instance list` and in result files.
         #[arg(long)]
         fast: bool,
+        /// Run the server in its own network namespace `dbarena-NAME` (a host of its own at
+        /// 10.77.N.2, joined by a veth pair), so chaos can put loss, delay and partitions on
+        /// its link. Needs root and iproute2.
+        #[arg(long)]
+        netns: bool,
     },
-    /// List instances with their state (running, paused, stopped) and URL.
+    /// List instances with their state (running, paused, stopped) and URL, then the
+    /// namespaces and links dbarena left that no instance owns.
     List {
         /// Print a JSON array instead of a table.
         #[arg(long)]
         json: bool,
+        /// Remove the leftover namespaces and links (as `instance clean`).
+        #[arg(long)]
+        clean: bool,
     },
+    /// Remove the namespaces and links named dbarena-… that no instance owns.
+    Clean,
     /// Print an instance's server log.
     Logs { name: String },
     /// Stop an instance and remove its data.
@@ -46,6 +57,41 @@ fn load(name: &str) -> Result<Instance, Error> {
     Instance::load(name).map_err(Error::from)
 }
 
+fn list(json: bool) -> anyhow::Result<()> {
+    let infos: Vec<_> = Instance::list().iter().map(Instance::info).collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&infos).map_err(anyhow::Error::from)?
+        );
+    } else {
+        for i in infos {
+            println!(
+                "{:<20} {:<9} {:<8} {:<8} {}",
+                i.name,
+                i.kind.to_string(),
+                i.state.to_string(),
+                if i.durable { "durable" } else { "fast" },
+                i.url
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Removes the leftover namespaces and links, saying what went.
+fn clean() -> anyhow::Result<()> {
+    let removed = crate::net::clean_leftovers()
+        .map_err(|e| Error::from(crate::instance::InstanceError::from(e)))?;
+    for l in &removed {
+        eprintln!("removed {l}");
+    }
+    if removed.is_empty() {
+        eprintln!("no leftovers");
+    }
+    Ok(())
+}
+
 pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         InstanceCommand::Up {
@@ -53,12 +99,18 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
             name,
             port,
             fast,
+            netns,
         } => {
-            let i = Instance::up(&kind, name.as_deref(), port, fast).map_err(Error::from)?;
+            let i = Instance::up_with(&kind, name.as_deref(), port, fast, netns)
+                .map_err(Error::from)?;
             eprintln!(
-                "{} is up ({}, port {}{}); use --db instance:{}; its password is in {}",
+                "{} is up ({}, {}port {}{}); use --db instance:{}; its password is in {}",
                 i.name,
                 i.kind,
+                i.net
+                    .as_ref()
+                    .map(|n| format!("namespace {} at {}, ", n.ns, n.addr))
+                    .unwrap_or_default(),
                 i.port,
                 if i.fast {
                     ", fast: fsync off, not durable"
@@ -70,24 +122,16 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
             );
             println!("{}", i.url);
         }
-        InstanceCommand::List { json } => {
-            let infos: Vec<_> = Instance::list().iter().map(Instance::info).collect();
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&infos).map_err(anyhow::Error::from)?
-                );
-            } else {
-                for i in infos {
-                    println!(
-                        "{:<20} {:<9} {:<8} {:<8} {}",
-                        i.name,
-                        i.kind.to_string(),
-                        i.state.to_string(),
-                        if i.durable { "durable" } else { "fast" },
-                        i.url
-                    );
-                }
+        InstanceCommand::Clean => clean()?,
+        InstanceCommand::List { json, clean: true } => {
+            list(json)?;
+            clean()?;
+        }
+        InstanceCommand::List { json, clean: false } => {
+            list(json)?;
+            // Leftovers only where namespaces can be made (root with iproute2).
+            for l in crate::net::leftovers().unwrap_or_default() {
+                eprintln!("leftover: {l}; `dbarena instance clean` removes it");
             }
         }
         InstanceCommand::Logs { name } => {

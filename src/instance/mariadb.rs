@@ -19,6 +19,17 @@ pub fn init(inst: &Instance, password: &str) -> Result<(), InstanceError> {
          CREATE DATABASE IF NOT EXISTS {};\n",
         super::DATABASE
     );
+    // In a namespace clients come from its link's subnet (the machine's end, or other
+    // namespaces), not from loopback: root may log in from there too.
+    let sql = if inst.net.is_some() {
+        // The bootstrap runs without grant tables (no CREATE USER): a copy of root's row.
+        format!(
+            "{sql}INSERT INTO mysql.global_priv (Host, User, Priv) SELECT '10.77.%', User, Priv \
+             FROM mysql.global_priv WHERE User = 'root' AND Host = 'localhost';\n"
+        )
+    } else {
+        sql
+    };
     let extra = inst.dir.join("bootstrap.sql");
     super::layout::write_secret(&extra, &sql)?;
     // As root the files go to mysql; otherwise to whoever runs this (without --user the
@@ -47,12 +58,13 @@ pub fn init(inst: &Instance, password: &str) -> Result<(), InstanceError> {
 /// Starts mariadbd in the background.
 pub fn start(inst: &Instance) -> Result<(), InstanceError> {
     let mariadbd = find("mariadbd", PACKAGE, &["/usr/sbin"])?;
-    let mut cmd = std::process::Command::new("setsid");
+    let mut cmd =
+        super::process::command_in(&inst.exec_prefix()?, None, std::path::Path::new("setsid"));
     cmd.arg("-f").arg(&mariadbd).args([
         "--no-defaults".to_string(),
         format!("--datadir={}", inst.data().display()),
         format!("--port={}", inst.port),
-        "--bind-address=127.0.0.1".into(),
+        format!("--bind-address={}", inst.host()),
         format!("--socket={}", inst.run_dir().join("mysqld.sock").display()),
         format!("--pid-file={}", pid_file(inst).display()),
         format!("--log-error={}", inst.log().display()),
@@ -69,6 +81,10 @@ pub fn start(inst: &Instance) -> Result<(), InstanceError> {
     }
     if is_root() {
         cmd.arg(format!("--user={OS_USER}"));
+    }
+    if inst.net.is_some() {
+        // Clients come from addresses no DNS knows; looking them up would stall each login.
+        cmd.arg("--skip-name-resolve");
     }
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

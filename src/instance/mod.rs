@@ -49,6 +49,8 @@ pub enum InstanceError {
     PortInUse { name: String, port: u16 },
     #[error("{what} failed: {detail}")]
     Failed { what: String, detail: String },
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
 }
 
 impl InstanceError {
@@ -64,7 +66,7 @@ impl InstanceError {
                 | InstanceError::StillRunning { .. }
                 | InstanceError::NotYours { .. }
                 | InstanceError::PortInUse { .. }
-        )
+        ) || matches!(self, InstanceError::Net(e) if e.is_usage())
     }
 }
 
@@ -126,6 +128,10 @@ pub struct Instance {
     /// can lose committed transactions.
     #[serde(default)]
     pub fast: bool,
+    /// The network namespace the server runs in (`instance up --netns`); None: on the
+    /// machine's loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<crate::net::NetHost>,
 }
 
 /// What `instance list` shows of an instance.
@@ -142,6 +148,8 @@ pub struct InstanceInfo {
     pub durable: bool,
     pub dir: PathBuf,
     pub password_file: PathBuf,
+    /// The network namespace the server runs in, if any.
+    pub netns: Option<String>,
 }
 
 /// Runs one statement on a fresh connection (setup of an instance).
@@ -169,6 +177,9 @@ impl Drop for Unmake<'_> {
     fn drop(&mut self) {
         if self.armed {
             let _ = self.inst.stop();
+            if let Some(net) = &self.inst.net {
+                let _ = net.remove();
+            }
             let _ = layout::remove_marked(&self.inst.server_dir);
             let _ = layout::remove_marked(&self.inst.dir);
         }
@@ -251,9 +262,22 @@ impl Instance {
         })
     }
 
-    fn url_with(kind: InstanceKind, port: u16, password: &str) -> String {
+    fn url_with(kind: InstanceKind, host: &str, port: u16, password: &str) -> String {
         let (scheme, user) = kind.scheme_user();
-        format!("{scheme}://{user}:{password}@127.0.0.1:{port}/{DATABASE}")
+        format!("{scheme}://{user}:{password}@{host}:{port}/{DATABASE}")
+    }
+
+    /// The address the server listens on: its namespace's, or 127.0.0.1.
+    pub fn host(&self) -> &str {
+        self.net.as_ref().map_or("127.0.0.1", |n| n.addr.as_str())
+    }
+
+    /// The command prefix that runs a program in the server's namespace (empty: none).
+    fn exec_prefix(&self) -> Result<Vec<String>, InstanceError> {
+        match &self.net {
+            Some(n) => Ok(n.exec_prefix()?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The URL with the password: only for drivers, never to print.
@@ -264,7 +288,7 @@ impl Instance {
                 format!("{}: {e}", self.password_file().display()),
             )
         })?;
-        Ok(Self::url_with(self.kind, self.port, pw.trim()))
+        Ok(Self::url_with(self.kind, self.host(), self.port, pw.trim()))
     }
 
     /// Adds the error lines of the server log to a failure.
@@ -320,6 +344,7 @@ impl Instance {
             durable: !self.fast,
             dir: self.dir.clone(),
             password_file: self.password_file(),
+            netns: self.net.as_ref().map(|n| n.ns.clone()),
         }
     }
 
@@ -331,19 +356,36 @@ impl Instance {
         port: u16,
         fast: bool,
     ) -> Result<Instance, InstanceError> {
+        Self::up_with(kind, name, port, fast, false)
+    }
+
+    /// `up`, with `netns` placing the server in its own network namespace `dbarena-NAME`,
+    /// listening on the namespace's address (10.77.N.2) and, with `port` 0, on the server's
+    /// usual port (the namespace has ports of its own). Needs root and iproute2.
+    pub fn up_with(
+        kind: &str,
+        name: Option<&str>,
+        port: u16,
+        fast: bool,
+        netns: bool,
+    ) -> Result<Instance, InstanceError> {
         let kind = InstanceKind::parse(kind)?;
         if let Some(n) = name {
             name::validate(n)?;
         }
-        let port = if port == 0 {
-            process::free_port()?
-        } else {
-            port
+        if netns {
+            crate::net::check_requirements()?;
+        }
+        let port = match (port, netns, kind) {
+            (0, true, InstanceKind::Postgres) => 5432,
+            (0, true, InstanceKind::Mariadb) => 3306,
+            (0, false, _) => process::free_port()?,
+            (p, _, _) => p,
         };
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| format!("{kind}-{port}"));
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        if !netns && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             return Err(InstanceError::PortInUse { name, port });
         }
         let dir = registry().join(name::validate(&name)?);
@@ -374,15 +416,30 @@ impl Instance {
             }
             e => e,
         })?;
-        let inst = Instance {
-            url: crate::db::url::redact(&Self::url_with(kind, port, "***")),
+        let mut inst = Instance {
+            url: String::new(),
             name,
             kind,
             port,
             dir: dir.clone(),
             server_dir,
             fast,
+            net: None,
         };
+        let net = if netns {
+            // Owned by the instance once its meta.json is written (by this process until then).
+            match crate::net::NetHost::create(&inst.name, &Self::meta(&dir)) {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    let _ = layout::remove_marked(&dir);
+                    return Err(e.into());
+                }
+            }
+        } else {
+            None
+        };
+        inst.net = net;
+        inst.url = crate::db::url::redact(&Self::url_with(kind, inst.host(), port, "***"));
         let mut unmake = Unmake {
             inst: &inst,
             armed: true,
@@ -417,8 +474,9 @@ impl Instance {
         if self.pid().is_some() {
             return Ok(());
         }
-        // Something else on the port would answer for the server and hide its failure.
-        if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_err() {
+        // Something else on the port would answer for the server and hide its failure (a
+        // namespace's ports are the server's own).
+        if self.net.is_none() && std::net::TcpListener::bind(("127.0.0.1", self.port)).is_err() {
             return Err(InstanceError::PortInUse {
                 name: self.name.clone(),
                 port: self.port,
@@ -428,7 +486,7 @@ impl Instance {
             InstanceKind::Postgres => postgres::start(self)?,
             InstanceKind::Mariadb => mariadb::start(self)?,
         }
-        if !process::wait_for_port(self.port, Duration::from_secs(30)) {
+        if !process::wait_for_port(self.host(), self.port, Duration::from_secs(30)) {
             return Err(self.with_log(failed(
                 format!("waiting for {} on port {}", self.name, self.port),
                 "it did not accept connections within 30 s",
@@ -540,6 +598,9 @@ impl Instance {
             });
         }
         stopped?;
+        if let Some(net) = &self.net {
+            net.remove()?;
+        }
         layout::remove_marked(&self.server_dir)?;
         layout::remove_marked(&self.dir)
     }
@@ -559,12 +620,14 @@ pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
 pub fn durability_of(url: &crate::db::DbUrl) -> Option<bool> {
     let hp = url.host_port();
     let (host, port) = hp.rsplit_once(':')?;
-    if !matches!(host, "127.0.0.1" | "localhost") {
-        return None;
-    }
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     let port: u16 = port.parse().ok()?;
     Instance::list()
         .into_iter()
-        .find(|i| i.port == port && i.pid().is_some())
+        .find(|i| i.host() == host && i.port == port && i.pid().is_some())
         .map(|i| !i.fast)
 }

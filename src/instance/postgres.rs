@@ -1,7 +1,7 @@
 //! PostgreSQL instances: initdb with password authentication, pg_ctl start, the `dbarena`
 //! database.
 
-use super::process::{find, run};
+use super::process::{find, run, run_in};
 use super::{failed, Instance, InstanceError};
 
 const PACKAGE: &str = "the PostgreSQL server (Debian: postgresql)";
@@ -33,7 +33,25 @@ pub fn init(inst: &Instance, password: &str) -> Result<(), InstanceError> {
     }
     let r = run("initdb", user, &initdb, &args);
     let _ = std::fs::remove_file(&pwfile);
-    r
+    r?;
+    if let Some(net) = &inst.net {
+        // initdb admits loopback only; clients in a namespace come from its link's subnet
+        // (the machine's end) or, through the machine, from other namespaces.
+        use std::io::Write;
+        let hba = inst.data().join("pg_hba.conf");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&hba)
+            .and_then(|mut f| {
+                writeln!(
+                    f,
+                    "host all all 10.77.0.0/16 scram-sha-256 # dbarena: clients of namespace {}",
+                    net.ns
+                )
+            })
+            .map_err(|e| failed(format!("writing {}", hba.display()), e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Starts the server with pg_ctl and waits for it.
@@ -42,9 +60,10 @@ pub fn start(inst: &Instance) -> Result<(), InstanceError> {
     // Durable, and quick to recover from a kill: syncfs flushes the data directory's file
     // system in one call, where the default fsyncs every file first (seconds on a busy disk).
     let mut opts = format!(
-        "-p {} -k {} -c listen_addresses=127.0.0.1 -c unix_socket_permissions=0700 -c recovery_init_sync_method=syncfs",
+        "-p {} -k {} -c listen_addresses={} -c unix_socket_permissions=0700 -c recovery_init_sync_method=syncfs",
         inst.port,
-        inst.run_dir().display()
+        inst.run_dir().display(),
+        inst.host()
     );
     if inst.fast {
         opts.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
@@ -61,13 +80,21 @@ pub fn start(inst: &Instance) -> Result<(), InstanceError> {
         "30".into(),
         "start".into(),
     ];
-    run("starting postgres", inst.server_user(), &pg_ctl, &args).map_err(|e| inst.with_log(e))
+    run_in(
+        &inst.exec_prefix()?,
+        "starting postgres",
+        inst.server_user(),
+        &pg_ctl,
+        &args,
+    )
+    .map_err(|e| inst.with_log(e))
 }
 
 /// Creates the `dbarena` database the instance's URL points to.
 pub fn create_database(inst: &Instance, password: &str) -> Result<(), InstanceError> {
     let admin = format!(
-        "postgres://{USER}:{password}@127.0.0.1:{}/postgres",
+        "postgres://{USER}:{password}@{}:{}/postgres",
+        inst.host(),
         inst.port
     );
     super::execute(&admin, &format!("CREATE DATABASE {}", super::DATABASE))

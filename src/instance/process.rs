@@ -61,16 +61,17 @@ pub fn find(binary: &str, package: &str, dirs: &[&str]) -> Result<PathBuf, Insta
 }
 
 /// A command that runs `program` as `user` when dbarena is root (servers refuse root), and
-/// as dbarena's own user otherwise.
-pub fn command_as(user: Option<&str>, program: &Path) -> Command {
-    match user {
-        Some(u) if is_root() => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", u, "--"]).arg(program);
-            c
-        }
-        _ => Command::new(program),
+/// as dbarena's own user otherwise; through `prefix` (for example `ip netns exec NS`, which
+/// places the server in a network namespace) unless it is empty.
+pub fn command_in(prefix: &[String], user: Option<&str>, program: &Path) -> Command {
+    let mut words: Vec<std::ffi::OsString> = prefix.iter().map(Into::into).collect();
+    if let Some(u) = user.filter(|_| is_root()) {
+        words.extend(["runuser", "-u", u, "--"].map(Into::into));
     }
+    words.push(program.into());
+    let mut c = Command::new(&words[0]);
+    c.args(&words[1..]);
+    c
 }
 
 /// Runs a tool to completion; on failure the error holds the lines of its output that say why.
@@ -80,7 +81,18 @@ pub fn run(
     program: &Path,
     args: &[String],
 ) -> Result<(), InstanceError> {
-    let out = command_as(user, program)
+    run_in(&[], what, user, program, args)
+}
+
+/// `run` through a command prefix (see `command_in`).
+pub fn run_in(
+    prefix: &[String],
+    what: &str,
+    user: Option<&str>,
+    program: &Path,
+    args: &[String],
+) -> Result<(), InstanceError> {
+    let out = command_in(prefix, user, program)
         .args(args)
         .output()
         .map_err(|e| failed(what, format!("cannot run {}: {e}", program.display())))?;
@@ -253,11 +265,11 @@ pub fn signal(pids: &[u32], sig: &str) -> Result<(), InstanceError> {
     Ok(())
 }
 
-/// Waits until something accepts connections on 127.0.0.1:`port`.
-pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+/// Waits until something accepts connections on `host`:`port`.
+pub fn wait_for_port(host: &str, port: u16, timeout: Duration) -> bool {
     let until = Instant::now() + timeout;
     while Instant::now() < until {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        if std::net::TcpStream::connect((host, port)).is_ok() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));

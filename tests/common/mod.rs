@@ -60,7 +60,7 @@ impl Drop for Scratch {
     }
 }
 
-fn require_servers() -> bool {
+pub fn require_servers() -> bool {
     std::env::var("DBARENA_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
 }
 
