@@ -8,6 +8,6 @@ pub mod spec;
 
 pub use file::{check_weights, ConfigError, CustomOperations, TpsSetting, WorkloadFile};
 pub use spec::{
-    CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, WorkloadConfig, WorkloadSpec,
-    WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,
+    CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, Tpcc, TpccMode, WorkloadConfig,
+    WorkloadSpec, WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,
 };
