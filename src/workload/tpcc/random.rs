@@ -94,9 +94,24 @@ const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 /// A random a-string of length lo..=hi.
 pub fn a_string(r: &mut Rng, lo: i64, hi: i64) -> String {
     let n = r.range_i64(lo, hi) as usize;
-    (0..n)
-        .map(|_| ALNUM[r.below(ALNUM.len() as u64) as usize] as char)
-        .collect()
+    let mut s = String::with_capacity(n);
+    // Ten 6-bit draws per random word (values 62 and 63 are skipped, which keeps the
+    // characters uniform): the loader makes hundreds of millions of these characters.
+    let mut bits = 0u64;
+    let mut left = 0;
+    while s.len() < n {
+        if left == 0 {
+            bits = r.next_u64();
+            left = 10;
+        }
+        let i = (bits & 63) as usize;
+        bits >>= 6;
+        left -= 1;
+        if i < ALNUM.len() {
+            s.push(ALNUM[i] as char);
+        }
+    }
+    s
 }
 
 /// A random n-string (digits) of length lo..=hi.

@@ -29,6 +29,10 @@ pub struct Words {
     /// at BEGIN IMMEDIATE instead.
     pub for_update: &'static str,
     pub table_suffix: &'static str,
+    /// Primary keys are added after the load: PostgreSQL builds a sorted index far faster
+    /// than it maintains one row by row. InnoDB clusters rows by their key (adding it later
+    /// rebuilds the table) and SQLite's rowid tables gain nothing, so they keep theirs.
+    pub keys_after_load: bool,
 }
 
 pub fn words(kind: DbKind) -> Words {
@@ -37,16 +41,19 @@ pub fn words(kind: DbKind) -> Words {
             timestamp: "TIMESTAMP",
             for_update: " FOR UPDATE",
             table_suffix: "",
+            keys_after_load: true,
         },
         DbKind::Mysql => Words {
             timestamp: "DATETIME",
             for_update: " FOR UPDATE",
             table_suffix: " ENGINE=InnoDB",
+            keys_after_load: false,
         },
         DbKind::Sqlite => Words {
             timestamp: "TIMESTAMP",
             for_update: "",
             table_suffix: "",
+            keys_after_load: false,
         },
     }
 }
@@ -54,8 +61,26 @@ pub fn words(kind: DbKind) -> Words {
 /// CREATE TABLE statements of the nine tables and the meta table.
 pub fn create_tables(kind: DbKind) -> Vec<String> {
     let w = words(kind);
-    let ts = w.timestamp;
-    let defs = [
+    let defs = definitions(w.timestamp);
+    defs.iter()
+        .map(|d| {
+            let d = if w.keys_after_load && !d.starts_with(META) {
+                split_key(d).0
+            } else {
+                d.clone()
+            };
+            format!("CREATE TABLE {d}{}", w.table_suffix)
+        })
+        .collect()
+}
+
+fn create_tables_with_keys() -> Vec<String> {
+    definitions("TIMESTAMP").to_vec()
+}
+
+/// "name (columns, PRIMARY KEY (…))" of each table.
+fn definitions(ts: &str) -> [String; 10] {
+    [
         "item (i_id INTEGER NOT NULL, i_im_id INTEGER, i_name VARCHAR(24), i_price DECIMAL(5,2), \
          i_data VARCHAR(50), PRIMARY KEY (i_id))"
             .to_string(),
@@ -104,9 +129,34 @@ pub fn create_tables(kind: DbKind) -> Vec<String> {
          no_w_id INTEGER NOT NULL, PRIMARY KEY (no_w_id, no_d_id, no_o_id))"
             .to_string(),
         format!("{META} (name VARCHAR(32) NOT NULL, value BIGINT, PRIMARY KEY (name))"),
-    ];
-    defs.iter()
-        .map(|d| format!("CREATE TABLE {d}{}", w.table_suffix))
+    ]
+}
+
+/// A table definition without its primary key, and the key's columns.
+fn split_key(def: &str) -> (String, Option<String>) {
+    match def.rfind(", PRIMARY KEY (") {
+        Some(at) => {
+            let cols = def[at + ", PRIMARY KEY (".len()..]
+                .trim_end_matches(')')
+                .to_string();
+            (format!("{})", &def[..at]), Some(cols))
+        }
+        None => (def.to_string(), None),
+    }
+}
+
+/// The primary keys left out of `create_tables`, added after the load.
+pub fn add_keys(kind: DbKind) -> Vec<String> {
+    if !words(kind).keys_after_load {
+        return Vec::new();
+    }
+    create_tables_with_keys()
+        .iter()
+        .filter_map(|d| {
+            let table = d.split_whitespace().next()?;
+            let cols = split_key(d).1?;
+            (table != META).then(|| format!("ALTER TABLE {table} ADD PRIMARY KEY ({cols})"))
+        })
         .collect()
 }
 
@@ -162,5 +212,15 @@ mod tests {
         );
         assert_eq!(placeholders(DbKind::Mysql, sql), sql);
         assert_eq!(create_tables(DbKind::Sqlite).len(), 10);
+        assert!(create_tables(DbKind::Sqlite)[7].contains("PRIMARY KEY (ol_w_id"));
+        let pg = create_tables(DbKind::Postgres);
+        assert!(!pg[7].contains("PRIMARY KEY") && pg[7].ends_with("ol_dist_info CHAR(24))"));
+        let keys = add_keys(DbKind::Postgres);
+        assert_eq!(keys.len(), 8, "{keys:?}");
+        assert_eq!(
+            keys[2],
+            "ALTER TABLE stock ADD PRIMARY KEY (s_w_id, s_i_id)"
+        );
+        assert!(add_keys(DbKind::Mysql).is_empty());
     }
 }
