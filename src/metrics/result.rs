@@ -304,6 +304,11 @@ pub struct TpccStats {
     /// Spec mode: the most tpmC the terminals' keying and think times allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceiling_tpmc: Option<f64>,
+    /// Spec mode: more New-Orders than terminals at the ceiling make in the measured time,
+    /// beyond three standard deviations of that count (taken as Poisson): the ceiling is a
+    /// mean, which a short run's count scatters around.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_ceiling: Option<bool>,
     /// The consistency conditions checked after the run.
     pub consistency: Vec<TpccCondition>,
 }

@@ -253,14 +253,14 @@ fn tpcc(t: &crate::metrics::result::TpccStats) -> String {
         t.nopm
     );
     if let Some(c) = t.ceiling_tpmc {
+        let verdict = match (t.tpmc <= c, t.above_ceiling) {
+            (true, _) => "within",
+            (false, Some(false)) => "above by chance (within 3σ of the count at the ceiling)",
+            (false, _) => "ABOVE (beyond 3σ of the count at the ceiling: think times not kept)",
+        };
         let _ = writeln!(
             s,
-            "  ceiling   {c:.2} tpmC for these terminals' keying and think times: {}",
-            if t.tpmc <= c {
-                "within"
-            } else {
-                "ABOVE (a short run's chance, or think times not kept)"
-            }
+            "  ceiling   {c:.2} tpmC for these terminals' keying and think times: {verdict}"
         );
     }
     let _ = writeln!(

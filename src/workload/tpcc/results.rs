@@ -33,6 +33,12 @@ pub fn ceiling_tpmc(terminals: u32, weights: &[f64; 5]) -> f64 {
     terminals as f64 * 60.0 / mean_cycle_s(weights) * weights[0] / total
 }
 
+/// Whether `new_orders` is more than terminals at the ceiling make, on average `expected`
+/// in the measured time: beyond three standard deviations of a Poisson count.
+pub fn above_ceiling(new_orders: u64, expected: f64) -> bool {
+    new_orders as f64 > expected + 3.0 * expected.sqrt()
+}
+
 /// What else goes into the result besides the per-transaction operations.
 pub struct Extra {
     pub warehouses: u32,
@@ -89,6 +95,9 @@ pub fn stats(r: &RunResult, counts: &Counts, extra: Extra) -> TpccStats {
         skipped_deliveries: load(&counts.skipped_deliveries),
         response_limits,
         ceiling_tpmc: extra.ceiling_tpmc,
+        above_ceiling: extra
+            .ceiling_tpmc
+            .map(|c| above_ceiling(new_orders, c * minutes)),
         consistency: Vec::new(),
     }
 }
@@ -103,5 +112,8 @@ mod tests {
         assert!((mean_cycle_s(&w) - 20.99).abs() < 1e-9);
         let c = ceiling_tpmc(TERMINALS, &w);
         assert!((c - 12.86).abs() < 0.005, "{c}");
+        // Two minutes of 100 terminals: 257 expected; 260 is chance, 320 is not.
+        assert!(!above_ceiling(260, 128.63 * 2.0));
+        assert!(above_ceiling(320, 128.63 * 2.0));
     }
 }
