@@ -1000,4 +1000,32 @@ mod tests {
             }
         ));
     }
+
+    #[test]
+    fn tpcc_settings_come_from_toml_and_are_checked() {
+        let f = WorkloadFile::parse(
+            "pattern = \"tpcc\"\nwarehouses = 2\ntpcc_mode = \"spec\"\ntpcc_weights = [50, 40, 4, 3, 3]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let c = f.resolve("sqlite::memory:".into()).unwrap();
+        match &c.workload {
+            WorkloadSpec::Tpcc(t) => {
+                assert_eq!(t.warehouses, Some(2));
+                assert_eq!(t.mode, TpccMode::Spec);
+                assert_eq!(t.weights, [50.0, 40.0, 4.0, 3.0, 3.0]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = |toml: &str| {
+            WorkloadFile::parse(toml, "t.toml")
+                .unwrap()
+                .resolve("sqlite::memory:".into())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("pattern = \"tpcc\"\ntpcc_weights = [1, 2]\n").contains("five weights"));
+        assert!(bad("pattern = \"tpcc\"\ntpcc_mode = \"fast\"\n").contains("throughput or spec"));
+        assert!(bad("pattern = \"oltp\"\nwarehouses = 3\n").contains("tpcc"));
+    }
 }
