@@ -24,6 +24,10 @@ fn seed(db: &TestDb, dir: &Scratch, warehouses: &str, extra: &[&str]) -> std::pr
 }
 
 fn run(db: &TestDb, dir: &Scratch, extra: &[&str]) -> Json {
+    run_to(db, dir, extra).0
+}
+
+fn run_to(db: &TestDb, dir: &Scratch, extra: &[&str]) -> (Json, std::path::PathBuf) {
     let out = dir.new_file("tpcc", "json");
     let mut args = vec![
         "workload",
@@ -40,7 +44,7 @@ fn run(db: &TestDb, dir: &Scratch, extra: &[&str]) -> Json {
     ];
     args.extend_from_slice(extra);
     let o = dbarena(&args, dir.path());
-    ok_result(&o, &out)
+    (ok_result(&o, &out), out)
 }
 
 /// tpmC and NOPM are there and plausible, every transaction type ran, every condition holds.
@@ -151,8 +155,26 @@ fn load_run_and_break(kind: Db, warehouses: &str) {
         stderr(&o)
     );
 
-    let r = run(&db, &dir, &["-n", "4", "-d", "4s"]);
+    let (r, path) = run_to(&db, &dir, &["-n", "4", "-d", "4s"]);
     assert_healthy_run(kind, &r, w);
+    // The report shows the TPC-C-like figures beside the charts.
+    let charts = dir.file("charts");
+    let o = dbarena(
+        &[
+            "report",
+            path.to_str().unwrap(),
+            "--html",
+            "-o",
+            charts.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{kind:?}: {}", stderr(&o));
+    let html = std::fs::read_to_string(charts.join("report.html")).unwrap();
+    assert!(
+        html.contains("TPC-C-like") && html.contains("9 conditions hold"),
+        "{kind:?}"
+    );
     if w > 1 {
         let t = &r["tpcc"];
         assert!(
