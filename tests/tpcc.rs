@@ -86,7 +86,7 @@ fn assert_healthy_run(kind: Db, r: &Json, warehouses: u64) {
     let limits = t["response_limits"].as_array().unwrap();
     assert_eq!(limits.len(), 5, "{kind:?}: {t}");
     let conditions = t["consistency"].as_array().unwrap();
-    assert_eq!(conditions.len(), 9, "{kind:?}: {t}");
+    assert_eq!(conditions.len(), 11, "{kind:?}: {t}");
     for c in conditions {
         assert_eq!(c["violating"].as_u64(), Some(0), "{kind:?}: {c}");
     }
@@ -172,7 +172,7 @@ fn load_run_and_break(kind: Db, warehouses: &str) {
     assert!(o.status.success(), "{kind:?}: {}", stderr(&o));
     let html = std::fs::read_to_string(charts.join("report.html")).unwrap();
     assert!(
-        html.contains("TPC-C-like") && html.contains("9 conditions hold"),
+        html.contains("TPC-C-like") && html.contains("11 conditions hold"),
         "{kind:?}"
     );
     if w > 1 {
