@@ -83,7 +83,7 @@ fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
 fn pattern_help() -> String {
     use crate::config::spec::{PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS};
     format!(
-        "The workload [default: balanced]:\n  built-in patterns: {}\n  pgbench scripts:   {}\n  YCSB workloads:    {}\n  checked patterns:  writers-readers, list-append",
+        "The workload [default: balanced]:\n  built-in patterns: {}\n  pgbench scripts:   {}\n  YCSB workloads:    {}\n  checked patterns:  writers-readers, list-append\n  TPC-C-like:        tpcc (after `seed --preset tpcc --warehouses W`)",
         PATTERN_NAMES.join(", "),
         PGBENCH_SCRIPTS.join(", "),
         YCSB_WORKLOADS.join(", ")

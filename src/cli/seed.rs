@@ -15,7 +15,8 @@ pub struct SeedArgs {
     /// Seed rules in TOML.
     #[arg(long, short = 'c')]
     config: Option<PathBuf>,
-    /// Built-in dataset: ecommerce (default without --config/--rows), pgbench, ycsb, timeseries.
+    /// Built-in dataset: ecommerce (default without --config/--rows), pgbench, ycsb,
+    /// timeseries, tpcc (with --warehouses).
     #[arg(long)]
     preset: Option<String>,
     /// small, medium or large: multiplies preset row counts by 0.1, 1 or 10 [default: medium]
@@ -31,6 +32,10 @@ pub struct SeedArgs {
     /// Seed of the generated data: the same seed gives the same rows on every database.
     #[arg(long)]
     seed: Option<u64>,
+    /// tpcc preset: number of warehouses (100,000 stock rows and 30,000 customers each)
+    /// [default: 1]
+    #[arg(long, value_parser = super::count::<u32>, allow_negative_numbers = true)]
+    warehouses: Option<u32>,
     /// Rows per batch (one transaction or COPY each).
     #[arg(long, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     batch_size: Option<usize>,
@@ -101,6 +106,17 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let rows = parse_rows(&a.rows)?;
+    if a.warehouses.is_some()
+        && !a
+            .preset
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("tpcc"))
+    {
+        return Err(Error::Usage(
+            "--warehouses belongs to --preset tpcc; add --preset tpcc or remove it".into(),
+        )
+        .into());
+    }
     let config = match &a.config {
         Some(p) => Some(
             crate::seed::config::SeedConfig::load(p, locale).map_err(|e| Error::Seed(e.into()))?,
@@ -110,6 +126,17 @@ pub fn run(a: SeedArgs) -> anyhow::Result<ExitCode> {
     let source = match (&a.preset, config.clone()) {
         (Some(_), Some(_)) => {
             return Err(Error::Usage("use either --preset or --config, not both".into()).into())
+        }
+        (Some(p), None) if p.eq_ignore_ascii_case("tpcc") => {
+            if a.print_config || !rows.is_empty() || a.incremental {
+                return Err(Error::Usage(
+                    "the tpcc preset follows the TPC-C specification's rules: it has no seed rules to print, no --rows and no --incremental; give --warehouses W (and --truncate to reload)".into(),
+                )
+                .into());
+            }
+            Source::Tpcc {
+                warehouses: a.warehouses.unwrap_or(1),
+            }
         }
         (Some(p), None) => Source::Preset {
             name: p.clone(),

@@ -22,7 +22,7 @@ pub struct RunArgs {
     config: Option<PathBuf>,
     /// A built-in pattern, pgbench script, YCSB workload or checked pattern [default: balanced];
     /// --help lists them all
-    #[arg(long, short = 'p', long_help = super::pattern_help())]
+    #[arg(long, short = 'p', visible_alias = "workload", long_help = super::pattern_help())]
     pattern: Option<String>,
     /// Target transactions per second (open loop), or "max" for closed loop [default: max];
     /// -R as in pgbench
@@ -119,6 +119,21 @@ pub struct RunArgs {
     /// percentiles after a tenth of the run).
     #[arg(long)]
     abort_on_fail: bool,
+    /// tpcc: warehouses the terminals use [default: every warehouse loaded]
+    #[arg(long, value_parser = super::count::<u32>, allow_negative_numbers = true)]
+    warehouses: Option<u32>,
+    /// tpcc: throughput (connections back to back) or spec (10 terminals per warehouse
+    /// with keying and think times) [default: throughput]
+    #[arg(long, value_name = "MODE")]
+    tpcc_mode: Option<String>,
+    /// tpcc: weights of New-Order, Payment, Order-Status, Delivery, Stock-Level
+    /// [default: 45,43,4,4,4]
+    #[arg(long, value_delimiter = ',', value_name = "NO,P,OS,D,SL")]
+    tpcc_weights: Option<Vec<f64>>,
+    /// tpcc: check the TPC-C consistency conditions of the database and exit without
+    /// running (exit 1 when one is broken).
+    #[arg(long)]
+    check_consistency: bool,
     /// Print the result as JSON on stdout instead of the text summary.
     #[arg(long)]
     json: bool,
@@ -131,6 +146,24 @@ pub struct RunArgs {
     /// No progress output.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+/// `--check-consistency`: the TPC-C conditions of a loaded database, without a run.
+fn check_consistency(db: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let url = crate::db::DbUrl::parse(db).map_err(Error::from)?;
+    let conditions = crate::workload::tpcc::check_only(&url)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&conditions)?);
+    } else {
+        print!(
+            "{}",
+            crate::report::summary::tpcc_conditions(&url.redacted(), &conditions)
+        );
+    }
+    match crate::workload::tpcc::consistency::verdict(&conditions) {
+        Some(why) => Err(Error::Failed(why).into()),
+        None => Ok(ExitCode::Success),
+    }
 }
 
 pub fn run(cmd: WorkloadCommand) -> anyhow::Result<ExitCode> {
@@ -192,6 +225,9 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
         start_after: a.start_after.clone(),
         custom_operations: None,
         custom_queries: None,
+        warehouses: a.warehouses,
+        tpcc_mode: a.tpcc_mode.clone(),
+        tpcc_weights: a.tpcc_weights.clone(),
         ..Default::default()
     };
     let merged = file.overlay(flags);
@@ -201,6 +237,9 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
             .unwrap_or_else(|| "sqlite://dbarena.db".to_string());
     let db = super::resolve_db(db)?;
+    if a.check_consistency {
+        return check_consistency(&db, a.json);
+    }
     let out = a.out.or_else(|| merged.out.clone().map(PathBuf::from));
     let cfg = merged.resolve(db).map_err(Error::from)?;
 
@@ -273,6 +312,13 @@ fn run_cmd(a: RunArgs) -> anyhow::Result<ExitCode> {
             ))
             .into());
         }
+    }
+    if let Some(why) = r
+        .tpcc
+        .as_ref()
+        .and_then(|t| crate::workload::tpcc::consistency::verdict(&t.consistency))
+    {
+        return Err(Error::Failed(format!("{why}; see {path}")).into());
     }
     if let Some(v) = r
         .verification

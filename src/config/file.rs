@@ -23,7 +23,7 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}, writers-readers, list-append", list = PATTERN_NAMES.join(", "), pg = PGBENCH_SCRIPTS.join(", "), ycsb = YCSB_WORKLOADS.join(", "))]
+    #[error("unknown pattern '{0}'; valid patterns: {list}, {pg}, {ycsb}, writers-readers, list-append, tpcc", list = PATTERN_NAMES.join(", "), pg = PGBENCH_SCRIPTS.join(", "), ycsb = YCSB_WORKLOADS.join(", "))]
     UnknownPattern(String),
     #[error("{what} weights sum to {sum}; they must sum to 1 (or 100) — adjust them, dbarena does not normalise silently")]
     Weights { what: String, sum: f64 },
@@ -109,6 +109,14 @@ pub struct WorkloadFile {
     pub verify: Option<bool>,
     pub custom_operations: Option<CustomOperations>,
     pub custom_queries: Option<Vec<CustomQuery>>,
+    /// tpcc: warehouses to draw from [default: all the database holds].
+    pub warehouses: Option<u32>,
+    /// tpcc: `throughput` (no think time) or `spec` (10 terminals per warehouse, keying and
+    /// think times).
+    pub tpcc_mode: Option<String>,
+    /// tpcc: weights of New-Order, Payment, Order-Status, Delivery, Stock-Level
+    /// [default: 45, 43, 4, 4, 4].
+    pub tpcc_weights: Option<Vec<f64>>,
     /// `["p99<20ms", "errors<0.1%"]`, or a table `{ p99 = "<20ms", operations = { new_order
     /// = { p99 = "<50ms" } } }`.
     pub thresholds: Option<toml::Value>,
@@ -188,6 +196,9 @@ impl WorkloadFile {
             verify: over.verify.or(self.verify),
             custom_operations: over.custom_operations.or(self.custom_operations),
             custom_queries: over.custom_queries.or(self.custom_queries),
+            warehouses: over.warehouses.or(self.warehouses),
+            tpcc_mode: over.tpcc_mode.or(self.tpcc_mode),
+            tpcc_weights: over.tpcc_weights.or(self.tpcc_weights),
             // The file's thresholds and the flags' together.
             thresholds: match (self.thresholds, over.thresholds) {
                 (Some(a), Some(b)) => Some(toml::Value::Array(vec![a, b])),
@@ -506,6 +517,8 @@ impl WorkloadFile {
                 WorkloadSpec::WritersReaders(self.writers_readers_file().resolve()?)
             } else if lower == "list-append" {
                 WorkloadSpec::ListAppend
+            } else if lower == "tpcc" || lower == "tpc-c" {
+                WorkloadSpec::Tpcc(self.tpcc()?)
             } else {
                 let pattern = Pattern::parse(name)
                     .ok_or_else(|| ConfigError::UnknownPattern(name.to_string()))?;
@@ -514,6 +527,44 @@ impl WorkloadFile {
         };
         self.refuse_foreign_settings(&spec)?;
         Ok(spec)
+    }
+
+    /// The tpcc settings, validated.
+    fn tpcc(&self) -> Result<Tpcc, ConfigError> {
+        let mut t = Tpcc::default();
+        if let Some(w) = self.warehouses {
+            if w == 0 {
+                return Err(invalid("warehouses", w, "give 1 or more"));
+            }
+            t.warehouses = Some(w);
+        }
+        if let Some(m) = &self.tpcc_mode {
+            t.mode = TpccMode::parse(m).ok_or_else(|| {
+                invalid(
+                    "tpcc_mode",
+                    m,
+                    format!("expected {}", TPCC_MODES.join(" or ")),
+                )
+            })?;
+        }
+        if let Some(w) = &self.tpcc_weights {
+            let why = "give five weights >= 0 (New-Order, Payment, Order-Status, Delivery, Stock-Level) summing to 100, e.g. 45,43,4,4,4";
+            let shown = w
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let five: [f64; 5] = w
+                .as_slice()
+                .try_into()
+                .map_err(|_| invalid("tpcc_weights", &shown, why))?;
+            if five.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err(invalid("tpcc_weights", &shown, why));
+            }
+            check_weights("tpcc_weights", &five)?;
+            t.weights = five;
+        }
+        Ok(t)
     }
 
     fn writers_readers_file(&self) -> WritersReadersFile {
@@ -561,12 +612,24 @@ impl WorkloadFile {
                 WorkloadSpec::Pgbench { .. }
                     | WorkloadSpec::WritersReaders(_)
                     | WorkloadSpec::ListAppend
+                    | WorkloadSpec::Tpcc(_)
             ) {
                 return foreign(
                     "tables",
                     t.join(","),
                     "the patterns, custom workloads and YCSB",
                 );
+            }
+        }
+        if !matches!(spec, WorkloadSpec::Tpcc(_)) {
+            if let Some(w) = self.warehouses {
+                return foreign("warehouses", w.to_string(), "tpcc");
+            }
+            if let Some(m) = &self.tpcc_mode {
+                return foreign("tpcc_mode", m.clone(), "tpcc");
+            }
+            if self.tpcc_weights.is_some() {
+                return foreign("tpcc_weights", "[…]".into(), "tpcc");
             }
         }
         if !matches!(spec, WorkloadSpec::WritersReaders(_)) {
@@ -1021,5 +1084,33 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn tpcc_settings_come_from_toml_and_are_checked() {
+        let f = WorkloadFile::parse(
+            "pattern = \"tpcc\"\nwarehouses = 2\ntpcc_mode = \"spec\"\ntpcc_weights = [50, 40, 4, 3, 3]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let c = f.resolve("sqlite::memory:".into()).unwrap();
+        match &c.workload {
+            WorkloadSpec::Tpcc(t) => {
+                assert_eq!(t.warehouses, Some(2));
+                assert_eq!(t.mode, TpccMode::Spec);
+                assert_eq!(t.weights, [50.0, 40.0, 4.0, 3.0, 3.0]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = |toml: &str| {
+            WorkloadFile::parse(toml, "t.toml")
+                .unwrap()
+                .resolve("sqlite::memory:".into())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("pattern = \"tpcc\"\ntpcc_weights = [1, 2]\n").contains("five weights"));
+        assert!(bad("pattern = \"tpcc\"\ntpcc_mode = \"fast\"\n").contains("throughput or spec"));
+        assert!(bad("pattern = \"oltp\"\nwarehouses = 3\n").contains("tpcc"));
     }
 }

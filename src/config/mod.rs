@@ -10,6 +10,6 @@ pub use file::{
     check_weights, ConfigError, CustomOperations, StageSetting, TpsSetting, WorkloadFile,
 };
 pub use spec::{
-    CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, WorkloadConfig, WorkloadSpec,
-    WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,
+    CustomQuery, OpMix, ParamSpec, Pattern, PgbenchScript, Tpcc, TpccMode, WorkloadConfig,
+    WorkloadSpec, WritersReaders, YcsbWorkload, PATTERN_NAMES, PGBENCH_SCRIPTS, YCSB_WORKLOADS,
 };

@@ -99,6 +99,8 @@ pub enum WorkloadSpec {
     WritersReaders(WritersReaders),
     /// Elle's list-append transactions, with the history checked after the run.
     ListAppend,
+    /// TPC-C-like: the five transactions over the nine tables of `seed --preset tpcc`.
+    Tpcc(Tpcc),
 }
 
 impl WorkloadSpec {
@@ -112,6 +114,7 @@ impl WorkloadSpec {
             WorkloadSpec::Ycsb { workload, .. } => workload.name(),
             WorkloadSpec::WritersReaders(_) => "writers-readers",
             WorkloadSpec::ListAppend => "list-append",
+            WorkloadSpec::Tpcc(_) => "tpcc",
         }
     }
 
@@ -318,6 +321,43 @@ impl Default for WritersReaders {
 
 fn default_kv_table() -> String {
     "dbarena_kv".into()
+}
+
+/// TPC-C-like settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tpcc {
+    /// Warehouses the transactions draw from; None: every warehouse the database holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouses: Option<u32>,
+    /// Weights of New-Order, Payment, Order-Status, Delivery, Stock-Level.
+    pub weights: [f64; 5],
+    pub mode: TpccMode,
+}
+
+impl Default for Tpcc {
+    fn default() -> Self {
+        Tpcc {
+            warehouses: None,
+            weights: [45.0, 43.0, 4.0, 4.0, 4.0],
+            mode: TpccMode::Throughput,
+        }
+    }
+}
+
+named_enum!(
+    /// Throughput: the connections run back to back. Spec: 10 terminals per warehouse with
+    /// the specification's keying and think times.
+    TpccMode, TPCC_MODES {
+        Throughput = "throughput",
+        Spec = "spec",
+    }
+);
+
+impl TpccMode {
+    pub fn parse(name: &str) -> Option<Self> {
+        let norm = name.to_ascii_lowercase();
+        Self::ALL.iter().copied().find(|p| p.name() == norm)
+    }
 }
 
 /// The result file's `config` object. `pattern` names the workload for people and tools that

@@ -115,6 +115,20 @@ impl Connection {
         }
     }
 
+    /// Runs a prepared statement and returns every row with all its columns (workloads whose
+    /// transactions use what they read, such as TPC-C's). Other protocols send the SQL text.
+    pub async fn run_rows(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+    ) -> Result<Vec<Vec<Value>>, DbError> {
+        match self {
+            Connection::Sqlite(c) => c.run_rows(stmt, params),
+            Connection::Postgres(c) => c.run_rows(stmt, params).await,
+            Connection::Mysql(c) => c.run_rows(stmt, params).await,
+        }
+    }
+
     /// Another handle on the same PostgreSQL connection, for pipelining; None elsewhere.
     pub fn share(&self) -> Option<Connection> {
         match self {

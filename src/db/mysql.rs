@@ -126,6 +126,52 @@ impl MyConn {
         Ok(out)
     }
 
+    pub async fn run_rows(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+    ) -> Result<Vec<Vec<Value>>, DbError> {
+        let rows: Vec<Row> = if self.protocol != super::Protocol::Prepared {
+            let sql = self
+                .sqls
+                .get(stmt)
+                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+            let text = super::Dialect::new(DbKind::Mysql).interpolate(sql, params);
+            self.conn.query(text).await.map_err(map_error)?
+        } else {
+            let st = self
+                .statements
+                .get(stmt)
+                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?
+                .clone();
+            let params = if params.is_empty() {
+                Params::Empty
+            } else {
+                Params::Positional(params.iter().map(to_mysql).collect())
+            };
+            self.conn.exec(st, params).await.map_err(map_error)?
+        };
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql_async::Value::NULL => Value::Null,
+                        mysql_async::Value::Int(i) => Value::Int(i),
+                        mysql_async::Value::UInt(u) => Value::Int(u as i64),
+                        mysql_async::Value::Float(f) => Value::Float(f as f64),
+                        mysql_async::Value::Double(f) => Value::Float(f),
+                        mysql_async::Value::Bytes(b) => {
+                            Value::Text(String::from_utf8_lossy(&b).into_owned())
+                        }
+                        other => Value::Text(other.as_sql(true).trim_matches('\'').to_string()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
     pub async fn bulk_insert(
         &mut self,
         table: &str,

@@ -119,6 +119,28 @@ impl SqliteConn {
         }
     }
 
+    pub fn run_rows(&mut self, stmt: usize, params: &[Value]) -> Result<Vec<Vec<Value>>, DbError> {
+        let sql = self
+            .statements
+            .get(stmt)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        let mut st = self.conn.prepare_cached(sql).map_err(map_err)?;
+        for (i, v) in params.iter().enumerate() {
+            st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
+        }
+        let n = st.column_count();
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            let mut r = Vec::with_capacity(n);
+            for i in 0..n {
+                r.push(row.get_ref(i).map(from_ref).map_err(map_err)?);
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
     pub fn bulk_insert(
         &mut self,
         table: &str,

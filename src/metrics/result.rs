@@ -187,6 +187,9 @@ pub struct RunResult {
     /// The isolation check of the list-append pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// TPC-C-like figures: tpmC, NOPM, rollbacks, response-time limits, consistency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpcc: Option<TpccStats>,
     /// Each threshold with what was measured and whether it passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::thresholds::ThresholdResult>,
@@ -278,6 +281,64 @@ impl std::fmt::Display for Verdict {
             Verdict::Deferred => "deferred to the merge of the agents",
         })
     }
+}
+
+/// What a TPC-C-like run measured beyond the per-transaction results (which are the
+/// operations `new_order`, `payment`, `order_status`, `delivery`, `stock_level`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TpccStats {
+    pub warehouses: u32,
+    /// `throughput` or `spec`.
+    pub mode: String,
+    /// Completed New-Order business transactions per measured minute (the intended 1%
+    /// rollbacks included, as the specification counts them).
+    pub tpmc: f64,
+    /// HammerDB's NOPM: new orders per minute from the database's own counter (the sum of
+    /// D_NEXT_O_ID before and after the engine ran, warmup included, over that time).
+    pub nopm: f64,
+    pub new_orders: u64,
+    /// New-Orders rolled back by their unused item id (also counted in `new_orders`).
+    pub rollbacks: u64,
+    /// Payment and Order-Status by last name, percent of both.
+    pub by_last_name_pct: f64,
+    /// Payments by a customer of another warehouse, percent.
+    pub remote_payment_pct: f64,
+    /// Order lines supplied by another warehouse, percent.
+    pub remote_line_pct: f64,
+    /// Districts a Delivery found with nothing to deliver.
+    pub skipped_deliveries: u64,
+    /// The specification's 90th-percentile response-time limits, per transaction type.
+    pub response_limits: Vec<TpccResponseLimit>,
+    /// Spec mode: the most tpmC the terminals' keying and think times allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_tpmc: Option<f64>,
+    /// Spec mode: more New-Orders than terminals at the ceiling make in the measured time,
+    /// beyond three standard deviations of that count (taken as Poisson): the ceiling is a
+    /// mean, which a short run's count scatters around.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above_ceiling: Option<bool>,
+    /// The consistency conditions checked after the run.
+    pub consistency: Vec<TpccCondition>,
+}
+
+/// One transaction type's 90th percentile against its limit (clause 5.2.5.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TpccResponseLimit {
+    pub transaction: String,
+    pub p90_ms: f64,
+    pub limit_ms: f64,
+    pub pass: bool,
+}
+
+/// One consistency condition of clause 3.3.2 and the rows that break it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TpccCondition {
+    pub condition: u8,
+    pub description: String,
+    /// The warehouses/districts that break it (at most a few named), empty when it holds.
+    pub violations: Vec<String>,
+    /// How many rows break it in all.
+    pub violating: u64,
 }
 
 /// The verdict of a history checker on the run.
@@ -468,6 +529,7 @@ impl RunResult {
             notes,
             writers_readers: None,
             verification: None,
+            tpcc: None,
             thresholds: Vec::new(),
             agent: None,
             merged: None,

@@ -474,6 +474,25 @@ pub fn comparison_charts(runs: &[(String, RunResult)], across: Across) -> Vec<Ch
             },
         },
     ];
+    if runs.iter().any(|(_, r)| r.tpcc.is_some()) {
+        let per = |f: fn(&crate::metrics::result::TpccStats) -> f64| {
+            runs.iter()
+                .map(|(_, r)| r.tpcc.as_ref().map(f).unwrap_or(0.0))
+                .collect::<Vec<f64>>()
+        };
+        let (tpmc, nopm) = (per(|t| t.tpmc), per(|t| t.nopm));
+        charts.push(Chart {
+            name: "tpmc".into(),
+            title: format!("TPC-C-like tpmC and NOPM per {noun}"),
+            svg: svg::grouped_bars(
+                "TPC-C-like tpmC and NOPM",
+                noun,
+                "per minute",
+                &labels,
+                &[("tpmC", PALETTE[0], &tpmc), ("NOPM", PALETTE[2], &nopm)],
+            ),
+        });
+    }
     // Beyond a dozen lines the overlay is unreadable; the per-run charts remain.
     if runs.len() <= 12 {
         charts.extend(distribution_overlay(runs));
@@ -776,6 +795,39 @@ pub fn html(
         }
     }
     h.push_str("</table>");
+    if runs.iter().any(|(_, r)| r.tpcc.is_some()) {
+        h.push_str("<h2>TPC-C-like (not an audited result)</h2><table><tr><th>run</th><th>mode</th><th>W</th><th>tpmC</th><th>NOPM</th><th>rollbacks</th><th>p90 over its limit</th><th>consistency</th></tr>");
+        for (l, r) in &runs {
+            let Some(t) = &r.tpcc else { continue };
+            let over: Vec<&str> = t
+                .response_limits
+                .iter()
+                .filter(|x| !x.pass)
+                .map(|x| x.transaction.as_str())
+                .collect();
+            let broken: Vec<String> = t
+                .consistency
+                .iter()
+                .filter(|c| c.violating > 0)
+                .map(|c| c.condition.to_string())
+                .collect();
+            h.push_str(&format!(
+                "<tr><td style=\"text-align:left\">{l}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                svg::esc(&t.mode),
+                t.warehouses,
+                t.tpmc,
+                t.nopm,
+                t.rollbacks,
+                if over.is_empty() { "none".to_string() } else { over.join(", ") },
+                if broken.is_empty() {
+                    format!("{} conditions hold", t.consistency.len())
+                } else {
+                    format!("broken: {}", broken.join(", "))
+                }
+            ));
+        }
+        h.push_str("</table>");
+    }
     for c in charts {
         h.push_str(&format!("<h2>{}</h2>{}", svg::esc(&c.title), c.svg));
     }

@@ -161,6 +161,9 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
             v.history
         );
     }
+    if let Some(t) = &r.tpcc {
+        s.push_str(&tpcc(t));
+    }
     if let Some(a) = &r.agent {
         let _ = writeln!(
             s,
@@ -234,6 +237,79 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     }
     if let Some(p) = path {
         let _ = writeln!(s, "result file: {p}");
+    }
+    s
+}
+
+/// The TPC-C-like figures of a run.
+fn tpcc(t: &crate::metrics::result::TpccStats) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "TPC-C-like ({} mode, {} warehouse(s); not an audited result):",
+        t.mode, t.warehouses
+    );
+    let _ = writeln!(
+        s,
+        "  tpmC      {:.1} New-Orders/min ({} New-Orders, {} rolled back by the spec's unused item)",
+        t.tpmc, t.new_orders, t.rollbacks
+    );
+    let _ = writeln!(
+        s,
+        "  NOPM      {:.1} (HammerDB's: D_NEXT_O_ID growth per minute of the whole run)",
+        t.nopm
+    );
+    if let Some(c) = t.ceiling_tpmc {
+        let verdict = match (t.tpmc <= c, t.above_ceiling) {
+            (true, _) => "within",
+            (false, Some(false)) => "above by chance (within 3σ of the count at the ceiling)",
+            (false, _) => "ABOVE (beyond 3σ of the count at the ceiling: think times not kept)",
+        };
+        let _ = writeln!(
+            s,
+            "  ceiling   {c:.2} tpmC for these terminals' keying and think times: {verdict}"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  inputs    {:.1}% by last name, {:.1}% remote payments, {:.2}% remote order lines, {} empty districts at delivery",
+        t.by_last_name_pct, t.remote_payment_pct, t.remote_line_pct, t.skipped_deliveries
+    );
+    for l in &t.response_limits {
+        let _ = writeln!(
+            s,
+            "  p90 {:<13} {:>10.3} ms  limit {:>6.0} s  {}",
+            l.transaction,
+            l.p90_ms,
+            l.limit_ms / 1000.0,
+            if l.pass { "pass" } else { "OVER" }
+        );
+    }
+    for c in &t.consistency {
+        s.push_str(&condition_line(c));
+    }
+    s
+}
+
+fn condition_line(c: &crate::metrics::result::TpccCondition) -> String {
+    if c.violating == 0 {
+        format!("  consistency {}  pass  {}\n", c.condition, c.description)
+    } else {
+        format!(
+            "  consistency {}  BROKEN in {} place(s)  {}: {}\n",
+            c.condition,
+            c.violating,
+            c.description,
+            c.violations.join("; ")
+        )
+    }
+}
+
+/// The report of `workload run --check-consistency`.
+pub fn tpcc_conditions(db: &str, conditions: &[crate::metrics::result::TpccCondition]) -> String {
+    let mut s = format!("TPC-C consistency conditions of {db}:\n");
+    for c in conditions {
+        s.push_str(&condition_line(c));
     }
     s
 }

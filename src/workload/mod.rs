@@ -10,6 +10,7 @@ pub mod pgbench;
 pub mod plan;
 pub mod run;
 pub mod statements;
+pub mod tpcc;
 pub mod tx;
 pub mod writers_readers;
 pub mod ycsb;

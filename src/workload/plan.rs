@@ -288,7 +288,7 @@ impl WorkloadPlan {
                 (*mix, v)
             }
             WorkloadSpec::Pattern { pattern, .. } => (pattern.mix(), pattern.selects()),
-            WorkloadSpec::WritersReaders(_) | WorkloadSpec::ListAppend => {
+            WorkloadSpec::WritersReaders(_) | WorkloadSpec::ListAppend | WorkloadSpec::Tpcc(_) => {
                 return Err(crate::Error::Failed(format!(
                     "{} is not a statement workload; it has a client of its own",
                     cfg.pattern()

@@ -307,6 +307,7 @@ pub fn run_workload(
         WorkloadSpec::WritersReaders(wr) => {
             super::writers_readers::run(&mut env, &cfg, wr, &opts, progress)?
         }
+        WorkloadSpec::Tpcc(t) => super::tpcc::run(&mut env, &cfg, t, &opts, progress)?,
         WorkloadSpec::Pattern { .. }
         | WorkloadSpec::CustomMix { .. }
         | WorkloadSpec::CustomSql { .. }
