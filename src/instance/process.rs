@@ -278,7 +278,27 @@ pub fn wait_for_port(host: &str, port: u16, timeout: Duration) -> bool {
 }
 
 /// A free TCP port on 127.0.0.1.
+/// A free port for a new server, below the kernel's ephemeral range: a port from that range
+/// (what binding port 0 gives) can be taken by any outgoing connection's local end while the
+/// server is down for a restart, and the server then cannot come back on it.
 pub fn free_port() -> Result<u16, InstanceError> {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    const LOW: u16 = 15000;
+    if ephemeral_low > LOW + 100 {
+        let span = u64::from(ephemeral_low - LOW);
+        let mut rng = crate::datagen::Rng::new(
+            crate::util::time::now_us() as u64 ^ u64::from(std::process::id()) << 32,
+        );
+        for _ in 0..200 {
+            let port = LOW + rng.below(span) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
