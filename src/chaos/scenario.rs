@@ -798,6 +798,7 @@ mod tests {
             server_dir: dir.join("server"),
             url: "postgres://postgres:***@127.0.0.1:1/dbarena".into(),
             fast: false,
+            cluster: None,
         };
         let proxy = Proxy::start("127.0.0.1:1").unwrap();
         let windows = vec![(

@@ -70,6 +70,9 @@ pub fn start(inst: &Instance) -> Result<(), InstanceError> {
     if is_root() {
         cmd.arg(format!("--user={OS_USER}"));
     }
+    if let Some(m) = &inst.cluster {
+        cmd.args(super::galera::args(inst, m)?);
+    }
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let status = cmd

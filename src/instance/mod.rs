@@ -7,11 +7,14 @@
 //! and keeps its sockets in a 0700 folder (`postgres.rs`, `mariadb.rs`), and a state read
 //! from /proc (`process.rs`). Servers are durable unless created with `fast`.
 
+pub mod cluster;
+mod galera;
 mod layout;
 mod mariadb;
 mod name;
 mod postgres;
 mod process;
+mod replication;
 
 pub use layout::registry;
 pub use process::State;
@@ -49,6 +52,10 @@ pub enum InstanceError {
     PortInUse { name: String, port: u16 },
     #[error("{what} failed: {detail}")]
     Failed { what: String, detail: String },
+    #[error("{0}")]
+    Cluster(String),
+    #[error("instance '{0}' is not a cluster, so it has no primary to fail over; create one with `dbarena instance up postgres --replicas 1 --name NAME` or `dbarena instance up mariadb --galera 3 --name NAME`")]
+    NotACluster(String),
 }
 
 impl InstanceError {
@@ -64,6 +71,8 @@ impl InstanceError {
                 | InstanceError::StillRunning { .. }
                 | InstanceError::NotYours { .. }
                 | InstanceError::PortInUse { .. }
+                | InstanceError::Cluster(_)
+                | InstanceError::NotACluster(_)
         )
     }
 }
@@ -126,6 +135,9 @@ pub struct Instance {
     /// can lose committed transactions.
     #[serde(default)]
     pub fast: bool,
+    /// Its place in a cluster (`instance up --replicas N` or `--galera N`); None: alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<cluster::Membership>,
 }
 
 /// What `instance list` shows of an instance.
@@ -142,6 +154,12 @@ pub struct InstanceInfo {
     pub durable: bool,
     pub dir: PathBuf,
     pub password_file: PathBuf,
+    /// The cluster it belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// primary or standby (streaming replication), node (Galera).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<cluster::Role>,
 }
 
 /// Runs one statement on a fresh connection (setup of an instance).
@@ -156,6 +174,26 @@ fn execute(url: &str, sql: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         c.execute(sql).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Runs one query on a fresh connection, bounded by 5 s; its rows as text.
+fn query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    let url = crate::db::DbUrl::parse(url).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let work = async {
+            let mut c = crate::db::Connection::connect(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            c.query_text(sql).await.map_err(|e| e.to_string())
+        };
+        tokio::time::timeout(Duration::from_secs(5), work)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 5 s".into()))
     })
 }
 
@@ -267,6 +305,19 @@ impl Instance {
         Ok(Self::url_with(self.kind, self.port, pw.trim()))
     }
 
+    /// The superuser's URL to the server's own administrative database (PostgreSQL:
+    /// `postgres`, which exists before `dbarena` does).
+    fn admin_url(&self) -> Result<String, InstanceError> {
+        let url = self.secret_url()?;
+        Ok(match self.kind {
+            InstanceKind::Postgres => match url.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/postgres"),
+                None => url,
+            },
+            InstanceKind::Mariadb => url,
+        })
+    }
+
     /// Adds the error lines of the server log to a failure.
     fn with_log(&self, e: InstanceError) -> InstanceError {
         let log = std::fs::read_to_string(self.log()).unwrap_or_default();
@@ -320,6 +371,8 @@ impl Instance {
             durable: !self.fast,
             dir: self.dir.clone(),
             password_file: self.password_file(),
+            cluster: self.cluster.as_ref().map(|m| m.cluster.clone()),
+            role: self.cluster.as_ref().map(|m| cluster::role(self, m)),
         }
     }
 
@@ -332,6 +385,33 @@ impl Instance {
         fast: bool,
     ) -> Result<Instance, InstanceError> {
         let kind = InstanceKind::parse(kind)?;
+        let (name, port) = Self::name_port(kind, name, port)?;
+        let password = layout::generate_password()?;
+        let inst = Self::create(kind, name, port, fast, None, &password)?;
+        let mut unmake = Unmake {
+            inst: &inst,
+            armed: true,
+        };
+        match kind {
+            InstanceKind::Postgres => postgres::init(&inst, &password)?,
+            InstanceKind::Mariadb => mariadb::init(&inst, &password)?,
+        }
+        inst.save()?;
+        inst.start()?;
+        if kind == InstanceKind::Postgres {
+            postgres::create_database(&inst, &password)?;
+        }
+        unmake.armed = false;
+        drop(unmake);
+        Ok(inst)
+    }
+
+    /// The name (given, or KIND-PORT) and port (given, or a free one) of a new instance.
+    fn name_port(
+        kind: InstanceKind,
+        name: Option<&str>,
+        port: u16,
+    ) -> Result<(String, u16), InstanceError> {
         if let Some(n) = name {
             name::validate(n)?;
         }
@@ -343,6 +423,19 @@ impl Instance {
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| format!("{kind}-{port}"));
+        Ok((name, port))
+    }
+
+    /// The folders of a new instance, its password file and its (empty) server folder;
+    /// the caller makes and starts the server, and removes the instance if that fails.
+    fn create(
+        kind: InstanceKind,
+        name: String,
+        port: u16,
+        fast: bool,
+        cluster: Option<cluster::Membership>,
+        password: &str,
+    ) -> Result<Instance, InstanceError> {
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             return Err(InstanceError::PortInUse { name, port });
         }
@@ -382,29 +475,25 @@ impl Instance {
             dir: dir.clone(),
             server_dir,
             fast,
+            cluster,
         };
         let mut unmake = Unmake {
             inst: &inst,
             armed: true,
         };
-        let password = layout::generate_password()?;
-        layout::write_secret(&inst.password_file(), &password)?;
+        layout::write_secret(&inst.password_file(), password)?;
         layout::create_server_dir(&inst.server_dir, user)?;
-        match kind {
-            InstanceKind::Postgres => postgres::init(&inst, &password)?,
-            InstanceKind::Mariadb => mariadb::init(&inst, &password)?,
-        }
-        let meta = serde_json::to_vec_pretty(&inst)
-            .map_err(|e| failed("saving the instance", e.to_string()))?;
-        std::fs::write(Self::meta(&dir), meta)
-            .map_err(|e| failed("saving the instance", e.to_string()))?;
-        inst.start()?;
-        if kind == InstanceKind::Postgres {
-            postgres::create_database(&inst, &password)?;
-        }
         unmake.armed = false;
         drop(unmake);
         Ok(inst)
+    }
+
+    /// Writes what dbarena remembers of the instance (`meta.json`).
+    fn save(&self) -> Result<(), InstanceError> {
+        let meta = serde_json::to_vec_pretty(self)
+            .map_err(|e| failed("saving the instance", e.to_string()))?;
+        crate::util::fsx::write_atomic(&Self::meta(&self.dir), &meta)
+            .map_err(|e| failed("saving the instance", e.to_string()))
     }
 
     /// Starts the server (again) and waits until it accepts connections. A paused server is
@@ -417,6 +506,13 @@ impl Instance {
         if self.pid().is_some() {
             return Ok(());
         }
+        // A former primary comes back as a standby of the one that replaced it, never as a
+        // second primary.
+        if let Some(m) = &self.cluster {
+            if cluster::rejoins_as_standby(self, m)? {
+                return Ok(());
+            }
+        }
         // Something else on the port would answer for the server and hide its failure.
         if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_err() {
             return Err(InstanceError::PortInUse {
@@ -428,6 +524,11 @@ impl Instance {
             InstanceKind::Postgres => postgres::start(self)?,
             InstanceKind::Mariadb => mariadb::start(self)?,
         }
+        self.wait_ready()
+    }
+
+    /// Waits until the server accepts connections.
+    fn wait_ready(&self) -> Result<(), InstanceError> {
         if !process::wait_for_port(self.port, Duration::from_secs(30)) {
             return Err(self.with_log(failed(
                 format!("waiting for {} on port {}", self.name, self.port),
@@ -527,8 +628,16 @@ impl Instance {
     }
 
     /// Stops the server (gracefully) and removes the instance: only folders dbarena created
-    /// and marked, and only once the server is no longer running.
+    /// and marked, and only once the server is no longer running. The first member of a
+    /// cluster takes the whole cluster down.
     pub fn down(&self) -> Result<(), InstanceError> {
+        if let Some(m) = self.cluster.as_ref().filter(|m| m.index == 0) {
+            return cluster::down(self, m);
+        }
+        self.down_one()
+    }
+
+    fn down_one(&self) -> Result<(), InstanceError> {
         if !layout::is_marked(&self.dir) {
             return Err(InstanceError::NotOurs(self.dir.clone()));
         }
@@ -545,10 +654,17 @@ impl Instance {
     }
 }
 
-/// Resolves `instance:NAME` to the instance's URL with its password; other URLs pass through.
+/// Resolves `instance:NAME` to the instance's URL with its password (a cluster's name: the
+/// URL of all its members, which clients follow through a failover); other URLs pass through.
 pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
     match db.strip_prefix("instance:") {
-        Some(name) => Instance::load(name)?.secret_url(),
+        Some(name) => {
+            let inst = Instance::load(name)?;
+            match &inst.cluster {
+                Some(m) if m.index == 0 => cluster::url(&inst, m),
+                _ => inst.secret_url(),
+            }
+        }
         None => Ok(db.to_string()),
     }
 }

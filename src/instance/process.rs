@@ -80,7 +80,22 @@ pub fn run(
     program: &Path,
     args: &[String],
 ) -> Result<(), InstanceError> {
-    let out = command_as(user, program)
+    run_env(what, user, program, args, &[])
+}
+
+/// [`run`] with environment variables set for the tool (runuser passes them on).
+pub fn run_env(
+    what: &str,
+    user: Option<&str>,
+    program: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+) -> Result<(), InstanceError> {
+    let mut cmd = command_as(user, program);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .args(args)
         .output()
         .map_err(|e| failed(what, format!("cannot run {}: {e}", program.display())))?;
