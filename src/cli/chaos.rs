@@ -119,6 +119,37 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
             r.verification
         );
     }
+    for r in &rows {
+        for f in &r.failovers {
+            let promoted = f
+                .promoted
+                .as_ref()
+                .map(|p| format!(", promoted {p}"))
+                .unwrap_or_default();
+            let first = f
+                .first_commit_s
+                .map(|s| format!("first commit {s:.2} s after the kill"))
+                .unwrap_or_else(|| "no commit after the kill before the end".into());
+            println!(
+                "{}: killed {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s",
+                r.scenario, f.killed, f.killed_at_s, r.longest_outage_s
+            );
+        }
+        if let Some(n) = r.lost_writes.filter(|&n| n > 0) {
+            let shown: Vec<&str> = r.lost_keys.iter().take(20).map(String::as_str).collect();
+            let more = n.saturating_sub(shown.len());
+            println!(
+                "{}: {n} acknowledged writes lost: {}{}",
+                r.scenario,
+                shown.join(" "),
+                if more > 0 {
+                    format!(" and {more} more (lost_keys in chaos.csv)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     println!("report: {}", out.join("report.html").display());
     println!("chaos.csv: {}", out.join("chaos.csv").display());
     let failed: Vec<&str> = rows

@@ -374,3 +374,18 @@ pub fn recover(killed: &Instance) -> Result<(), InstanceError> {
     }
     Ok(())
 }
+
+/// Leaves every member running and resumed: the primary (a member that runs and is not a
+/// standby) first, so that a stopped former primary comes back as its standby.
+pub fn restore(m: &Membership) -> Result<(), InstanceError> {
+    let mut all = members(m);
+    // Running primaries first, then the rest in order.
+    all.sort_by_key(|o| !(o.pid().is_some() && role(o, m) != Role::Standby));
+    let mut first_error = None;
+    for o in &all {
+        if let Err(e) = o.restore_one() {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}

@@ -596,8 +596,16 @@ impl Instance {
         self.signal(if paused { "-STOP" } else { "-CONT" }, true)
     }
 
-    /// Leaves the server running and answering: resumed if paused, started if stopped.
+    /// Leaves the server running and answering: resumed if paused, started if stopped. For
+    /// a cluster's first member: every member (a former primary as a standby).
     pub fn restore(&self) -> Result<(), InstanceError> {
+        if let Some(m) = self.cluster.as_ref().filter(|m| m.index == 0) {
+            return cluster::restore(m);
+        }
+        self.restore_one()
+    }
+
+    fn restore_one(&self) -> Result<(), InstanceError> {
         if self.state() == State::Paused {
             self.pause(false)?;
         }
