@@ -315,3 +315,75 @@ fn cluster_usage_errors() {
     }
     assert!(!home.path().join("instances").exists() || members(&home).is_empty());
 }
+
+/// Whether the Galera provider (package galera-4) is installed; prints SKIPPED (or, when
+/// servers are required, fails) when it is not.
+fn have_galera() -> bool {
+    if !have("mariadbd") {
+        return false;
+    }
+    let found = [
+        "/usr/lib/galera/libgalera_smm.so",
+        "/usr/lib/libgalera_smm.so",
+        "/usr/lib64/galera-4/libgalera_smm.so",
+        "/usr/lib64/galera/libgalera_smm.so",
+    ]
+    .iter()
+    .any(|p| Path::new(p).is_file());
+    if !found {
+        assert!(
+            std::env::var("DBARENA_REQUIRE_SERVERS").as_deref() != Ok("1"),
+            "galera-4 is required (DBARENA_REQUIRE_SERVERS=1) but not installed"
+        );
+        println!("SKIPPED: galera-4 not installed");
+    }
+    found
+}
+
+#[test]
+fn galera_majority_keeps_serving_with_a_node_killed() {
+    if !have_galera() {
+        return;
+    }
+    let home = Scratch::new("cl-galera");
+    let name = "gal";
+    let _down = Down(home.path(), name.into());
+    let url = up(&home, name, &["mariadb", "--galera", "3"]);
+    assert_eq!(url.matches("127.0.0.1:").count(), 3, "{url}");
+    let size = query(&url, "SHOW STATUS LIKE 'wsrep_cluster_size'");
+    assert_eq!(size[0][1].as_deref(), Some("3"), "{size:?}");
+    let roles = members(&home);
+    assert_eq!(
+        roles
+            .iter()
+            .filter(|(_, state, role)| state == "running" && role == "node")
+            .count(),
+        3,
+        "{roles:?}"
+    );
+
+    // The first node (the one clients try first) is down from 2 s to 10 s.
+    let (o, row, r) = failover_run(
+        &home,
+        name,
+        "pattern = \"writers-readers\"\nnum_writers = 3\nwriter_rate = 20\nnum_readers = 2\nreader_rate = 20\nverify = true\n",
+        "type = \"failover\"\nstart = \"2s\"\nduration = \"8s\"\n",
+        "12s",
+    );
+    assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
+    assert!(row["failover"].starts_with("killed gal at"), "{row:?}");
+    assert!(!row["failover"].contains("promoted"), "{row:?}");
+    // The two others committed while it was down: the probe's first commit came before the
+    // node was started again, and the clients' writes went on.
+    let first: f64 = row["first_commit_s"]
+        .parse()
+        .unwrap_or_else(|_| panic!("no commit after the kill: {row:?}"));
+    assert!(2.0 + first < 10.0, "{row:?}");
+    assert!(commits_after(&r, 2.0 + first) > 0, "{row:?}");
+    // What verification finds is reported: a Galera cluster loses no acknowledged write.
+    assert_eq!(row["verification"], "pass", "{row:?}");
+    assert_eq!(row["lost_writes"], "0", "{row:?}");
+    // The node is back in the cluster.
+    let size = query(&url, "SHOW STATUS LIKE 'wsrep_cluster_size'");
+    assert_eq!(size[0][1].as_deref(), Some("3"), "{size:?}");
+}

@@ -1,6 +1,6 @@
 //! Clusters of instances: a PostgreSQL primary with streaming standbys (`--replicas N`,
 //! asynchronous or `--sync`), or a MariaDB Galera cluster (`--galera N`). Each member is an
-//! ordinary instance (`NAME`, then `NAME-r1`… or `NAME-n2`…) that knows its cluster; the
+//! ordinary instance (`NAME`, then `NAME-r1`… or `NAME-n1`…) that knows its cluster; the
 //! cluster's name resolves to a URL listing every member, so clients follow a failover.
 //!
 //! Failover here is kill-based: [`fail`] kills the primary (or a Galera node), [`promote`]
