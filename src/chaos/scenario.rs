@@ -141,6 +141,27 @@ pub fn default_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// The default scenario set for a cluster: a baseline, and a failover at mid-run (the
+/// primary or a Galera node killed, a standby promoted 1 s later, the killed member back 5 s
+/// after the kill). Network faults need the proxy, which stands in for one server only.
+pub fn cluster_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "baseline".into(),
+            faults: vec![],
+        },
+        Scenario {
+            name: "failover".into(),
+            faults: vec![FaultSpec {
+                start: Some("mid".into()),
+                duration: Some("5s".into()),
+                promote_after: Some("1s".into()),
+                ..fault("failover")
+            }],
+        },
+    ]
+}
+
 /// Reads scenarios from TOML (`[[scenarios]]` with `[[scenarios.faults]]`).
 pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
     let text = std::fs::read_to_string(path)
@@ -959,6 +980,32 @@ mod tests {
 
     /// A server that is not running cannot be paused, resumed or restored: each is a typed
     /// error of the scenario, not a silent no-op.
+    #[test]
+    fn failovers_need_a_cluster_and_clusters_refuse_network_faults() {
+        use crate::instance::cluster::{Member, Membership, Topology};
+        let one = crate::db::DbUrl::parse("postgres://u@127.0.0.1:5/db").unwrap();
+        let two = crate::db::DbUrl::parse("postgres://u@127.0.0.1:5,127.0.0.1:6/db").unwrap();
+        let m = Membership {
+            cluster: "c".into(),
+            topology: Topology::Replication { sync: true },
+            index: 0,
+            members: vec![Member {
+                name: "c".into(),
+                port: 5,
+                peer_port: 0,
+                ist_port: 0,
+                sst_port: 0,
+            }],
+        };
+        let failover = cluster_scenarios();
+        let e = check_cluster(&failover, &one, None, None).unwrap_err();
+        assert!(e.to_string().contains("is not one"), "{e}");
+        assert!(check_cluster(&failover, &two, Some(&m), None).is_ok());
+        let e = check_cluster(&default_scenarios(), &two, Some(&m), None).unwrap_err();
+        assert!(e.to_string().contains("lists several hosts"), "{e}");
+        assert!(check_cluster(&default_scenarios(), &one, None, None).is_ok());
+    }
+
     #[test]
     fn faults_that_cannot_be_applied_are_errors_of_the_scenario() {
         // Its port is taken, so restoring it fails at once without starting anything.

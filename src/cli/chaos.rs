@@ -1,6 +1,8 @@
 //! `dbarena chaos`
 
-use crate::chaos::scenario::{default_scenarios, load_scenarios, run_chaos, ChaosOptions};
+use crate::chaos::scenario::{
+    cluster_scenarios, default_scenarios, load_scenarios, run_chaos, ChaosOptions,
+};
 use crate::config::{TpsSetting, WorkloadFile};
 use crate::instance::Instance;
 use crate::{Error, ExitCode};
@@ -14,7 +16,7 @@ pub struct ChaosArgs {
     /// Database URL or instance:NAME (killing and pausing need an instance).
     #[arg(long, env = "DBARENA_DB")]
     db: Option<String>,
-    /// `default`, or a TOML file of [[scenarios]].
+    /// `default` (for a cluster: a baseline and a failover), or a TOML file of [[scenarios]].
     #[arg(long, default_value = "default")]
     scenarios: String,
     /// Workload TOML to start from (for example a sweep's best configuration).
@@ -79,7 +81,10 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
     }
     let base = merged.resolve(db.clone()).map_err(Error::from)?;
     let scenarios = if a.scenarios == "default" {
-        default_scenarios()
+        match instance.as_ref().filter(|i| i.cluster.is_some()) {
+            Some(_) => cluster_scenarios(),
+            None => default_scenarios(),
+        }
     } else {
         load_scenarios(std::path::Path::new(&a.scenarios))?
     };
