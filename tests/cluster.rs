@@ -137,6 +137,14 @@ fn failover_run(
 const FAILOVER: &str =
     "type = \"failover\"\nstart = \"2s\"\nduration = \"2s\"\npromote_after = \"500ms\"\n";
 
+/// Prints what a failover measured (the figures docs/ARCHITECTURE.md quotes).
+fn report(what: &str, row: &std::collections::HashMap<String, String>) {
+    println!(
+        "{what}: clients' longest outage {} s, first commit {} s after the kill, {} acknowledged writes lost, tps {}, p99 {} ms",
+        row["longest_outage_s"], row["first_commit_s"], row["lost_writes"], row["tps"], row["p99_ms"]
+    );
+}
+
 /// Commits acknowledged in the per-second intervals after `t` seconds.
 fn commits_after(r: &Json, t: f64) -> u64 {
     r["intervals"]
@@ -178,9 +186,10 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
         name,
         "pattern = \"writers-readers\"\nnum_writers = 3\nwriter_rate = 25\nnum_readers = 2\nreader_rate = 25\nverify = true\n",
         FAILOVER,
-        "10s",
+        "12s",
     );
     assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
+    report("synchronous failover", &row);
     // Nothing acknowledged is lost, and every check passes.
     assert_eq!(row["verification"], "pass", "{row:?}");
     assert_eq!(row["lost_writes"], "0", "{row:?}");
@@ -196,12 +205,13 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
     );
     let outage: f64 = row["longest_outage_s"].parse().unwrap();
     assert!(outage > 0.0, "{row:?}");
-    // The new primary took commits: the probe's and the clients'.
+    // The new primary took a commit after the kill (the probe's; with one standby it waits
+    // until the former primary is back as a standby, which a loaded machine may bring after
+    // the clients' end).
     let first: f64 = row["first_commit_s"].parse().unwrap_or_else(|_| {
         panic!("no commit after the kill: {row:?}");
     });
     assert!(first > 0.0, "{row:?}");
-    assert!(commits_after(&r, 2.0 + first) > 0, "{row:?}");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         stdout.contains("killed pgsync") && stdout.contains("first commit"),
@@ -214,6 +224,30 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
             && roles.contains(&("pgsync-r1".into(), "running".into(), "primary".into())),
         "{roles:?}"
     );
+    // And back by hand: kill the new primary, promote the standby, start the killed one.
+    for args in [
+        ["instance", "kill", "pgsync-r1"],
+        ["instance", "promote", "pgsync"],
+        ["instance", "start", "pgsync-r1"],
+    ] {
+        let o = dbarena(&args, home.path());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
+    let roles = members(&home);
+    assert!(
+        roles.contains(&("pgsync".into(), "running".into(), "primary".into()))
+            && roles.contains(&("pgsync-r1".into(), "running".into(), "standby".into())),
+        "{roles:?}"
+    );
+    // Still synchronous, and the data written through the failovers is there.
+    let sync = query(&url, "SELECT sync_state FROM pg_stat_replication");
+    assert_eq!(sync, [[Some("sync".to_string())]]);
+    let n = query(&url, "SELECT count(*) FROM dbarena_kv");
+    assert!(n[0][0].as_deref().unwrap_or("0") != "0", "{n:?}");
+    // Promoting a primary is refused with the reason.
+    let o = dbarena(&["instance", "promote", "pgsync"], home.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a standby"), "{}", stderr(&o));
 }
 
 #[test]
@@ -238,6 +272,7 @@ fn asynchronous_standby_failover_reports_the_acknowledged_writes_it_lost() {
     );
     // Losing acknowledged writes here is a finding, not a failure.
     assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
+    report("asynchronous failover", &row);
     let lost: Vec<String> = r["writers_readers"]["lost_writes"]
         .as_array()
         .unwrap()
@@ -380,6 +415,7 @@ fn galera_majority_keeps_serving_with_a_node_killed() {
         "12s",
     );
     assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
+    report("galera node killed", &row);
     assert!(row["failover"].starts_with("killed gal at"), "{row:?}");
     assert!(!row["failover"].contains("promoted"), "{row:?}");
     // The two others committed while it was down: the probe's first commit came before the

@@ -105,8 +105,14 @@ impl Probe {
         self.found.lock().ok().and_then(|f| *f)
     }
 
-    /// Stops it; the seconds from the kill to the first acknowledged commit, if one came.
-    pub fn finish(mut self) -> Option<f64> {
+    /// Stops it, after waiting up to `grace` for its commit (a synchronous primary acknowledges
+    /// one only once a standby is back); the seconds from the kill to the first acknowledged
+    /// commit, if one came.
+    pub fn finish(mut self, grace: Duration) -> Option<f64> {
+        let until = Instant::now() + grace;
+        while self.found().is_none() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.done.store(true, Ordering::SeqCst);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
@@ -163,10 +169,10 @@ impl Failover {
         r
     }
 
-    /// The record, with the probe's measurement.
+    /// The record, with the probe's measurement (waiting up to 10 s for it).
     pub fn finish(mut self) -> FailoverRecord {
         if let Some(p) = self.probe.take() {
-            self.record.first_commit_s = p.finish();
+            self.record.first_commit_s = p.finish(Duration::from_secs(10));
         }
         self.record
     }

@@ -519,7 +519,7 @@ fn apply_timeline(
     use super::failover::Failover;
     let mut errors = Vec::new();
     let mut failovers: Vec<(usize, Failover)> = Vec::new();
-    let mut records = Vec::new();
+    let mut ended: Vec<Failover> = Vec::new();
     let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
     let mut active = vec![false; windows.len()];
     let mut finished = vec![false; windows.len()];
@@ -574,7 +574,8 @@ fn apply_timeline(
                         if let Some(k) = failovers.iter().position(|(x, _)| *x == w) {
                             let (_, mut fo) = failovers.remove(k);
                             act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
-                            records.push(fo.finish());
+                            // Its probe goes on until the end of the run.
+                            ended.push(fo);
                         }
                     }
                     _ => {}
@@ -611,8 +612,9 @@ fn apply_timeline(
     let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
     for (_, mut fo) in failovers {
         act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
-        records.push(fo.finish());
+        ended.push(fo);
     }
+    let records = ended.into_iter().map(Failover::finish).collect();
     if let Some(i) = inst {
         act(&mut errors, FaultAction::Restore, t, i.restore());
     }
