@@ -100,14 +100,12 @@ pub fn members(m: &Membership) -> Vec<Instance> {
 /// first that takes writes (`target_session_attrs=read-write`), MySQL clients to the first
 /// that answers and is ready (dbarena's own failover, `db/mysql.rs`).
 pub fn url(head: &Instance, m: &Membership) -> Result<String, InstanceError> {
-    let single = head.secret_url()?;
     let hosts: Vec<String> = m
         .members
         .iter()
         .map(|o| format!("127.0.0.1:{}", o.port))
         .collect();
-    let one = format!("127.0.0.1:{}", head.port);
-    let mut u = single.replacen(&one, &hosts.join(","), 1);
+    let mut u = Instance::url_of_hosts(head.kind, &hosts.join(","), &head.password()?);
     if matches!(m.topology, Topology::Replication { .. }) {
         u.push_str("?target_session_attrs=read-write");
     }
@@ -388,4 +386,67 @@ pub fn restore(m: &Membership) -> Result<(), InstanceError> {
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, port: u16) -> Member {
+        Member {
+            name: name.into(),
+            port,
+            peer_port: 0,
+            ist_port: 0,
+            sst_port: 0,
+        }
+    }
+
+    #[test]
+    fn a_cluster_url_lists_every_member_and_survives_meta_json() {
+        let dir = std::env::temp_dir().join(format!("dbarena-cluster-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("password"), "pw\n").unwrap();
+        let m = Membership {
+            cluster: "c".into(),
+            topology: Topology::Replication { sync: true },
+            index: 0,
+            members: vec![member("c", 5001), member("c-r1", 5002)],
+        };
+        let mut head = Instance {
+            name: "c".into(),
+            kind: InstanceKind::Postgres,
+            port: 5001,
+            dir: dir.clone(),
+            server_dir: dir.join("server"),
+            url: String::new(),
+            fast: false,
+            cluster: Some(m.clone()),
+        };
+        assert_eq!(
+            url(&head, &m).unwrap(),
+            "postgres://postgres:pw@127.0.0.1:5001,127.0.0.1:5002/dbarena?target_session_attrs=read-write"
+        );
+        let g = Membership {
+            topology: Topology::Galera,
+            ..m.clone()
+        };
+        head.kind = InstanceKind::Mariadb;
+        assert_eq!(
+            url(&head, &g).unwrap(),
+            "mysql://root:pw@127.0.0.1:5001,127.0.0.1:5002/dbarena"
+        );
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.contains(r#""type":"replication","sync":true"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Membership>(&json).unwrap(), m);
+        // A member knows itself; roles come from the data folder (no standby.signal here).
+        assert_eq!(m.me().name, "c");
+        assert_eq!(role(&head, &m), Role::Primary);
+        assert_eq!(role(&head, &g), Role::Node);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

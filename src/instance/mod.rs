@@ -290,19 +290,29 @@ impl Instance {
     }
 
     fn url_with(kind: InstanceKind, port: u16, password: &str) -> String {
-        let (scheme, user) = kind.scheme_user();
-        format!("{scheme}://{user}:{password}@127.0.0.1:{port}/{DATABASE}")
+        Self::url_of_hosts(kind, &format!("127.0.0.1:{port}"), password)
     }
 
-    /// The URL with the password: only for drivers, never to print.
-    pub fn secret_url(&self) -> Result<String, InstanceError> {
+    /// The URL of `hosts` (`host:port`, or several separated by commas).
+    fn url_of_hosts(kind: InstanceKind, hosts: &str, password: &str) -> String {
+        let (scheme, user) = kind.scheme_user();
+        format!("{scheme}://{user}:{password}@{hosts}/{DATABASE}")
+    }
+
+    /// The generated password: only for drivers, never to print.
+    fn password(&self) -> Result<String, InstanceError> {
         let pw = std::fs::read_to_string(self.password_file()).map_err(|e| {
             failed(
                 format!("reading the password of '{}'", self.name),
                 format!("{}: {e}", self.password_file().display()),
             )
         })?;
-        Ok(Self::url_with(self.kind, self.port, pw.trim()))
+        Ok(pw.trim().to_string())
+    }
+
+    /// The URL with the password: only for drivers, never to print.
+    pub fn secret_url(&self) -> Result<String, InstanceError> {
+        Ok(Self::url_with(self.kind, self.port, &self.password()?))
     }
 
     /// The superuser's URL to the server's own administrative database (PostgreSQL:
@@ -681,14 +691,20 @@ pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
 /// instance of this registry: `Some(false)` for one created with `--fast`; None when the URL
 /// is not an instance's.
 pub fn durability_of(url: &crate::db::DbUrl) -> Option<bool> {
-    let hp = url.host_port();
-    let (host, port) = hp.rsplit_once(':')?;
-    if !matches!(host, "127.0.0.1" | "localhost") {
-        return None;
+    let list = Instance::list();
+    // A cluster's URL lists every member: durable when each is.
+    let mut durable = None;
+    for hp in url.hosts() {
+        let (host, port) = hp.rsplit_once(':')?;
+        if !matches!(host, "127.0.0.1" | "localhost") {
+            return None;
+        }
+        let port: u16 = port.parse().ok()?;
+        let one = list
+            .iter()
+            .find(|i| i.port == port && i.pid().is_some())
+            .map(|i| !i.fast)?;
+        durable = Some(durable.unwrap_or(true) && one);
     }
-    let port: u16 = port.parse().ok()?;
-    Instance::list()
-        .into_iter()
-        .find(|i| i.port == port && i.pid().is_some())
-        .map(|i| !i.fast)
+    durable
 }
