@@ -181,10 +181,13 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
     let rw = query(&dead_first(&url), "SHOW transaction_read_only");
     assert_eq!(rw, [[Some("off".to_string())]]);
 
+    // Writers only: PostgreSQL shows a commit to other sessions while it waits for the
+    // standby, so a reader may see a version the kill then loses (never acknowledged to its
+    // writer): a finding verification reports, but not one this test can expect or rule out.
     let (o, row, r) = failover_run(
         &home,
         name,
-        "pattern = \"writers-readers\"\nnum_writers = 3\nwriter_rate = 25\nnum_readers = 2\nreader_rate = 25\nverify = true\n",
+        "pattern = \"writers-readers\"\nnum_writers = 4\nwriter_rate = 25\nnum_readers = 0\nverify = true\n",
         FAILOVER,
         "12s",
     );
