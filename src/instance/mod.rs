@@ -539,10 +539,17 @@ impl Instance {
 
     /// Waits until the server accepts connections.
     fn wait_ready(&self) -> Result<(), InstanceError> {
-        if !process::wait_for_port(self.port, Duration::from_secs(30)) {
+        // A Galera node that was killed copies the whole data set from a peer (rsync state
+        // transfer) before it listens: on a busy machine that takes more than half a minute.
+        let galera = self
+            .cluster
+            .as_ref()
+            .is_some_and(|m| m.topology == cluster::Topology::Galera);
+        let secs = if galera { 180 } else { 30 };
+        if !process::wait_for_port(self.port, Duration::from_secs(secs)) {
             return Err(self.with_log(failed(
                 format!("waiting for {} on port {}", self.name, self.port),
-                "it did not accept connections within 30 s",
+                format!("it did not accept connections within {secs} s"),
             )));
         }
         Ok(())
