@@ -25,7 +25,7 @@ pub struct FailoverRecord {
     pub promoted_at_s: Option<f64>,
     /// From the kill to the first commit acknowledged after it (None: none before the end).
     pub first_commit_s: Option<f64>,
-    /// When the killed member was back (a former primary as a standby).
+    /// When the killed member was back (a former primary as a standby; a Galera node synced).
     pub recovered_at_s: Option<f64>,
 }
 
@@ -162,9 +162,10 @@ impl Failover {
 
     /// Brings the killed member back, and stops the probe.
     pub fn end(&mut self, t: f64) -> Result<(), InstanceError> {
+        let t0 = Instant::now();
         let r = cluster::recover(&self.killed);
         if r.is_ok() {
-            self.record.recovered_at_s = Some(t);
+            self.record.recovered_at_s = Some(t + t0.elapsed().as_secs_f64());
         }
         r
     }

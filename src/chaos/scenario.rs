@@ -952,12 +952,15 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
                 .join("; "),
             r.failovers
                 .iter()
-                .map(|f| match &f.promoted {
-                    Some(p) => format!(
-                        "killed {} at {:.2} s then promoted {p}",
-                        f.killed, f.killed_at_s
-                    ),
-                    None => format!("killed {} at {:.2} s", f.killed, f.killed_at_s),
+                .map(|f| {
+                    let mut s = format!("killed {} at {:.2} s", f.killed, f.killed_at_s);
+                    if let (Some(p), Some(at)) = (&f.promoted, f.promoted_at_s) {
+                        s.push_str(&format!(" then promoted {p} at {at:.2} s"));
+                    }
+                    if let Some(at) = f.recovered_at_s {
+                        s.push_str(&format!(" and {} was back at {at:.2} s", f.killed));
+                    }
+                    s
                 })
                 .collect::<Vec<_>>()
                 .join("; "),

@@ -135,8 +135,12 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
                 .first_commit_s
                 .map(|s| format!("first commit {s:.2} s after the kill"))
                 .unwrap_or_else(|| "no commit after the kill before the end".into());
+            let back = f
+                .recovered_at_s
+                .map(|s| format!("; {} back at {s:.1} s", f.killed))
+                .unwrap_or_default();
             println!(
-                "{}: killed {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s",
+                "{}: killed {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s{back}",
                 r.scenario, f.killed, f.killed_at_s, r.longest_outage_s
             );
         }

@@ -78,7 +78,63 @@ pub fn args(inst: &Instance, m: &Membership) -> Result<Vec<String>, InstanceErro
         allow_bootstrap(&inst.data())?;
         a.push("--wsrep-new-cluster".into());
     }
+    if let Some(pos) = recovered_position(inst) {
+        a.push(format!("--wsrep-start-position={pos}"));
+    }
     Ok(a)
+}
+
+/// After a kill the saved state says `seqno: -1`, and a node that starts so copies the whole
+/// data set from a peer (SST). `mariadbd --wsrep-recover` reads the last committed position
+/// from InnoDB, as the galera_recovery script of the packages does, so the node can ask for
+/// the missing transactions only (IST). None: nothing to recover, or recovery failed (the
+/// node then takes a full copy, which is slower but as correct).
+fn recovered_position(inst: &Instance) -> Option<String> {
+    let state = std::fs::read_to_string(inst.data().join("grastate.dat")).ok()?;
+    let field = |k: &str| {
+        state
+            .lines()
+            .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+    };
+    let uuid = field("uuid:")?;
+    if field("seqno:")?.as_str() != "-1" || uuid.chars().all(|c| c == '0' || c == '-') {
+        return None;
+    }
+    let mariadbd = super::process::find("mariadbd", "mariadb-server", &["/usr/sbin"]).ok()?;
+    let log = inst.tmp_dir().join("wsrep-recover.log");
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = std::process::Command::new(mariadbd);
+    cmd.args([
+        "--no-defaults".to_string(),
+        format!("--datadir={}", inst.data().display()),
+        format!("--tmpdir={}", inst.tmp_dir().display()),
+        format!("--log-error={}", log.display()),
+        format!("--socket={}", inst.run_dir().join("recover.sock").display()),
+        format!(
+            "--pid-file={}",
+            inst.run_dir().join("recover.pid").display()
+        ),
+        "--skip-networking".into(),
+        "--wsrep-on=ON".into(),
+        format!("--wsrep-provider={}", provider().ok()?.display()),
+        "--wsrep-recover".into(),
+    ]);
+    if super::process::is_root() {
+        cmd.arg(format!("--user={}", super::mariadb::OS_USER));
+    }
+    let ok = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let pos = text
+        .lines()
+        .find_map(|l| l.split("WSREP: Recovered position:").nth(1))?
+        .trim()
+        .to_string();
+    (ok && pos.starts_with(&uuid) && !pos.ends_with(":-1")).then_some(pos)
 }
 
 /// Waits until the node is synced with the cluster and takes transactions.
