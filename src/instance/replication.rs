@@ -95,11 +95,20 @@ fn follow(inst: &Instance, primary: &Instance) -> Result<(), InstanceError> {
     Ok(())
 }
 
-/// Commits wait until one standby (any) has flushed them; in every member, so that a
-/// promoted standby keeps the promise.
+/// Commits wait until one standby among the members has flushed them; in every member, so
+/// that a promoted standby keeps the promise. Members by name (each streams under its own
+/// `application_name`), not `*`, which would let the WAL stream of a `pg_basebackup` making
+/// a new standby acknowledge commits before that standby exists.
 pub fn set_synchronous(members: &[Instance]) -> Result<(), InstanceError> {
+    let names: Vec<String> = members.iter().map(|m| format!("\"{}\"", m.name)).collect();
     for m in members {
-        set(m, "synchronous_standby_names = '*'")?;
+        set(
+            m,
+            &format!(
+                "synchronous_standby_names = 'FIRST 1 ({})'",
+                names.join(", ")
+            ),
+        )?;
     }
     Ok(())
 }
