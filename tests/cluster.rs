@@ -324,6 +324,37 @@ fn asynchronous_standby_failover_reports_the_acknowledged_writes_it_lost() {
         "asynchronous failover: {} acknowledged writes lost of {acked}",
         lost.len()
     );
+
+    // The default scenarios of a cluster: a baseline and a failover at mid-run.
+    let out = home.file("default");
+    let o = dbarena(
+        &[
+            "chaos",
+            "--db",
+            "instance:pgasync",
+            "--scenarios",
+            "default",
+            "--pattern",
+            "writers-readers",
+            "-d",
+            "6s",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(out.join("chaos.csv")).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().skip(1).map(fields).collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
+        ["baseline", "failover"],
+        "{csv}"
+    );
+    assert!(
+        rows[1].iter().any(|f| f.starts_with("killed pgasync")),
+        "{csv}"
+    );
 }
 
 #[test]
