@@ -241,7 +241,11 @@ fn make(
         replication::wait_streaming(&made[0], members.len() - 1)?;
         if sync {
             replication::set_synchronous(made)?;
-            replication::reload(&made[0])?;
+            // The standbys too: a promoted standby must hold its commits from its first one,
+            // not from a reload after the promotion.
+            for m in made.iter() {
+                replication::reload(m)?;
+            }
         }
     }
     Ok(())
@@ -344,8 +348,9 @@ pub fn promote_member(standby: &Instance) -> Result<(), InstanceError> {
         )));
     }
     replication::promote(standby)?;
-    // A standby read synchronous_standby_names but does not apply it until it is reloaded
-    // as a primary.
+    // A standby started with synchronous_standby_names may not apply it as a primary until
+    // it reads its configuration again (the one `up` made are reloaded beforehand, so their
+    // first commit after a promotion already waits).
     replication::reload(standby)?;
     // They might have replayed past the point where the new primary's history forks off,
     // so each starts again from a copy of the new primary.
