@@ -60,6 +60,24 @@ fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
         })
 }
 
+/// The one standby's `sync_state`, once it is `want` or after 10 s (a standby that has just
+/// connected shows as async until it streams).
+fn sync_state(url: &str, want: &str) -> String {
+    let mut state = String::new();
+    for _ in 0..100 {
+        let rows = query(url, "SELECT sync_state FROM pg_stat_replication");
+        state = format!("{rows:?}");
+        if let [row] = rows.as_slice() {
+            state = row[0].clone().unwrap_or_default();
+            if state == want {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    state
+}
+
 /// The URL with a host that refuses connections put first: clients must pass over it.
 fn dead_first(url: &str) -> String {
     url.replacen("@127.0.0.1:", "@127.0.0.1:1,127.0.0.1:", 1)
@@ -175,8 +193,7 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
             && roles.contains(&("pgsync-r1".into(), "running".into(), "standby".into())),
         "{roles:?}"
     );
-    let sync = query(&url, "SELECT sync_state FROM pg_stat_replication");
-    assert_eq!(sync, [[Some("sync".to_string())]]);
+    assert_eq!(sync_state(&url, "sync"), "sync");
     // Several hosts: the first that answers and takes writes.
     let rw = query(&dead_first(&url), "SHOW transaction_read_only");
     assert_eq!(rw, [[Some("off".to_string())]]);
@@ -244,8 +261,7 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
         "{roles:?}"
     );
     // Still synchronous, and the data written through the failovers is there.
-    let sync = query(&url, "SELECT sync_state FROM pg_stat_replication");
-    assert_eq!(sync, [[Some("sync".to_string())]]);
+    assert_eq!(sync_state(&url, "sync"), "sync");
     let n = query(&url, "SELECT count(*) FROM dbarena_kv");
     assert!(n[0][0].as_deref().unwrap_or("0") != "0", "{n:?}");
     // Promoting a primary is refused with the reason.
@@ -263,8 +279,7 @@ fn asynchronous_standby_failover_reports_the_acknowledged_writes_it_lost() {
     let name = "pgasync";
     let _down = Down(home.path(), name.into());
     let url = up(&home, name, &["postgres", "--replicas", "1"]);
-    let sync = query(&url, "SELECT sync_state FROM pg_stat_replication");
-    assert_eq!(sync, [[Some("async".to_string())]]);
+    assert_eq!(sync_state(&url, "async"), "async");
 
     // Writers only, each write a new key: a lost write is a key missing from the table.
     let (o, row, r) = failover_run(
