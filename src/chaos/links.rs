@@ -326,6 +326,7 @@ mod tests {
             url: String::new(),
             fast: false,
             net: None,
+            cluster: None,
         };
         let err = resolve_hosts(&[sc], Some(&plain)).unwrap_err();
         assert!(

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// latency, bandwidth, reset, blackhole, slow_close (through the proxy); cpu; kill,
-    /// pause, restart (of the instance); loss, duplicate, reorder, corrupt, delay, rate,
-    /// partition (on the links of instances in network namespaces).
+    /// pause, restart (of the instance); failover (of a cluster); loss, duplicate, reorder,
+    /// corrupt, delay, rate, partition (on the links of instances in network namespaces).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -59,6 +59,8 @@ pub struct FaultSpec {
     pub duration: Option<String>,
     /// Repeat every this long.
     pub every: Option<String>,
+    /// failover: when a standby is promoted, counted from the kill (default 1s).
+    pub promote_after: Option<String>,
 }
 
 /// A named set of faults.
@@ -94,6 +96,7 @@ pub(super) fn fault(kind: &str) -> FaultSpec {
         start: None,
         duration: None,
         every: None,
+        promote_after: None,
     }
 }
 
@@ -156,6 +159,27 @@ pub fn default_scenarios() -> Vec<Scenario> {
     ]
 }
 
+/// The default scenario set for a cluster: a baseline, and a failover at mid-run (the
+/// primary or a Galera node killed, a standby promoted 1 s later, the killed member back 5 s
+/// after the kill). Network faults need the proxy, which stands in for one server only.
+pub fn cluster_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "baseline".into(),
+            faults: vec![],
+        },
+        Scenario {
+            name: "failover".into(),
+            faults: vec![FaultSpec {
+                start: Some("mid".into()),
+                duration: Some("5s".into()),
+                promote_after: Some("1s".into()),
+                ..fault("failover")
+            }],
+        },
+    ]
+}
+
 /// Reads scenarios from TOML (`[[scenarios]]` with `[[scenarios.faults]]`).
 pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
     let text = std::fs::read_to_string(path)
@@ -188,12 +212,15 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
         }
         // Bad times are usage errors now, not after the scenarios before them have run.
         timeline(sc, 60.0)?;
+        for fault in &sc.faults {
+            secs(&fault.promote_after, 60.0, 1.0)?;
+        }
     }
     Ok(f.scenarios)
 }
 
 /// The fault types a scenario may use.
-pub const FAULT_TYPES: [&str; 16] = [
+pub const FAULT_TYPES: [&str; 17] = [
     "latency",
     "bandwidth",
     "reset",
@@ -203,6 +230,7 @@ pub const FAULT_TYPES: [&str; 16] = [
     "kill",
     "pause",
     "restart",
+    "failover",
     "loss",
     "duplicate",
     "reorder",
@@ -237,6 +265,9 @@ pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate
         let start = secs(&f.start, total, 0.0)?;
         let default_len = if f.kind == "kill" || f.kind == "restart" {
             2.0
+        } else if f.kind == "failover" {
+            // Time for a promotion and the former primary's return as a standby.
+            5.0
         } else {
             total - start
         };
@@ -268,7 +299,22 @@ pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate
 fn needs_instance(sc: &Scenario) -> bool {
     sc.faults
         .iter()
-        .any(|f| matches!(f.kind.as_str(), "kill" | "pause" | "restart"))
+        .any(|f| matches!(f.kind.as_str(), "kill" | "pause" | "restart" | "failover"))
+}
+
+/// Whether a scenario fails over a cluster.
+fn fails_over(sc: &Scenario) -> bool {
+    sc.faults.iter().any(|f| f.kind == "failover")
+}
+
+/// Whether a scenario changes the network through the proxy.
+fn needs_proxy(sc: &Scenario) -> bool {
+    sc.faults.iter().any(|f| {
+        matches!(
+            f.kind.as_str(),
+            "latency" | "bandwidth" | "reset" | "blackhole" | "slow_close"
+        )
+    })
 }
 
 /// Refuses, before anything runs, what would make the run empty or meaningless: a fault that
@@ -335,6 +381,14 @@ pub struct ScenarioRow {
     /// TCP segments the hosts of link faults retransmitted during the scenario (their own
     /// namespaces' counters); None when the run has no such host.
     pub tcp_retransmits: Option<u64>,
+    /// Failovers of a cluster: who was killed and promoted, and when.
+    pub failovers: Vec<super::failover::FailoverRecord>,
+    /// Seconds from the (first) failover's kill to the first commit acknowledged after it.
+    pub first_commit_s: Option<f64>,
+    /// Acknowledged writes the final table lacks (writers-readers; None for other workloads).
+    pub lost_writes: Option<usize>,
+    /// Their keys.
+    pub lost_keys: Vec<String>,
 }
 
 impl ScenarioRow {
@@ -395,6 +449,12 @@ pub enum FaultAction {
     Restore,
     /// Putting a fault on a host's link or taking it off.
     Network,
+    /// Killing a cluster's primary (or a Galera node).
+    Failover,
+    /// Promoting a standby to primary.
+    Promote,
+    /// Bringing the killed member of a cluster back.
+    Rejoin,
 }
 
 impl std::fmt::Display for FaultAction {
@@ -407,6 +467,9 @@ impl std::fmt::Display for FaultAction {
             FaultAction::Start => "start",
             FaultAction::Restore => "restore",
             FaultAction::Network => "network",
+            FaultAction::Failover => "failover",
+            FaultAction::Promote => "promote",
+            FaultAction::Rejoin => "rejoin",
         })
     }
 }
@@ -472,18 +535,42 @@ fn act(errors: &mut Vec<FaultError>, action: FaultAction, at_s: f64, r: Result<(
     }
 }
 
-/// Applies a scenario's fault windows on the run's clock until `done`; returns the faults
-/// on the server that could not be applied or undone.
+/// What the fault thread did: the faults on the server that could not be applied or undone,
+/// and the failovers.
+#[derive(Debug, Default)]
+struct Applied {
+    errors: Vec<FaultError>,
+    failovers: Vec<super::failover::FailoverRecord>,
+}
+
+/// What a scenario's faults act on: the instance (kill, pause, restart, failover), the
+/// proxy, the links of hosts in namespaces, and the URL the clients use (a failover's probe
+/// commits through it).
+struct Targets<'a> {
+    inst: Option<&'a Instance>,
+    proxy: &'a super::proxy::ProxyControl,
+    links: Option<&'a LinkTargets<'a>>,
+    url: &'a str,
+}
+
+/// Applies a scenario's fault windows on the run's clock until `done`.
 fn apply_timeline(
     windows: &[(usize, Window)],
     specs: &[FaultSpec],
     started: &std::sync::OnceLock<Instant>,
     done: &AtomicBool,
-    inst: Option<&Instance>,
-    proxy: &super::proxy::ProxyControl,
-    links: Option<&LinkTargets>,
-) -> Vec<FaultError> {
+    targets: Targets,
+) -> Applied {
+    let Targets {
+        inst,
+        proxy,
+        links,
+        url,
+    } = targets;
+    use super::failover::Failover;
     let mut errors = Vec::new();
+    let mut failovers: Vec<(usize, Failover)> = Vec::new();
+    let mut ended: Vec<Failover> = Vec::new();
     let mut hogs: Vec<(usize, CpuHog)> = Vec::new();
     let mut active = vec![false; windows.len()];
     let mut finished = vec![false; windows.len()];
@@ -509,7 +596,22 @@ fn apply_timeline(
                         t,
                         i.stop().and_then(|_| i.start()),
                     ),
+                    ("failover", Some(i)) => {
+                        // Checked when the scenarios were loaded.
+                        let after = secs(&f.promote_after, 0.0, 1.0).unwrap_or(1.0);
+                        match Failover::begin(i, url, t, t + after) {
+                            Ok(fo) => failovers.push((w, fo)),
+                            Err(e) => act(&mut errors, FaultAction::Failover, t, Err(e)),
+                        }
+                    }
                     _ => {}
+                }
+            }
+            if let Some(i) = inst {
+                for (_, fo) in failovers.iter_mut() {
+                    if let Some(r) = fo.tick(i, t) {
+                        act(&mut errors, FaultAction::Promote, t, r);
+                    }
                 }
             }
             if active[w] && t >= win.end_s {
@@ -519,6 +621,14 @@ fn apply_timeline(
                     ("cpu", _) => hogs.retain(|(x, _)| *x != w),
                     ("kill", Some(i)) => act(&mut errors, FaultAction::Start, t, i.start()),
                     ("pause", Some(i)) => act(&mut errors, FaultAction::Resume, t, i.pause(false)),
+                    ("failover", Some(_)) => {
+                        if let Some(k) = failovers.iter().position(|(x, _)| *x == w) {
+                            let (_, mut fo) = failovers.remove(k);
+                            act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
+                            // Its probe goes on until the end of the run.
+                            ended.push(fo);
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -563,10 +673,10 @@ fn apply_timeline(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Leave the server running, unpaused, and the network clean.
+    // Leave the server running, unpaused, and the network clean; a cluster whole again.
     proxy.set(Faults::default());
+    let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
     if let Some(l) = links {
-        let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
         for e in l.faults.clear_all() {
             errors.push(FaultError {
                 action: FaultAction::Network,
@@ -575,11 +685,18 @@ fn apply_timeline(
             });
         }
     }
+    for (_, mut fo) in failovers {
+        act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
+        ended.push(fo);
+    }
+    let records = ended.into_iter().map(Failover::finish).collect();
     if let Some(i) = inst {
-        let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
         act(&mut errors, FaultAction::Restore, t, i.restore());
     }
-    errors
+    Applied {
+        errors,
+        failovers: records,
+    }
 }
 
 /// Runs every scenario and writes `chaos.csv`, the charts and `report.html` next to the result
@@ -592,15 +709,25 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
     let total = o.base.duration.map(|d| d.as_secs_f64()).unwrap_or(20.0);
     check_scenarios(&o.scenarios, total, o.instance.is_some())?;
     let u = crate::db::DbUrl::parse(&o.db)?;
-    let hp = u.host_port();
-    let upstream = if hp.contains(':') {
-        hp.clone()
-    } else {
-        format!("{hp}:{}", u.default_port())
-    };
+    let cluster = o.instance.as_ref().and_then(|i| i.cluster.clone());
+    check_cluster(&o.scenarios, &u, cluster.as_ref(), o.instance.as_ref())?;
+    let hosts = u.hosts();
+    let upstream = hosts.first().cloned().unwrap_or_default();
     let proxy = Proxy::start(&upstream)
         .map_err(|e| crate::Error::Failed(format!("cannot start the chaos proxy: {e}")))?;
-    let url = proxied(&o.db, &proxy.addr().to_string())?;
+    // A URL of several hosts (a cluster) is used as it is, so clients follow a failover; the
+    // proxy stands in for one server only.
+    let url = if hosts.len() > 1 {
+        o.db.clone()
+    } else {
+        proxied(&o.db, &proxy.addr().to_string())?
+    };
+    // Asynchronous replication may lose acknowledged writes at a failover: a finding to
+    // report, where a synchronous cluster losing one fails the scenario.
+    let lost_is_finding = matches!(
+        cluster.as_ref().map(|c| c.topology),
+        Some(crate::instance::cluster::Topology::Replication { sync: false })
+    );
     let _restore = o
         .instance
         .clone()
@@ -628,6 +755,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
         ));
         let mut cfg = o.base.clone();
         cfg.db = url.clone();
+        if fails_over(sc) {
+            super::failover::prepare_probe(&url)?;
+        }
         let path = o.out.join(format!("{}.json", sc.name));
         // Faults run on their own thread, on the run's clock.
         let done = Arc::new(AtomicBool::new(false));
@@ -642,6 +772,7 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             let started = started.clone();
             let hosts = hosts.clone();
             let link_faults = link_faults.clone();
+            let url = url.clone();
             std::thread::spawn(move || {
                 let links = link_faults.as_deref().map(|faults| LinkTargets {
                     faults,
@@ -653,9 +784,12 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
                     &specs,
                     &started,
                     &done,
-                    inst.as_ref(),
-                    &control,
-                    links.as_ref(),
+                    Targets {
+                        inst: inst.as_ref(),
+                        proxy: &control,
+                        links: links.as_ref(),
+                        url: &url,
+                    },
                 )
             })
         };
@@ -682,13 +816,15 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             &mut progress,
         );
         done.store(true, Ordering::SeqCst);
-        let fault_errors = handle.join().unwrap_or_else(|_| {
-            vec![FaultError {
+        let applied = handle.join().unwrap_or_else(|_| Applied {
+            errors: vec![FaultError {
                 action: FaultAction::Restore,
                 at_s: 0.0,
                 error: "the fault thread panicked".into(),
-            }]
+            }],
+            failovers: Vec::new(),
         });
+        let fault_errors = applied.errors;
         let report = match res {
             Ok(r) => r,
             Err(e) => {
@@ -704,7 +840,16 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             }
         };
         let result = report.result;
-        let mut row = summarise(&sc.name, &result, &windows, baseline, &path);
+        let mut row = summarise(
+            &sc.name,
+            &result,
+            &windows,
+            baseline,
+            &path,
+            lost_is_finding && fails_over(sc),
+        );
+        row.first_commit_s = applied.failovers.first().and_then(|f| f.first_commit_s);
+        row.failovers = applied.failovers;
         for e in &fault_errors {
             (o.log)(&format!("scenario {}: {e}", sc.name));
         }
@@ -753,12 +898,41 @@ fn write_outputs(
     Ok(())
 }
 
+/// Refuses what cannot work on the URL and instance given: a failover of something that is
+/// not a cluster, and network faults on a URL of several hosts (the proxy stands in for one).
+fn check_cluster(
+    scenarios: &[Scenario],
+    url: &crate::db::DbUrl,
+    cluster: Option<&crate::instance::cluster::Membership>,
+    inst: Option<&Instance>,
+) -> Result<(), crate::Error> {
+    if let Some(sc) = scenarios.iter().find(|sc| fails_over(sc)) {
+        if cluster.is_none() {
+            let name = inst.map_or("the --db server".to_string(), |i| i.name.clone());
+            return Err(crate::Error::Usage(format!(
+                "scenario '{}' fails over a cluster, but {name} is not one; create one with `dbarena instance up postgres --replicas 1 --name NAME` (or `mariadb --galera 3`) and use --db instance:NAME",
+                sc.name
+            )));
+        }
+    }
+    if url.hosts().len() > 1 {
+        if let Some(sc) = scenarios.iter().find(|sc| needs_proxy(sc)) {
+            return Err(crate::Error::Usage(format!(
+                "scenario '{}' has network faults, which go through a proxy in front of one server, and --db lists several hosts; run it against one member (--db instance:MEMBER) or leave those faults out",
+                sc.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn summarise(
     name: &str,
     r: &RunResult,
     windows: &[(usize, Window)],
     baseline: Option<(f64, f64)>,
     path: &Path,
+    lost_is_finding: bool,
 ) -> ScenarioRow {
     let all = (r.totals.committed + r.totals.failed).max(1) as f64;
     let errors = r
@@ -811,15 +985,36 @@ fn summarise(
         recovery_s: recovery,
         tps_change_pct: 0.0,
         p99_change_pct: 0.0,
-        verification: r.verification_text(),
+        verification: match &r.writers_readers {
+            // Only lost writes, where asynchronous replication allows them.
+            Some(w)
+                if lost_is_finding
+                    && !w.violations.is_empty()
+                    && w.violations.len() == w.lost_writes.len() =>
+            {
+                format!(
+                    "finding: {} acknowledged writes lost at the failover (asynchronous replication)",
+                    w.lost_writes.len()
+                )
+            }
+            _ => r.verification_text(),
+        },
         result: path.display().to_string(),
         fault_errors: Vec::new(),
         tcp_retransmits: None,
+        failovers: Vec::new(),
+        first_commit_s: None,
+        lost_writes: r.writers_readers.as_ref().map(|w| w.lost_writes.len()),
+        lost_keys: r
+            .writers_readers
+            .iter()
+            .flat_map(|w| w.lost_writes.iter().map(|l| l.key.clone()))
+            .collect(),
     }
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits";
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits,failover,first_commit_s,lost_writes,lost_keys";
     let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
         table.push(vec![
@@ -843,6 +1038,25 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
                 .collect::<Vec<_>>()
                 .join("; "),
             r.tcp_retransmits.map(|n| n.to_string()).unwrap_or_default(),
+            r.failovers
+                .iter()
+                .map(|f| {
+                    let mut s = format!("killed {} at {:.2} s", f.killed, f.killed_at_s);
+                    if let (Some(p), Some(at)) = (&f.promoted, f.promoted_at_s) {
+                        s.push_str(&format!(" then promoted {p} at {at:.2} s"));
+                    }
+                    if let Some(at) = f.recovered_at_s {
+                        s.push_str(&format!(" and {} was back at {at:.2} s", f.killed));
+                    }
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            r.first_commit_s
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default(),
+            r.lost_writes.map(|n| n.to_string()).unwrap_or_default(),
+            r.lost_keys.join(" "),
         ]);
     }
     let s = crate::util::csv::to_bytes(&table);
@@ -860,6 +1074,32 @@ mod tests {
     /// A server that is not running cannot be paused, resumed or restored: each is a typed
     /// error of the scenario, not a silent no-op.
     #[test]
+    fn failovers_need_a_cluster_and_clusters_refuse_network_faults() {
+        use crate::instance::cluster::{Member, Membership, Topology};
+        let one = crate::db::DbUrl::parse("postgres://u@127.0.0.1:5/db").unwrap();
+        let two = crate::db::DbUrl::parse("postgres://u@127.0.0.1:5,127.0.0.1:6/db").unwrap();
+        let m = Membership {
+            cluster: "c".into(),
+            topology: Topology::Replication { sync: true },
+            index: 0,
+            members: vec![Member {
+                name: "c".into(),
+                port: 5,
+                peer_port: 0,
+                ist_port: 0,
+                sst_port: 0,
+            }],
+        };
+        let failover = cluster_scenarios();
+        let e = check_cluster(&failover, &one, None, None).unwrap_err();
+        assert!(e.to_string().contains("is not one"), "{e}");
+        assert!(check_cluster(&failover, &two, Some(&m), None).is_ok());
+        let e = check_cluster(&default_scenarios(), &two, Some(&m), None).unwrap_err();
+        assert!(e.to_string().contains("lists several hosts"), "{e}");
+        assert!(check_cluster(&default_scenarios(), &one, None, None).is_ok());
+    }
+
+    #[test]
     fn faults_that_cannot_be_applied_are_errors_of_the_scenario() {
         // Its port is taken, so restoring it fails at once without starting anything.
         let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -873,6 +1113,7 @@ mod tests {
             url: "postgres://postgres:***@127.0.0.1:1/dbarena".into(),
             fast: false,
             net: None,
+            cluster: None,
         };
         let proxy = Proxy::start("127.0.0.1:1").unwrap();
         let windows = vec![(
@@ -898,10 +1139,14 @@ mod tests {
             &[fault("pause")],
             &started,
             &done,
-            Some(&inst),
-            &proxy.control(),
-            None,
-        );
+            Targets {
+                inst: Some(&inst),
+                proxy: &proxy.control(),
+                links: None,
+                url: "postgres://postgres@127.0.0.1:1/dbarena",
+            },
+        )
+        .errors;
         stopper.join().unwrap();
         let actions: Vec<FaultAction> = errors.iter().map(|e| e.action).collect();
         assert_eq!(

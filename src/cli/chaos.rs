@@ -1,6 +1,8 @@
 //! `dbarena chaos`
 
-use crate::chaos::scenario::{default_scenarios, load_scenarios, run_chaos, ChaosOptions};
+use crate::chaos::scenario::{
+    cluster_scenarios, default_scenarios, load_scenarios, run_chaos, ChaosOptions,
+};
 use crate::config::{TpsSetting, WorkloadFile};
 use crate::instance::Instance;
 use crate::{Error, ExitCode};
@@ -14,7 +16,7 @@ pub struct ChaosArgs {
     /// Database URL or instance:NAME (killing and pausing need an instance).
     #[arg(long, env = "DBARENA_DB")]
     db: Option<String>,
-    /// `default`, or a TOML file of [[scenarios]].
+    /// `default` (for a cluster: a baseline and a failover), or a TOML file of [[scenarios]].
     #[arg(long, default_value = "default")]
     scenarios: String,
     /// Workload TOML to start from (for example a sweep's best configuration).
@@ -82,7 +84,10 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
     }
     let base = merged.resolve(db.clone()).map_err(Error::from)?;
     let scenarios = if a.scenarios == "default" {
-        default_scenarios()
+        match instance.as_ref().filter(|i| i.cluster.is_some()) {
+            Some(_) => cluster_scenarios(),
+            None => default_scenarios(),
+        }
     } else {
         load_scenarios(std::path::Path::new(&a.scenarios))?
     };
@@ -165,6 +170,41 @@ fn print_table(rows: &[crate::chaos::scenario::ScenarioRow], out: &std::path::Pa
                 .unwrap_or_else(|| "-".into()),
             r.verification
         );
+    }
+    for r in rows {
+        for f in &r.failovers {
+            let promoted = f
+                .promoted
+                .as_ref()
+                .map(|p| format!(", promoted {p}"))
+                .unwrap_or_default();
+            let first = f
+                .first_commit_s
+                .map(|s| format!("first commit {s:.2} s after the kill"))
+                .unwrap_or_else(|| "no commit after the kill before the end".into());
+            let back = f
+                .recovered_at_s
+                .map(|s| format!("; {} back at {s:.1} s", f.killed))
+                .unwrap_or_default();
+            println!(
+                "{}: killed {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s{back}",
+                r.scenario, f.killed, f.killed_at_s, r.longest_outage_s
+            );
+        }
+        if let Some(n) = r.lost_writes.filter(|&n| n > 0) {
+            let shown: Vec<&str> = r.lost_keys.iter().take(20).map(String::as_str).collect();
+            let more = n.saturating_sub(shown.len());
+            println!(
+                "{}: {n} acknowledged writes lost: {}{}",
+                r.scenario,
+                shown.join(" "),
+                if more > 0 {
+                    format!(" and {more} more (lost_keys in chaos.csv)")
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     println!("report: {}", out.join("report.html").display());
     println!("chaos.csv: {}", out.join("chaos.csv").display());

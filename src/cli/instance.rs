@@ -1,5 +1,6 @@
 //! `dbarena instance …`
 
+use crate::instance::cluster::{self, Shape};
 use crate::instance::Instance;
 use crate::{Error, ExitCode};
 use clap::Subcommand;
@@ -22,8 +23,20 @@ pub enum InstanceCommand {
         /// Run the server in its own network namespace `dbarena-NAME` (a host of its own at
         /// 10.77.N.2, joined by a veth pair), so chaos can put loss, delay and partitions on
         /// its link. Needs root and iproute2.
-        #[arg(long)]
+        /// (Not with --replicas or --galera: cluster members run on this machine's network.)
+        #[arg(long, conflicts_with_all = ["replicas", "galera"])]
         netns: bool,
+        /// PostgreSQL: a primary with N streaming standbys (NAME-r1…); `--db instance:NAME`
+        /// then follows a failover.
+        #[arg(long, value_name = "N", conflicts_with = "galera")]
+        replicas: Option<usize>,
+        /// With --replicas: each commit waits until a standby has flushed it (no acknowledged
+        /// commit is lost at a failover); without it, replication is asynchronous.
+        #[arg(long, requires = "replicas")]
+        sync: bool,
+        /// MariaDB: a Galera cluster of N nodes (NAME, NAME-n1…); every node takes writes.
+        #[arg(long, value_name = "N")]
+        galera: Option<usize>,
     },
     /// List instances with their state (running, paused, stopped) and URL, then the
     /// namespaces and links dbarena left that no instance owns.
@@ -45,6 +58,9 @@ pub enum InstanceCommand {
     Stop { name: String },
     /// Start a stopped (or killed) instance again; a paused one is resumed.
     Start { name: String },
+    /// Promote a standby of a cluster to primary (as `pg_ctl promote`); the other standbys
+    /// follow it.
+    Promote { name: String },
     /// kill -9 the server.
     Kill { name: String },
     /// SIGSTOP the server.
@@ -66,8 +82,12 @@ fn list(json: bool) -> anyhow::Result<()> {
         );
     } else {
         for i in infos {
+            let member = match (&i.cluster, i.role) {
+                (Some(c), Some(r)) => format!("  {r} of {c}"),
+                _ => String::new(),
+            };
             println!(
-                "{:<20} {:<9} {:<8} {:<8} {}",
+                "{:<20} {:<9} {:<8} {:<8} {}{member}",
                 i.name,
                 i.kind.to_string(),
                 i.state.to_string(),
@@ -100,7 +120,34 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
             port,
             fast,
             netns,
+            replicas,
+            sync,
+            galera,
         } => {
+            let shape = match (replicas, galera) {
+                (Some(n), _) => Some(Shape::Replicas { n, sync }),
+                (None, Some(nodes)) => Some(Shape::Galera { nodes }),
+                (None, None) => None,
+            };
+            if let Some(shape) = shape {
+                let members =
+                    cluster::up(&kind, name.as_deref(), port, fast, shape).map_err(Error::from)?;
+                for m in &members {
+                    let role = m.info().role.map(|r| r.to_string()).unwrap_or_default();
+                    eprintln!("{} is up ({role}, port {})", m.name, m.port);
+                }
+                let head = &members[0];
+                eprintln!(
+                    "cluster {} is up; use --db instance:{} (every member, clients follow a failover); its password is in {}",
+                    head.name,
+                    head.name,
+                    head.password_file().display()
+                );
+                let url = crate::instance::resolve_url(&format!("instance:{}", head.name))
+                    .map_err(Error::from)?;
+                println!("{}", crate::db::url::redact(&url));
+                return Ok(ExitCode::Success);
+            }
             let i = Instance::up_with(&kind, name.as_deref(), port, fast, netns)
                 .map_err(Error::from)?;
             eprintln!(
@@ -150,6 +197,9 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
         }
         InstanceCommand::Stop { name } => load(&name)?.stop().map_err(Error::from)?,
         InstanceCommand::Start { name } => load(&name)?.restore().map_err(Error::from)?,
+        InstanceCommand::Promote { name } => {
+            cluster::promote_member(&load(&name)?).map_err(Error::from)?
+        }
         InstanceCommand::Kill { name } => load(&name)?.kill().map_err(Error::from)?,
         InstanceCommand::Pause { name } => load(&name)?.pause(true).map_err(Error::from)?,
         InstanceCommand::Resume { name } => load(&name)?.pause(false).map_err(Error::from)?,

@@ -22,7 +22,53 @@ pub struct MyConn {
 }
 
 impl MyConn {
+    /// Connects to the first host of the URL's list that answers and is ready: MySQL drivers
+    /// take one host, so dbarena fails over itself. A Galera node that is not ready for
+    /// clients (`wsrep_ready` OFF: joining, or cut off from the majority) is passed over.
     pub async fn connect(url: &DbUrl) -> Result<Self, ConnectError> {
+        let hosts = url.hosts();
+        if hosts.len() < 2 {
+            return Self::connect_one(url).await;
+        }
+        let mut last = None;
+        for h in &hosts {
+            match Self::connect_one(&url.with_host(h)).await {
+                Ok(mut c) => {
+                    if c.ready().await {
+                        return Ok(c);
+                    }
+                    last = Some(ConnectError::Unreachable {
+                        kind: DbKind::Mysql,
+                        host: h.clone(),
+                        detail: "the Galera node is not ready for clients (wsrep_ready OFF)".into(),
+                    })
+                }
+                // Wrong credentials or database are wrong on every host.
+                Err(e @ (ConnectError::Auth { .. } | ConnectError::UnknownDatabase { .. })) => {
+                    return Err(e)
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| ConnectError::Other {
+            url: url.redacted(),
+            detail: "no host in the URL".into(),
+        }))
+    }
+
+    /// Whether the server takes transactions: false only for a Galera node that says it is
+    /// not ready (a server without Galera has no `wsrep_ready`).
+    async fn ready(&mut self) -> bool {
+        match self.query_text("SHOW STATUS LIKE 'wsrep_ready'").await {
+            Ok(rows) => rows
+                .first()
+                .and_then(|r| r.get(1).cloned().flatten())
+                .is_none_or(|v| v.eq_ignore_ascii_case("ON")),
+            Err(_) => false,
+        }
+    }
+
+    async fn connect_one(url: &DbUrl) -> Result<Self, ConnectError> {
         let opts = Opts::from_url(url.secret_url()).map_err(|e| ConnectError::Other {
             url: url.redacted(),
             detail: e.to_string(),

@@ -95,12 +95,21 @@ impl DbUrl {
                 why: "missing host (for example 127.0.0.1:5432)".into(),
             });
         }
-        if let Some((_, port)) = host_port.rsplit_once(':') {
-            if !host_port.ends_with(']') && port.parse::<u16>().is_err() {
+        // Several hosts (`h1:p1,h2:p2`) are tried in order: each needs a host and a valid port.
+        for one in host_port.split(',') {
+            if one.is_empty() {
                 return Err(UrlError::Malformed {
                     url: redact(s),
-                    why: format!("port '{port}' is not a number between 1 and 65535"),
+                    why: "an empty host in the host list (for example h1:5432,h2:5432)".into(),
                 });
+            }
+            if let Some((_, port)) = one.rsplit_once(':') {
+                if !one.ends_with(']') && port.parse::<u16>().is_err() {
+                    return Err(UrlError::Malformed {
+                        url: redact(s),
+                        why: format!("port '{port}' is not a number between 1 and 65535"),
+                    });
+                }
             }
         }
         let scheme = if kind == DbKind::Postgres {
@@ -169,6 +178,32 @@ impl DbUrl {
     pub fn host_port(&self) -> String {
         let rest = self.raw.split_once("://").map(|x| x.1).unwrap_or("");
         split_authority(rest).1.to_string()
+    }
+
+    /// The hosts of a network URL, `host:port` each (the default port where none is given),
+    /// in the order they are tried; a failover URL lists several.
+    pub fn hosts(&self) -> Vec<String> {
+        let port = self.default_port();
+        self.host_port()
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| match h.rsplit_once(':') {
+                Some(_) if !h.ends_with(']') => h.to_string(),
+                _ => format!("{h}:{port}"),
+            })
+            .collect()
+    }
+
+    /// The same URL with one host in place of its host list (for drivers that take one).
+    pub fn with_host(&self, host_port: &str) -> DbUrl {
+        let (scheme, rest) = self.raw.split_once("://").unwrap_or(("", &self.raw));
+        let (userinfo, _, tail) = split_authority(rest);
+        let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+        DbUrl {
+            kind: self.kind,
+            raw: format!("{scheme}://{userinfo}{host_port}{tail}"),
+            sqlite: None,
+        }
     }
 
     /// Whether the URL itself carries a password (`user:pw@` or `?password=`), so anything
@@ -314,6 +349,15 @@ mod tests {
                 .unwrap_or_else(|e| e.to_string());
             assert!(!err.contains("sec"), "{bad}: {err}");
         }
+        let u = DbUrl::parse("mysql://u:pw@a:3307,b,c:3309/db?x=1").unwrap();
+        assert_eq!(u.hosts(), ["a:3307", "b:3306", "c:3309"]);
+        assert_eq!(
+            u.with_host("b:3306").secret_url(),
+            "mysql://u:pw@b:3306/db?x=1"
+        );
+        assert_eq!(u.redacted(), "mysql://u:***@a:3307,b,c:3309/db?x=1");
+        assert!(DbUrl::parse("postgres://u@a:1,b:x/db").is_err());
+        assert!(DbUrl::parse("postgres://u@a:1,,b/db").is_err());
         let u = DbUrl::parse("postgres://u:p/w@h:5432/db").unwrap();
         assert_eq!(u.host_port(), "h:5432");
         assert_eq!(u.database().as_deref(), Some("db"));

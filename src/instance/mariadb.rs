@@ -86,6 +86,9 @@ pub fn start(inst: &Instance) -> Result<(), InstanceError> {
         // Clients come from addresses no DNS knows; looking them up would stall each login.
         cmd.arg("--skip-name-resolve");
     }
+    if let Some(m) = &inst.cluster {
+        cmd.args(super::galera::args(inst, m)?);
+    }
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let status = cmd

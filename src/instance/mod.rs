@@ -7,11 +7,14 @@
 //! and keeps its sockets in a 0700 folder (`postgres.rs`, `mariadb.rs`), and a state read
 //! from /proc (`process.rs`). Servers are durable unless created with `fast`.
 
+pub mod cluster;
+mod galera;
 mod layout;
 mod mariadb;
 mod name;
 mod postgres;
 mod process;
+mod replication;
 
 pub use layout::registry;
 pub use process::State;
@@ -51,6 +54,10 @@ pub enum InstanceError {
     Failed { what: String, detail: String },
     #[error(transparent)]
     Net(#[from] crate::net::NetError),
+    #[error("{0}")]
+    Cluster(String),
+    #[error("instance '{0}' is not a cluster, so it has no primary to fail over; create one with `dbarena instance up postgres --replicas 1 --name NAME` or `dbarena instance up mariadb --galera 3 --name NAME`")]
+    NotACluster(String),
 }
 
 impl InstanceError {
@@ -66,6 +73,8 @@ impl InstanceError {
                 | InstanceError::StillRunning { .. }
                 | InstanceError::NotYours { .. }
                 | InstanceError::PortInUse { .. }
+                | InstanceError::Cluster(_)
+                | InstanceError::NotACluster(_)
         ) || matches!(self, InstanceError::Net(e) if e.is_usage())
     }
 }
@@ -132,6 +141,9 @@ pub struct Instance {
     /// machine's loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<crate::net::NetHost>,
+    /// Its place in a cluster (`instance up --replicas N` or `--galera N`); None: alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<cluster::Membership>,
 }
 
 /// What `instance list` shows of an instance.
@@ -150,6 +162,12 @@ pub struct InstanceInfo {
     pub password_file: PathBuf,
     /// The network namespace the server runs in, if any.
     pub netns: Option<String>,
+    /// The cluster it belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// primary or standby (streaming replication), node (Galera).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<cluster::Role>,
 }
 
 /// Runs one statement on a fresh connection (setup of an instance).
@@ -164,6 +182,26 @@ fn execute(url: &str, sql: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         c.execute(sql).await.map_err(|e| e.to_string())
+    })
+}
+
+/// Runs one query on a fresh connection, bounded by 5 s; its rows as text.
+fn query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    let url = crate::db::DbUrl::parse(url).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let work = async {
+            let mut c = crate::db::Connection::connect(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            c.query_text(sql).await.map_err(|e| e.to_string())
+        };
+        tokio::time::timeout(Duration::from_secs(5), work)
+            .await
+            .unwrap_or_else(|_| Err("no answer within 5 s".into()))
     })
 }
 
@@ -263,8 +301,7 @@ impl Instance {
     }
 
     fn url_with(kind: InstanceKind, host: &str, port: u16, password: &str) -> String {
-        let (scheme, user) = kind.scheme_user();
-        format!("{scheme}://{user}:{password}@{host}:{port}/{DATABASE}")
+        Self::url_of_hosts(kind, &format!("{host}:{port}"), password)
     }
 
     /// The address the server listens on: its namespace's, or 127.0.0.1.
@@ -280,15 +317,44 @@ impl Instance {
         }
     }
 
-    /// The URL with the password: only for drivers, never to print.
-    pub fn secret_url(&self) -> Result<String, InstanceError> {
+    /// The URL of `hosts` (`host:port`, or several separated by commas).
+    fn url_of_hosts(kind: InstanceKind, hosts: &str, password: &str) -> String {
+        let (scheme, user) = kind.scheme_user();
+        format!("{scheme}://{user}:{password}@{hosts}/{DATABASE}")
+    }
+
+    /// The generated password: only for drivers, never to print.
+    fn password(&self) -> Result<String, InstanceError> {
         let pw = std::fs::read_to_string(self.password_file()).map_err(|e| {
             failed(
                 format!("reading the password of '{}'", self.name),
                 format!("{}: {e}", self.password_file().display()),
             )
         })?;
-        Ok(Self::url_with(self.kind, self.host(), self.port, pw.trim()))
+        Ok(pw.trim().to_string())
+    }
+
+    /// The URL with the password: only for drivers, never to print.
+    pub fn secret_url(&self) -> Result<String, InstanceError> {
+        Ok(Self::url_with(
+            self.kind,
+            self.host(),
+            self.port,
+            &self.password()?,
+        ))
+    }
+
+    /// The superuser's URL to the server's own administrative database (PostgreSQL:
+    /// `postgres`, which exists before `dbarena` does).
+    fn admin_url(&self) -> Result<String, InstanceError> {
+        let url = self.secret_url()?;
+        Ok(match self.kind {
+            InstanceKind::Postgres => match url.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/postgres"),
+                None => url,
+            },
+            InstanceKind::Mariadb => url,
+        })
     }
 
     /// Adds the error lines of the server log to a failure.
@@ -345,6 +411,8 @@ impl Instance {
             dir: self.dir.clone(),
             password_file: self.password_file(),
             netns: self.net.as_ref().map(|n| n.ns.clone()),
+            cluster: self.cluster.as_ref().map(|m| m.cluster.clone()),
+            role: self.cluster.as_ref().map(|m| cluster::role(self, m)),
         }
     }
 
@@ -370,6 +438,35 @@ impl Instance {
         netns: bool,
     ) -> Result<Instance, InstanceError> {
         let kind = InstanceKind::parse(kind)?;
+        let (name, port) = Self::name_port(kind, name, port, netns)?;
+        let password = layout::generate_password()?;
+        let inst = Self::create(kind, name, port, fast, None, &password, netns)?;
+        let mut unmake = Unmake {
+            inst: &inst,
+            armed: true,
+        };
+        match kind {
+            InstanceKind::Postgres => postgres::init(&inst, &password)?,
+            InstanceKind::Mariadb => mariadb::init(&inst, &password)?,
+        }
+        inst.save()?;
+        inst.start()?;
+        if kind == InstanceKind::Postgres {
+            postgres::create_database(&inst, &password)?;
+        }
+        unmake.armed = false;
+        drop(unmake);
+        Ok(inst)
+    }
+
+    /// The name (given, or KIND-PORT) and port (given, or a free one) of a new instance.
+    /// In a namespace (`netns`) the port defaults to the server's usual one.
+    fn name_port(
+        kind: InstanceKind,
+        name: Option<&str>,
+        port: u16,
+        netns: bool,
+    ) -> Result<(String, u16), InstanceError> {
         if let Some(n) = name {
             name::validate(n)?;
         }
@@ -385,6 +482,22 @@ impl Instance {
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| format!("{kind}-{port}"));
+        Ok((name, port))
+    }
+
+    /// The folders of a new instance, its password file and its (empty) server folder, and
+    /// with `netns` its namespace; the caller makes and starts the server, and removes the
+    /// instance if that fails.
+    fn create(
+        kind: InstanceKind,
+        name: String,
+        port: u16,
+        fast: bool,
+        cluster: Option<cluster::Membership>,
+        password: &str,
+        netns: bool,
+    ) -> Result<Instance, InstanceError> {
+        // A namespace's ports are the server's own.
         if !netns && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
             return Err(InstanceError::PortInUse { name, port });
         }
@@ -425,6 +538,7 @@ impl Instance {
             server_dir,
             fast,
             net: None,
+            cluster,
         };
         let net = if netns {
             // Owned by the instance once its meta.json is written (by this process until then).
@@ -444,24 +558,19 @@ impl Instance {
             inst: &inst,
             armed: true,
         };
-        let password = layout::generate_password()?;
-        layout::write_secret(&inst.password_file(), &password)?;
+        layout::write_secret(&inst.password_file(), password)?;
         layout::create_server_dir(&inst.server_dir, user)?;
-        match kind {
-            InstanceKind::Postgres => postgres::init(&inst, &password)?,
-            InstanceKind::Mariadb => mariadb::init(&inst, &password)?,
-        }
-        let meta = serde_json::to_vec_pretty(&inst)
-            .map_err(|e| failed("saving the instance", e.to_string()))?;
-        std::fs::write(Self::meta(&dir), meta)
-            .map_err(|e| failed("saving the instance", e.to_string()))?;
-        inst.start()?;
-        if kind == InstanceKind::Postgres {
-            postgres::create_database(&inst, &password)?;
-        }
         unmake.armed = false;
         drop(unmake);
         Ok(inst)
+    }
+
+    /// Writes what dbarena remembers of the instance (`meta.json`).
+    fn save(&self) -> Result<(), InstanceError> {
+        let meta = serde_json::to_vec_pretty(self)
+            .map_err(|e| failed("saving the instance", e.to_string()))?;
+        crate::util::fsx::write_atomic(&Self::meta(&self.dir), &meta)
+            .map_err(|e| failed("saving the instance", e.to_string()))
     }
 
     /// Starts the server (again) and waits until it accepts connections. A paused server is
@@ -473,6 +582,13 @@ impl Instance {
         let _one = STARTING.lock().unwrap_or_else(|p| p.into_inner());
         if self.pid().is_some() {
             return Ok(());
+        }
+        // A former primary comes back as a standby of the one that replaced it, never as a
+        // second primary.
+        if let Some(m) = &self.cluster {
+            if cluster::rejoins_as_standby(self, m)? {
+                return Ok(());
+            }
         }
         // Something else on the port would answer for the server and hide its failure (a
         // namespace's ports are the server's own).
@@ -486,10 +602,22 @@ impl Instance {
             InstanceKind::Postgres => postgres::start(self)?,
             InstanceKind::Mariadb => mariadb::start(self)?,
         }
-        if !process::wait_for_port(self.host(), self.port, Duration::from_secs(30)) {
+        self.wait_ready()
+    }
+
+    /// Waits until the server accepts connections.
+    fn wait_ready(&self) -> Result<(), InstanceError> {
+        // A Galera node that was killed copies the whole data set from a peer (rsync state
+        // transfer) before it listens: on a busy machine that takes more than half a minute.
+        let galera = self
+            .cluster
+            .as_ref()
+            .is_some_and(|m| m.topology == cluster::Topology::Galera);
+        let secs = if galera { 180 } else { 30 };
+        if !process::wait_for_port(self.host(), self.port, Duration::from_secs(secs)) {
             return Err(self.with_log(failed(
                 format!("waiting for {} on port {}", self.name, self.port),
-                "it did not accept connections within 30 s",
+                format!("it did not accept connections within {secs} s"),
             )));
         }
         Ok(())
@@ -553,8 +681,16 @@ impl Instance {
         self.signal(if paused { "-STOP" } else { "-CONT" }, true)
     }
 
-    /// Leaves the server running and answering: resumed if paused, started if stopped.
+    /// Leaves the server running and answering: resumed if paused, started if stopped. For
+    /// a cluster's first member: every member (a former primary as a standby).
     pub fn restore(&self) -> Result<(), InstanceError> {
+        if let Some(m) = self.cluster.as_ref().filter(|m| m.index == 0) {
+            return cluster::restore(m);
+        }
+        self.restore_one()
+    }
+
+    fn restore_one(&self) -> Result<(), InstanceError> {
         if self.state() == State::Paused {
             self.pause(false)?;
         }
@@ -585,8 +721,16 @@ impl Instance {
     }
 
     /// Stops the server (gracefully) and removes the instance: only folders dbarena created
-    /// and marked, and only once the server is no longer running.
+    /// and marked, and only once the server is no longer running. The first member of a
+    /// cluster takes the whole cluster down.
     pub fn down(&self) -> Result<(), InstanceError> {
+        if let Some(m) = self.cluster.as_ref().filter(|m| m.index == 0) {
+            return cluster::down(self, m);
+        }
+        self.down_one()
+    }
+
+    fn down_one(&self) -> Result<(), InstanceError> {
         if !layout::is_marked(&self.dir) {
             return Err(InstanceError::NotOurs(self.dir.clone()));
         }
@@ -606,10 +750,17 @@ impl Instance {
     }
 }
 
-/// Resolves `instance:NAME` to the instance's URL with its password; other URLs pass through.
+/// Resolves `instance:NAME` to the instance's URL with its password (a cluster's name: the
+/// URL of all its members, which clients follow through a failover); other URLs pass through.
 pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
     match db.strip_prefix("instance:") {
-        Some(name) => Instance::load(name)?.secret_url(),
+        Some(name) => {
+            let inst = Instance::load(name)?;
+            match &inst.cluster {
+                Some(m) if m.index == 0 => cluster::url(&inst, m),
+                _ => inst.secret_url(),
+            }
+        }
         None => Ok(db.to_string()),
     }
 }
@@ -618,16 +769,22 @@ pub fn resolve_url(db: &str) -> Result<String, InstanceError> {
 /// instance of this registry: `Some(false)` for one created with `--fast`; None when the URL
 /// is not an instance's.
 pub fn durability_of(url: &crate::db::DbUrl) -> Option<bool> {
-    let hp = url.host_port();
-    let (host, port) = hp.rsplit_once(':')?;
-    let host = if host == "localhost" {
-        "127.0.0.1"
-    } else {
-        host
-    };
-    let port: u16 = port.parse().ok()?;
-    Instance::list()
-        .into_iter()
-        .find(|i| i.host() == host && i.port == port && i.pid().is_some())
-        .map(|i| !i.fast)
+    let list = Instance::list();
+    // A cluster's URL lists every member: durable when each is.
+    let mut durable = None;
+    for hp in url.hosts() {
+        let (host, port) = hp.rsplit_once(':')?;
+        let host = if host == "localhost" {
+            "127.0.0.1"
+        } else {
+            host
+        };
+        let port: u16 = port.parse().ok()?;
+        let one = list
+            .iter()
+            .find(|i| i.host() == host && i.port == port && i.pid().is_some())
+            .map(|i| !i.fast)?;
+        durable = Some(durable.unwrap_or(true) && one);
+    }
+    durable
 }

@@ -4,8 +4,8 @@
 use super::process::{find, run, run_in};
 use super::{failed, Instance, InstanceError};
 
-const PACKAGE: &str = "the PostgreSQL server (Debian: postgresql)";
-const DIRS: &[&str] = &["/usr/lib/postgresql/*"];
+pub(super) const PACKAGE: &str = "the PostgreSQL server (Debian: postgresql)";
+pub(super) const DIRS: &[&str] = &["/usr/lib/postgresql/*"];
 
 /// The server's superuser (also the OS user it runs as when dbarena is root).
 pub const USER: &str = "postgres";

@@ -81,7 +81,7 @@ pub fn run(
     program: &Path,
     args: &[String],
 ) -> Result<(), InstanceError> {
-    run_in(&[], what, user, program, args)
+    run_full(&[], what, user, program, args, &[])
 }
 
 /// `run` through a command prefix (see `command_in`).
@@ -92,7 +92,33 @@ pub fn run_in(
     program: &Path,
     args: &[String],
 ) -> Result<(), InstanceError> {
-    let out = command_in(prefix, user, program)
+    run_full(prefix, what, user, program, args, &[])
+}
+
+/// [`run`] with environment variables set for the tool (runuser passes them on).
+pub fn run_env(
+    what: &str,
+    user: Option<&str>,
+    program: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+) -> Result<(), InstanceError> {
+    run_full(&[], what, user, program, args, env)
+}
+
+fn run_full(
+    prefix: &[String],
+    what: &str,
+    user: Option<&str>,
+    program: &Path,
+    args: &[String],
+    env: &[(&str, &Path)],
+) -> Result<(), InstanceError> {
+    let mut cmd = command_in(prefix, user, program);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .args(args)
         .output()
         .map_err(|e| failed(what, format!("cannot run {}: {e}", program.display())))?;

@@ -381,6 +381,20 @@ pub struct WritersReadersStats {
     pub exceeded_retry_limit: u64,
     /// Consistency violations found after the run (empty: all checks passed).
     pub violations: Vec<String>,
+    /// The acknowledged writes the final table does not hold (also among `violations`), by
+    /// key: what a failover lost.
+    #[serde(default)]
+    pub lost_writes: Vec<LostWrite>,
+}
+
+/// An acknowledged write missing from the final table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostWrite {
+    pub key: String,
+    /// The highest version a writer was told was committed.
+    pub version: i64,
+    /// The version the final table holds (None: the key is not there at all).
+    pub final_version: Option<i64>,
 }
 
 /// Raw material of a result, from the engine.

@@ -363,6 +363,7 @@ pub fn run(
     let acked = shared.acked.lock().map(|g| g.clone()).unwrap_or_default();
     let tally = std::mem::take(&mut *shared.tallies.lock().unwrap_or_else(|p| p.into_inner()));
     let violations = check(&finals, &acked, &tally.seen);
+    let lost_writes = lost(&finals, &acked);
     let mut notes = Vec::new();
     if !violations.is_empty() {
         notes.push(format!("{} consistency violations", violations.len()));
@@ -392,6 +393,7 @@ pub fn run(
         retry_failure_rate: ratio(tally.retried - tally.retried_ok, tally.retried),
         exceeded_retry_limit: tally.exceeded,
         violations,
+        lost_writes,
     };
     let mut result = env.result(&run_cfg, &workload.op_names(), out, notes);
     result.config = {
@@ -418,6 +420,27 @@ fn ratio(a: u64, b: u64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// The acknowledged writes the final table does not hold, by key.
+pub fn lost(
+    finals: &HashMap<String, i64>,
+    acked: &HashMap<String, Vec<i64>>,
+) -> Vec<crate::metrics::result::LostWrite> {
+    let mut v: Vec<_> = acked
+        .iter()
+        .filter_map(|(k, versions)| {
+            let max = versions.iter().copied().max().unwrap_or(0);
+            let f = finals.get(k).copied();
+            (f.is_none_or(|f| f < max)).then(|| crate::metrics::result::LostWrite {
+                key: k.clone(),
+                version: max,
+                final_version: f,
+            })
+        })
+        .collect();
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
 }
 
 /// The three consistency checks.
@@ -592,5 +615,18 @@ mod tests {
         );
         assert!(v.iter().any(|x| x.contains("go back")), "{v:?}");
         assert!(v.iter().any(|x| x.contains("no writer committed")), "{v:?}");
+        finals.insert("key_000003".to_string(), 1);
+        acked.insert("key_000003".to_string(), vec![1, 2]);
+        let lost_keys: Vec<(String, Option<i64>)> = lost(&finals, &acked)
+            .into_iter()
+            .map(|l| (l.key, l.final_version))
+            .collect();
+        assert_eq!(
+            lost_keys,
+            [
+                ("key_000002".to_string(), None),
+                ("key_000003".to_string(), Some(1))
+            ]
+        );
     }
 }

@@ -1,0 +1,180 @@
+//! The failover fault on a cluster instance: kill the primary (or a Galera node), promote a
+//! standby after a while, bring the killed member back at the end of the window; and a probe
+//! that measures, from the kill, the time to the first commit the cluster acknowledges again.
+//!
+//! The cluster work itself is `instance::cluster`'s; this is its place on the timeline.
+
+use crate::db::{Connection, DbUrl};
+use crate::instance::{cluster, Instance, InstanceError};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The probe's table: one row, one commit per probe.
+const PROBE_TABLE: &str = "dbarena_failover_probe";
+
+/// What one failover did and measured (seconds since the measured start).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FailoverRecord {
+    /// The member killed (the primary, or a Galera node).
+    pub killed: String,
+    pub killed_at_s: f64,
+    /// The standby promoted (streaming replication only).
+    pub promoted: Option<String>,
+    pub promoted_at_s: Option<f64>,
+    /// From the kill to the first commit acknowledged after it (None: none before the end).
+    pub first_commit_s: Option<f64>,
+    /// When the killed member was back (a former primary as a standby; a Galera node synced).
+    pub recovered_at_s: Option<f64>,
+}
+
+/// Creates the probe's table (run before the measured start, on the cluster's URL).
+pub fn prepare_probe(url: &str) -> Result<(), crate::Error> {
+    let url = DbUrl::parse(url)?;
+    block_on(async {
+        let mut c = Connection::connect(&url).await?;
+        for sql in [
+            format!("CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)"),
+            format!("DELETE FROM {PROBE_TABLE}"),
+            format!("INSERT INTO {PROBE_TABLE} (id, n) VALUES (1, 0)"),
+        ] {
+            c.execute(&sql)
+                .await
+                .map_err(|e| crate::Error::db("preparing the failover probe", e))?;
+        }
+        Ok(())
+    })
+}
+
+fn block_on<T>(
+    f: impl std::future::Future<Output = Result<T, crate::Error>>,
+) -> Result<T, crate::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Failed(format!("cannot start a runtime: {e}")))?
+        .block_on(f)
+}
+
+/// Commits on the cluster's URL from the kill on until one is acknowledged, on a thread of
+/// its own: a new connection for each try (the old one went with the primary).
+pub struct Probe {
+    found: Arc<Mutex<Option<f64>>>,
+    done: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Probe {
+    pub fn start(url: &str, since: Instant) -> Probe {
+        let found = Arc::new(Mutex::new(None));
+        let done = Arc::new(AtomicBool::new(false));
+        let handle = DbUrl::parse(url).ok().map(|url| {
+            let (found, done) = (found.clone(), done.clone());
+            std::thread::spawn(move || {
+                let _ = block_on(async {
+                    let sql = format!("UPDATE {PROBE_TABLE} SET n = n + 1 WHERE id = 1");
+                    while !done.load(Ordering::SeqCst) {
+                        let attempt = async {
+                            let mut c = Connection::connect(&url).await.ok()?;
+                            c.execute(&sql).await.ok()
+                        };
+                        if let Ok(Some(())) =
+                            tokio::time::timeout(Duration::from_secs(2), attempt).await
+                        {
+                            if let Ok(mut f) = found.lock() {
+                                *f = Some(since.elapsed().as_secs_f64());
+                            }
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Ok(())
+                });
+            })
+        });
+        Probe {
+            found,
+            done,
+            handle,
+        }
+    }
+
+    /// Whether it has seen its commit.
+    pub fn found(&self) -> Option<f64> {
+        self.found.lock().ok().and_then(|f| *f)
+    }
+
+    /// Stops it, after waiting up to `grace` for its commit (a synchronous primary acknowledges
+    /// one only once a standby is back); the seconds from the kill to the first acknowledged
+    /// commit, if one came.
+    pub fn finish(mut self, grace: Duration) -> Option<f64> {
+        let until = Instant::now() + grace;
+        while self.found().is_none() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        self.found()
+    }
+}
+
+/// One failover window in progress.
+pub struct Failover {
+    pub record: FailoverRecord,
+    killed: Instance,
+    probe: Option<Probe>,
+    promote_at_s: f64,
+}
+
+impl Failover {
+    /// Kills the victim and starts the probe; `promote_at_s` is when a standby is promoted.
+    pub fn begin(
+        head: &Instance,
+        url: &str,
+        at_s: f64,
+        promote_at_s: f64,
+    ) -> Result<Failover, InstanceError> {
+        let killed = cluster::fail(head)?;
+        let probe = Probe::start(url, Instant::now());
+        Ok(Failover {
+            record: FailoverRecord {
+                killed: killed.name.clone(),
+                killed_at_s: at_s,
+                ..Default::default()
+            },
+            killed,
+            probe: Some(probe),
+            promote_at_s,
+        })
+    }
+
+    /// Promotes a standby once its time has come (once).
+    pub fn tick(&mut self, head: &Instance, t: f64) -> Option<Result<(), InstanceError>> {
+        if self.record.promoted_at_s.is_some() || t < self.promote_at_s {
+            return None;
+        }
+        self.record.promoted_at_s = Some(t);
+        Some(cluster::promote(head).map(|p| self.record.promoted = p.map(|p| p.name)))
+    }
+
+    /// Brings the killed member back, and stops the probe.
+    pub fn end(&mut self, t: f64) -> Result<(), InstanceError> {
+        let t0 = Instant::now();
+        let r = cluster::recover(&self.killed);
+        if r.is_ok() {
+            self.record.recovered_at_s = Some(t + t0.elapsed().as_secs_f64());
+        }
+        r
+    }
+
+    /// The record, with the probe's measurement (waiting up to 10 s for it).
+    pub fn finish(mut self) -> FailoverRecord {
+        if let Some(p) = self.probe.take() {
+            self.record.first_commit_s = p.finish(Duration::from_secs(10));
+        }
+        self.record
+    }
+}
