@@ -159,7 +159,7 @@ const FAILOVER: &str =
 fn report(what: &str, row: &std::collections::HashMap<String, String>) {
     println!(
         "{what}: clients' longest outage {} s, first commit {} s after the kill, {} acknowledged writes lost, tps {}, p99 {} ms ({})",
-        row["longest_outage_s"], row["first_commit_s"], row["lost_writes"], row["tps"], row["p99_ms"], row["failover"]
+        row["longest_outage_s"], row["first_commit_s"], row["lost_writes"], row["tps"], row["p99_ms"], row["failovers"]
     );
 }
 
@@ -219,9 +219,9 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
         .is_empty());
     // The primary was killed, the standby promoted, and the clients saw an outage.
     assert!(
-        row["failover"].contains("killed pgsync at")
-            && row["failover"].contains("promoted pgsync-r1")
-            && row["failover"].contains("pgsync was back at"),
+        row["failovers"].contains("killed pgsync at")
+            && row["failovers"].contains("promoted pgsync-r1")
+            && row["failovers"].contains("pgsync was back at"),
         "{row:?}"
     );
     let outage: f64 = row["longest_outage_s"].parse().unwrap();
@@ -466,9 +466,9 @@ fn galera_majority_keeps_serving_with_a_node_killed() {
     );
     assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
     report("galera node killed", &row);
-    assert!(row["failover"].starts_with("killed gal at"), "{row:?}");
-    assert!(!row["failover"].contains("promoted"), "{row:?}");
-    assert!(row["failover"].contains("gal was back at"), "{row:?}");
+    assert!(row["failovers"].starts_with("killed gal at"), "{row:?}");
+    assert!(!row["failovers"].contains("promoted"), "{row:?}");
+    assert!(row["failovers"].contains("gal was back at"), "{row:?}");
     // The two others committed while it was down: the probe's first commit came before the
     // node was started again, and the clients' writes went on.
     let first: f64 = row["first_commit_s"]

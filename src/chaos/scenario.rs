@@ -1014,7 +1014,7 @@ fn summarise(
 }
 
 fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
-    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits,failover,first_commit_s,lost_writes,lost_keys";
+    let header = "scenario,tps,failure_rate,p50_ms,p95_ms,p99_ms,errors,longest_outage_s,longest_gap_s,recovery_s,tps_change_pct,p99_change_pct,verification,result,fault_errors,tcp_retransmits,failovers,first_commit_s,lost_writes,lost_keys";
     let mut table = vec![header.split(',').map(str::to_string).collect::<Vec<_>>()];
     for r in rows {
         table.push(vec![
