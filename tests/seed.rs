@@ -627,10 +627,10 @@ fn seed_errors_name_the_cause() {
     assert_eq!(code, 2);
     assert!(err.contains("clients.id"), "{err}");
     // Unknown preset.
-    let (code, err) = seed_err(&["seed", "--db", &db.url, "--preset", "tpcc"]);
+    let (code, err) = seed_err(&["seed", "--db", &db.url, "--preset", "tpch"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("ecommerce, pgbench, ycsb, timeseries"),
+        err.contains("ecommerce, pgbench, ycsb, timeseries, tpcc"),
         "{err}"
     );
     // Missing table.

@@ -22,7 +22,7 @@ use thiserror::Error;
 pub enum SeedError {
     #[error(transparent)]
     Config(#[from] SeedConfigError),
-    #[error("unknown preset '{0}'; valid presets: {list}", list = PRESETS.join(", "))]
+    #[error("unknown preset '{0}'; valid presets: {list}, tpcc (with --warehouses)", list = PRESETS.join(", "))]
     UnknownPreset(String),
     #[error("nothing to seed: give --preset, --config or --rows table=N")]
     Nothing,
