@@ -185,7 +185,7 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         &runs,
         crate::report::charts::Across::Configurations,
     );
-    charts.extend(two_axis(&results));
+    charts.extend(crate::sweep::two_axis_charts(&results));
     let mut curve = Vec::new();
     if !a.scale.is_empty() {
         let levels: Vec<(f64, f64)> = results
@@ -275,33 +275,4 @@ pub fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
         println!("report: {}", out.join("report.html").display());
     }
     Ok(ExitCode::Success)
-}
-
-/// A grid over exactly two axes, the last one numeric: its metrics over that axis, one line
-/// per value of the first (p99 over writer rate, one line per number of writers).
-fn two_axis(results: &[crate::sweep::PointResult]) -> Vec<crate::report::charts::Chart> {
-    let Some(first) = results.first() else {
-        return Vec::new();
-    };
-    if first.point.values.len() != 2 {
-        return Vec::new();
-    }
-    let (line_axis, x_axis) = (&first.point.values[0].0, &first.point.values[1].0);
-    let mut points = Vec::new();
-    for r in results {
-        let [(_, line), (_, x)] = r.point.values.as_slice() else {
-            return Vec::new();
-        };
-        let x = match x {
-            toml::Value::Integer(i) => *i as f64,
-            toml::Value::Float(f) => *f,
-            _ => return Vec::new(),
-        };
-        let line = match line {
-            toml::Value::String(s) => crate::db::url::redact(s),
-            other => other.to_string(),
-        };
-        points.push((x, line, &r.first));
-    }
-    crate::report::charts::two_axis_charts(x_axis, line_axis, &points)
 }

@@ -59,9 +59,10 @@ impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
             .workload
             .lane_rate(lane)
             .or_else(|| s.rate.map(|r| r / lanes as f64));
-        match (self.workload.lane_rate(lane), s.profile()) {
-            // Stages on some connections only: this lane's own part of the rate.
-            (None, Some(_)) if super::RateProfile::varies_connections(&s.stages) => {
+        match self.workload.lane_rate(lane) {
+            // Stages: this lane's own part of the run's changing rate (all of its share, or,
+            // where a stage runs on fewer connections, that stage's share or none).
+            None if !s.stages.is_empty() => {
                 let p = super::RateProfile::for_lane(
                     s.rate.unwrap_or(0.0),
                     s.warmup,
@@ -72,7 +73,6 @@ impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
                 );
                 Schedule::own_profile(s.arrival, std::sync::Arc::new(p), lane, lanes, s.seed)
             }
-            (None, Some(p)) => Schedule::profiled(s.arrival, p, lane, lanes, s.seed),
             _ => match rate {
                 None => Schedule::closed(),
                 Some(r) => Schedule::open(s.arrival, r, lane, lanes, s.seed),

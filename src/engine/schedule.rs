@@ -142,16 +142,7 @@ pub struct RateProfile {
 
 impl RateProfile {
     pub fn new(start_rate: f64, ramp_from: Duration, stages: &[Stage]) -> RateProfile {
-        let mut corners = vec![(0.0, start_rate)];
-        let mut t = ramp_from.as_secs_f64();
-        if t > 0.0 {
-            corners.push((t, start_rate));
-        }
-        for st in stages {
-            t += st.duration.as_secs_f64();
-            corners.push((t, st.target.max(0.0)));
-        }
-        RateProfile { corners }
+        Self::shared(start_rate, ramp_from, stages, |_| 1.0)
     }
 
     /// The part of the run's rate that falls to connection `connection` of `connections`
@@ -174,6 +165,18 @@ impl RateProfile {
                 0.0
             }
         };
+        Self::shared(start_rate, ramp_from, stages, share)
+    }
+
+    /// The run's profile with each stage's rate times `share` of its connections (the
+    /// warmup at the first stage's share). A change of share is a step at the stage's start,
+    /// a corner of no width.
+    fn shared(
+        start_rate: f64,
+        ramp_from: Duration,
+        stages: &[Stage],
+        share: impl Fn(Option<usize>) -> f64,
+    ) -> RateProfile {
         let lead = share(stages.first().and_then(|s| s.connections));
         let mut corners = vec![(0.0, start_rate * lead)];
         let (mut t, mut rate) = (ramp_from.as_secs_f64(), start_rate);
@@ -181,7 +184,6 @@ impl RateProfile {
             corners.push((t, start_rate * lead));
         }
         for st in stages {
-            // A change of connections is a step at the stage's start (a corner of no width).
             let sh = share(st.connections);
             corners.push((t, rate * sh));
             t += st.duration.as_secs_f64();
@@ -189,11 +191,6 @@ impl RateProfile {
             corners.push((t, rate * sh));
         }
         RateProfile { corners }
-    }
-
-    /// Whether any stage runs on fewer than all connections.
-    pub fn varies_connections(stages: &[Stage]) -> bool {
-        stages.iter().any(|s| s.connections.is_some())
     }
 
     /// The target rate at time `t`.

@@ -744,6 +744,35 @@ pub fn write_csv(path: &Path, results: &[PointResult]) -> Result<(), crate::Erro
     })
 }
 
+/// A grid over exactly two axes, the last one numeric: its metrics over that axis, one line
+/// per value of the first (p99 over writer rate, one line per number of writers).
+pub fn two_axis_charts(results: &[PointResult]) -> Vec<crate::report::charts::Chart> {
+    let Some(first) = results.first() else {
+        return Vec::new();
+    };
+    if first.point.values.len() != 2 {
+        return Vec::new();
+    }
+    let (line_axis, x_axis) = (&first.point.values[0].0, &first.point.values[1].0);
+    let mut points = Vec::new();
+    for r in results {
+        let [(_, line), (_, x)] = r.point.values.as_slice() else {
+            return Vec::new();
+        };
+        let x = match x {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => return Vec::new(),
+        };
+        let line = match line {
+            toml::Value::String(s) => crate::db::url::redact(s),
+            other => other.to_string(),
+        };
+        points.push((x, line, &r.first));
+    }
+    crate::report::charts::two_axis_charts(x_axis, line_axis, &points)
+}
+
 /// The best configuration by a metric (lower is better, except tps).
 pub fn best<'a>(results: &'a [PointResult], by: &str) -> Option<&'a PointResult> {
     let key = |r: &PointResult| r.metrics.get(by).map(|m| m.median).unwrap_or(f64::NAN);
