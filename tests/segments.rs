@@ -5,6 +5,43 @@ mod common;
 use common::*;
 use dbarena::metrics::hist::{decode, new_histogram};
 
+/// Runs `n` agents of `args` at once, agent I with `--segment I/n` and its own result file
+/// (`<stem>I.json`); all must succeed. Returns the result files in segment order.
+fn run_agents(dir: &Scratch, stem: &str, n: usize, args: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut children = Vec::new();
+    let mut outs = Vec::new();
+    for i in 1..=n {
+        let out = dir.new_file(&format!("{stem}{i}"), "json");
+        let seg = format!("{i}/{n}");
+        let mut a = args.to_vec();
+        a.extend(["--segment", &seg, "--out", out.to_str().unwrap()]);
+        children.push(spawn_dbarena(&a, dir.path()));
+        outs.push(out);
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    outs
+}
+
+/// `dbarena merge` of `outs` into a new `<stem>.json`, which must succeed: its path and the
+/// merged result.
+fn merge(
+    dir: &Scratch,
+    stem: &str,
+    outs: &[std::path::PathBuf],
+) -> (std::path::PathBuf, serde_json::Value) {
+    let merged = dir.new_file(stem, "json");
+    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
+    let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let o = dbarena(&args, dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&merged);
+    (merged, m)
+}
+
 #[test]
 fn four_agents_merge_into_one_run_of_the_whole_rate() {
     let Some(db) = TestDb::new(Db::Sqlite, "seg") else {
@@ -12,44 +49,31 @@ fn four_agents_merge_into_one_run_of_the_whole_rate() {
     };
     let dir = Scratch::new("seg");
     let cfg = dir.select_config();
-    let mut children = Vec::new();
-    let mut outs = Vec::new();
-    for i in 1..=4 {
-        let out = dir.new_file(&format!("agent{i}"), "json");
-        let seg = format!("{i}/4");
-        children.push(spawn_dbarena(
-            &[
-                "workload",
-                "run",
-                "--db",
-                &db.url,
-                "--config",
-                cfg.to_str().unwrap(),
-                "--tps",
-                "2000",
-                "-n",
-                "8",
-                "--arrival",
-                "uniform",
-                "-d",
-                "3s",
-                "--segment",
-                &seg,
-                "--start-after",
-                "2s",
-                "--quiet",
-                "--no-server-stats",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        ));
-        outs.push(out);
-    }
-    for c in children {
-        let o = c.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
+    let outs = run_agents(
+        &dir,
+        "agent",
+        4,
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "2000",
+            "-n",
+            "8",
+            "--arrival",
+            "uniform",
+            "-d",
+            "3s",
+            "--start-after",
+            "2s",
+            "--quiet",
+            "--no-server-stats",
+        ],
+    );
     let agents: Vec<serde_json::Value> = outs.iter().map(|p| read_json(p)).collect();
     for (i, a) in agents.iter().enumerate() {
         assert_eq!(a["agent"]["segment"]["index"], i);
@@ -63,13 +87,8 @@ fn four_agents_merge_into_one_run_of_the_whole_rate() {
             .contains("CLOCK_REALTIME"));
     }
 
-    let merged = dir.new_file("merged", "json");
-    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
+    let (merged, m) = merge(&dir, "merged", &outs);
     let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
-    args.extend(names.iter().map(String::as_str));
-    let o = dbarena(&args, dir.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m = read_json(&merged);
     // The whole rate: 2000 tps for 3 s, within 1%.
     let done = m["totals"]["committed"].as_f64().unwrap() + m["totals"]["failed"].as_f64().unwrap();
     assert!((done - 6000.0).abs() <= 60.0, "{done}");
@@ -237,51 +256,32 @@ fn list_append_agents_merge_into_one_history_that_checks_valid() {
     let dir = Scratch::new("segla");
     // One common start, far enough ahead for every agent's setup.
     let start = dbarena::util::time::rfc3339_us(dbarena::util::time::now_us() + 4_000_000);
-    let mut children = Vec::new();
-    let mut outs = Vec::new();
-    for i in 1..=4 {
-        let out = dir.new_file(&format!("la{i}"), "json");
-        let seg = format!("{i}/4");
-        children.push(spawn_dbarena(
-            &[
-                "workload",
-                "run",
-                "--db",
-                &db.url,
-                "--pattern",
-                "list-append",
-                "--isolation",
-                "serializable",
-                "--tps",
-                "400",
-                "-n",
-                "8",
-                "-d",
-                "3s",
-                "--segment",
-                &seg,
-                "--start-at",
-                &start,
-                "--quiet",
-                "--no-server-stats",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        ));
-        outs.push(out);
-    }
-    for c in children {
-        let o = c.wait_with_output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let merged = dir.new_file("la-merged", "json");
-    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
-    let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
-    args.extend(names.iter().map(String::as_str));
-    let o = dbarena(&args, dir.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m = read_json(&merged);
+    let outs = run_agents(
+        &dir,
+        "la",
+        4,
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "list-append",
+            "--isolation",
+            "serializable",
+            "--tps",
+            "400",
+            "-n",
+            "8",
+            "-d",
+            "3s",
+            "--start-at",
+            &start,
+            "--quiet",
+            "--no-server-stats",
+        ],
+    );
+    let (_, m) = merge(&dir, "la-merged", &outs);
     let v = &m["verification"];
     assert_eq!(v["verdict"], "pass", "{m}");
     assert_eq!(v["model"], "serializable");
