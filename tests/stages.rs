@@ -4,6 +4,31 @@
 mod common;
 use common::*;
 
+/// One line of a `--log` (pgbench's columns: client, number, latency, script, epoch
+/// seconds, microseconds, …).
+struct LogRow {
+    client: usize,
+    script: usize,
+    /// Seconds since the epoch.
+    time: f64,
+}
+
+fn log_rows(path: &std::path::Path) -> Vec<LogRow> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            LogRow {
+                client: f[0].parse().unwrap(),
+                script: f[3].parse().unwrap(),
+                time: f[4].parse::<f64>().unwrap() + f[5].parse::<f64>().unwrap() / 1e6,
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn a_ramp_from_100_to_1000_tps_is_kept_every_second() {
     let Some(db) = TestDb::new(Db::Sqlite, "stg") else {
@@ -178,25 +203,16 @@ fn a_stage_runs_on_its_own_number_of_connections() {
     }
     // Per connection (pgbench's log: client, …, epoch seconds, microseconds): the first
     // stage's 400 on connection 0 alone, then about 100 on each of the four.
-    let text = std::fs::read_to_string(&log).unwrap();
-    let rows: Vec<(usize, f64)> = text
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let t = f[4].parse::<f64>().unwrap() + f[5].parse::<f64>().unwrap() / 1e6;
-            (f[0].parse().unwrap(), t)
-        })
-        .collect();
-    let start = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
-    let count = |c: usize| rows.iter().filter(|r| r.0 == c).count() as i64;
+    let rows = log_rows(&log);
+    let start = rows.iter().map(|r| r.time).fold(f64::INFINITY, f64::min);
+    let count = |c: usize| rows.iter().filter(|r| r.client == c).count() as i64;
     assert!((count(0) - 500).abs() <= 10, "connection 0: {}", count(0));
     for c in 1..4 {
         assert!((count(c) - 100).abs() <= 5, "connection {c}: {}", count(c));
         let first = rows
             .iter()
-            .filter(|r| r.0 == c)
-            .map(|r| r.1)
+            .filter(|r| r.client == c)
+            .map(|r| r.time)
             .fold(f64::INFINITY, f64::min);
         assert!(
             first - start > 1.9,
@@ -285,17 +301,10 @@ sql = "SELECT 2"
     assert_eq!(r["config"]["stages"][0]["weights"]["a"], 1.0);
     // In time: every `a` before every `b` (pgbench's log: client, number, latency, script,
     // epoch seconds, microseconds).
-    let text = std::fs::read_to_string(&log).unwrap();
-    let at = |op: &str| -> Vec<f64> {
-        text.lines()
-            .skip(1)
-            .map(|l| l.split(' ').collect::<Vec<_>>())
-            .filter(|f| f[3] == op)
-            .map(|f| f[4].parse::<f64>().unwrap() + f[5].parse::<f64>().unwrap() / 1e6)
-            .collect()
-    };
-    let last_a = at("0").into_iter().fold(0.0, f64::max);
-    let first_b = at("1").into_iter().fold(f64::INFINITY, f64::min);
+    let rows = log_rows(&log);
+    let at = |op: usize| rows.iter().filter(move |r| r.script == op).map(|r| r.time);
+    let last_a = at(0).fold(0.0, f64::max);
+    let first_b = at(1).fold(f64::INFINITY, f64::min);
     assert!(last_a <= first_b + 0.01, "a at {last_a}, b from {first_b}");
 
     write(r#"{ duration = "1s", tps = 10, weights = { c = 1 } }"#);
