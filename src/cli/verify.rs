@@ -198,13 +198,8 @@ pub fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
         [one] => check_file(one, &opts).map_err(|e| Error::Usage(e.to_string()))?,
         several => {
             // The agents' histories in real-time order, checked as one.
-            let mut parts = Vec::new();
-            for p in several {
-                let h = crate::verify::History::load(p).map_err(|e| Error::Usage(e.to_string()))?;
-                parts.push((p.display().to_string(), h));
-            }
-            let merged =
-                crate::verify::History::merge(parts).map_err(|e| Error::Usage(e.to_string()))?;
+            let merged = crate::verify::History::merge_files(several)
+                .map_err(|e| Error::Usage(e.to_string()))?;
             let mut buf = Vec::new();
             merged.write(&mut buf).map_err(|e| Error::Io {
                 path: "the merged history".into(),

@@ -47,7 +47,7 @@ pub fn merge_histories(
     dirs: &[PathBuf],
     out: &Path,
 ) -> Result<Verification, HistoryMergeError> {
-    let mut parts = Vec::new();
+    let mut paths = Vec::new();
     let mut model: Option<String> = None;
     for (name, r) in files {
         let v = r
@@ -73,11 +73,11 @@ pub fn merge_histories(
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-        parts.push((path.display().to_string(), History::load(&path)?));
+        paths.push(path);
     }
     let name = model.unwrap_or_default();
     let m = Model::parse(&name).ok_or_else(|| HistoryMergeError::Model(name.clone()))?;
-    let merged = History::merge(parts)?;
+    let merged = History::merge_files(&paths)?;
     merged.save(out)?;
     let an = crate::verify::check(&merged, Duration::from_secs(10));
     Ok(Verification {

@@ -159,6 +159,15 @@ impl History {
         Ok(History { ops })
     }
 
+    /// Reads the histories of several agents of one run and merges them ([`History::merge`]).
+    pub fn merge_files(paths: &[std::path::PathBuf]) -> Result<History, HistoryError> {
+        let mut parts = Vec::new();
+        for p in paths {
+            parts.push((p.display().to_string(), History::load(p)?));
+        }
+        History::merge(parts)
+    }
+
     /// Reads dbarena's JSON lines, or a JSON array of ops as elle-cli writes it, into memory
     /// (list-append with integer keys; `verify::check_file` streams any history instead).
     pub fn load(path: &Path) -> Result<History, HistoryError> {
