@@ -326,4 +326,44 @@ sql = "SELECT 2"
         "{}",
         stderr(&o)
     );
+    // Weights that do not sum to 1 or 100, and weights for a workload without a mix of
+    // named operations: refused with exit 2.
+    write(r#"{ duration = "1s", tps = 10, weights = { a = 3 } }"#);
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("weights sum to 3"), "{}", stderr(&o));
+    std::fs::write(
+        &cfg,
+        "pattern = \"writers-readers\"\nstages = [{ duration = \"1s\", tps = 10, weights = { write = 1 } }]\n",
+    )
+    .unwrap();
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("stage weights apply to workloads with a mix"),
+        "{}",
+        stderr(&o)
+    );
 }

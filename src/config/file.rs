@@ -677,15 +677,12 @@ impl StageSetting {
                 }
                 let mut st = parse_stage(&text)?;
                 if let Some(w) = weights {
-                    if w.values().any(|v| !(v.is_finite() && *v >= 0.0))
-                        || w.values().sum::<f64>() <= 0.0
-                    {
-                        return Err(invalid(
-                            "stages",
-                            &text,
-                            "stage weights must be 0 or more and not all 0",
-                        ));
+                    if w.values().any(|v| !(v.is_finite() && *v >= 0.0)) {
+                        return Err(invalid("stages", &text, "stage weights must be 0 or more"));
                     }
+                    // As the workload's own weights: they sum to 1 or 100, never normalised.
+                    let values: Vec<f64> = w.values().copied().collect();
+                    check_weights(&format!("the weights of stage {text}"), &values)?;
                 }
                 st.weights = weights.clone();
                 Ok(st)
