@@ -117,7 +117,7 @@ fn a_second_signal_exits_at_once_and_still_saves() {
     };
     let dir = Scratch::new("sig2");
     let out = dir.file("r.json");
-    let child = spawn_dbarena(
+    let mut run = Watched::start(
         &[
             "workload",
             "run",
@@ -127,16 +127,18 @@ fn a_second_signal_exits_at_once_and_still_saves() {
             "60s",
             "--tps",
             "200",
-            "-q",
+            "--progress-lines",
             "--out",
             out.to_str().unwrap(),
         ],
         dir.path(),
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    signal(child.id(), "INT");
-    signal(child.id(), "INT");
-    let o = wait(child, Duration::from_secs(10));
+    // Both signals land while the run measures (a second signal during setup exits before
+    // anything was measured, which the random-moment test covers with single signals).
+    run.wait_for("progress:", Duration::from_secs(60));
+    signal(run.child.id(), "INT");
+    signal(run.child.id(), "INT");
+    let o = run.finish(Duration::from_secs(10));
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     let r = read_json(&out);
     assert_eq!(r["interrupted"], true);
@@ -168,7 +170,7 @@ fn a_server_that_goes_silent_is_missed_work_and_an_outage_to_the_end() {
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let child = spawn_dbarena(
+    let mut run = Watched::start(
         &[
             "workload",
             "run",
@@ -184,19 +186,21 @@ fn a_server_that_goes_silent_is_missed_work_and_an_outage_to_the_end() {
             "4",
             "--timeout",
             "1s",
-            "-q",
+            "--progress-lines",
             "--out",
             out.to_str().unwrap(),
         ],
         dir.path(),
     );
-    // Silent for the second half of the run.
-    std::thread::sleep(Duration::from_millis(4500));
+    // Silent for the second half of the run: from 4.5 s, counted from the first progress
+    // line (1 s into the run), not from a start a loaded machine may delay.
+    run.wait_for("progress:", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(3500));
     proxy.set(Faults {
         blackhole: true,
         ..Default::default()
     });
-    let o = wait(child, Duration::from_secs(60));
+    let o = run.finish(Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(6), "degraded: {}", stderr(&o));
     assert!(stderr(&o).contains("degraded"), "{}", stderr(&o));
     let r = read_json(&out);

@@ -5,9 +5,9 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-fn run(db: &TestDb, dir: &Scratch, protocol: &str, secs: &str) -> std::process::Child {
+fn run(db: &TestDb, dir: &Scratch, protocol: &str, secs: &str) -> Watched {
     let out = dir.new_file(&format!("{protocol}-"), "json");
-    spawn_dbarena(
+    Watched::start(
         &[
             "workload",
             "run",
@@ -21,7 +21,7 @@ fn run(db: &TestDb, dir: &Scratch, protocol: &str, secs: &str) -> std::process::
             "200",
             "-M",
             protocol,
-            "-q",
+            "--progress-lines",
             "--out",
             out.to_str().unwrap(),
         ],
@@ -29,18 +29,21 @@ fn run(db: &TestDb, dir: &Scratch, protocol: &str, secs: &str) -> std::process::
     )
 }
 
-fn finish(c: std::process::Child) {
-    let o = c.wait_with_output().unwrap();
+fn finish(run: Watched) {
+    let o = run.finish(Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// PostgreSQL: the simple protocol sends values inside the SQL text; the extended and
 /// prepared ones send `$1` placeholders, which pg_stat_activity shows as sent.
 fn postgres_queries_as_sent(db: &TestDb, dir: &Scratch, protocol: &str) -> Vec<String> {
-    let child = run(db, dir, protocol, "3s");
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut child = run(db, dir, protocol, "4s");
     let mut seen = Vec::new();
-    for _ in 0..20 {
+    // Sampled from the first progress line (setup, which introspects the schema and prepares
+    // statements, is over) for as long as the run lasts, however late a loaded machine starts
+    // it.
+    child.wait_for("progress:", Duration::from_secs(60));
+    while child.child.try_wait().expect("polling dbarena").is_none() {
         let rows = db.admin_exec(&format!(
             // The setup connection, idle since it prepared the statements before the run,
             // is left out: only connections busy in the last half second.

@@ -6,7 +6,7 @@ use common::*;
 use dbarena::metrics::hist::{decode, LatencySummary};
 use dbarena::metrics::RunResult;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn no_flags_runs_balanced_on_embedded_sqlite() {
@@ -433,7 +433,7 @@ fn isolation_levels_are_applied_and_conflicts_retried() {
 fn ctrl_c_saves_a_partial_result_and_exits_130() {
     let dir = Scratch::new("sigint");
     let out = dir.file("i.json");
-    let child = spawn_dbarena(
+    let mut run = Watched::start(
         &[
             "workload",
             "run",
@@ -449,18 +449,15 @@ fn ctrl_c_saves_a_partial_result_and_exits_130() {
         ],
         dir.path(),
     );
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(2500));
+    run.wait_for("progress:", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(1000));
     let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &run.child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "did not stop promptly"
-    );
+    // A hang (not stopping promptly) fails inside finish.
+    let o = run.finish(Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("partial result saved"),

@@ -222,6 +222,78 @@ pub fn spawn_dbarena(args: &[&str], cwd: &Path) -> std::process::Child {
         .expect("start dbarena")
 }
 
+/// A dbarena started in the background whose stderr is read as it comes, so a test can act
+/// once the run is measuring rather than after a fixed sleep that a loaded machine outlasts.
+pub struct Watched {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Watched {
+    pub fn start(args: &[&str], cwd: &Path) -> Watched {
+        let mut child = spawn_dbarena(args, cwd);
+        let err = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watched {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Blocks until a stderr line starts with `prefix`; fails the test after `limit` or when
+    /// dbarena ends first.
+    pub fn wait_for(&mut self, prefix: &str, limit: std::time::Duration) {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = l.starts_with(prefix);
+                    self.seen.push(l);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "no stderr line starting with {prefix:?} ({e:?}); stderr so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Waits for dbarena to exit (failing the test after `limit`: a hang) and returns its
+    /// exit status with all of its stderr.
+    pub fn finish(mut self, limit: std::time::Duration) -> Output {
+        let t = std::time::Instant::now();
+        while self.child.try_wait().expect("polling dbarena").is_none() {
+            if t.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("dbarena did not exit within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let status = self.child.wait().expect("dbarena's status");
+        // The reader ends at EOF, once the process is gone.
+        self.seen.extend(self.lines.iter());
+        Output {
+            status,
+            stdout: Vec::new(),
+            stderr: self.seen.join("\n").into_bytes(),
+        }
+    }
+}
+
 /// Whether a server binary is installed; prints SKIPPED (or, when servers are required,
 /// fails) when it is not.
 pub fn have(binary: &str) -> bool {
