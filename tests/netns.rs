@@ -651,3 +651,137 @@ fn link_faults_without_their_tool_or_a_host_are_refused_up_front() {
     }
     assert!(!home.file("out").join("chaos.csv").exists());
 }
+
+/// Issue 16's many-machine run with the machines made real: two load agents, each a host of
+/// its own (a namespace with its own address and link), drive a PostgreSQL instance on a third
+/// host with list-append at serializable, start together on the wall clock, and their results
+/// and histories merge into one run whose history checks valid across agents.
+#[test]
+fn agents_on_separate_hosts_merge_into_one_run_and_one_valid_history() {
+    if !can_make_hosts() || !have("initdb") {
+        return;
+    }
+    let home = Scratch::new("netns-agents");
+    let server = format!("nsagsrv{}", std::process::id());
+    let _cleanup = Cleanup {
+        home: &home,
+        names: vec![server.clone()],
+    };
+    let o = dbarena(
+        &[
+            "instance", "up", "postgres", "--name", &server, "--netns", "--fast",
+        ],
+        home.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `instance up` prints the URL with its password hidden; the password is in its file.
+    let shown = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let pw = std::fs::read_to_string(home.path().join("instances").join(&server).join("password"))
+        .unwrap();
+    let url = shown.replace("***", pw.trim());
+    let agents = [BareHost::new("nsag1"), BareHost::new("nsag2")];
+    let start = dbarena::util::time::rfc3339_us(dbarena::util::time::now_us() + 4_000_000);
+    let runs: Vec<(std::process::Child, std::path::PathBuf)> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, agent)| {
+            let out = home.new_file(&format!("agent{}", i + 1), "json");
+            let seg = format!("{}/2", i + 1);
+            let child = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &agent.host.ns,
+                    env!("CARGO_BIN_EXE_dbarena"),
+                ])
+                .args([
+                    "workload",
+                    "run",
+                    "--db",
+                    &format!("instance:{server}"),
+                    "--pattern",
+                    "list-append",
+                    "--isolation",
+                    "serializable",
+                    "--tps",
+                    "300",
+                    "-n",
+                    "6",
+                    "-d",
+                    "3s",
+                    "--segment",
+                    &seg,
+                    "--start-at",
+                    &start,
+                    "--quiet",
+                    "--no-server-stats",
+                    "--out",
+                    out.to_str().unwrap(),
+                ])
+                .current_dir(home.path())
+                .env("DBARENA_HOME", home.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start an agent in its namespace");
+            (child, out)
+        })
+        .collect();
+    // The server sees each agent's connections come from that agent's own address.
+    let wanted: Vec<String> = agents.iter().map(|a| a.host.addr.clone()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while seen.len() < wanted.len() && std::time::Instant::now() < until {
+        for row in query_url(
+            &url,
+            "SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE application_name = 'dbarena' AND client_addr IS NOT NULL",
+        ) {
+            seen.extend(row.into_iter().flatten());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut outs = Vec::new();
+    for (child, out) in runs {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "agent: {}", stderr(&o));
+        outs.push(out);
+    }
+    for (i, out) in outs.iter().enumerate() {
+        let a = read_json(out);
+        assert_eq!(a["agent"]["segment"]["index"], i, "{a}");
+        let skew = a["agent"]["start_skew_ms"].as_f64().unwrap();
+        assert!(skew.abs() < 10.0, "start skew {skew} ms");
+        assert!(a["totals"]["committed"].as_u64().unwrap() > 0, "{a}");
+    }
+    let merged = home.new_file("merged", "json");
+    let mut args = vec!["merge", "-o", merged.to_str().unwrap()];
+    let names: Vec<String> = outs.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let o = dbarena(&args, home.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = read_json(&merged);
+    assert_eq!(m["merged"]["agents"].as_array().unwrap().len(), 2, "{m}");
+    assert_eq!(m["schedule"]["target_tps"], 300.0);
+    let t = &m["totals"];
+    let s = &m["schedule"];
+    let scheduled = ["committed", "failed"]
+        .iter()
+        .map(|k| t[k].as_u64().unwrap())
+        .chain(
+            ["missed", "in_flight"]
+                .iter()
+                .map(|k| s[k].as_u64().unwrap()),
+        )
+        .sum::<u64>() as f64;
+    // Poisson arrivals at 300 tps for 3 s: 900 ± a few standard deviations (√900 = 30).
+    assert!((scheduled - 900.0).abs() < 150.0, "{scheduled}: {m}");
+    let v = &m["verification"];
+    assert_eq!(v["verdict"], "pass", "{v}");
+    assert_eq!(v["model"], "serializable");
+    for addr in &wanted {
+        assert!(
+            seen.contains(addr),
+            "no connection from agent {addr}: {seen:?}"
+        );
+    }
+}

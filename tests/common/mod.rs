@@ -71,6 +71,15 @@ fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// Runs a query on any database URL (an instance's, for example) and returns its rows as text.
+pub fn query_url(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    let url = DbUrl::parse(url).expect("url");
+    rt().block_on(async {
+        let mut c = Connection::connect(&url).await.expect("connect");
+        c.query_text(sql).await.expect("query")
+    })
+}
+
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Db {
