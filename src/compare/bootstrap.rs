@@ -68,6 +68,16 @@ impl Stat {
         matches!(self, Stat::ErrorRate | Stat::RetryRate)
     }
 
+    /// The primary family: what the CI gate decides on, adjusted for multiple testing among
+    /// themselves only. Holm over every metric at once multiplied the smallest p-value by
+    /// eleven, so on short runs even a 40-fold slowdown could miss the level.
+    pub fn is_primary(self) -> bool {
+        matches!(
+            self,
+            Stat::Throughput | Stat::Quantile(500) | Stat::Quantile(990)
+        )
+    }
+
     /// Whether a larger value is worse.
     pub fn higher_is_worse(self) -> bool {
         !matches!(self, Stat::Throughput)

@@ -78,8 +78,12 @@ pub struct MetricChange {
     pub ci_high_pct: f64,
     /// The test's own p-value.
     pub p_value: f64,
-    /// Adjusted for testing all metrics at once (Holm); what decides significance.
+    /// Adjusted (Holm) for testing the metrics of its family together; what decides
+    /// significance.
     pub p_adjusted: f64,
+    /// In the primary family (tps, p50, p99): the metrics `--fail-if-slower` decides on.
+    /// The others form a second family, adjusted among themselves.
+    pub primary: bool,
     pub assessment: Assessment,
 }
 
@@ -108,15 +112,13 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// The metrics that got significantly slower by more than `pct` percent: throughput down,
-    /// or p50, p90, p99 or p99.9 latency up.
+    /// The primary metrics that got significantly slower by more than `pct` percent:
+    /// throughput down, or p50 or p99 latency up.
     pub fn slower_than(&self, pct: f64) -> Vec<&MetricChange> {
         self.metrics
             .iter()
             .filter(|m| {
-                let speed =
-                    m.metric == "tps" || (m.metric.starts_with('p') && m.metric.ends_with("_ms"));
-                speed && m.assessment == Assessment::Regressed && m.change_pct.abs() > pct
+                m.primary && m.assessment == Assessment::Regressed && m.change_pct.abs() > pct
             })
             .collect()
     }
@@ -256,7 +258,17 @@ pub fn compare(
             (point, test)
         })
         .collect();
-    let adjusted = bootstrap::holm(&tests.iter().map(|t| t.1.p_value).collect::<Vec<_>>());
+    // Holm within each family: the primary metrics, then the rest.
+    let mut adjusted = vec![1.0; stats.len()];
+    for primary in [true, false] {
+        let members: Vec<usize> = (0..stats.len())
+            .filter(|&i| stats[i].is_primary() == primary)
+            .collect();
+        let p: Vec<f64> = members.iter().map(|&i| tests[i].1.p_value).collect();
+        for (&i, a) in members.iter().zip(bootstrap::holm(&p)) {
+            adjusted[i] = a;
+        }
+    }
     let metrics = stats
         .iter()
         .enumerate()
@@ -288,6 +300,7 @@ pub fn compare(
                 ci_high_pct: shown(test.ci_high),
                 p_value: test.p_value,
                 p_adjusted: p_adj,
+                primary: st.is_primary(),
                 assessment,
             }
         })
@@ -399,7 +412,7 @@ pub fn render(c: &Comparison) -> String {
     let w = c
         .metrics
         .iter()
-        .map(|m| m.metric.len())
+        .map(|m| m.metric.len() + 1)
         .max()
         .unwrap_or(0)
         .max(6);
@@ -437,7 +450,11 @@ pub fn render(c: &Comparison) -> String {
         let _ = writeln!(
             s,
             "  {:<w$} {:>11} {:>11} {:>9}  {:<23} {:>7.3}  {verdict}",
-            m.metric,
+            if m.primary {
+                format!("{}*", m.metric)
+            } else {
+                m.metric.clone()
+            },
             num(m.base),
             num(m.new),
             pct(m.change_pct),
@@ -478,8 +495,65 @@ pub fn render(c: &Comparison) -> String {
             (true, false) => format!("better: {}", better.join(", ")),
         }
     );
+    let _ = writeln!(
+        s,
+        "  * primary: what --fail-if-slower decides on; p-values are adjusted (Holm) within the primary metrics and within the others"
+    );
     for n in &c.notes {
         let _ = writeln!(s, "  note: {n}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(metric: &str, primary: bool, assessment: Assessment, pct: f64) -> MetricChange {
+        MetricChange {
+            metric: metric.into(),
+            base: 1.0,
+            new: 1.0,
+            change_pct: pct,
+            ci_low_pct: pct,
+            ci_high_pct: pct,
+            p_value: 0.001,
+            p_adjusted: 0.003,
+            primary,
+            assessment,
+        }
+    }
+
+    #[test]
+    fn the_gate_decides_on_the_primary_metrics_beyond_the_allowance() {
+        let c = Comparison {
+            base: vec!["a".into()],
+            new: vec!["b".into()],
+            workload: "x".into(),
+            base_seconds: 60,
+            new_seconds: 60,
+            alpha: 0.05,
+            noise_pct: 2.0,
+            resamples: 2000,
+            settings_differ: Vec::new(),
+            metrics: vec![
+                change("tps", true, Assessment::Regressed, -3.0),
+                change("p99_ms", true, Assessment::Regressed, 12.0),
+                change("p50_ms", true, Assessment::NoSignificantChange, 40.0),
+                change("p99.9_ms", false, Assessment::Regressed, 80.0),
+            ],
+            notes: Vec::new(),
+        };
+        let slower: Vec<&str> = c
+            .slower_than(5.0)
+            .iter()
+            .map(|m| m.metric.as_str())
+            .collect();
+        assert_eq!(slower, ["p99_ms"]);
+        let text = render(&c);
+        assert!(
+            text.contains("p99_ms*") && text.contains("p99.9_ms "),
+            "{text}"
+        );
+    }
 }
