@@ -47,6 +47,11 @@ duration = "1500ms"
     for col in csv.lines().next().unwrap().split(',') {
         assert!(scenarios[0].get(col).is_some(), "no {col} in {j}");
     }
+    // The verdict also as data: the default pattern has no consistency check.
+    for s in scenarios {
+        assert_eq!(s["check"], "not_checked", "{s}");
+        assert_eq!(s["verification"], "n/a", "{s}");
+    }
 
     let rows: Vec<Vec<String>> = csv
         .lines()

@@ -144,6 +144,14 @@ fn failover_run(
     );
     let csv = std::fs::read_to_string(out.join("chaos.csv"))
         .unwrap_or_else(|e| panic!("no chaos.csv ({e}): {}", stderr(&o)));
+    // report.html has the failover's own table beside the scenarios' one, with what was lost.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("failovers (times in seconds")
+            && html.contains("first commit s")
+            && html.contains("lost acknowledged writes"),
+        "report.html lacks the failover table"
+    );
     let mut lines = csv.lines();
     let header = fields(lines.next().unwrap());
     let row = fields(lines.next().unwrap());

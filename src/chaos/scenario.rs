@@ -357,6 +357,42 @@ pub fn check_scenarios(
     Ok(())
 }
 
+/// What a scenario's consistency check concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// The checker looked and found nothing the model forbids.
+    Pass,
+    /// A violation: the scenario fails.
+    Fail,
+    /// Something worth reporting that the setup allows (acknowledged writes lost at an
+    /// asynchronous failover), not a failure.
+    Finding,
+    /// The checker could not decide (or an agent's part awaits the merge).
+    Undecided,
+    /// The pattern has no consistency check.
+    NotChecked,
+}
+
+impl CheckOutcome {
+    fn of(r: &crate::metrics::RunResult, lost_is_finding: bool) -> CheckOutcome {
+        use crate::metrics::result::Verdict;
+        match (&r.writers_readers, &r.verification) {
+            (Some(w), _) if w.violations.is_empty() => CheckOutcome::Pass,
+            (Some(w), _) if lost_is_finding && w.violations.len() == w.lost_writes.len() => {
+                CheckOutcome::Finding
+            }
+            (Some(_), _) => CheckOutcome::Fail,
+            (None, Some(v)) => match v.verdict {
+                Verdict::Pass => CheckOutcome::Pass,
+                Verdict::Fail => CheckOutcome::Fail,
+                Verdict::Unknown | Verdict::Deferred => CheckOutcome::Undecided,
+            },
+            (None, None) => CheckOutcome::NotChecked,
+        }
+    }
+}
+
 /// One row of chaos.csv.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioRow {
@@ -372,9 +408,11 @@ pub struct ScenarioRow {
     pub recovery_s: Option<f64>,
     pub tps_change_pct: f64,
     pub p99_change_pct: f64,
-    /// Consistency verdict: `pass`, `fail: N violations (first: …)`, or `n/a` for patterns
-    /// without checks.
+    /// Consistency verdict as people read it: `pass`, `fail: N violations (first: …)`, or
+    /// `n/a` for patterns without checks.
     pub verification: String,
+    /// The same verdict as data, for everything that decides on it.
+    pub check: CheckOutcome,
     pub result: String,
     /// Faults on the server that could not be applied or undone (empty: all were).
     pub fault_errors: Vec<FaultError>,
@@ -399,7 +437,7 @@ impl ScenarioRow {
 
     /// Whether the scenario's consistency checks found a violation.
     pub fn failed_verification(&self) -> bool {
-        self.verification.starts_with("fail")
+        self.check == CheckOutcome::Fail
     }
 }
 
@@ -891,11 +929,64 @@ fn write_outputs(
         charts.extend(degradation);
         tables.push(table);
     }
+    if let Some(t) = failover_table(rows) {
+        tables.push(t);
+    }
     for (name, r) in runs {
         charts.extend(charts::run_charts(name, r));
     }
     charts::write(&o.out, &charts, runs, &tables, charts::Formats::ALL)?;
     Ok(())
+}
+
+/// The failovers of the scenarios, for report.html: who was killed and promoted when, the
+/// first commit after the kill, the clients' longest outage and what was lost. None when no
+/// scenario failed over.
+fn failover_table(rows: &[ScenarioRow]) -> Option<crate::report::charts::Table> {
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .flat_map(|r| {
+            r.failovers.iter().map(move |f| {
+                vec![
+                    r.scenario.clone(),
+                    format!("{} at {:.2}", f.killed, f.killed_at_s),
+                    match (&f.promoted, f.promoted_at_s) {
+                        (Some(p), Some(at)) => format!("{p} at {at:.2}"),
+                        _ => "-".into(),
+                    },
+                    opt(f.first_commit_s),
+                    format!("{:.2}", r.longest_outage_s),
+                    opt(f.recovered_at_s),
+                    r.lost_writes
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.verification.clone(),
+                ]
+            })
+        })
+        .collect();
+    if table_rows.is_empty() {
+        return None;
+    }
+    Some(crate::report::charts::Table {
+        caption:
+            "failovers (times in seconds from the measured start; first commit: from the kill)"
+                .into(),
+        header: [
+            "scenario",
+            "killed",
+            "promoted",
+            "first commit s",
+            "longest client outage s",
+            "killed member back at",
+            "lost acknowledged writes",
+            "verification",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: table_rows,
+    })
 }
 
 /// Refuses what cannot work on the URL and instance given: a failover of something that is
@@ -985,18 +1076,13 @@ fn summarise(
         recovery_s: recovery,
         tps_change_pct: 0.0,
         p99_change_pct: 0.0,
-        verification: match &r.writers_readers {
+        check: CheckOutcome::of(r, lost_is_finding),
+        verification: match (&r.writers_readers, CheckOutcome::of(r, lost_is_finding)) {
             // Only lost writes, where asynchronous replication allows them.
-            Some(w)
-                if lost_is_finding
-                    && !w.violations.is_empty()
-                    && w.violations.len() == w.lost_writes.len() =>
-            {
-                format!(
-                    "finding: {} acknowledged writes lost at the failover (asynchronous replication)",
-                    w.lost_writes.len()
-                )
-            }
+            (Some(w), CheckOutcome::Finding) => format!(
+                "finding: {} acknowledged writes lost at the failover (asynchronous replication)",
+                w.lost_writes.len()
+            ),
             _ => r.verification_text(),
         },
         result: path.display().to_string(),

@@ -199,6 +199,7 @@ pub fn chaos_view(runs: &[(String, RunResult)], baseline: &str) -> Option<(Vec<C
                     .map(|w| format!("{} {:.1}-{:.1} s", w.fault, w.start_s, w.end_s))
                     .collect::<Vec<_>>()
                     .join("; "),
+                lost_writes(r),
                 r.verification_text(),
             ]
         })
@@ -215,6 +216,7 @@ pub fn chaos_view(runs: &[(String, RunResult)], baseline: &str) -> Option<(Vec<C
             "p99 change",
             "longest outage s",
             "faults",
+            "lost acknowledged writes",
             "verification",
         ]
         .map(String::from)
@@ -222,6 +224,35 @@ pub fn chaos_view(runs: &[(String, RunResult)], baseline: &str) -> Option<(Vec<C
         rows,
     };
     Some((degradation_charts(&labels, &tps, &p99, &fail), table))
+}
+
+/// The acknowledged writes a run's final table lacks: their count and the first keys ("-"
+/// where the workload does not track writes).
+fn lost_writes(r: &RunResult) -> String {
+    let Some(w) = &r.writers_readers else {
+        return "-".into();
+    };
+    if w.lost_writes.is_empty() {
+        return "0".into();
+    }
+    const SHOWN: usize = 10;
+    let keys: Vec<&str> = w
+        .lost_writes
+        .iter()
+        .take(SHOWN)
+        .map(|l| l.key.as_str())
+        .collect();
+    let more = w.lost_writes.len().saturating_sub(SHOWN);
+    format!(
+        "{}: {}{}",
+        w.lost_writes.len(),
+        keys.join(" "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// Charts of one run: throughput and latency over time, and the latency distribution.

@@ -480,9 +480,10 @@ pub fn run(
     progress: &mut dyn ProgressSink,
     history_path: &Path,
 ) -> Result<RunResult, crate::Error> {
+    // Asked before the run: after a failover or a kill the setup connection is gone.
+    let level = effective_isolation(env, cfg.isolation)?;
     let (out, h) = record(env, cfg, AppendShape::default(), opts, progress)?;
     h.save(history_path)?;
-    let level = effective_isolation(env, cfg.isolation)?;
     let model = Model::for_isolation(Some(level));
     // One agent of several reads what the others appended: its history alone would show
     // their values as garbage reads. Judged only together, when the agents are merged.

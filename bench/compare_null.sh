@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Calibration of `dbarena compare` on real runs: PAIRS pairs of runs of one configuration,
+# each pair compared. Two runs of the same configuration should come out as "no significant
+# difference" in at least 19 of 20 pairs (issue 15); docs/PERFORMANCE.md records a run.
+#
+#   bash bench/compare_null.sh
+#   DB=postgres://postgres@127.0.0.1/test ARGS="--pattern select-only -n 4" bash bench/compare_null.sh
+#
+# Settings (environment): DB (sqlite::memory:), ARGS (workload flags), DURATION (s per run,
+# 10), PAIRS (20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DB=${DB:-sqlite::memory:}
+ARGS=${ARGS:---pattern read-heavy -n 2}
+DURATION=${DURATION:-10}
+PAIRS=${PAIRS:-20}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release --quiet
+BIN=target/release/dbarena
+echo "# compare calibration, $(date -u +%Y-%m-%dT%H:%MZ): $PAIRS pairs of \`workload run --db $DB $ARGS -d ${DURATION}s\`"
+echo
+echo "| pair | base tps | new tps | flagged (metric change%, p_adj) |"
+echo "|---|---|---|---|"
+quiet=0
+for i in $(seq 1 "$PAIRS"); do
+  # shellcheck disable=SC2086
+  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/a$i.json"
+  # shellcheck disable=SC2086
+  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/b$i.json"
+  line=$("$BIN" compare "$WORK/a$i.json" "$WORK/b$i.json" --json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+m = {x["metric"]: x for x in c["metrics"]}
+flagged = [f"{x[\"metric\"]} {x[\"change_pct\"]:+.1f}% p={x[\"p_adjusted\"]:.3f}"
+           for x in c["metrics"] if x["assessment"] in ("regressed", "improved")]
+print(f"{m[\"tps\"][\"base\"]:.0f}|{m[\"tps\"][\"new\"]:.0f}|{\"; \".join(flagged) or \"none\"}")
+')
+  IFS='|' read -r tb tn flagged <<< "$line"
+  [ "$flagged" = none ] && quiet=$((quiet + 1))
+  echo "| $i | $tb | $tn | $flagged |"
+done
+echo
+echo "no significant difference: $quiet of $PAIRS"
