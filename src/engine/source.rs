@@ -90,6 +90,14 @@ pub trait TxSource<C> {
     /// How `tx` ended.
     fn outcome(&mut self, tx: Self::Tx, result: TxResult<Self::Answer>, end: TxEnd);
 
+    /// Closed loop only: how long this lane waits before its next transaction, for workloads
+    /// that model one user per lane whose pause depends on what they do (TPC-C's keying time
+    /// of the next transaction plus the think time after the last). None: the run's think
+    /// time.
+    fn pause(&mut self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// The run moved into stage `stage` (an index into the run's `--stage`s; called before
     /// the first transaction of each stage this lane runs), for workloads whose operation
     /// weights change by stage.

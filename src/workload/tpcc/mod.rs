@@ -16,13 +16,12 @@ pub mod transactions;
 use super::run::{RunEnv, RunOptions};
 use crate::config::{Tpcc, TpccMode, WorkloadConfig};
 use crate::db::{Connection, DbUrl};
-use crate::engine::{ProgressSink, ThinkTime};
+use crate::engine::ProgressSink;
 use crate::metrics::result::TpccCondition;
 use crate::metrics::RunResult;
 use crate::schema::SchemaError;
 use crate::Error;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What the loader recorded in `tpcc_meta`.
 pub struct Loaded {
@@ -113,14 +112,10 @@ pub fn run(
             }
             cfg.connections = terminals as usize;
             cfg.tps = None;
-            // The engine has one think time per run: the mix's mean keying plus think time,
-            // exponentially distributed, gives each terminal the specification's mean cycle.
-            cfg.think_time = Some(ThinkTime {
-                mean: Duration::from_secs_f64(cycle),
-                exponential: true,
-            });
+            // The terminals pause by transaction type (TpccSource::pause).
+            cfg.think_time = None;
             notes.push(format!(
-                "spec mode: keying and think times as one exponential pause of mean {cycle:.2} s per transaction (the mix's mean of clause 5.2.5's keying plus think times)"
+                "spec mode: each terminal keys and thinks for clause 5.2.5's times by transaction type (keying 18/3/2/2/2 s, think times exponential with means 12/12/10/5/5 s, capped at ten means): a mean cycle of {cycle:.2} s at this mix"
             ));
             Some(results::ceiling_tpmc(terminals, &tpcc.weights))
         }
@@ -136,6 +131,7 @@ pub fn run(
         weights: tpcc.weights,
         consts: random::Constants::for_run(meta.c_last, seed),
         counts: counts.clone(),
+        spec_pauses: tpcc.mode == TpccMode::Spec,
     });
     let out = env.run_engine(&cfg, workload, opts, progress)?;
     let engine_minutes = (out.ended_at_us - out.started_at_us) as f64 / 60e6;

@@ -33,6 +33,9 @@ pub struct TpccWorkload {
     pub weights: [f64; 5],
     pub consts: Constants,
     pub counts: Arc<Counts>,
+    /// Spec mode: each terminal keys and thinks for the times clause 5.2.5 gives per
+    /// transaction type.
+    pub spec_pauses: bool,
 }
 
 impl Workload<Connection> for TpccWorkload {
@@ -62,6 +65,9 @@ impl Workload<Connection> for TpccWorkload {
             mix: Mix::new(&self.weights).offset(lane as usize),
             rng: Rng::derive(seed, lane as u64),
             counts: self.counts.clone(),
+            spec_pauses: self.spec_pauses,
+            picked: None,
+            last: None,
         }
     }
 }
@@ -72,16 +78,40 @@ pub struct TpccSource {
     mix: Mix,
     rng: Rng,
     counts: Arc<Counts>,
+    spec_pauses: bool,
+    /// The type chosen when the pause before it was (its keying time depends on it).
+    picked: Option<usize>,
+    /// The type of the transaction before (its think time follows it).
+    last: Option<usize>,
 }
 
 impl TxSource<Connection> for TpccSource {
     type Tx = Tx;
     type Answer = Done;
 
+    /// Clause 5.2.5: the terminal thinks after a transaction's result (exponential, mean by
+    /// the type just run, capped at ten means), then keys in the next one (a fixed time by
+    /// its type); the response time is measured from the end of the keying.
+    fn pause(&mut self) -> Option<std::time::Duration> {
+        use super::results::{KEYING_S, THINK_S};
+        if !self.spec_pauses {
+            return None;
+        }
+        let next = self.mix.pick();
+        self.picked = Some(next);
+        let think = self
+            .last
+            .map(|l| self.rng.exp(THINK_S[l]).min(10.0 * THINK_S[l]))
+            .unwrap_or(0.0);
+        Some(std::time::Duration::from_secs_f64(think + KEYING_S[next]))
+    }
+
     fn next_tx(&mut self) -> Tx {
+        let kind = self.picked.take().unwrap_or_else(|| self.mix.pick());
+        self.last = Some(kind);
         let t = &self.terminal;
         let r = &mut self.rng;
-        match self.mix.pick() {
+        match kind {
             0 => t.new_order(r),
             1 => t.payment(r),
             2 => t.order_status(r),
@@ -137,5 +167,45 @@ impl TxSource<Connection> for TpccSource {
             ),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terminal(weights: [f64; 5], spec_pauses: bool) -> TpccSource {
+        TpccWorkload {
+            warehouses: 1,
+            weights,
+            consts: Constants::for_run(0, 7),
+            counts: Arc::default(),
+            spec_pauses,
+        }
+        .source(0, 7)
+    }
+
+    #[test]
+    fn spec_mode_keys_by_the_next_type_and_thinks_by_the_last() {
+        // New-Order only: 18 s keying, then 12 s mean think time after each.
+        let mut t = terminal([1.0, 0.0, 0.0, 0.0, 0.0], true);
+        assert_eq!(t.pause(), Some(std::time::Duration::from_secs(18)));
+        assert_eq!(t.next_tx().kind(), 0);
+        let pauses: Vec<f64> = (0..2000)
+            .map(|_| {
+                let p = t.pause().unwrap().as_secs_f64();
+                assert_eq!(t.next_tx().kind(), 0);
+                p - 18.0
+            })
+            .collect();
+        assert!(pauses.iter().all(|p| (0.0..=120.0).contains(p)));
+        let mean = pauses.iter().sum::<f64>() / pauses.len() as f64;
+        assert!((mean - 12.0).abs() < 1.0, "mean think time {mean}");
+        // Stock-Level only: 2 s keying, 5 s mean think.
+        let mut t = terminal([0.0, 0.0, 0.0, 0.0, 1.0], true);
+        assert_eq!(t.pause(), Some(std::time::Duration::from_secs(2)));
+        assert_eq!(t.next_tx().kind(), 4);
+        // Throughput mode: no pause of its own.
+        assert_eq!(terminal([1.0; 5], false).pause(), None);
     }
 }
