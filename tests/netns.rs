@@ -347,6 +347,11 @@ duration = "{partition_s}s"
     );
     // The partition is an outage of about its length.
     let outage = num(&cut, 7);
+    let cut_result = read_json(&out.join("cut.json"));
+    println!(
+        "outages of the cut scenario: {}",
+        serde_json::to_string(&cut_result["outages"]).unwrap()
+    );
     println!(
         "partition of {partition_s} s measured as an outage of {outage:.2} s ({:+.0}%)",
         (outage / partition_s - 1.0) * 100.0

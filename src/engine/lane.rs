@@ -20,9 +20,9 @@ pub(crate) const END_GRACE: Duration = Duration::from_secs(1);
 
 /// Reconnect backoff: from the first to the last step, doubling.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_millis(250);
 /// Connection attempts of one lane waiting at once while the server does not answer.
-const MAX_PENDING_CONNECTS: usize = 10;
+const MAX_PENDING_CONNECTS: usize = 8;
 
 /// A connection lost, from the first operation that stalled or failed until one worked again
 /// (or the lane ended).
@@ -469,7 +469,13 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
             next_try = now + backoff;
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
-        let mut wake = next_try;
+        // With every slot taken, only an attempt ending (or the deadline) frees one: waking
+        // for a next try already due would spin.
+        let mut wake = if attempts.len() < MAX_PENDING_CONNECTS {
+            next_try
+        } else {
+            now + Duration::from_secs(3600)
+        };
         if let Some(d) = w.deadline {
             wake = wake.min(d);
         }
