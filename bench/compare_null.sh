@@ -7,7 +7,7 @@
 #   DB=postgres://postgres@127.0.0.1/test ARGS="--pattern select-only -n 4" bash bench/compare_null.sh
 #
 # Settings (environment): DB (sqlite::memory:), ARGS (workload flags), DURATION (s per run,
-# 10), PAIRS (20).
+# 10), PAIRS (20), BIN (a built dbarena; default: build the release one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${DB:-sqlite::memory:}
@@ -17,8 +17,11 @@ PAIRS=${PAIRS:-20}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet
-BIN=target/release/dbarena
+# BIN: a dbarena binary to use instead of building the release one.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/dbarena
+fi
 echo "# compare calibration, $(date -u +%Y-%m-%dT%H:%MZ): $PAIRS pairs of \`workload run --db $DB $ARGS -d ${DURATION}s\`"
 echo
 echo "| pair | base tps | new tps | flagged (metric change%, p_adj) |"
@@ -26,16 +29,16 @@ echo "|---|---|---|---|"
 quiet=0
 for i in $(seq 1 "$PAIRS"); do
   # shellcheck disable=SC2086
-  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/a$i.json"
+  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/a$i.json" > /dev/null
   # shellcheck disable=SC2086
-  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/b$i.json"
+  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/b$i.json" > /dev/null
   line=$("$BIN" compare "$WORK/a$i.json" "$WORK/b$i.json" --json | python3 -c '
 import json, sys
 c = json.load(sys.stdin)
-m = {x["metric"]: x for x in c["metrics"]}
-flagged = [f"{x[\"metric\"]} {x[\"change_pct\"]:+.1f}% p={x[\"p_adjusted\"]:.3f}"
+tps = next(x for x in c["metrics"] if x["metric"] == "tps")
+flagged = ["%s %+.1f%% p=%.3f" % (x["metric"], x["change_pct"], x["p_adjusted"])
            for x in c["metrics"] if x["assessment"] in ("regressed", "improved")]
-print(f"{m[\"tps\"][\"base\"]:.0f}|{m[\"tps\"][\"new\"]:.0f}|{\"; \".join(flagged) or \"none\"}")
+print("%.0f|%.0f|%s" % (tps["base"], tps["new"], "; ".join(flagged) or "none"))
 ')
   IFS='|' read -r tb tn flagged <<< "$line"
   [ "$flagged" = none ] && quiet=$((quiet + 1))
