@@ -1174,6 +1174,7 @@ mod tests {
                 peer_port: 0,
                 ist_port: 0,
                 sst_port: 0,
+                addr: None,
             }],
         };
         let failover = cluster_scenarios();
