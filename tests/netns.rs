@@ -603,7 +603,19 @@ fn the_readme_link_fault_scenarios_load() {
         .iter()
         .flat_map(|s| s.faults.iter().map(|f| f.kind.as_str()))
         .collect();
-    assert_eq!(kinds, ["loss", "delay", "rate", "partition", "partition"]);
+    assert_eq!(
+        kinds,
+        [
+            "loss",
+            "delay",
+            "rate",
+            "partition",
+            "partition",
+            "partition"
+        ]
+    );
+    // A cluster's member is named like any instance.
+    assert_eq!(scenarios.last().unwrap().faults[0].hosts, ["galn-n2"]);
 }
 
 /// A link fault is refused before anything runs when its tool is missing or it has no host.
