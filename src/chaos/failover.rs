@@ -171,6 +171,12 @@ pub struct Failover {
     /// The cut on the member's link (`how = "partition"`); dropping it heals the link, on
     /// every path out of a chaos run.
     cut: Option<(crate::net::LinkFaults, crate::net::NetHost)>,
+    /// Set once a standby was promoted while the member is cut off: it must not come back
+    /// as a second primary, however the run ends.
+    fence: Arc<AtomicBool>,
+    /// Kills a cut-off former primary if a second signal exits at once (registered before
+    /// the cut's own hook, so it runs before the link heals).
+    _fence_hook: Option<crate::util::signals::ExitHookGuard>,
 }
 
 /// Every packet in and out of a host dropped.
@@ -208,6 +214,8 @@ impl Failover {
         how: FailoverHow,
     ) -> Result<Failover, InstanceError> {
         let victim = cluster::victim(head)?;
+        let fence = Arc::new(AtomicBool::new(false));
+        let mut fence_hook = None;
         let cut = match how {
             FailoverHow::Kill => {
                 victim.kill()?;
@@ -218,6 +226,12 @@ impl Failover {
                     .net
                     .clone()
                     .ok_or_else(|| InstanceError::Cluster(needs_namespaces(&victim.name)))?;
+                let (flag, member) = (fence.clone(), victim.clone());
+                fence_hook = Some(crate::util::signals::on_exit(move || {
+                    if flag.load(Ordering::SeqCst) {
+                        let _ = member.kill();
+                    }
+                }));
                 let faults = crate::net::LinkFaults::new();
                 faults.set(&host, &cut_off())?;
                 Some((faults, host))
@@ -235,6 +249,8 @@ impl Failover {
             probe: Some(probe),
             promote_at_s,
             cut,
+            fence,
+            _fence_hook: fence_hook,
         })
     }
 
@@ -244,7 +260,10 @@ impl Failover {
             return None;
         }
         self.record.promoted_at_s = Some(t);
-        Some(cluster::promote(head).map(|p| self.record.promoted = p.map(|p| p.name)))
+        Some(cluster::promote(head).map(|p| {
+            self.fence.store(p.is_some(), Ordering::SeqCst);
+            self.record.promoted = p.map(|p| p.name);
+        }))
     }
 
     /// Brings the member back (healing its link first), and stops the probe.
@@ -254,7 +273,7 @@ impl Failover {
             // A former primary cut off while a standby took over still thinks it is the
             // primary: fenced before the link heals, so no client writes to two primaries,
             // and started again as the new one's standby.
-            if self.record.promoted.is_some() && self.killed.pid().is_some() {
+            if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
                 self.killed.kill()?;
             }
             if let Some(e) = faults.clear_all().into_iter().next() {
@@ -273,6 +292,20 @@ impl Failover {
         if let Some(p) = self.probe.take() {
             self.record.first_commit_s = p.finish(Duration::from_secs(10));
         }
-        self.record
+        std::mem::take(&mut self.record)
+    }
+}
+
+impl Drop for Failover {
+    /// A window that did not end (an error or a panic of the fault thread): the cut heals
+    /// with its guard, but a former primary a standby replaced is killed first, so the
+    /// chaos restore brings it back as a standby rather than a second primary.
+    fn drop(&mut self) {
+        if let Some((faults, _)) = self.cut.take() {
+            if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
+                let _ = self.killed.kill();
+            }
+            drop(faults);
+        }
     }
 }
