@@ -980,3 +980,20 @@ fn a_cluster_in_namespaces_without_its_tools_is_refused_in_one_line() {
         assert!(!home.path().join("instances").join("noip").exists());
     }
 }
+
+/// The failover scenario shown in the README is a valid scenario file, `how` included.
+#[test]
+fn the_readme_failover_scenario_loads() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let from = readme.find("### Failover").expect("section");
+    let start = readme[from..].find("```toml\n").expect("toml block") + from + 8;
+    let end = readme[start..].find("```").unwrap() + start;
+    let dir = Scratch::new("cl-readme");
+    let path = dir.file("failover.toml");
+    std::fs::write(&path, &readme[start..end]).unwrap();
+    let scenarios = dbarena::chaos::scenario::load_scenarios(&path).unwrap();
+    let f = &scenarios[0].faults[0];
+    assert_eq!(f.kind, "failover");
+    assert_eq!(f.how, Some(dbarena::chaos::failover::FailoverHow::Kill));
+}
