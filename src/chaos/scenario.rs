@@ -46,8 +46,9 @@ pub struct FaultSpec {
     pub percent: f64,
     /// How a delay's jitter is drawn: uniform (default), normal, pareto, paretonormal.
     pub distribution: Option<crate::net::Distribution>,
-    /// Link faults: the instances (in network namespaces) whose links they hit [default: the
-    /// --db instance]; for a partition, one side.
+    /// Link faults: the instances (in network namespaces) whose links they hit, a cluster's
+    /// members by their names [default: the --db instance, a cluster's first member]; for a
+    /// partition, one side.
     #[serde(default)]
     pub hosts: Vec<String>,
     /// A partition's other side (instances); empty: the hosts are cut off from everyone.
