@@ -377,6 +377,11 @@ fn leftovers_are_listed_and_cleaned() {
     sh(&format!("ip netns add {ns}"));
     let link = "dbarena-249";
     sh(&format!("ip link add {link} type veth peer name {link}n"));
+    // The resolver folder of a namespace someone deleted by hand.
+    let resolver = format!("dbarena-gone{}", std::process::id());
+    sh(&format!(
+        "mkdir -p /etc/netns/{resolver} && touch /etc/netns/{resolver}/resolv.conf"
+    ));
     // One being made by a running `instance up` (its meta.json not written yet) is no
     // leftover; once that process is gone without writing it, it is.
     let making = format!("dbarena-making{}", std::process::id());
@@ -395,10 +400,13 @@ fn leftovers_are_listed_and_cleaned() {
     let err = stderr(&o);
     let cleanup = || {
         sh(&format!(
-            "ip netns del {ns} 2>/dev/null; ip netns del {making} 2>/dev/null; ip link del {link} 2>/dev/null; rm -f /run/dbarena/{making}.owner"
+            "ip netns del {ns} 2>/dev/null; ip netns del {making} 2>/dev/null; ip link del {link} 2>/dev/null; rm -f /run/dbarena/{making}.owner; rm -rf /etc/netns/{resolver}"
         ))
     };
-    if !(err.contains(&ns) && err.contains(link) && err.contains(&making))
+    if !(err.contains(&ns)
+        && err.contains(link)
+        && err.contains(&making)
+        && err.contains(&format!("resolver folder /etc/netns/{resolver}")))
         || while_made.contains(&making)
     {
         cleanup();
@@ -417,6 +425,11 @@ fn leftovers_are_listed_and_cleaned() {
         assert!(!after.contains(n.as_str()), "{after}");
     }
     assert!(!after.contains(&format!("{link}:")), "{after}");
+    assert!(
+        cleaned.contains(&format!("removed resolver folder /etc/netns/{resolver}")),
+        "{cleaned}"
+    );
+    assert!(!std::path::Path::new(&format!("/etc/netns/{resolver}")).exists());
 }
 
 #[test]
@@ -608,7 +621,19 @@ fn the_readme_link_fault_scenarios_load() {
         .iter()
         .flat_map(|s| s.faults.iter().map(|f| f.kind.as_str()))
         .collect();
-    assert_eq!(kinds, ["loss", "delay", "rate", "partition", "partition"]);
+    assert_eq!(
+        kinds,
+        [
+            "loss",
+            "delay",
+            "rate",
+            "partition",
+            "partition",
+            "partition"
+        ]
+    );
+    // A cluster's member is named like any instance.
+    assert_eq!(scenarios.last().unwrap().faults[0].hosts, ["galn-n2"]);
 }
 
 /// A link fault is refused before anything runs when its tool is missing or it has no host.

@@ -1,12 +1,13 @@
-//! The failover fault on a cluster instance: kill the primary (or a Galera node), promote a
-//! standby after a while, bring the killed member back at the end of the window; and a probe
-//! that measures, from the kill, the time to the first commit the cluster acknowledges again.
+//! The failover fault on a cluster instance: kill the primary (or a Galera node) or cut it
+//! off the network (`how = "partition"`, members in namespaces), promote a standby after a
+//! while, bring the member back at the end of the window; and a probe that measures, from
+//! the fault, the time to the first commit the cluster acknowledges again.
 //!
 //! The cluster work itself is `instance::cluster`'s; this is its place on the timeline.
 
 use crate::db::{Connection, DbUrl};
 use crate::instance::{cluster, Instance, InstanceError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,16 +15,43 @@ use std::time::{Duration, Instant};
 /// The probe's table: one row, one commit per probe.
 const PROBE_TABLE: &str = "dbarena_failover_probe";
 
+/// How a failover takes the primary (or a Galera node) away.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailoverHow {
+    /// kill -9 of its server.
+    #[default]
+    Kill,
+    /// Its link drops every packet, both ways: cut off from the other members and from the
+    /// clients, still running. A replication primary is killed before the link heals (once a
+    /// standby was promoted), so it never takes writes beside the new one, and comes back as
+    /// its standby; a Galera node rejoins by itself.
+    Partition,
+}
+
+impl FailoverHow {
+    /// The verb of chaos.csv and the summary lines.
+    pub fn verb(self) -> &'static str {
+        match self {
+            FailoverHow::Kill => "killed",
+            FailoverHow::Partition => "partitioned",
+        }
+    }
+}
+
 /// What one failover did and measured (seconds since the measured start).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FailoverRecord {
-    /// The member killed (the primary, or a Galera node).
+    /// How the member was taken away.
+    pub how: FailoverHow,
+    /// The member killed or cut off (the primary, or a Galera node).
     pub killed: String,
     pub killed_at_s: f64,
     /// The standby promoted (streaming replication only).
     pub promoted: Option<String>,
     pub promoted_at_s: Option<f64>,
-    /// From the kill to the first commit acknowledged after it (None: none before the end).
+    /// From the kill (or cut) to the first commit acknowledged after it (None: none before
+    /// the end).
     pub first_commit_s: Option<f64>,
     /// When the killed member was back (a former primary as a standby; a Galera node synced).
     pub recovered_at_s: Option<f64>,
@@ -57,8 +85,10 @@ fn block_on<T>(
         .block_on(f)
 }
 
-/// Commits on the cluster's URL from the kill on until one is acknowledged, on a thread of
-/// its own: a new connection for each try (the old one went with the primary).
+/// Commits from the fault on until one is acknowledged, on a thread of its own: on each host
+/// of the cluster's URL separately and at once (a fresh connection for each try: the old one
+/// went with the primary), so a host that a partition makes hang does not delay finding the
+/// one that answers.
 pub struct Probe {
     found: Arc<Mutex<Option<f64>>>,
     done: Arc<AtomicBool>,
@@ -74,20 +104,31 @@ impl Probe {
             std::thread::spawn(move || {
                 let _ = block_on(async {
                     let sql = format!("UPDATE {PROBE_TABLE} SET n = n + 1 WHERE id = 1");
-                    while !done.load(Ordering::SeqCst) {
-                        let attempt = async {
-                            let mut c = Connection::connect(&url).await.ok()?;
-                            c.execute(&sql).await.ok()
-                        };
-                        if let Ok(Some(())) =
-                            tokio::time::timeout(Duration::from_secs(2), attempt).await
-                        {
-                            if let Ok(mut f) = found.lock() {
-                                *f = Some(since.elapsed().as_secs_f64());
+                    let one_host = |host: String| {
+                        let (url, sql, done) = (url.with_host(&host), sql.clone(), done.clone());
+                        Box::pin(async move {
+                            while !done.load(Ordering::SeqCst) {
+                                let attempt = async {
+                                    let mut c = Connection::connect(&url).await.ok()?;
+                                    c.execute(&sql).await.ok()
+                                };
+                                if let Ok(Some(())) =
+                                    tokio::time::timeout(Duration::from_secs(2), attempt).await
+                                {
+                                    return Some(since.elapsed().as_secs_f64());
+                                }
+                                tokio::time::sleep(Duration::from_millis(20)).await;
                             }
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+                            None
+                        })
+                    };
+                    let hosts: Vec<_> = url.hosts().into_iter().map(one_host).collect();
+                    if hosts.is_empty() {
+                        return Ok(());
+                    }
+                    let (first, _, _) = futures_util::future::select_all(hosts).await;
+                    if let (Some(at), Ok(mut f)) = (first, found.lock()) {
+                        *f = Some(at);
                     }
                     Ok(())
                 });
@@ -127,27 +168,89 @@ pub struct Failover {
     killed: Instance,
     probe: Option<Probe>,
     promote_at_s: f64,
+    /// The cut on the member's link (`how = "partition"`); dropping it heals the link, on
+    /// every path out of a chaos run.
+    cut: Option<(crate::net::LinkFaults, crate::net::NetHost)>,
+    /// Set once a standby was promoted while the member is cut off: it must not come back
+    /// as a second primary, however the run ends.
+    fence: Arc<AtomicBool>,
+    /// Kills a cut-off former primary if a second signal exits at once (registered before
+    /// the cut's own hook, so it runs before the link heals).
+    _fence_hook: Option<crate::util::signals::ExitHookGuard>,
+}
+
+/// Every packet in and out of a host dropped.
+fn cut_off() -> crate::net::HostFaults {
+    use crate::net::{Cut, FilterRules, HostFaults, Way};
+    HostFaults {
+        filter: FilterRules {
+            cuts: [Way::In, Way::Out]
+                .map(|way| Cut {
+                    way,
+                    peers: Vec::new(),
+                })
+                .to_vec(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The error of a partition failover on a cluster whose members are not hosts of their own.
+pub fn needs_namespaces(member: &str) -> String {
+    format!(
+        "a failover with how = \"partition\" cuts {member} off its network link, but it is not in a network namespace; create the cluster with --netns (dbarena instance up postgres --replicas 1 --netns --name NAME)"
+    )
 }
 
 impl Failover {
-    /// Kills the victim and starts the probe; `promote_at_s` is when a standby is promoted.
+    /// Kills the victim or cuts it off, and starts the probe; `promote_at_s` is when a
+    /// standby is promoted.
     pub fn begin(
         head: &Instance,
         url: &str,
         at_s: f64,
         promote_at_s: f64,
+        how: FailoverHow,
     ) -> Result<Failover, InstanceError> {
-        let killed = cluster::fail(head)?;
+        let victim = cluster::victim(head)?;
+        let fence = Arc::new(AtomicBool::new(false));
+        let mut fence_hook = None;
+        let cut = match how {
+            FailoverHow::Kill => {
+                victim.kill()?;
+                None
+            }
+            FailoverHow::Partition => {
+                let host = victim
+                    .net
+                    .clone()
+                    .ok_or_else(|| InstanceError::Cluster(needs_namespaces(&victim.name)))?;
+                let (flag, member) = (fence.clone(), victim.clone());
+                fence_hook = Some(crate::util::signals::on_exit(move || {
+                    if flag.load(Ordering::SeqCst) {
+                        let _ = member.kill();
+                    }
+                }));
+                let faults = crate::net::LinkFaults::new();
+                faults.set(&host, &cut_off())?;
+                Some((faults, host))
+            }
+        };
         let probe = Probe::start(url, Instant::now());
         Ok(Failover {
             record: FailoverRecord {
-                killed: killed.name.clone(),
+                how,
+                killed: victim.name.clone(),
                 killed_at_s: at_s,
                 ..Default::default()
             },
-            killed,
+            killed: victim,
             probe: Some(probe),
             promote_at_s,
+            cut,
+            fence,
+            _fence_hook: fence_hook,
         })
     }
 
@@ -157,12 +260,26 @@ impl Failover {
             return None;
         }
         self.record.promoted_at_s = Some(t);
-        Some(cluster::promote(head).map(|p| self.record.promoted = p.map(|p| p.name)))
+        Some(cluster::promote(head).map(|p| {
+            self.fence.store(p.is_some(), Ordering::SeqCst);
+            self.record.promoted = p.map(|p| p.name);
+        }))
     }
 
-    /// Brings the killed member back, and stops the probe.
+    /// Brings the member back (healing its link first), and stops the probe.
     pub fn end(&mut self, t: f64) -> Result<(), InstanceError> {
         let t0 = Instant::now();
+        if let Some((faults, _)) = self.cut.take() {
+            // A former primary cut off while a standby took over still thinks it is the
+            // primary: fenced before the link heals, so no client writes to two primaries,
+            // and started again as the new one's standby.
+            if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
+                self.killed.kill()?;
+            }
+            if let Some(e) = faults.clear_all().into_iter().next() {
+                return Err(e.into());
+            }
+        }
         let r = cluster::recover(&self.killed);
         if r.is_ok() {
             self.record.recovered_at_s = Some(t + t0.elapsed().as_secs_f64());
@@ -175,6 +292,20 @@ impl Failover {
         if let Some(p) = self.probe.take() {
             self.record.first_commit_s = p.finish(Duration::from_secs(10));
         }
-        self.record
+        std::mem::take(&mut self.record)
+    }
+}
+
+impl Drop for Failover {
+    /// A window that did not end (an error or a panic of the fault thread): the cut heals
+    /// with its guard, but a former primary a standby replaced is killed first, so the
+    /// chaos restore brings it back as a standby rather than a second primary.
+    fn drop(&mut self) {
+        if let Some((faults, _)) = self.cut.take() {
+            if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
+                let _ = self.killed.kill();
+            }
+            drop(faults);
+        }
     }
 }

@@ -41,9 +41,14 @@ pub(super) fn check_link_fault(f: &FaultSpec) -> Result<(), String> {
 
 /// Checks, before the run, that the tools the scenarios' link faults need are here.
 pub(super) fn check_tools(scenarios: &[Scenario]) -> Result<(), crate::Error> {
+    // A failover that partitions cuts its member off with a partition's rules.
     let kinds: Vec<&str> = scenarios
         .iter()
-        .flat_map(|sc| sc.faults.iter().map(|f| f.kind.as_str()))
+        .flat_map(|sc| sc.faults.iter())
+        .map(|f| match (f.kind.as_str(), f.how) {
+            ("failover", Some(super::failover::FailoverHow::Partition)) => "partition",
+            (k, _) => k,
+        })
         .filter(|k| is_link_fault(k))
         .collect();
     if kinds.is_empty() {
@@ -91,10 +96,27 @@ pub(super) fn resolve_hosts(
                     Some(i) => i.clone(),
                     None => Instance::load(name)?,
                 };
-                let net = inst.net.ok_or_else(|| {
+                let net = inst.net.clone().ok_or_else(|| {
+                    let fix = match &inst.cluster {
+                        // A member is made with its cluster.
+                        Some(m) => format!(
+                            "it is a member of cluster '{}', made without --netns; create the cluster with `dbarena instance up {} {} --netns --name {}`",
+                            m.cluster,
+                            inst.kind,
+                            match m.topology {
+                                crate::instance::cluster::Topology::Galera => "--galera 3",
+                                crate::instance::cluster::Topology::Replication { .. } => "--replicas 1",
+                            },
+                            m.cluster
+                        ),
+                        None => format!(
+                            "create it with `dbarena instance up {} --name {name} --netns`",
+                            inst.kind
+                        ),
+                    };
                     crate::Error::Usage(format!(
-                        "scenario '{}': the {} fault hits instance '{name}', which is not in a network namespace; create it with `dbarena instance up {} --name {name} --netns`",
-                        sc.name, f.kind, inst.kind
+                        "scenario '{}': the {} fault hits instance '{name}', which is not in a network namespace; {fix}",
+                        sc.name, f.kind
                     ))
                 })?;
                 hosts.insert(name.to_string(), net);
@@ -328,10 +350,28 @@ mod tests {
             net: None,
             cluster: None,
         };
-        let err = resolve_hosts(&[sc], Some(&plain)).unwrap_err();
+        let err = resolve_hosts(std::slice::from_ref(&sc), Some(&plain)).unwrap_err();
         assert!(
             err.to_string()
                 .contains("not in a network namespace; create it with `dbarena instance up postgres --name plain --netns`"),
+            "{err}"
+        );
+        // A cluster's member is named like any instance; one made without --netns is
+        // refused with its cluster's fix.
+        let member = Instance {
+            cluster: Some(crate::instance::cluster::Membership {
+                cluster: "plain".into(),
+                topology: crate::instance::cluster::Topology::Galera,
+                index: 0,
+                members: Vec::new(),
+            }),
+            ..plain
+        };
+        let err = resolve_hosts(&[sc], Some(&member)).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "member of cluster 'plain', made without --netns; create the cluster with `dbarena instance up postgres --galera 3 --netns --name plain`"
+            ),
             "{err}"
         );
     }

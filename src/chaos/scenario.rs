@@ -46,8 +46,9 @@ pub struct FaultSpec {
     pub percent: f64,
     /// How a delay's jitter is drawn: uniform (default), normal, pareto, paretonormal.
     pub distribution: Option<crate::net::Distribution>,
-    /// Link faults: the instances (in network namespaces) whose links they hit [default: the
-    /// --db instance]; for a partition, one side.
+    /// Link faults: the instances (in network namespaces) whose links they hit, a cluster's
+    /// members by their names [default: the --db instance, a cluster's first member]; for a
+    /// partition, one side.
     #[serde(default)]
     pub hosts: Vec<String>,
     /// A partition's other side (instances); empty: the hosts are cut off from everyone.
@@ -61,6 +62,9 @@ pub struct FaultSpec {
     pub every: Option<String>,
     /// failover: when a standby is promoted, counted from the kill (default 1s).
     pub promote_after: Option<String>,
+    /// failover: kill (default) or partition (the member cut off its link; a cluster made
+    /// with --netns).
+    pub how: Option<super::failover::FailoverHow>,
 }
 
 /// A named set of faults.
@@ -97,6 +101,7 @@ pub(super) fn fault(kind: &str) -> FaultSpec {
         duration: None,
         every: None,
         promote_after: None,
+        how: None,
     }
 }
 
@@ -214,6 +219,14 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
         timeline(sc, 60.0)?;
         for fault in &sc.faults {
             secs(&fault.promote_after, 60.0, 1.0)?;
+            if fault.how.is_some() && fault.kind != "failover" {
+                return Err(crate::Error::Usage(format!(
+                    "{}: scenario '{}': how is for the failover fault (kill or partition), not for {}; leave it out",
+                    path.display(),
+                    sc.name,
+                    fault.kind
+                )));
+            }
         }
     }
     Ok(f.scenarios)
@@ -637,7 +650,7 @@ fn apply_timeline(
                     ("failover", Some(i)) => {
                         // Checked when the scenarios were loaded.
                         let after = secs(&f.promote_after, 0.0, 1.0).unwrap_or(1.0);
-                        match Failover::begin(i, url, t, t + after) {
+                        match Failover::begin(i, url, t, t + after, f.how.unwrap_or_default()) {
                             Ok(fo) => failovers.push((w, fo)),
                             Err(e) => act(&mut errors, FaultAction::Failover, t, Err(e)),
                         }
@@ -950,7 +963,7 @@ fn failover_table(rows: &[ScenarioRow]) -> Option<crate::report::charts::Table> 
             r.failovers.iter().map(move |f| {
                 vec![
                     r.scenario.clone(),
-                    format!("{} at {:.2}", f.killed, f.killed_at_s),
+                    format!("{} {} at {:.2}", f.how.verb(), f.killed, f.killed_at_s),
                     match (&f.promoted, f.promoted_at_s) {
                         (Some(p), Some(at)) => format!("{p} at {at:.2}"),
                         _ => "-".into(),
@@ -971,11 +984,11 @@ fn failover_table(rows: &[ScenarioRow]) -> Option<crate::report::charts::Table> 
     }
     Some(crate::report::charts::Table {
         caption:
-            "failovers (times in seconds from the measured start; first commit: from the kill)"
+            "failovers (times in seconds from the measured start; first commit: from the kill or cut)"
                 .into(),
         header: [
             "scenario",
-            "killed",
+            "killed or cut off",
             "promoted",
             "first commit s",
             "longest client outage s",
@@ -1003,6 +1016,20 @@ fn check_cluster(
             return Err(crate::Error::Usage(format!(
                 "scenario '{}' fails over a cluster, but {name} is not one; create one with `dbarena instance up postgres --replicas 1 --name NAME` (or `mariadb --galera 3`) and use --db instance:NAME",
                 sc.name
+            )));
+        }
+    }
+    let partitions = |sc: &&Scenario| {
+        sc.faults
+            .iter()
+            .any(|f| f.kind == "failover" && f.how == Some(super::failover::FailoverHow::Partition))
+    };
+    if let (Some(sc), Some(i)) = (scenarios.iter().find(partitions), inst) {
+        if i.net.is_none() {
+            return Err(crate::Error::Usage(format!(
+                "scenario '{}': {}",
+                sc.name,
+                super::failover::needs_namespaces(&i.name)
             )));
         }
     }
@@ -1127,7 +1154,7 @@ fn write_csv(path: &Path, rows: &[ScenarioRow]) -> Result<(), crate::Error> {
             r.failovers
                 .iter()
                 .map(|f| {
-                    let mut s = format!("killed {} at {:.2} s", f.killed, f.killed_at_s);
+                    let mut s = format!("{} {} at {:.2} s", f.how.verb(), f.killed, f.killed_at_s);
                     if let (Some(p), Some(at)) = (&f.promoted, f.promoted_at_s) {
                         s.push_str(&format!(" then promoted {p} at {at:.2} s"));
                     }
@@ -1174,6 +1201,7 @@ mod tests {
                 peer_port: 0,
                 ist_port: 0,
                 sst_port: 0,
+                addr: None,
             }],
         };
         let failover = cluster_scenarios();
@@ -1183,6 +1211,63 @@ mod tests {
         let e = check_cluster(&default_scenarios(), &two, Some(&m), None).unwrap_err();
         assert!(e.to_string().contains("lists several hosts"), "{e}");
         assert!(check_cluster(&default_scenarios(), &one, None, None).is_ok());
+        // A failover that partitions needs the cluster's members in namespaces.
+        let dir = std::env::temp_dir();
+        let head = Instance {
+            name: "c".into(),
+            kind: InstanceKind::Postgres,
+            port: 5,
+            dir: dir.clone(),
+            server_dir: dir,
+            url: String::new(),
+            fast: false,
+            net: None,
+            cluster: Some(m.clone()),
+        };
+        let cut = vec![Scenario {
+            name: "cut".into(),
+            faults: vec![FaultSpec {
+                how: Some(super::super::failover::FailoverHow::Partition),
+                ..fault("failover")
+            }],
+        }];
+        let e = check_cluster(&cut, &two, Some(&m), Some(&head)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("cuts c off its network link, but it is not in a network namespace; create the cluster with --netns"),
+            "{e}"
+        );
+        assert!(check_cluster(&failover, &two, Some(&m), Some(&head)).is_ok());
+    }
+
+    /// `how` belongs to the failover fault; elsewhere it is refused with the reason.
+    #[test]
+    fn how_is_for_failovers_only() {
+        let dir = std::env::temp_dir().join(format!("dbarena-how-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s.toml");
+        std::fs::write(
+            &p,
+            "[[scenarios]]\nname = \"x\"\n[[scenarios.faults]]\ntype = \"kill\"\nhow = \"partition\"\n",
+        )
+        .unwrap();
+        let e = load_scenarios(&p).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("how is for the failover fault (kill or partition), not for kill"),
+            "{e}"
+        );
+        std::fs::write(
+            &p,
+            "[[scenarios]]\nname = \"x\"\n[[scenarios.faults]]\ntype = \"failover\"\nhow = \"partition\"\n",
+        )
+        .unwrap();
+        let sc = load_scenarios(&p).unwrap();
+        assert_eq!(
+            sc[0].faults[0].how,
+            Some(super::super::failover::FailoverHow::Partition)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

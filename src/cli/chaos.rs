@@ -1,5 +1,6 @@
 //! `dbarena chaos`
 
+use crate::chaos::failover::FailoverHow;
 use crate::chaos::scenario::{
     cluster_scenarios, default_scenarios, load_scenarios, run_chaos, ChaosOptions,
 };
@@ -178,17 +179,25 @@ fn print_table(rows: &[crate::chaos::scenario::ScenarioRow], out: &std::path::Pa
                 .as_ref()
                 .map(|p| format!(", promoted {p}"))
                 .unwrap_or_default();
+            let fault = match f.how {
+                FailoverHow::Kill => "kill",
+                FailoverHow::Partition => "partition",
+            };
             let first = f
                 .first_commit_s
-                .map(|s| format!("first commit {s:.2} s after the kill"))
-                .unwrap_or_else(|| "no commit after the kill before the end".into());
+                .map(|s| format!("first commit {s:.2} s after the {fault}"))
+                .unwrap_or_else(|| format!("no commit after the {fault} before the end"));
             let back = f
                 .recovered_at_s
                 .map(|s| format!("; {} back at {s:.1} s", f.killed))
                 .unwrap_or_default();
             println!(
-                "{}: killed {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s{back}",
-                r.scenario, f.killed, f.killed_at_s, r.longest_outage_s
+                "{}: {} {} at {:.1} s{promoted}; {first}; clients' longest outage {:.2} s{back}",
+                r.scenario,
+                f.how.verb(),
+                f.killed,
+                f.killed_at_s,
+                r.longest_outage_s
             );
         }
         if let Some(n) = r.lost_writes.filter(|&n| n > 0) {

@@ -22,9 +22,9 @@ pub enum InstanceCommand {
         fast: bool,
         /// Run the server in its own network namespace `dbarena-NAME` (a host of its own at
         /// 10.77.N.2, joined by a veth pair), so chaos can put loss, delay and partitions on
-        /// its link. Needs root and iproute2.
-        /// (Not with --replicas or --galera: cluster members run on this machine's network.)
-        #[arg(long, conflicts_with_all = ["replicas", "galera"])]
+        /// its link. Needs root and iproute2. With --replicas or --galera: every member in
+        /// a namespace of its own (dbarena-MEMBER), replicating over those links.
+        #[arg(long)]
         netns: bool,
         /// PostgreSQL: a primary with N streaming standbys (NAME-r1…); `--db instance:NAME`
         /// then follows a failover.
@@ -82,10 +82,13 @@ fn list(json: bool) -> anyhow::Result<()> {
         );
     } else {
         for i in infos {
-            let member = match (&i.cluster, i.role) {
+            let mut member = match (&i.cluster, i.role) {
                 (Some(c), Some(r)) => format!("  {r} of {c}"),
                 _ => String::new(),
             };
+            if let Some(ns) = &i.netns {
+                member.push_str(&format!("  in {ns}"));
+            }
             println!(
                 "{:<20} {:<9} {:<8} {:<8} {}{member}",
                 i.name,
@@ -130,11 +133,19 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
                 (None, None) => None,
             };
             if let Some(shape) = shape {
-                let members =
-                    cluster::up(&kind, name.as_deref(), port, fast, shape).map_err(Error::from)?;
+                let members = cluster::up(&kind, name.as_deref(), port, fast, shape, netns)
+                    .map_err(Error::from)?;
                 for m in &members {
                     let role = m.info().role.map(|r| r.to_string()).unwrap_or_default();
-                    eprintln!("{} is up ({role}, port {})", m.name, m.port);
+                    eprintln!(
+                        "{} is up ({role}, {}port {})",
+                        m.name,
+                        m.net
+                            .as_ref()
+                            .map(|n| format!("namespace {} at {}, ", n.ns, n.addr))
+                            .unwrap_or_default(),
+                        m.port
+                    );
                 }
                 let head = &members[0];
                 eprintln!(

@@ -28,11 +28,13 @@ impl MyConn {
     pub async fn connect(url: &DbUrl) -> Result<Self, ConnectError> {
         let hosts = url.hosts();
         if hosts.len() < 2 {
-            return Self::connect_one(url).await;
+            return Self::connect_one(url, Duration::from_secs(5)).await;
         }
         let mut last = None;
         for h in &hosts {
-            match Self::connect_one(&url.with_host(h)).await {
+            // A host cut off by a partition must leave the next ones time within the
+            // engine's bound on one reconnect (5 s at most).
+            match Self::connect_one(&url.with_host(h), Duration::from_secs(2)).await {
                 Ok(mut c) => {
                     if c.ready().await {
                         return Ok(c);
@@ -68,7 +70,7 @@ impl MyConn {
         }
     }
 
-    async fn connect_one(url: &DbUrl) -> Result<Self, ConnectError> {
+    async fn connect_one(url: &DbUrl, limit: Duration) -> Result<Self, ConnectError> {
         let opts = Opts::from_url(url.secret_url()).map_err(|e| ConnectError::Other {
             url: url.redacted(),
             detail: e.to_string(),
@@ -86,14 +88,14 @@ impl MyConn {
             .stmt_cache_size(0)
             .tcp_nodelay(true);
         let fut = Conn::new(opts);
-        let conn = match tokio::time::timeout(Duration::from_secs(5), fut).await {
+        let conn = match tokio::time::timeout(limit, fut).await {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return Err(connect_error(url, e)),
             Err(_) => {
                 return Err(ConnectError::Unreachable {
                     kind: DbKind::Mysql,
                     host: url.host_port(),
-                    detail: "timed out after 5 s".into(),
+                    detail: format!("timed out after {} s", limit.as_secs()),
                 })
             }
         };

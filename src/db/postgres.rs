@@ -39,7 +39,10 @@ impl PgConn {
             }
         }
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            // Per host: a failover URL tries the next one after it, and a host cut off by a
+            // partition (whose SYNs vanish) must leave the others time within the engine's
+            // bound on one reconnect (5 s at most).
+            config.connect_timeout(connect_timeout(url));
         }
         config.application_name("dbarena");
         let (client, connection) = config
@@ -684,6 +687,16 @@ fn describe(e: &tokio_postgres::Error) -> String {
     s
 }
 
+/// How long one host has to accept the TCP connection: 5 s, or 1 s each on a URL of several
+/// hosts (a cluster: a live host accepts at once, and TCP resends a lost SYN only after 1 s).
+fn connect_timeout(url: &DbUrl) -> Duration {
+    if url.hosts().len() > 1 {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(5)
+    }
+}
+
 fn connect_error(url: &DbUrl, e: tokio_postgres::Error) -> ConnectError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
@@ -857,6 +870,16 @@ fn encode_numeric(text: &str, out: &mut BytesMut) -> Result<(), BoxErr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A failover URL gives each host 1 s, so a host behind a partition leaves the next
+    /// one time within one reconnect.
+    #[test]
+    fn each_host_of_a_failover_url_gets_a_short_connect_timeout() {
+        let one = DbUrl::parse("postgres://u@10.77.1.2:5432/db").unwrap();
+        let two = DbUrl::parse("postgres://u@10.77.1.2:5432,10.77.2.2:5432/db").unwrap();
+        assert_eq!(connect_timeout(&one), Duration::from_secs(5));
+        assert_eq!(connect_timeout(&two), Duration::from_secs(1));
+    }
 
     fn enc(s: &str) -> Vec<i16> {
         let mut b = BytesMut::new();

@@ -33,6 +33,17 @@ pub struct Member {
     pub ist_port: u16,
     #[serde(default)]
     pub sst_port: u16,
+    /// The address it listens on when it is a host of its own (`--netns`: its namespace's
+    /// 10.77.N.2); None: 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+impl Member {
+    /// The address the member listens on and its peers reach it at.
+    pub fn host(&self) -> &str {
+        self.addr.as_deref().unwrap_or("127.0.0.1")
+    }
 }
 
 /// An instance's place in its cluster (in its `meta.json`).
@@ -103,7 +114,7 @@ pub fn url(head: &Instance, m: &Membership) -> Result<String, InstanceError> {
     let hosts: Vec<String> = m
         .members
         .iter()
-        .map(|o| format!("127.0.0.1:{}", o.port))
+        .map(|o| format!("{}:{}", o.host(), o.port))
         .collect();
     let mut u = Instance::url_of_hosts(head.kind, &hosts.join(","), &head.password()?);
     if matches!(m.topology, Topology::Replication { .. }) {
@@ -113,13 +124,15 @@ pub fn url(head: &Instance, m: &Membership) -> Result<String, InstanceError> {
 }
 
 /// Creates and starts a cluster; returns its members, the first one naming the cluster.
-/// Everything made is removed again if a step fails.
+/// With `netns` every member is a host of its own (its namespace, address and link), and
+/// the members replicate over those links. Everything made is removed again if a step fails.
 pub fn up(
     kind: &str,
     name: Option<&str>,
     port: u16,
     fast: bool,
     shape: Shape,
+    netns: bool,
 ) -> Result<Vec<Instance>, InstanceError> {
     let kind = InstanceKind::parse(kind)?;
     let (count, topology, suffix) = match (kind, shape) {
@@ -151,7 +164,7 @@ pub fn up(
     if topology == Topology::Galera {
         galera::provider()?;
     }
-    let (name, port) = Instance::name_port(kind, name, port, false)?;
+    let (name, port) = Instance::name_port(kind, name, port, netns)?;
     let mut members = Vec::with_capacity(count);
     for i in 0..count {
         let member_name = if i == 0 {
@@ -160,29 +173,38 @@ pub fn up(
             format!("{name}-{suffix}{i}")
         };
         super::name::validate(&member_name)?;
-        let port = if i == 0 {
+        // A host of its own has every port to itself: the usual ones.
+        let port = if i == 0 || netns {
             port
         } else {
             super::process::free_port()?
         };
-        let galera_port = || {
-            if topology == Topology::Galera {
-                super::process::free_port()
-            } else {
-                Ok(0)
-            }
+        let galera_port = |usual: u16| match (topology, netns) {
+            (Topology::Galera, true) => Ok(usual),
+            (Topology::Galera, false) => super::process::free_port(),
+            _ => Ok(0),
         };
         members.push(Member {
             name: member_name,
             port,
-            peer_port: galera_port()?,
-            ist_port: galera_port()?,
-            sst_port: galera_port()?,
+            peer_port: galera_port(4567)?,
+            ist_port: galera_port(4568)?,
+            sst_port: galera_port(4444)?,
+            addr: None,
         });
     }
     let password = super::layout::generate_password()?;
     let mut made: Vec<Instance> = Vec::new();
-    let r = make(kind, fast, topology, &name, &members, &password, &mut made);
+    let r = make(
+        kind,
+        fast,
+        topology,
+        &name,
+        &mut members,
+        &password,
+        netns,
+        &mut made,
+    );
     if let Err(e) = r {
         for inst in made.iter().rev() {
             let _ = inst.down_one();
@@ -192,13 +214,15 @@ pub fn up(
     Ok(made)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn make(
     kind: InstanceKind,
     fast: bool,
     topology: Topology,
     cluster: &str,
-    members: &[Member],
+    members: &mut [Member],
     password: &str,
+    netns: bool,
     made: &mut Vec<Instance>,
 ) -> Result<(), InstanceError> {
     for (index, m) in members.iter().enumerate() {
@@ -208,16 +232,28 @@ fn make(
             index,
             members: members.to_vec(),
         };
-        let inst = Instance::create(
+        made.push(Instance::create(
             kind,
             m.name.clone(),
             m.port,
             fast,
             Some(membership),
             password,
-            false,
-        )?;
-        made.push(inst.clone());
+            netns,
+        )?);
+    }
+    // A member's namespace address is known once its namespace exists: every member learns
+    // every other's before any server starts.
+    for (m, inst) in members.iter_mut().zip(made.iter()) {
+        m.addr = inst.net.as_ref().map(|n| n.addr.clone());
+    }
+    for inst in made.iter_mut() {
+        if let Some(c) = inst.cluster.as_mut() {
+            c.members = members.to_vec();
+        }
+    }
+    for index in 0..made.len() {
+        let inst = made[index].clone();
         match topology {
             Topology::Replication { .. } => {
                 replication::write_passfile(&inst, password)?;
@@ -405,6 +441,7 @@ mod tests {
             peer_port: 0,
             ist_port: 0,
             sst_port: 0,
+            addr: None,
         }
     }
 
@@ -444,7 +481,21 @@ mod tests {
             url(&head, &g).unwrap(),
             "mysql://root:pw@127.0.0.1:5001,127.0.0.1:5002/dbarena"
         );
+        // Members that are hosts of their own are listed at their namespaces' addresses.
+        let mut hosts = m.clone();
+        hosts.members[0].addr = Some("10.77.3.2".into());
+        hosts.members[1].addr = Some("10.77.4.2".into());
+        head.kind = InstanceKind::Postgres;
+        assert_eq!(
+            url(&head, &hosts).unwrap(),
+            "postgres://postgres:pw@10.77.3.2:5001,10.77.4.2:5002/dbarena?target_session_attrs=read-write"
+        );
+        assert_eq!(
+            serde_json::from_str::<Membership>(&serde_json::to_string(&hosts).unwrap()).unwrap(),
+            hosts
+        );
         let json = serde_json::to_string(&m).unwrap();
+        assert!(!json.contains("addr"), "{json}");
         assert!(
             json.contains(r#""type":"replication","sync":true"#),
             "{json}"

@@ -1,5 +1,6 @@
 //! MariaDB Galera clusters: the wsrep settings of each node (the provider library of the
-//! galera-4 package, its own group, IST and SST ports on 127.0.0.1, rsync state transfers),
+//! galera-4 package, its own group, IST and SST ports on 127.0.0.1 or, for a node that is a
+//! host of its own, on its namespace's address; rsync state transfers),
 //! bootstrapping the first node that starts when no other member runs, and waiting until a
 //! node is synced with the cluster.
 
@@ -54,22 +55,22 @@ pub fn args(inst: &Instance, m: &Membership) -> Result<Vec<String>, InstanceErro
     let peers: Vec<String> = m
         .members
         .iter()
-        .map(|o| format!("127.0.0.1:{}", o.peer_port))
+        .map(|o| format!("{}:{}", o.host(), o.peer_port))
         .collect();
     let mut a = vec![
         "--wsrep-on=ON".to_string(),
         format!("--wsrep-provider={}", provider()?.display()),
         format!("--wsrep-cluster-name={}", m.cluster),
         format!("--wsrep-node-name={}", inst.name),
-        "--wsrep-node-address=127.0.0.1".into(),
+        format!("--wsrep-node-address={}", inst.host()),
         format!("--wsrep-cluster-address=gcomm://{}", peers.join(",")),
         // A killed node's peers notice within seconds (the defaults wait up to 15 s).
         format!(
-            "--wsrep-provider-options=gmcast.listen_addr=tcp://127.0.0.1:{};ist.recv_addr=127.0.0.1:{};evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S",
-            me.peer_port, me.ist_port
+            "--wsrep-provider-options=gmcast.listen_addr=tcp://{host}:{};ist.recv_addr={host}:{};evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S",
+            me.peer_port, me.ist_port, host = inst.host()
         ),
         "--wsrep-sst-method=rsync".into(),
-        format!("--wsrep-sst-receive-address=127.0.0.1:{}", me.sst_port),
+        format!("--wsrep-sst-receive-address={}:{}", inst.host(), me.sst_port),
         "--binlog-format=ROW".into(),
         "--default-storage-engine=InnoDB".into(),
         "--innodb-autoinc-lock-mode=2".into(),

@@ -47,6 +47,11 @@ pub fn init(inst: &Instance, password: &str) -> Result<(), InstanceError> {
                     f,
                     "host all all 10.77.0.0/16 scram-sha-256 # dbarena: clients of namespace {}",
                     net.ns
+                )?;
+                // Standbys of a cluster whose members are hosts of their own stream from there.
+                writeln!(
+                    f,
+                    "host replication all 10.77.0.0/16 scram-sha-256 # dbarena: standbys in namespaces"
                 )
             })
             .map_err(|e| failed(format!("writing {}", hba.display()), e.to_string()))?;

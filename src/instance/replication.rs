@@ -19,7 +19,8 @@ fn passfile(inst: &Instance) -> PathBuf {
 pub fn write_passfile(inst: &Instance, password: &str) -> Result<(), InstanceError> {
     let p = passfile(inst);
     let _ = std::fs::remove_file(&p);
-    super::layout::write_secret(&p, &format!("127.0.0.1:*:*:{USER}:{password}\n"))?;
+    // Any host: members in namespaces reach each other at their own addresses.
+    super::layout::write_secret(&p, &format!("*:*:*:{USER}:{password}\n"))?;
     if let Some(u) = inst.server_user() {
         super::layout::chown(&p, u)?;
     }
@@ -38,7 +39,7 @@ pub fn base_backup(inst: &Instance, primary: &Instance) -> Result<(), InstanceEr
         "-D".into(),
         inst.data().display().to_string(),
         "-h".into(),
-        "127.0.0.1".into(),
+        primary.host().to_string(),
         "-p".into(),
         primary.port.to_string(),
         "-U".into(),
@@ -80,7 +81,8 @@ fn follow(inst: &Instance, primary: &Instance) -> Result<(), InstanceError> {
     set(
         inst,
         &format!(
-            "primary_conninfo = 'host=127.0.0.1 port={} user={USER} passfile={} application_name={}'",
+            "primary_conninfo = 'host={} port={} user={USER} passfile={} application_name={}'",
+            primary.host(),
             primary.port,
             passfile(inst).display(),
             inst.name

@@ -17,6 +17,8 @@ pub enum Leftover {
     Namespace { name: String, owner: Option<String> },
     /// A veth end on the machine whose other end is in no namespace.
     Link { name: String },
+    /// A namespace's resolver folder (/etc/netns/NAME) whose namespace is gone.
+    Resolver { name: String },
 }
 
 impl std::fmt::Display for Leftover {
@@ -32,6 +34,10 @@ impl std::fmt::Display for Leftover {
                 write!(f, "namespace {name} (no instance recorded as its owner)")
             }
             Leftover::Link { name } => write!(f, "link {name} (its other end is in no namespace)"),
+            Leftover::Resolver { name } => write!(
+                f,
+                "resolver folder /etc/netns/{name} (its namespace is gone)"
+            ),
         }
     }
 }
@@ -40,7 +46,18 @@ impl std::fmt::Display for Leftover {
 pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
     super::check_requirements()?;
     let mut out = Vec::new();
-    for ns in namespaces()?.into_iter().filter(|n| n.starts_with(PREFIX)) {
+    let all = namespaces()?;
+    for e in std::fs::read_dir("/etc/netns")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(PREFIX) && !all.contains(&name) {
+            out.push(Leftover::Resolver { name });
+        }
+    }
+    for ns in all.into_iter().filter(|n| n.starts_with(PREFIX)) {
         let record = std::fs::read_to_string(owner_file(&ns)).unwrap_or_default();
         let mut lines = record.lines();
         let owner = lines.next().filter(|o| !o.is_empty());
@@ -100,6 +117,13 @@ pub fn clean_leftovers() -> Result<Vec<Leftover>, NetError> {
             }
             Leftover::Link { name } => {
                 run(IP, &["link", "del", name], None)?;
+            }
+            Leftover::Resolver { name } => {
+                let dir = std::path::Path::new("/etc/netns").join(name);
+                std::fs::remove_dir_all(&dir).map_err(|e| NetError::Command {
+                    command: format!("removing {}", dir.display()),
+                    detail: e.to_string(),
+                })?;
             }
         }
     }
