@@ -20,9 +20,7 @@ pub(crate) const END_GRACE: Duration = Duration::from_secs(1);
 
 /// Reconnect backoff: from the first to the last step, doubling.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_millis(250);
-/// Connection attempts of one lane waiting at once while the server does not answer.
-const MAX_PENDING_CONNECTS: usize = 8;
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
 
 /// A connection lost, from the first operation that stalled or failed until one worked again
 /// (or the lane ended).
@@ -447,48 +445,31 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
     ctx: &LaneCtx<K, W>,
     w: &Window,
 ) -> Option<K::Conn> {
-    use futures_util::stream::{FuturesUnordered, StreamExt};
-    // Attempts overlap: a new one starts every backoff while earlier ones still wait (each up
-    // to its own limit). Behind a partition a connect's SYN is dropped and TCP resends it only
-    // after 1 s, 3 s, 7 s…; one attempt at a time would find a healed network that late, and
-    // the outage would be measured longer than it was.
-    let mut attempts = FuturesUnordered::new();
     let mut backoff = BACKOFF_FIRST;
-    let mut next_try = Instant::now();
     loop {
         let now = Instant::now();
         if ctx.stop.is_set() || w.deadline.is_some_and(|d| now >= d) {
             return None;
         }
-        if now >= next_try && attempts.len() < MAX_PENDING_CONNECTS {
-            let mut limit = now + ctx.settings.timeout.min(Duration::from_secs(5));
-            if let Some(d) = w.deadline {
-                limit = limit.min(d);
-            }
-            attempts.push(async move { tokio::time::timeout_at(limit, ctx.open()).await });
-            next_try = now + backoff;
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-        }
-        // With every slot taken, only an attempt ending (or the deadline) frees one: waking
-        // for a next try already due would spin.
-        let mut wake = if attempts.len() < MAX_PENDING_CONNECTS {
-            next_try
-        } else {
-            now + Duration::from_secs(3600)
-        };
+        let mut limit = now + ctx.settings.timeout.min(Duration::from_secs(5));
         if let Some(d) = w.deadline {
-            wake = wake.min(d);
+            limit = limit.min(d);
+        }
+        tokio::select! {
+            biased;
+            r = ctx.open() => if let Ok(c) = r { return Some(c) },
+            _ = ctx.stop.wait() => return None,
+            _ = tokio::time::sleep_until(limit) => {}
+        }
+        let mut pause = Instant::now() + backoff;
+        if let Some(d) = w.deadline {
+            pause = pause.min(d);
         }
         tokio::select! {
             biased;
             _ = ctx.stop.wait() => return None,
-            Some(r) = attempts.next(), if !attempts.is_empty() => {
-                if let Ok(Ok(c)) = r {
-                    return Some(c);
-                }
-                // Refused or timed out: the next attempt still waits for its backoff.
-            }
-            _ = tokio::time::sleep_until(wake) => {}
+            _ = tokio::time::sleep_until(pause) => {}
         }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
     }
 }

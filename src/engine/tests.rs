@@ -23,9 +23,6 @@ enum Behave {
     Refuse,
     /// A serialization failure.
     Conflict,
-    /// A partition: what is sent now is dropped and never answered (a connect's SYN too);
-    /// what is sent after it is over gets through.
-    Dropped,
 }
 
 type Script = Arc<dyn Fn(Duration) -> Behave + Send + Sync>;
@@ -56,7 +53,6 @@ impl Connector for FakeConnector {
     async fn connect(&self) -> Result<FakeConn, crate::Error> {
         match self.0.now().await {
             Behave::Refuse => Err(crate::Error::Failed("refused".into())),
-            Behave::Dropped => std::future::pending().await,
             _ => Ok(FakeConn),
         }
     }
@@ -114,7 +110,6 @@ impl TxSource<FakeConn> for FakeSource {
                 Ok(())
             }
             Behave::Hang => unreachable!("hangs are waited out"),
-            Behave::Dropped => std::future::pending().await,
             Behave::Refuse => Err(DbError::new(ErrorKind::ConnectionLost, "io", "reset")),
             Behave::Conflict => {
                 // A conflict takes a moment to find, as on a real server.
@@ -406,35 +401,6 @@ async fn sources_hear_which_outcomes_were_warmup_and_which_retries_a_stop_cut() 
     // Nothing reached the limit: the stop, not the limit, ended the retrying.
     assert_eq!(o.told.exhausted, 0);
     assert!(o.told.failed + o.told.in_flight >= 1, "{:?}", o.told);
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_partition_is_an_outage_of_its_length_not_of_the_connect_timeouts() {
-    // Everything sent from 2 s to 7 s is dropped, connects included; a 2 s timeout finds
-    // it. A connect sent just before the end would wait out its whole limit: the attempts
-    // overlapping it find the healed network within one backoff.
-    let s = settings(2, Some(100.0), 10);
-    let script: Script = Arc::new(|t| {
-        if t >= Duration::from_secs(2) && t < Duration::from_secs(7) {
-            Behave::Dropped
-        } else {
-            Behave::Answer(Duration::from_millis(2))
-        }
-    });
-    let o = run(s.clone(), script, None).await;
-    assert_eq!(o.outages.len(), 2, "{:?}", o.outages);
-    for out in &o.outages {
-        assert!(out.recovered);
-        let from = secs(&o, out.start);
-        let len = out.end.saturating_duration_since(out.start).as_secs_f64();
-        assert!((2.0..2.1).contains(&from), "starts at {from}");
-        assert!((5.0..5.3).contains(&len), "lasts {len}");
-    }
-    let t = &o.totals;
-    assert_eq!(
-        t.committed() + t.failed() + t.missed + t.in_flight,
-        scheduled(&s)
-    );
 }
 
 #[tokio::test(start_paused = true)]
