@@ -68,14 +68,7 @@ impl SqliteConn {
             self.conn.prepare_cached(sql).map_err(map_err)?;
         }
         self.statements = sqls.to_vec();
-        self.wants_first = sqls
-            .iter()
-            .map(|s| {
-                s.trim_start()
-                    .get(..6)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
-            })
-            .collect();
+        self.wants_first = sqls.iter().map(|s| super::is_insert(s)).collect();
         Ok(())
     }
 
