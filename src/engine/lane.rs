@@ -140,20 +140,23 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             miss_rest(&rec, &mut schedule, &w, None, now, down.is_some(), quota);
             break;
         }
+        // One clock read serves the schedule, the deadline and the wait (a closed loop
+        // without think time, or a lane behind its schedule, does not wait).
+        let mut now = Instant::now();
         let intended = match schedule.next_start() {
             Some(off) => start + off,
             // Closed loop: at once, or after the user's think time.
             None if schedule.is_open() => break,
             None => match s.think {
-                Some(t) => Instant::now() + think_pause(t, &mut think_rng),
-                None => Instant::now(),
+                Some(t) => now + think_pause(t, &mut think_rng),
+                None => now,
             },
         };
         if let Some(d) = w.deadline {
             if intended >= d {
                 break;
             }
-            if Instant::now() >= d {
+            if now >= d {
                 miss_rest(
                     &rec,
                     &mut schedule,
@@ -179,6 +182,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                         });
                     }
                     conn = Some(c);
+                    now = Instant::now();
                 }
                 None => {
                     // The run ended while the server was away: this start and the rest of
@@ -189,7 +193,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                 }
             }
         }
-        if !wait_until(intended, &ctx.stop).await {
+        if (intended > now || ctx.stop.is_set()) && !wait_until(intended, &ctx.stop).await {
             let now = Instant::now();
             miss_rest(
                 &rec,
