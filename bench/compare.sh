@@ -297,7 +297,8 @@ if want instr; then
   echo "## Client cost per transaction: user-space instructions (callgrind) and system calls (strace)"
   echo
   echo "One connection, closed loop; each figure is (count at N - count at BASE) / (N - BASE)."
-  echo "Instruction counts repeat within a fraction of a percent whatever else the machine runs."
+  echo "Load does not change what is counted, but a network client's counts move by a few per cent"
+  echo "between runs (how often an answer is already there when read depends on timing); SQLite's repeat."
   echo
   echo "| case | N, BASE | reference instr/tx | dbarena instr/tx | ratio | reference syscalls/tx | dbarena syscalls/tx | ratio |"
   echo "|---|---|---|---|---|---|---|---|"
