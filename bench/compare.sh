@@ -4,10 +4,15 @@
 # Prints markdown tables; docs/PERFORMANCE.md records a run with this machine's numbers.
 #
 #   bash bench/compare.sh                 # everything
-#   bash bench/compare.sh pg seed         # only some sections: seed pg rate sqlite mysql
+#   bash bench/compare.sh pg seed         # only some sections: seed pg rate sqlite mysql instr
+#   bash bench/compare.sh instr           # user-space instructions and system calls per
+#                                         # transaction under callgrind/strace (not in the default
+#                                         # set: it takes a few minutes)
 #
 # Settings (environment): PG_URL, MY_URL, DURATION (s per run, 10), PAIRS (3), SCALE (10),
-# SQLITE_ROWS (1000000), MY_ROWS (200000), SB_ROWS (100000), THREADS (2).
+# SQLITE_ROWS (1000000), MY_ROWS (200000), SB_ROWS (100000), THREADS (2),
+# INSTR_TX (20000) and INSTR_BASE (2000): the two transaction counts whose difference the
+# instruction counts are taken over (read_write uses a tenth of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,7 +62,7 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); client and server share it"
 echo
 
-if want seed || want pg || want rate; then
+if want seed || want pg || want rate || want instr; then
   need pgbench "install PostgreSQL's client tools (Debian: postgresql-client)"
   psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
   PGDB="$PG_URL/$DB"
@@ -215,6 +220,98 @@ PY
   mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB"
 fi
 
-if want seed || want pg || want rate; then
+if want instr; then
+  need valgrind "install valgrind (Debian: apt-get install -y valgrind)"
+  need strace "install strace (Debian: apt-get install -y strace)"
+  ensure_sysbench
+  need sysbench "install Debian's package: apt-get install -y sysbench"
+  INSTR_TX=${INSTR_TX:-20000}
+  INSTR_BASE=${INSTR_BASE:-2000}
+  # Debian's /usr/bin/pgbench is a wrapper script that execs the real binary; valgrind must
+  # run the binary itself (it does not follow exec by default).
+  PGBENCH=$(ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -1)
+  PGBENCH=${PGBENCH:-$(command -v pgbench)}
+  MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
+  MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  MYDB="$MY_URL/$DB"
+  SB="sysbench --db-driver=mysql --mysql-host=$MY_HOST --mysql-port=$MY_PORT --mysql-user=root --mysql-db=$DB --tables=1 --table-size=$SB_ROWS --rand-type=uniform"
+  $SB oltp_read_write prepare > /dev/null
+  sed "s/TABLE_SIZE/$SB_ROWS/" bench/sysbench_point_select.toml > "$WORK/ps.toml"
+  sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
+  pgbench -i -q -s "$SCALE" "$PGDB" 2>/dev/null
+  $BIN seed --db "sqlite://$WORK/instr.db" --preset ycsb --rows "usertable=100000" -q > /dev/null
+
+  # User-space instructions of one command (every thread), counted by callgrind.
+  instructions() {
+    rm -f "$WORK/cg.out"
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$@" > "$WORK/out" 2> "$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+    awk '/^summary:/ {print $2}' "$WORK/cg.out"
+  }
+  # System calls of one command (every thread), counted by strace.
+  syscalls() {
+    strace -f -c -o "$WORK/st.out" "$@" > "$WORK/out" 2> "$WORK/err" || { cat "$WORK/err" >&2; return 1; }
+    awk '$NF == "total" {print $4}' "$WORK/st.out"
+  }
+  # Per transaction: the difference between a run of N and one of BASE transactions, so the
+  # fixed costs (start-up, connecting, preparing, the result file) cancel out.
+  # Usage: per_tx COUNTER BASE N FUNCTION (FUNCTION COUNT runs the command under COUNTER).
+  per_tx() {
+    local counter=$1 base=$2 n=$3 f=$4 a b
+    a=$($f "$counter" "$base") || return 1
+    b=$($f "$counter" "$n") || return 1
+    awk -v a="$a" -v b="$b" -v n="$((n - base))" 'BEGIN {printf "%.1f", (b - a) / n}'
+  }
+  # dbarena on one connection and one worker thread, closed loop, exactly COUNT transactions;
+  # the server sampler (once a second, not per transaction: valgrind's slowdown would
+  # multiply it) is off, as pgbench and sysbench have none.
+  dba() {
+    local counter=$1 count=$2; shift 2
+    rm -f "$WORK/r.json"
+    $counter $BIN workload run "$@" -n 1 -j 1 -t "$count" --no-server-stats -q --out "$WORK/r.json" || return 1
+    local done; done=$(dbarena_n "$WORK/r.json")
+    [ "$done" = "$count" ] || { echo "dbarena committed $done of $count transactions" >&2; return 1; }
+  }
+  ref_pg_select() { $1 "$PGBENCH" -n -S -M prepared -c 1 -j 1 -t "$2" "$PGDB"; }
+  dba_pg_select() { dba "$1" "$2" --db "$PGDB" --pattern select-only -M prepared; }
+  ref_pg_tpcb() { $1 "$PGBENCH" -n -M prepared -c 1 -j 1 -t "$2" "$PGDB"; }
+  dba_pg_tpcb() { dba "$1" "$2" --db "$PGDB" --pattern tpcb-like -M prepared; }
+  ref_my_point() { $1 $SB oltp_point_select --threads=1 --events="$2" --time=0 --report-interval=0 run; }
+  dba_my_point() { dba "$1" "$2" --db "$MYDB" --config "$WORK/ps.toml"; }
+  ref_my_rw() { $1 $SB oltp_read_write --threads=1 --events="$2" --time=0 --report-interval=0 run; }
+  dba_my_rw() { dba "$1" "$2" --db "$MYDB" --config "$WORK/rw.toml"; }
+  ref_sqlite_select() { $1 "$RAW" select-n "$WORK/instr.db" "$2"; }
+  dba_sqlite_select() { dba "$1" "$2" --db "sqlite://$WORK/instr.db" --pattern ycsb-c --distribution uniform; }
+  ref_sqlite_insert() { rm -f "$WORK"/ins.db*; $1 "$RAW" insert "$WORK/ins.db" "$2"; }
+  dba_sqlite_insert() { rm -f "$WORK"/ins.db*; $1 $BIN seed --db "sqlite://$WORK/ins.db" --preset ycsb --rows "usertable=$2" -q; }
+
+  small=$((INSTR_BASE / 10)); big=$((INSTR_TX / 10))
+  cases=(
+    "PostgreSQL select-only (pgbench -S)|pg_select|$INSTR_BASE|$INSTR_TX"
+    "PostgreSQL tpcb-like (pgbench)|pg_tpcb|$INSTR_BASE|$INSTR_TX"
+    "MariaDB oltp_point_select (sysbench)|my_point|$INSTR_BASE|$INSTR_TX"
+    "MariaDB oltp_read_write (sysbench)|my_rw|$small|$big"
+    "SQLite point select (raw rusqlite)|sqlite_select|$INSTR_BASE|$INSTR_TX"
+    "SQLite insert, per row (raw rusqlite)|sqlite_insert|$INSTR_BASE|$INSTR_TX"
+  )
+  echo "## Client cost per transaction: user-space instructions (callgrind) and system calls (strace)"
+  echo
+  echo "One connection, closed loop; each figure is (count at N - count at BASE) / (N - BASE)."
+  echo "Load does not change what is counted, but a network client's counts move by a few per cent"
+  echo "between runs (how often an answer is already there when read depends on timing); SQLite's repeat."
+  echo
+  echo "| case | N, BASE | reference instr/tx | dbarena instr/tx | ratio | reference syscalls/tx | dbarena syscalls/tx | ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for c in "${cases[@]}"; do
+    IFS='|' read -r label key base n <<< "$c"
+    ri=$(per_tx instructions "$base" "$n" "ref_$key"); di=$(per_tx instructions "$base" "$n" "dba_$key")
+    rs=$(per_tx syscalls "$base" "$n" "ref_$key"); ds=$(per_tx syscalls "$base" "$n" "dba_$key")
+    printf "| %s | %s, %s | %.0f | %.0f | %s | %.2f | %.2f | %s |\n" "$label" "$n" "$base" "$ri" "$di" "$(ratio "$di" "$ri")" "$rs" "$ds" "$(ratio "$ds" "$rs")"
+  done
+  echo
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB"
+fi
+
+if want seed || want pg || want rate || want instr; then
   psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" 2>/dev/null
 fi

@@ -3,6 +3,7 @@
 //!
 //!   cargo bench --bench sqlite_raw -- insert PATH ROWS     # ycsb usertable, 10 fields of 100 bytes
 //!   cargo bench --bench sqlite_raw -- select PATH SECONDS  # uniform point selects by key
+//!   cargo bench --bench sqlite_raw -- select-n PATH COUNT  # exactly COUNT of them (instruction counts)
 //!
 //! Prints one line: `<op> <count> <seconds> <per_second>`.
 
@@ -30,7 +31,9 @@ fn main() {
             n.parse::<u64>().expect("number"),
         ),
         _ => {
-            eprintln!("usage: sqlite_raw insert PATH ROWS | select PATH SECONDS");
+            eprintln!(
+                "usage: sqlite_raw insert PATH ROWS | select PATH SECONDS | select-n PATH COUNT"
+            );
             return;
         }
     };
@@ -87,7 +90,9 @@ fn main() {
             let secs = start.elapsed().as_secs_f64();
             println!("insert {n} {secs:.3} {:.0}", n as f64 / secs);
         }
-        "select" => {
+        "select" | "select-n" => {
+            // `select` runs for n seconds; `select-n` runs exactly n selects.
+            let by_count = op == "select-n";
             let c = open(path);
             let rows: u64 = c
                 .query_row("SELECT COUNT(*) FROM usertable", [], |r| r.get(0))
@@ -98,8 +103,13 @@ fn main() {
             let mut rng = Rng::new(1);
             let start = Instant::now();
             let mut done = 0u64;
-            while start.elapsed().as_secs() < n {
-                for _ in 0..1000 {
+            while if by_count {
+                done < n
+            } else {
+                start.elapsed().as_secs() < n
+            } {
+                let batch = if by_count { (n - done).min(1000) } else { 1000 };
+                for _ in 0..batch {
                     let key = ycsb_key(rng.below(rows));
                     let mut q = st.query([key]).expect("query");
                     while let Some(r) = q.next().expect("step") {

@@ -93,12 +93,19 @@ impl Connection {
         }
     }
 
-    /// Runs a prepared statement (or, with another protocol, its SQL).
+    /// Runs a prepared statement (or, with another protocol, its SQL). The first value of
+    /// the first row comes back only for inserts (their key); [`Self::run_first`] always.
     pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
         match self {
             Connection::Sqlite(c) => c.run(stmt, params),
-            Connection::Postgres(c) => c.run(stmt, params).await,
-            Connection::Mysql(c) => c.run(stmt, params).await,
+            Connection::Postgres(c) => {
+                let want = c.wants_first(stmt);
+                c.run(stmt, params, want).await
+            }
+            Connection::Mysql(c) => {
+                let want = c.wants_first(stmt);
+                c.run(stmt, params, want).await
+            }
         }
     }
 
@@ -110,8 +117,8 @@ impl Connection {
     ) -> Result<StmtOutcome, DbError> {
         match self {
             Connection::Sqlite(c) => c.run_with(stmt, params, true),
-            Connection::Postgres(c) => c.run(stmt, params).await,
-            Connection::Mysql(c) => c.run(stmt, params).await,
+            Connection::Postgres(c) => c.run(stmt, params, true).await,
+            Connection::Mysql(c) => c.run(stmt, params, true).await,
         }
     }
 
@@ -381,6 +388,13 @@ impl Connection {
             None => Ok(false),
         }
     }
+}
+
+/// Whether a statement is an INSERT, whose first returned value is the key it inserted.
+pub(crate) fn is_insert(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("insert"))
 }
 
 /// Quotes a string literal for setup queries built from identifiers dbarena already knows.

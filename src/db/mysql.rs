@@ -109,6 +109,11 @@ impl MyConn {
         })
     }
 
+    /// Whether `run` returns statement `stmt`'s first value by default (inserts: their key).
+    pub fn wants_first(&self, stmt: usize) -> bool {
+        self.sqls.get(stmt).is_some_and(|s| super::is_insert(s))
+    }
+
     pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
         for st in self.statements.drain(..) {
             let _ = self.conn.close(st).await;
@@ -123,7 +128,14 @@ impl MyConn {
         Ok(())
     }
 
-    pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+    /// `want`: return the first value of the first row (a copy, which only inserts returning
+    /// their key and explicit reads need).
+    pub async fn run(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+        want: bool,
+    ) -> Result<StmtOutcome, DbError> {
         if self.protocol != super::Protocol::Prepared {
             // MySQL has no unnamed extended protocol: both other modes send SQL text.
             let sql = self
@@ -156,16 +168,20 @@ impl MyConn {
         let mut result = self.conn.exec_iter(st, params).await.map_err(map_error)?;
         let mut out = StmtOutcome::default();
         if result.columns().is_some_and(|c| !c.is_empty()) {
-            let rows: Vec<Row> = result.collect().await.map_err(map_error)?;
-            out.rows = rows.len() as u64;
-            out.first = rows.first().map(|r| match r.as_ref(0) {
-                Some(mysql_async::Value::Int(i)) => Value::Int(*i),
-                Some(mysql_async::Value::UInt(u)) => Value::Int(*u as i64),
-                Some(mysql_async::Value::Bytes(b)) => {
-                    Value::Text(String::from_utf8_lossy(b).into_owned())
+            // Row by row: no vector of every row, and the first value copied only if wanted.
+            while let Some(r) = result.next().await.map_err(map_error)? {
+                if out.rows == 0 && want {
+                    out.first = Some(match r.as_ref(0) {
+                        Some(mysql_async::Value::Int(i)) => Value::Int(*i),
+                        Some(mysql_async::Value::UInt(u)) => Value::Int(*u as i64),
+                        Some(mysql_async::Value::Bytes(b)) => {
+                            Value::Text(String::from_utf8_lossy(b).into_owned())
+                        }
+                        _ => Value::Null,
+                    });
                 }
-                _ => Value::Null,
-            });
+                out.rows += 1;
+            }
         } else {
             out.rows = result.affected_rows();
             out.last_insert_id = result.last_insert_id().map(|v| v as i64);

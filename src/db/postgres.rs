@@ -49,7 +49,7 @@ impl PgConn {
             .connect(NoTls)
             .await
             .map_err(|e| connect_error(url, e))?;
-        tokio::spawn(async move {
+        crate::util::runtime::spawn_driver(async move {
             // Errors surface on the client as a closed connection.
             let _ = connection.await;
         });
@@ -61,6 +61,11 @@ impl PgConn {
             fresh: None,
             copy: None,
         })
+    }
+
+    /// Whether `run` returns statement `stmt`'s first value by default (inserts: their key).
+    pub fn wants_first(&self, stmt: usize) -> bool {
+        self.sqls.get(stmt).is_some_and(|s| super::is_insert(s))
     }
 
     pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
@@ -75,7 +80,14 @@ impl PgConn {
         Ok(())
     }
 
-    pub async fn run(&mut self, stmt: usize, params: &[Value]) -> Result<StmtOutcome, DbError> {
+    /// `want`: return the first value of the first row (it costs a copy of text values, which
+    /// only inserts returning their key and explicit reads need).
+    pub async fn run(
+        &mut self,
+        stmt: usize,
+        params: &[Value],
+        want: bool,
+    ) -> Result<StmtOutcome, DbError> {
         match self.protocol {
             super::Protocol::Prepared => {}
             super::Protocol::Extended => return self.run_extended(stmt, params).await,
@@ -110,7 +122,7 @@ impl PgConn {
             let row = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await;
             let Some(row) = row else { break };
             let r = row.map_err(|e| map_error(e, self.client.is_closed()))?;
-            if out.rows == 0 {
+            if out.rows == 0 && want {
                 out.first = Some(first_value(&r));
             }
             out.rows += 1;

@@ -140,21 +140,24 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             miss_rest(&rec, &mut schedule, &w, None, now, down.is_some(), quota);
             break;
         }
+        // One clock read serves the schedule, the deadline and the wait (a closed loop
+        // without think time, or a lane behind its schedule, does not wait).
+        let mut now = Instant::now();
         let intended = match schedule.next_start() {
             Some(off) => start + off,
             // Closed loop: at once, or after the user's think time.
             None if schedule.is_open() => break,
             None => match (src.pause(), s.think) {
-                (Some(p), _) => Instant::now() + p,
-                (None, Some(t)) => Instant::now() + think_pause(t, &mut think_rng),
-                (None, None) => Instant::now(),
+                (Some(p), _) => now + p,
+                (None, Some(t)) => now + think_pause(t, &mut think_rng),
+                (None, None) => now,
             },
         };
         if let Some(d) = w.deadline {
             if intended >= d {
                 break;
             }
-            if Instant::now() >= d {
+            if now >= d {
                 miss_rest(
                     &rec,
                     &mut schedule,
@@ -180,6 +183,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                         });
                     }
                     conn = Some(c);
+                    now = Instant::now();
                 }
                 None => {
                     // The run ended while the server was away: this start and the rest of
@@ -190,7 +194,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                 }
             }
         }
-        if !wait_until(intended, &ctx.stop).await {
+        if (intended > now || ctx.stop.is_set()) && !wait_until(intended, &ctx.stop).await {
             let now = Instant::now();
             miss_rest(
                 &rec,
@@ -224,7 +228,16 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         let mut retries_exhausted = false;
         let mut attempt_start = actual;
         let (result, lost) = loop {
-            match attempt(&mut src, c, &tx, &ctx.stop, s.timeout, w.deadline).await {
+            match attempt(
+                &mut src,
+                c,
+                &tx,
+                &ctx.stop,
+                attempt_start + s.timeout,
+                w.deadline,
+            )
+            .await
+            {
                 Attempt::Done(Ok(a)) => break (TxResult::Committed(a), None),
                 Attempt::Done(Err(e)) => {
                     if measured {
@@ -414,16 +427,24 @@ async fn wait_until(at: Instant, stop: &StopSignal) -> bool {
     }
 }
 
-/// One attempt, bounded by the timeout, the end of the run (plus a grace) and a stop.
+/// One attempt, bounded by the timeout (`timed_out`: when it expires), the end of the run
+/// (plus a grace) and a stop.
 async fn attempt<C, S: TxSource<C>>(
     src: &mut S,
     conn: &mut C,
     tx: &S::Tx,
     stop: &StopSignal,
-    timeout: Duration,
+    timed_out: Instant,
     deadline: Option<Instant>,
 ) -> Attempt<S::Answer> {
-    let timed_out = Instant::now() + timeout;
+    let mut exec = std::pin::pin!(src.execute(conn, tx));
+    // A driver that answers on the first poll (SQLite's calls block) needs neither a timer
+    // nor a stop watch, which would otherwise be built and dropped per transaction.
+    use std::future::Future as _;
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(exec.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(r) = first {
+        return Attempt::Done(r);
+    }
     let cut_at = deadline.map(|d| d + END_GRACE);
     let limit = match cut_at {
         Some(c) if c < timed_out => c,
@@ -431,7 +452,7 @@ async fn attempt<C, S: TxSource<C>>(
     };
     tokio::select! {
         biased;
-        r = src.execute(conn, tx) => Attempt::Done(r),
+        r = exec.as_mut() => Attempt::Done(r),
         _ = stop.wait() => Attempt::Cut,
         _ = tokio::time::sleep_until(limit) => {
             if cut_at == Some(limit) { Attempt::Cut } else { Attempt::TimedOut }

@@ -498,6 +498,8 @@ fn thread_main<K: Connector, W: Workload<K::Conn>>(
     let local = tokio::task::LocalSet::new();
     let ctx = std::rc::Rc::new(ctx);
     rt.block_on(local.run_until(async move {
+        // Connections opened here spawn their drivers on this LocalSet, beside their lanes.
+        crate::util::runtime::set_in_local_set(true);
         let done = Arc::new(AtomicBool::new(false));
         let watcher = tokio::task::spawn_local(ctx.stop.clone().watch(done.clone()));
         let mut opened = Vec::new();
@@ -545,5 +547,6 @@ fn thread_main<K: Connector, W: Workload<K::Conn>>(
         }
         done.store(true, Ordering::Relaxed);
         let _ = watcher.await;
+        crate::util::runtime::set_in_local_set(false);
     }));
 }
