@@ -197,9 +197,14 @@ fn cut_off() -> crate::net::HostFaults {
 }
 
 /// The error of a partition failover on a cluster whose members are not hosts of their own.
-pub fn needs_namespaces(member: &str) -> String {
+pub fn needs_namespaces(member: &Instance) -> String {
+    let fix = match &member.cluster {
+        Some(m) => format!("make the cluster again in namespaces: {}", m.remake_with_netns()),
+        None => "make the cluster with --netns (dbarena instance up postgres --replicas 1 --netns --name NAME)".into(),
+    };
     format!(
-        "a failover with how = \"partition\" cuts {member} off its network link, but it is not in a network namespace; create the cluster with --netns (dbarena instance up postgres --replicas 1 --netns --name NAME)"
+        "a failover with how = \"partition\" cuts {} off its network link, but it is not in a network namespace; {fix}",
+        member.name
     )
 }
 
@@ -225,7 +230,7 @@ impl Failover {
                 let host = victim
                     .net
                     .clone()
-                    .ok_or_else(|| InstanceError::Cluster(needs_namespaces(&victim.name)))?;
+                    .ok_or_else(|| InstanceError::Cluster(needs_namespaces(&victim)))?;
                 let (flag, member) = (fence.clone(), victim.clone());
                 fence_hook = Some(crate::util::signals::on_exit(move || {
                     if flag.load(Ordering::SeqCst) {
@@ -260,8 +265,14 @@ impl Failover {
             return None;
         }
         self.record.promoted_at_s = Some(t);
+        // Fenced from before the promotion: a promotion that fails half-way (the standby
+        // promoted, the others not re-pointed) still leaves a new primary beside the old one.
+        self.fence.store(true, Ordering::SeqCst);
         Some(cluster::promote(head).map(|p| {
-            self.fence.store(p.is_some(), Ordering::SeqCst);
+            if p.is_none() {
+                // Nothing was promoted (Galera re-forms by itself): nothing to fence.
+                self.fence.store(false, Ordering::SeqCst);
+            }
             self.record.promoted = p.map(|p| p.name);
         }))
     }
@@ -269,17 +280,24 @@ impl Failover {
     /// Brings the member back (healing its link first), and stops the probe.
     pub fn end(&mut self, t: f64) -> Result<(), InstanceError> {
         let t0 = Instant::now();
-        if let Some((faults, _)) = self.cut.take() {
+        if self.cut.is_some() {
             // A former primary cut off while a standby took over still thinks it is the
             // primary: fenced before the link heals, so no client writes to two primaries,
-            // and started again as the new one's standby.
+            // and started again as the new one's standby. A kill that fails leaves the link
+            // cut (the error says so) rather than reconnecting a second primary.
             if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
                 self.killed.kill()?;
             }
-            if let Some(e) = faults.clear_all().into_iter().next() {
-                return Err(e.into());
+            if let Some((faults, _)) = self.cut.take() {
+                if let Some(e) = faults.clear_all().into_iter().next() {
+                    return Err(e.into());
+                }
             }
         }
+        // Fenced and healed: a second signal from here on must not kill the member again
+        // once it is back as a standby.
+        self.fence.store(false, Ordering::SeqCst);
+        self._fence_hook = None;
         let r = cluster::recover(&self.killed);
         if r.is_ok() {
             self.record.recovered_at_s = Some(t + t0.elapsed().as_secs_f64());
@@ -301,11 +319,24 @@ impl Drop for Failover {
     /// with its guard, but a former primary a standby replaced is killed first, so the
     /// chaos restore brings it back as a standby rather than a second primary.
     fn drop(&mut self) {
-        if let Some((faults, _)) = self.cut.take() {
-            if self.fence.load(Ordering::SeqCst) && self.killed.pid().is_some() {
-                let _ = self.killed.kill();
-            }
-            drop(faults);
+        if self.cut.is_none() {
+            return;
         }
+        if self.fence.load(Ordering::SeqCst)
+            && self.killed.pid().is_some()
+            && self.killed.kill().is_err()
+        {
+            // Still running and unkillable: keep it cut off rather than reconnect a second
+            // primary; `instance down` removes its namespace and the cut with it.
+            if let Some((faults, _)) = self.cut.take() {
+                std::mem::forget(faults);
+            }
+            eprintln!(
+                "error: could not stop the former primary {} before healing its link; it stays cut off: `dbarena instance down {}` removes it",
+                self.killed.name, self.killed.name
+            );
+            return;
+        }
+        self.cut.take();
     }
 }

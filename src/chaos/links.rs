@@ -100,14 +100,9 @@ pub(super) fn resolve_hosts(
                     let fix = match &inst.cluster {
                         // A member is made with its cluster.
                         Some(m) => format!(
-                            "it is a member of cluster '{}', made without --netns; create the cluster with `dbarena instance up {} {} --netns --name {}`",
+                            "it is a member of cluster '{}', made without --netns; make it again in namespaces: {}",
                             m.cluster,
-                            inst.kind,
-                            match m.topology {
-                                crate::instance::cluster::Topology::Galera => "--galera 3",
-                                crate::instance::cluster::Topology::Replication { .. } => "--replicas 1",
-                            },
-                            m.cluster
+                            m.remake_with_netns()
                         ),
                         None => format!(
                             "create it with `dbarena instance up {} --name {name} --netns`",
@@ -370,7 +365,7 @@ mod tests {
         let err = resolve_hosts(&[sc], Some(&member)).unwrap_err();
         assert!(
             err.to_string().contains(
-                "member of cluster 'plain', made without --netns; create the cluster with `dbarena instance up postgres --galera 3 --netns --name plain`"
+                "member of cluster 'plain', made without --netns; make it again in namespaces: `dbarena instance down plain`, then `dbarena instance up mariadb --galera"
             ),
             "{err}"
         );

@@ -228,6 +228,25 @@ pub fn load_scenarios(path: &Path) -> Result<Vec<Scenario>, crate::Error> {
                 )));
             }
         }
+        // A partition failover's cut and the scenario's link faults would both write the one
+        // nftables table of a host: a loss starting or ending could heal the cut mid-window,
+        // beside a promoted standby.
+        let partitions = sc.faults.iter().any(|f| {
+            f.kind == "failover" && f.how == Some(super::failover::FailoverHow::Partition)
+        });
+        if let Some(link) = sc
+            .faults
+            .iter()
+            .find(|f| partitions && super::links::is_link_fault(&f.kind))
+        {
+            return Err(crate::Error::Usage(format!(
+                "{}: scenario '{}': a failover with how = \"partition\" and the link fault {} cannot share a scenario (both rewrite the hosts' filter rules); put the {} in a scenario of its own",
+                path.display(),
+                sc.name,
+                link.kind,
+                link.kind
+            )));
+        }
     }
     Ok(f.scenarios)
 }
@@ -727,6 +746,11 @@ fn apply_timeline(
     // Leave the server running, unpaused, and the network clean; a cluster whole again.
     proxy.set(Faults::default());
     let t = started.get().map_or(0.0, |t0| t0.elapsed().as_secs_f64());
+    // Failovers first: a partitioned former primary is fenced before anything heals a link.
+    for (_, mut fo) in failovers {
+        act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
+        ended.push(fo);
+    }
     if let Some(l) = links {
         for e in l.faults.clear_all() {
             errors.push(FaultError {
@@ -735,10 +759,6 @@ fn apply_timeline(
                 error: format!("removing link faults: {e}"),
             });
         }
-    }
-    for (_, mut fo) in failovers {
-        act(&mut errors, FaultAction::Rejoin, t, fo.end(t));
-        ended.push(fo);
     }
     let records = ended.into_iter().map(Failover::finish).collect();
     if let Some(i) = inst {
@@ -1029,7 +1049,7 @@ fn check_cluster(
             return Err(crate::Error::Usage(format!(
                 "scenario '{}': {}",
                 sc.name,
-                super::failover::needs_namespaces(&i.name)
+                super::failover::needs_namespaces(i)
             )));
         }
     }
@@ -1234,7 +1254,7 @@ mod tests {
         let e = check_cluster(&cut, &two, Some(&m), Some(&head)).unwrap_err();
         assert!(
             e.to_string()
-                .contains("cuts c off its network link, but it is not in a network namespace; create the cluster with --netns"),
+                .contains("cuts c off its network link, but it is not in a network namespace; make the cluster again in namespaces: `dbarena instance down c`, then `dbarena instance up postgres --replicas 1 --sync --netns --name c`"),
             "{e}"
         );
         assert!(check_cluster(&failover, &two, Some(&m), Some(&head)).is_ok());
@@ -1266,6 +1286,18 @@ mod tests {
         assert_eq!(
             sc[0].faults[0].how,
             Some(super::super::failover::FailoverHow::Partition)
+        );
+        // Beside a link fault in one scenario, a partition failover is refused.
+        std::fs::write(
+            &p,
+            "[[scenarios]]\nname = \"x\"\n[[scenarios.faults]]\ntype = \"failover\"\nhow = \"partition\"\n[[scenarios.faults]]\ntype = \"loss\"\npercent = 5\n",
+        )
+        .unwrap();
+        let e = load_scenarios(&p).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the link fault loss cannot share a scenario"),
+            "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -31,7 +31,7 @@ pub struct CompareArgs {
     #[arg(long)]
     force: bool,
     /// Exit 7 when the new side is significantly slower by more than this, e.g. 5%
-    /// (throughput down, or p50/p90/p99/p99.9 up).
+    /// (the primary metrics: throughput down, or p50 or p99 up).
     #[arg(long, value_name = "PCT")]
     fail_if_slower: Option<String>,
     /// Print the comparison as JSON.

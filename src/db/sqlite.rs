@@ -105,8 +105,12 @@ impl SqliteConn {
             .prepared
             .get_mut(stmt)
             .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
-        // Binding in place avoids two allocations per statement on the hot path. Every
-        // parameter is bound again each time, so no value of a previous run remains.
+        // Binding in place avoids two allocations per statement on the hot path. A kept
+        // statement keeps its bindings between runs: with fewer values than placeholders the
+        // rest are cleared to NULL (as a fresh statement has them), never last run's values.
+        if params.len() < st.parameter_count() {
+            st.clear_bindings();
+        }
         for (i, v) in params.iter().enumerate() {
             st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
         }
@@ -135,6 +139,9 @@ impl SqliteConn {
             .prepared
             .get_mut(stmt)
             .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
+        if params.len() < st.parameter_count() {
+            st.clear_bindings();
+        }
         for (i, v) in params.iter().enumerate() {
             st.raw_bind_parameter(i + 1, SqlValue(v)).map_err(map_err)?;
         }

@@ -58,6 +58,26 @@ pub struct Membership {
 }
 
 impl Membership {
+    /// The commands that make this cluster again as hosts in network namespaces, for errors
+    /// that need them: its size, kind and synchronicity as they are now.
+    pub fn remake_with_netns(&self) -> String {
+        let (kind, shape) = match self.topology {
+            Topology::Galera => ("mariadb", format!("--galera {}", self.members.len())),
+            Topology::Replication { sync } => (
+                "postgres",
+                format!(
+                    "--replicas {}{}",
+                    self.members.len().saturating_sub(1).max(1),
+                    if sync { " --sync" } else { "" }
+                ),
+            ),
+        };
+        format!(
+            "`dbarena instance down {0}`, then `dbarena instance up {kind} {shape} --netns --name {0}`",
+            self.cluster
+        )
+    }
+
     /// This member.
     pub fn me(&self) -> &Member {
         &self.members[self.index.min(self.members.len() - 1)]

@@ -112,9 +112,11 @@ pub fn on_exit(f: impl Fn() + Send + 'static) -> ExitHookGuard {
     ExitHookGuard(id)
 }
 
+/// Last registered, first run, as destructors unwind: what was set up on top of something
+/// (a fence on a cut link) is undone before what it stands on (the link's faults).
 fn run_exit_hooks() {
     let hooks = std::mem::take(&mut *EXIT_HOOKS.lock().unwrap_or_else(|p| p.into_inner()));
-    for (_, f) in hooks {
+    for (_, f) in hooks.into_iter().rev() {
         f();
     }
 }
