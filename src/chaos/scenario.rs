@@ -1011,10 +1011,10 @@ fn failover_table(rows: &[ScenarioRow]) -> Option<crate::report::charts::Table> 
             "killed or cut off",
             "promoted",
             "first commit s",
-            "longest client outage s",
+            "longest client outage s (whole scenario)",
             "killed member back at",
-            "lost acknowledged writes",
-            "verification",
+            "lost acknowledged writes (whole scenario)",
+            "verification (whole scenario)",
         ]
         .map(String::from)
         .to_vec(),
