@@ -171,6 +171,30 @@ fn report(what: &str, row: &std::collections::HashMap<String, String>) {
     );
 }
 
+/// The acknowledged writes a failover lost, by key, checked against the scenario's row: their
+/// count and keys there, and a verdict of pass when none, else a finding (asynchronous
+/// replication allows the loss; it is reported, not failed).
+fn lost_writes_reported(r: &Json, row: &std::collections::HashMap<String, String>) -> Vec<String> {
+    let lost: Vec<String> = r["writers_readers"]["lost_writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(row["lost_writes"], lost.len().to_string(), "{row:?}");
+    if lost.is_empty() {
+        assert_eq!(row["verification"], "pass", "{row:?}");
+    } else {
+        assert!(
+            row["verification"]
+                .starts_with(&format!("finding: {} acknowledged writes lost", lost.len())),
+            "{row:?}"
+        );
+        assert_eq!(row["lost_keys"], lost.join(" "));
+    }
+    lost
+}
+
 /// Commits acknowledged in the per-second intervals after `t` seconds.
 fn commits_after(r: &Json, t: f64) -> u64 {
     r["intervals"]
@@ -300,23 +324,7 @@ fn asynchronous_standby_failover_reports_the_acknowledged_writes_it_lost() {
     // Losing acknowledged writes here is a finding, not a failure.
     assert!(o.status.success(), "{}\n{row:?}", stderr(&o));
     report("asynchronous failover", &row);
-    let lost: Vec<String> = r["writers_readers"]["lost_writes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["key"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(row["lost_writes"], lost.len().to_string(), "{row:?}");
-    if lost.is_empty() {
-        assert_eq!(row["verification"], "pass", "{row:?}");
-    } else {
-        assert!(
-            row["verification"]
-                .starts_with(&format!("finding: {} acknowledged writes lost", lost.len())),
-            "{row:?}"
-        );
-        assert_eq!(row["lost_keys"], lost.join(" "));
-    }
+    let lost = lost_writes_reported(&r, &row);
     // Checked against the table on the new primary: no lost key is there, and the rows
     // are the acknowledged writes less the lost ones, plus at most the writes whose
     // outcome the clients never learned (they may have committed).
@@ -907,22 +915,7 @@ fn postgres_primary_partitioned_in_namespaces_fails_over_to_the_standby() {
     );
     assert!(during > 0, "{row:?}");
     // Lost acknowledged writes, as for a kill: counted, and checked against the table.
-    let lost: Vec<String> = r["writers_readers"]["lost_writes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["key"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(row["lost_writes"], lost.len().to_string(), "{row:?}");
-    if lost.is_empty() {
-        assert_eq!(row["verification"], "pass", "{row:?}");
-    } else {
-        assert!(
-            row["verification"]
-                .starts_with(&format!("finding: {} acknowledged writes lost", lost.len())),
-            "{row:?}"
-        );
-    }
+    let lost = lost_writes_reported(&r, row);
     let keys: std::collections::HashSet<String> = query(&url, "SELECT k FROM dbarena_kv")
         .into_iter()
         .filter_map(|r| r[0].clone())
