@@ -57,6 +57,19 @@ per1000() { awk -v c="$1" -v n="$2" 'BEGIN {printf "%.2f", (n == 0 ? 0 : c * 100
 dbarena_tps() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["tps"])' "$1"; }
 dbarena_n() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(t["committed"])' "$1"; }
 
+# A fresh $DB on MariaDB with sysbench's sbtest1 ($SB_ROWS rows), and dbarena's sysbench
+# configurations for it in $WORK; sets MYDB and SB (the sysbench command line).
+setup_sysbench() {
+  MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
+  MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
+  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  MYDB="$MY_URL/$DB"
+  SB="sysbench --db-driver=mysql --mysql-host=$MY_HOST --mysql-port=$MY_PORT --mysql-user=root --mysql-db=$DB --tables=1 --table-size=$SB_ROWS --rand-type=uniform"
+  $SB oltp_read_write prepare > /dev/null
+  sed "s/TABLE_SIZE/$SB_ROWS/" bench/sysbench_point_select.toml > "$WORK/ps.toml"
+  sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
+}
+
 echo "# dbarena benchmark run, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); client and server share it"
@@ -159,14 +172,7 @@ fi
 if want mysql; then
   ensure_sysbench
   need sysbench "install Debian's package: apt-get install -y sysbench"
-  MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
-  MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
-  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
-  MYDB="$MY_URL/$DB"
-  SB="sysbench --db-driver=mysql --mysql-host=$MY_HOST --mysql-port=$MY_PORT --mysql-user=root --mysql-db=$DB --tables=1 --table-size=$SB_ROWS --rand-type=uniform"
-  $SB oltp_read_write prepare > /dev/null
-  sed "s/TABLE_SIZE/$SB_ROWS/" bench/sysbench_point_select.toml > "$WORK/ps.toml"
-  sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
+  setup_sysbench
   echo "## MariaDB: sysbench vs dbarena on sbtest1 ($SB_ROWS rows), $DURATION s per run, 4 threads/connections"
   echo
   echo "| case | pair | sysbench tps | dbarena tps | tps ratio | sysbench cpu µs/tx | dbarena cpu µs/tx | cpu ratio |"
@@ -231,14 +237,7 @@ if want instr; then
   # run the binary itself (it does not follow exec by default).
   PGBENCH=$(ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -1)
   PGBENCH=${PGBENCH:-$(command -v pgbench)}
-  MY_HOST=$(echo "$MY_URL" | sed -E 's#^mysql://([^@]*@)?([^:/]+).*#\2#')
-  MY_PORT=$(echo "$MY_URL" | sed -nE 's#.*:([0-9]+)$#\1#p'); MY_PORT=${MY_PORT:-3306}
-  mariadb -h "$MY_HOST" -P "$MY_PORT" -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
-  MYDB="$MY_URL/$DB"
-  SB="sysbench --db-driver=mysql --mysql-host=$MY_HOST --mysql-port=$MY_PORT --mysql-user=root --mysql-db=$DB --tables=1 --table-size=$SB_ROWS --rand-type=uniform"
-  $SB oltp_read_write prepare > /dev/null
-  sed "s/TABLE_SIZE/$SB_ROWS/" bench/sysbench_point_select.toml > "$WORK/ps.toml"
-  sed "s/RANGE_MAX/$((SB_ROWS - 99))/; s/TABLE_SIZE/$SB_ROWS/g" bench/sysbench_read_write.toml | sed "s/RANGE_MAX/$((SB_ROWS - 99))/g" > "$WORK/rw.toml"
+  setup_sysbench
   pgbench -i -q -s "$SCALE" "$PGDB" 2>/dev/null
   $BIN seed --db "sqlite://$WORK/instr.db" --preset ycsb --rows "usertable=100000" -q > /dev/null
 
