@@ -188,6 +188,24 @@ fn missing_table_is_named() {
 }
 
 #[test]
+fn pgbench_without_its_tables_says_how_to_load_them() {
+    for kind in ALL {
+        let Some(db) = TestDb::new(kind, "nopgb") else {
+            continue;
+        };
+        let (code, err) = run_err(&["--db", &db.url, "--pattern", "select-only", "-d", "1s"]);
+        assert_eq!(code, 4, "{kind:?}: {err}");
+        let line = one_error_line(&err);
+        assert!(
+            line.contains("pgbench tables are not in")
+                && line.contains("pgbench_accounts")
+                && line.contains("dbarena seed --preset pgbench"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn empty_table_where_reads_need_rows() {
     for kind in ALL {
         let Some(db) = TestDb::new(kind, "empty") else {

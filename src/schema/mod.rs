@@ -16,6 +16,8 @@ pub enum SchemaError {
     EmptyTable { table: String },
     #[error("table '{table}' has no single-column primary key, which generated operations need; describe its operations with [[custom_queries]] instead")]
     NoPrimaryKey { table: String },
+    #[error("the pgbench tables are not in {db} ({missing}); load them first with `dbarena seed --preset pgbench --scale N --db …` (or `pgbench -i`)")]
+    PgbenchNotLoaded { db: String, missing: String },
     #[error("the TPC-C tables are not in {db} ({missing}); load them first with `dbarena seed --preset tpcc --warehouses W --db …`")]
     TpccNotLoaded { db: String, missing: String },
 }

@@ -27,21 +27,21 @@ pub async fn scale(conn: &mut Connection, db: &str) -> Result<i64, crate::Error>
         .list_tables()
         .await
         .map_err(|e| crate::Error::db("listing tables", e))?;
-    for t in [
+    let missing: Vec<&str> = [
         "pgbench_branches",
         "pgbench_tellers",
         "pgbench_accounts",
         "pgbench_history",
-    ] {
-        if !tables.iter().any(|x| x == t) {
-            return Err(SchemaError::MissingTable {
-                table: format!(
-                    "{t} (run `dbarena seed --preset pgbench --scale N` or `pgbench -i` first)"
-                ),
-                db: db.to_string(),
-            }
-            .into());
+    ]
+    .into_iter()
+    .filter(|t| !tables.iter().any(|x| x == t))
+    .collect();
+    if !missing.is_empty() {
+        return Err(SchemaError::PgbenchNotLoaded {
+            db: db.to_string(),
+            missing: missing.join(", "),
         }
+        .into());
     }
     let rows = conn
         .query_text("SELECT COUNT(*) FROM pgbench_branches")
