@@ -357,7 +357,7 @@ duration = "{partition_s}s"
         (outage / partition_s - 1.0) * 100.0
     );
     assert!(
-        (outage - partition_s).abs() <= partition_s * 0.3,
+        (outage - partition_s).abs() <= partition_s * 0.1,
         "outage {outage} s for a {partition_s} s partition: {csv}"
     );
     assert!(

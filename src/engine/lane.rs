@@ -42,7 +42,23 @@ pub(crate) struct LaneCtx<K: Connector, W: Workload<K::Conn>> {
     pub outages: std::sync::mpsc::Sender<OutageEvent>,
     /// Where a lane hands its transaction-log buffers (`--log`).
     pub tx_log: Option<super::txlog::TxLogSender>,
+    /// Told when a lane gets a connection back after an outage.
+    pub back: std::sync::Arc<ServerBack>,
 }
+
+/// Lanes telling each other that the server answers again: those still waiting on a stuck
+/// attempt or a backoff then try at once, instead of each adding up to a reconnect cycle to
+/// the outage it measures.
+#[derive(Default)]
+pub(crate) struct ServerBack {
+    notify: tokio::sync::Notify,
+}
+
+/// An attempt pending this long when another lane got through is taken for stuck (a connect
+/// whose packet a partition dropped waits for TCP's retransmit, a second or more away) and
+/// made afresh, once per reconnect: a healthy connect slower than this then costs one more
+/// connect, never a loop of them.
+const STALE_ATTEMPT: Duration = Duration::from_millis(100);
 
 impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
     /// Opens and readies a connection.
@@ -171,9 +187,10 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             }
         }
         if conn.is_none() {
-            match reconnect(ctx, &w).await {
+            match reconnect(ctx, &w, &mut think_rng).await {
                 Some(c) => {
                     if let Some((since, error)) = down.take() {
+                        ctx.back.notify.notify_waiters();
                         let _ = ctx.outages.send(OutageEvent {
                             connection: lane,
                             start: since,
@@ -462,27 +479,53 @@ async fn attempt<C, S: TxSource<C>>(
 
 /// Opens a new connection with backoff until one works, the run ends or it is stopped. Each
 /// try is bounded by the timeout: a server that accepts but never answers must not hold it.
+/// The pause between tries is drawn between zero and the backoff ("full jitter"): lanes that
+/// lost the server together then try at different moments, and the first to get through
+/// after the server is back wakes the others ([`ServerBack`]), so the outage measured ends
+/// close to when the server answers again, not a whole cycle of timeouts later.
 async fn reconnect<K: Connector, W: Workload<K::Conn>>(
     ctx: &LaneCtx<K, W>,
     w: &Window,
+    rng: &mut crate::datagen::Rng,
 ) -> Option<K::Conn> {
     let mut backoff = BACKOFF_FIRST;
+    let mut restarted = false;
     loop {
-        let now = Instant::now();
-        if ctx.stop.is_set() || w.deadline.is_some_and(|d| now >= d) {
+        let began = Instant::now();
+        if ctx.stop.is_set() || w.deadline.is_some_and(|d| began >= d) {
             return None;
         }
-        let mut limit = now + ctx.settings.timeout.min(Duration::from_secs(5));
+        let mut limit = began + ctx.settings.timeout.min(Duration::from_secs(5));
         if let Some(d) = w.deadline {
             limit = limit.min(d);
         }
-        tokio::select! {
-            biased;
-            r = ctx.open() => if let Ok(c) = r { return Some(c) },
-            _ = ctx.stop.wait() => return None,
-            _ = tokio::time::sleep_until(limit) => {}
+        let attempt = ctx.open();
+        tokio::pin!(attempt);
+        let back = ctx.back.notify.notified();
+        tokio::pin!(back);
+        let afresh = loop {
+            tokio::select! {
+                biased;
+                r = &mut attempt => match r {
+                    Ok(c) => return Some(c),
+                    Err(_) => break false,
+                },
+                _ = ctx.stop.wait() => return None,
+                _ = tokio::time::sleep_until(limit) => break false,
+                _ = &mut back => {
+                    if !restarted && began.elapsed() >= STALE_ATTEMPT {
+                        restarted = true;
+                        break true;
+                    }
+                    back.set(ctx.back.notify.notified());
+                }
+            }
+        };
+        if afresh {
+            backoff = BACKOFF_FIRST;
+            continue;
         }
-        let mut pause = Instant::now() + backoff;
+        let mut pause = Instant::now() + backoff.mul_f64(rng.f64());
         if let Some(d) = w.deadline {
             pause = pause.min(d);
         }
@@ -490,6 +533,10 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
             biased;
             _ = ctx.stop.wait() => return None,
             _ = tokio::time::sleep_until(pause) => {}
+            _ = ctx.back.notify.notified() => {
+                backoff = BACKOFF_FIRST;
+                continue;
+            }
         }
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }

@@ -178,6 +178,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         .collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
+    let back = std::sync::Arc::new(lane::ServerBack::default());
     let (log_tx, log_rx) = match settings.tx_log {
         Some(_) => {
             let (t, r) = mpsc::channel::<Vec<txlog::TxRecord>>();
@@ -200,6 +201,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
             stop: StopSignal::new(stop.clone()),
             outages: outage_tx.clone(),
             tx_log: log_tx.clone(),
+            back: back.clone(),
         };
         let gate = gate.clone();
         let ready = ready_tx.clone();
