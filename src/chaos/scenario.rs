@@ -166,23 +166,35 @@ pub fn default_scenarios() -> Vec<Scenario> {
 
 /// The default scenario set for a cluster: a baseline, and a failover at mid-run (the
 /// primary or a Galera node killed, a standby promoted 1 s later, the killed member back 5 s
-/// after the kill). Network faults need the proxy, which stands in for one server only.
-pub fn cluster_scenarios() -> Vec<Scenario> {
-    vec![
+/// after the kill). When the members are hosts of their own (`--netns`), the same failover
+/// again with the primary cut off by a partition instead of killed: the fault a network
+/// makes, where the old primary lives on and must be fenced. The proxy's network faults stand
+/// in for one server only, so they are not among the defaults.
+pub fn cluster_scenarios(in_namespaces: bool) -> Vec<Scenario> {
+    let failover = |how| FaultSpec {
+        start: Some("mid".into()),
+        duration: Some("5s".into()),
+        promote_after: Some("1s".into()),
+        how,
+        ..fault("failover")
+    };
+    let mut v = vec![
         Scenario {
             name: "baseline".into(),
             faults: vec![],
         },
         Scenario {
             name: "failover".into(),
-            faults: vec![FaultSpec {
-                start: Some("mid".into()),
-                duration: Some("5s".into()),
-                promote_after: Some("1s".into()),
-                ..fault("failover")
-            }],
+            faults: vec![failover(None)],
         },
-    ]
+    ];
+    if in_namespaces {
+        v.push(Scenario {
+            name: "partition-failover".into(),
+            faults: vec![failover(Some(super::failover::FailoverHow::Partition))],
+        });
+    }
+    v
 }
 
 /// Reads scenarios from TOML (`[[scenarios]]` with `[[scenarios.faults]]`).
@@ -1224,7 +1236,16 @@ mod tests {
                 addr: None,
             }],
         };
-        let failover = cluster_scenarios();
+        let failover = cluster_scenarios(false);
+        // Members that are hosts of their own get a partition failover by default too.
+        let partition = Some(super::super::failover::FailoverHow::Partition);
+        assert!(!failover
+            .iter()
+            .flat_map(|s| &s.faults)
+            .any(|f| f.how == partition));
+        assert!(cluster_scenarios(true)
+            .iter()
+            .any(|s| s.name == "partition-failover" && s.faults[0].how == partition));
         let e = check_cluster(&failover, &one, None, None).unwrap_err();
         assert!(e.to_string().contains("is not one"), "{e}");
         assert!(check_cluster(&failover, &two, Some(&m), None).is_ok());

@@ -86,7 +86,7 @@ pub fn run(a: ChaosArgs) -> anyhow::Result<ExitCode> {
     let base = merged.resolve(db.clone()).map_err(Error::from)?;
     let scenarios = if a.scenarios == "default" {
         match instance.as_ref().filter(|i| i.cluster.is_some()) {
-            Some(_) => cluster_scenarios(),
+            Some(i) => cluster_scenarios(i.net.is_some()),
             None => default_scenarios(),
         }
     } else {
