@@ -671,6 +671,16 @@ impl Wire {
     }
 }
 
+impl Drop for Wire {
+    /// Says goodbye (COM_QUIT) when the socket takes it without waiting: a server counts a
+    /// session closed without one as aborted and may log a warning for each.
+    fn drop(&mut self) {
+        if !self.broken {
+            let _ = self.stream.try_write(&[1, 0, 0, 0, 0x01]);
+        }
+    }
+}
+
 fn fail_to_connect(f: Fail) -> ConnectFail {
     match f {
         Fail::Server(e) => ConnectFail::Server(e),
@@ -717,6 +727,102 @@ fn caching_sha2(password: &[u8], scramble: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scripted server: a MariaDB-style handshake, then for each query a result of one text
+    /// row whose only value is `len` bytes long (past 16 MiB: split over packets).
+    async fn fake_server(len: usize) -> (u16, tokio::task::JoinHandle<Vec<u8>>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut hs = vec![10];
+            hs.extend_from_slice(b"10.11.0-MariaDB\0");
+            hs.extend_from_slice(&7u32.to_le_bytes());
+            hs.extend_from_slice(b"abcdefgh\0");
+            let c = caps::PROTOCOL_41
+                | caps::SECURE_CONNECTION
+                | caps::PLUGIN_AUTH
+                | caps::PLUGIN_AUTH_LENENC_DATA
+                | caps::DEPRECATE_EOF
+                | caps::CONNECT_WITH_DB;
+            hs.extend_from_slice(&(c as u16).to_le_bytes());
+            hs.push(45);
+            hs.extend_from_slice(&2u16.to_le_bytes());
+            hs.extend_from_slice(&((c >> 16) as u16).to_le_bytes());
+            hs.push(21);
+            hs.extend_from_slice(&[0; 6]);
+            hs.extend_from_slice(&((caps::MARIADB_CACHE_METADATA >> 32) as u32).to_le_bytes());
+            hs.extend_from_slice(b"ijklmnopqrst\0");
+            hs.extend_from_slice(b"mysql_native_password\0");
+            let mut out = Vec::new();
+            packet::frame(&mut out, &hs, 0);
+            s.write_all(&out).await.unwrap();
+            let mut got = vec![0u8; 4096];
+            let n = s.read(&mut got).await.unwrap();
+            got.truncate(n);
+            out.clear();
+            packet::frame(&mut out, &[0, 0, 0, 2, 0, 0, 0], 2);
+            s.write_all(&out).await.unwrap();
+            // The query, then: column count (with its metadata flag), one definition, the
+            // row, the end.
+            let mut q = vec![0u8; 4096];
+            let _ = s.read(&mut q).await.unwrap();
+            out.clear();
+            let mut seq = packet::frame(&mut out, &[1, 1], 1);
+            let mut def = Vec::new();
+            for n in ["def", "", "", "", "v", ""] {
+                packet::put_lenenc_bytes(&mut def, n.as_bytes());
+            }
+            def.push(0x0C);
+            def.extend_from_slice(&[45, 0, 0, 0, 0, 0, packet::ty::VAR_STRING, 0, 0, 0, 0, 0]);
+            seq = packet::frame(&mut out, &def, seq);
+            let mut row = Vec::new();
+            packet::put_lenenc_bytes(&mut row, &vec![b'x'; len]);
+            seq = packet::frame(&mut out, &row, seq);
+            packet::frame(&mut out, &[0xFE, 0, 0, 2, 0, 0, 0], seq);
+            s.write_all(&out).await.unwrap();
+            got
+        });
+        (port, task)
+    }
+
+    #[tokio::test]
+    async fn handshake_and_a_row_split_over_packets() {
+        let len = packet::MAX_PAYLOAD + 100;
+        let (port, server) = fake_server(len).await;
+        let login = Login {
+            host: "127.0.0.1",
+            port,
+            user: "u",
+            password: "pw",
+            database: Some("db"),
+        };
+        let mut w = Wire::connect(&login).await.unwrap();
+        assert_eq!(
+            (w.connection_id, w.server_version.as_str()),
+            (7, "10.11.0-MariaDB")
+        );
+        assert!(w.cache_metadata());
+        let mut rows = Vec::new();
+        let out = w
+            .query("SELECT v", Sink::Text(&mut rows), None)
+            .await
+            .unwrap();
+        assert_eq!(out.rows, 1);
+        assert_eq!(rows[0][0].as_ref().map(String::len), Some(len));
+        // The login: user, the 20-byte native scramble of "pw", the database, the plugin.
+        let got = server.await.unwrap();
+        let mut r = Reader::new(&got[4..]);
+        let flags = r.u32().unwrap() as u64;
+        assert!(flags & caps::CONNECT_WITH_DB != 0 && flags & caps::FOUND_ROWS == 0);
+        r.take(4 + 1 + 19).unwrap();
+        assert_eq!(r.u32().unwrap() as u64, caps::MARIADB_CACHE_METADATA >> 32);
+        assert_eq!(r.nul_bytes().unwrap(), b"u");
+        let auth = r.lenenc_bytes().unwrap();
+        assert_eq!(auth, native_password(b"pw", b"abcdefghijklmnopqrst"));
+        assert_eq!(r.nul_bytes().unwrap(), b"db");
+        assert_eq!(r.nul_bytes().unwrap(), b"mysql_native_password");
+    }
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
