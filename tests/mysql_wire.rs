@@ -271,3 +271,47 @@ fn wrong_password_and_unknown_database_say_so() {
     });
     db.exec(&format!("DROP USER '{}'@'%'", db.name));
 }
+
+#[test]
+fn a_lock_wait_timeout_is_retryable() {
+    let Some(db) = TestDb::new(Db::Mysql, "wire_lockwait") else {
+        return;
+    };
+    db.exec("CREATE TABLE w (id INT PRIMARY KEY, v INT); INSERT INTO w VALUES (1, 0)");
+    rt().block_on(async {
+        let mut a = connect(&db.url).await;
+        let mut b = connect(&db.url).await;
+        let upd = vec!["UPDATE w SET v = v + 1 WHERE id = ?".to_string()];
+        b.prepare_all(&upd).await.unwrap();
+        b.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            .await
+            .unwrap();
+        a.execute("START TRANSACTION").await.unwrap();
+        a.execute("UPDATE w SET v = 5 WHERE id = 1").await.unwrap();
+        let e = b.run(0, &[Value::Int(1)]).await.unwrap_err();
+        assert_eq!((e.kind, e.code.as_str()), (ErrorKind::LockTimeout, "1205"));
+        assert!(e.kind.is_retryable());
+        a.execute("ROLLBACK").await.unwrap();
+        // b's session goes on.
+        assert_eq!(b.run(0, &[Value::Int(1)]).await.unwrap().rows, 1);
+    });
+}
+
+#[test]
+fn url_options_only_mysql_async_handles_go_to_it() {
+    let Some(db) = TestDb::new(Db::Mysql, "wire_fallback") else {
+        return;
+    };
+    rt().block_on(async {
+        let url = format!("{}?wait_timeout=600", db.url);
+        let mut c = Connection::connect(&DbUrl::parse(&url).unwrap())
+            .await
+            .expect("connect");
+        match &c {
+            Connection::Mysql(m) => assert!(!m.is_lean()),
+            _ => panic!("not a MySQL connection"),
+        }
+        let rows = c.query_text("SELECT 1").await.unwrap();
+        assert_eq!(rows[0][0].as_deref(), Some("1"));
+    });
+}
