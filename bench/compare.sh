@@ -12,7 +12,9 @@
 # Settings (environment): PG_URL, MY_URL, DURATION (s per run, 10), PAIRS (3), SCALE (10),
 # SQLITE_ROWS (1000000), MY_ROWS (200000), SB_ROWS (100000), THREADS (2),
 # INSTR_TX (20000) and INSTR_BASE (2000): the two transaction counts whose difference the
-# instruction counts are taken over (read_write uses a tenth of them).
+# instruction counts are taken over (read_write uses a tenth of them), INSTR_CASES (the
+# instr rows to count, by key: pg_select pg_tpcb my_point my_rw sqlite_select sqlite_insert;
+# all by default), BENCH_DB (the database created and dropped on each server, dbarena_bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +28,7 @@ MY_ROWS=${MY_ROWS:-200000}
 SB_ROWS=${SB_ROWS:-100000}
 THREADS=${THREADS:-2}
 SECTIONS=${*:-"seed pg rate sqlite mysql"}
-DB=dbarena_bench
+DB=${BENCH_DB:-dbarena_bench}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -304,6 +306,7 @@ if want instr; then
   echo "|---|---|---|---|---|---|---|---|"
   for c in "${cases[@]}"; do
     IFS='|' read -r label key base n <<< "$c"
+    [[ -z "${INSTR_CASES:-}" || " $INSTR_CASES " == *" $key "* ]] || continue
     ri=$(per_tx instructions "$base" "$n" "ref_$key"); di=$(per_tx instructions "$base" "$n" "dba_$key")
     rs=$(per_tx syscalls "$base" "$n" "ref_$key"); ds=$(per_tx syscalls "$base" "$n" "dba_$key")
     printf "| %s | %s, %s | %.0f | %.0f | %s | %.2f | %.2f | %s |\n" "$label" "$n" "$base" "$ri" "$di" "$(ratio "$di" "$ri")" "$rs" "$ds" "$(ratio "$ds" "$rs")"

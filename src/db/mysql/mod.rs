@@ -1,4 +1,10 @@
-//! MySQL and MariaDB through mysql_async (pure Rust, no system libraries).
+//! MySQL and MariaDB. A connection is one server session, served by one of two clients:
+//! dbarena's own lean wire client ([`wire`]: the workload's hot path, with MariaDB's result
+//! metadata cache), or mysql_async (pure Rust, no system libraries) where the lean client does
+//! not reach: TLS, Unix sockets, compression, init statements, other authentication plugins.
+
+mod packet;
+mod wire;
 
 use super::error::{kind_from_sqlstate, DbError, ErrorKind};
 use super::url::{DbKind, DbUrl};
@@ -8,17 +14,31 @@ use crate::value::Value;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Row, Statement};
 use std::time::Duration;
+use wire::{ConnectFail, Login, Prepared, Sink, Wire};
+
+/// The client behind a connection, with the statements it prepared.
+enum Link {
+    Lean {
+        wire: Box<Wire>,
+        statements: Vec<Prepared>,
+    },
+    Async {
+        conn: Box<Conn>,
+        statements: Vec<Statement>,
+    },
+}
 
 /// One MySQL/MariaDB connection.
 pub struct MyConn {
-    conn: Conn,
-    statements: Vec<Statement>,
+    link: Link,
     sqls: Vec<String>,
     pub(crate) protocol: super::Protocol,
     /// (max_allowed_packet, backslash escapes on) once asked.
     bulk: Option<(usize, bool)>,
     /// LOAD DATA LOCAL INFILE works here (None: not tried yet).
     infile: Option<bool>,
+    /// Why the lean client could not serve this connection, when it could not.
+    fallback: Option<String>,
 }
 
 impl MyConn {
@@ -59,18 +79,39 @@ impl MyConn {
     }
 
     /// Whether the server takes transactions: false only for a Galera node that says it is
-    /// not ready (a server without Galera has no `wsrep_ready`).
+    /// not ready. A server without Galera has no `wsrep_ready`, and one built with it but
+    /// not running it (`wsrep_on` OFF) reports `wsrep_ready` OFF while it serves clients.
     async fn ready(&mut self) -> bool {
+        let value = |rows: Vec<Vec<Option<String>>>| {
+            rows.into_iter()
+                .next()
+                .and_then(|r| r.into_iter().nth(1).flatten())
+        };
+        match self.query_text("SHOW VARIABLES LIKE 'wsrep_on'").await {
+            Ok(rows) => match value(rows) {
+                Some(on) if on.eq_ignore_ascii_case("ON") => {}
+                _ => return true,
+            },
+            Err(_) => return false,
+        }
         match self.query_text("SHOW STATUS LIKE 'wsrep_ready'").await {
-            Ok(rows) => rows
-                .first()
-                .and_then(|r| r.get(1).cloned().flatten())
-                .is_none_or(|v| v.eq_ignore_ascii_case("ON")),
+            Ok(rows) => value(rows).is_none_or(|v| v.eq_ignore_ascii_case("ON")),
             Err(_) => false,
         }
     }
 
+    /// Whether this connection runs on dbarena's own wire client (tests and benchmarks ask).
+    pub fn is_lean(&self) -> bool {
+        matches!(self.link, Link::Lean { .. })
+    }
+
+    /// Why this connection runs on mysql_async, when the lean client was tried and declined.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+
     async fn connect_one(url: &DbUrl, limit: Duration) -> Result<Self, ConnectError> {
+        // mysql_async parses the URL for both clients, so options mean the same on both.
         let opts = Opts::from_url(url.secret_url()).map_err(|e| ConnectError::Other {
             url: url.redacted(),
             detail: e.to_string(),
@@ -79,6 +120,49 @@ impl MyConn {
             None => url.fallback_password(),
             Some(_) => None,
         };
+        let mut declined = None;
+        if lean_serves(&opts) {
+            let login = Login {
+                host: opts.ip_or_hostname(),
+                port: opts.tcp_port(),
+                user: opts.user().unwrap_or(""),
+                password: opts.pass().or(fallback.as_deref()).unwrap_or(""),
+                database: opts.db_name(),
+            };
+            match tokio::time::timeout(limit, Wire::connect(&login)).await {
+                Ok(Ok(wire)) => {
+                    return Ok(MyConn::with(Link::Lean {
+                        wire: Box::new(wire),
+                        statements: Vec::new(),
+                    }))
+                }
+                // Something only mysql_async implements: connect through it below.
+                Ok(Err(ConnectFail::Unsupported(why))) => declined = Some(why),
+                Ok(Err(ConnectFail::Server(e))) => {
+                    return Err(connect_server_error(url, e.code, e.message))
+                }
+                Ok(Err(ConnectFail::Io(e))) => {
+                    return Err(ConnectError::Unreachable {
+                        kind: DbKind::Mysql,
+                        host: url.host_port(),
+                        detail: e.to_string(),
+                    })
+                }
+                Ok(Err(ConnectFail::Malformed(m))) => {
+                    return Err(ConnectError::Other {
+                        url: url.redacted(),
+                        detail: m.to_string(),
+                    })
+                }
+                Err(_) => {
+                    return Err(ConnectError::Unreachable {
+                        kind: DbKind::Mysql,
+                        host: url.host_port(),
+                        detail: format!("timed out after {} s", limit.as_secs()),
+                    })
+                }
+            }
+        }
         let mut opts = OptsBuilder::from_opts(opts);
         if let Some(pw) = fallback {
             opts = opts.pass(Some(pw));
@@ -99,14 +183,30 @@ impl MyConn {
                 })
             }
         };
-        Ok(MyConn {
-            conn,
+        let mut c = MyConn::with(Link::Async {
+            conn: Box::new(conn),
             statements: Vec::new(),
+        });
+        c.fallback = declined;
+        Ok(c)
+    }
+
+    fn with(link: Link) -> Self {
+        MyConn {
+            link,
             sqls: Vec::new(),
             protocol: super::Protocol::Prepared,
             bulk: None,
             infile: None,
-        })
+            fallback: None,
+        }
+    }
+
+    fn sql(&self, stmt: usize) -> Result<&str, DbError> {
+        self.sqls
+            .get(stmt)
+            .map(String::as_str)
+            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))
     }
 
     /// Whether `run` returns statement `stmt`'s first value by default (inserts: their key).
@@ -115,14 +215,25 @@ impl MyConn {
     }
 
     pub async fn prepare_all(&mut self, sqls: &[String]) -> Result<(), DbError> {
-        for st in self.statements.drain(..) {
-            let _ = self.conn.close(st).await;
-        }
         // The text protocol sends SQL each time: nothing to prepare on the server.
         let server_side = self.protocol == super::Protocol::Prepared;
-        for sql in sqls.iter().filter(|_| server_side) {
-            let st = self.conn.prep(sql.as_str()).await.map_err(map_error)?;
-            self.statements.push(st);
+        match &mut self.link {
+            Link::Lean { wire, statements } => {
+                for st in statements.drain(..) {
+                    let _ = wire.close(st).await;
+                }
+                for sql in sqls.iter().filter(|_| server_side) {
+                    statements.push(wire.prepare(sql).await?);
+                }
+            }
+            Link::Async { conn, statements } => {
+                for st in statements.drain(..) {
+                    let _ = conn.close(st).await;
+                }
+                for sql in sqls.iter().filter(|_| server_side) {
+                    statements.push(conn.prep(sql.as_str()).await.map_err(map_error)?);
+                }
+            }
         }
         self.sqls = sqls.to_vec();
         Ok(())
@@ -138,56 +249,27 @@ impl MyConn {
     ) -> Result<StmtOutcome, DbError> {
         if self.protocol != super::Protocol::Prepared {
             // MySQL has no unnamed extended protocol: both other modes send SQL text.
-            let sql = self
-                .sqls
-                .get(stmt)
-                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
-            let text = super::Dialect::new(DbKind::Mysql).interpolate(sql, params);
-            let mut result = self.conn.query_iter(text).await.map_err(map_error)?;
-            let mut out = StmtOutcome::default();
-            if result.columns().is_some_and(|c| !c.is_empty()) {
-                let rows: Vec<Row> = result.collect().await.map_err(map_error)?;
-                out.rows = rows.len() as u64;
-            } else {
-                out.rows = result.affected_rows();
-                out.last_insert_id = result.last_insert_id().map(|v| v as i64);
-                result.drop_result().await.map_err(map_error)?;
-            }
-            return Ok(out);
-        }
-        let st = self
-            .statements
-            .get(stmt)
-            .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?
-            .clone();
-        let params = if params.is_empty() {
-            Params::Empty
-        } else {
-            Params::Positional(params.iter().map(to_mysql).collect())
-        };
-        let mut result = self.conn.exec_iter(st, params).await.map_err(map_error)?;
-        let mut out = StmtOutcome::default();
-        if result.columns().is_some_and(|c| !c.is_empty()) {
-            // Row by row: no vector of every row, and the first value copied only if wanted.
-            while let Some(r) = result.next().await.map_err(map_error)? {
-                if out.rows == 0 && want {
-                    out.first = Some(match r.as_ref(0) {
-                        Some(mysql_async::Value::Int(i)) => Value::Int(*i),
-                        Some(mysql_async::Value::UInt(u)) => Value::Int(*u as i64),
-                        Some(mysql_async::Value::Bytes(b)) => {
-                            Value::Text(String::from_utf8_lossy(b).into_owned())
-                        }
-                        _ => Value::Null,
-                    });
+            let text = super::Dialect::new(DbKind::Mysql).interpolate(self.sql(stmt)?, params);
+            return match &mut self.link {
+                Link::Lean { wire, .. } => {
+                    let sink = if want { Sink::First } else { Sink::Count };
+                    wire.query(&text, sink, None).await
                 }
-                out.rows += 1;
-            }
-        } else {
-            out.rows = result.affected_rows();
-            out.last_insert_id = result.last_insert_id().map(|v| v as i64);
-            result.drop_result().await.map_err(map_error)?;
+                Link::Async { conn, .. } => async_text_run(conn, text).await,
+            };
         }
-        Ok(out)
+        let missing = || DbError::client(format!("statement {stmt} was not prepared"));
+        match &mut self.link {
+            Link::Lean { wire, statements } => {
+                let st = statements.get_mut(stmt).ok_or_else(missing)?;
+                let sink = if want { Sink::First } else { Sink::Count };
+                wire.execute(st, params, sink).await
+            }
+            Link::Async { conn, statements } => {
+                let st = statements.get(stmt).ok_or_else(missing)?.clone();
+                async_run(conn, st, params, want).await
+            }
+        }
     }
 
     pub async fn run_rows(
@@ -195,25 +277,28 @@ impl MyConn {
         stmt: usize,
         params: &[Value],
     ) -> Result<Vec<Vec<Value>>, DbError> {
-        let rows: Vec<Row> = if self.protocol != super::Protocol::Prepared {
-            let sql = self
-                .sqls
-                .get(stmt)
-                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?;
-            let text = super::Dialect::new(DbKind::Mysql).interpolate(sql, params);
-            self.conn.query(text).await.map_err(map_error)?
-        } else {
-            let st = self
-                .statements
-                .get(stmt)
-                .ok_or_else(|| DbError::client(format!("statement {stmt} was not prepared")))?
-                .clone();
-            let params = if params.is_empty() {
-                Params::Empty
-            } else {
-                Params::Positional(params.iter().map(to_mysql).collect())
-            };
-            self.conn.exec(st, params).await.map_err(map_error)?
+        let text = match self.protocol {
+            super::Protocol::Prepared => None,
+            _ => Some(super::Dialect::new(DbKind::Mysql).interpolate(self.sql(stmt)?, params)),
+        };
+        let missing = || DbError::client(format!("statement {stmt} was not prepared"));
+        let rows: Vec<Row> = match (&mut self.link, text) {
+            (Link::Lean { wire, .. }, Some(text)) => {
+                let mut rows = Vec::new();
+                wire.query(&text, Sink::Values(&mut rows), None).await?;
+                return Ok(rows);
+            }
+            (Link::Lean { wire, statements }, None) => {
+                let st = statements.get_mut(stmt).ok_or_else(missing)?;
+                let mut rows = Vec::new();
+                wire.execute(st, params, Sink::Values(&mut rows)).await?;
+                return Ok(rows);
+            }
+            (Link::Async { conn, .. }, Some(text)) => conn.query(text).await.map_err(map_error)?,
+            (Link::Async { conn, statements }, None) => {
+                let st = statements.get(stmt).ok_or_else(missing)?.clone();
+                conn.exec(st, to_params(params)).await.map_err(map_error)?
+            }
         };
         Ok(rows
             .into_iter()
@@ -285,12 +370,6 @@ impl MyConn {
             buf.extend_from_slice(b"\n");
         }
         let data = buf.freeze();
-        self.conn.set_infile_handler(async move {
-            Ok(
-                Box::pin(futures_util::stream::once(async move { Ok(data) }))
-                    as mysql_async::InfileData,
-            )
-        });
         let q = |s: &str| format!("`{}`", s.replace('`', "``"));
         let cols: Vec<String> = columns.iter().map(|c| q(c)).collect();
         let sql = format!(
@@ -301,11 +380,31 @@ impl MyConn {
         // With LOCAL the server skips rows that break a unique key (as if IGNORE were given),
         // so the count is checked inside a transaction and a short load rolls back.
         self.execute("START TRANSACTION").await?;
-        if let Err(e) = self.conn.query_drop(sql).await {
-            let _ = self.execute("ROLLBACK").await;
-            return Err(map_error(e));
-        }
-        let loaded = self.conn.affected_rows();
+        let loaded = match &mut self.link {
+            Link::Lean { wire, .. } => wire
+                .query(&sql, Sink::Count, Some(&data))
+                .await
+                .map(|o| o.rows),
+            Link::Async { conn, .. } => {
+                conn.set_infile_handler(async move {
+                    Ok(
+                        Box::pin(futures_util::stream::once(async move { Ok(data) }))
+                            as mysql_async::InfileData,
+                    )
+                });
+                match conn.query_drop(sql).await {
+                    Ok(()) => Ok(conn.affected_rows()),
+                    Err(e) => Err(map_error(e)),
+                }
+            }
+        };
+        let loaded = match loaded {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = self.execute("ROLLBACK").await;
+                return Err(e);
+            }
+        };
         if loaded != rows.len() as u64 {
             let warning = self
                 .query_text("SHOW WARNINGS LIMIT 1")
@@ -373,9 +472,9 @@ impl MyConn {
             }
             tuple.push(')');
             if n > 0 && sql.len() + tuple.len() + 1 > limit {
-                if let Err(e) = self.conn.query_drop(sql.as_str()).await {
+                if let Err(e) = self.execute(&sql).await {
                     let _ = self.execute("ROLLBACK").await;
-                    return Err(map_error(e));
+                    return Err(e);
                 }
                 sql.clear();
                 n = 0;
@@ -389,20 +488,31 @@ impl MyConn {
             n += 1;
         }
         if n > 0 {
-            if let Err(e) = self.conn.query_drop(sql.as_str()).await {
+            if let Err(e) = self.execute(&sql).await {
                 let _ = self.execute("ROLLBACK").await;
-                return Err(map_error(e));
+                return Err(e);
             }
         }
         self.execute("COMMIT").await
     }
 
     pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn.query_drop(sql).await.map_err(map_error)
+        match &mut self.link {
+            Link::Lean { wire, .. } => wire.query(sql, Sink::Count, None).await.map(|_| ()),
+            Link::Async { conn, .. } => conn.query_drop(sql).await.map_err(map_error),
+        }
     }
 
     pub async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        let rows: Vec<Row> = self.conn.query(sql).await.map_err(map_error)?;
+        let conn = match &mut self.link {
+            Link::Lean { wire, .. } => {
+                let mut rows = Vec::new();
+                wire.query(sql, Sink::Text(&mut rows), None).await?;
+                return Ok(rows);
+            }
+            Link::Async { conn, .. } => conn,
+        };
+        let rows: Vec<Row> = conn.query(sql).await.map_err(map_error)?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -594,6 +704,78 @@ fn literal(v: &Value, backslash: bool, out: &mut String) {
     }
 }
 
+/// A statement's SQL text through mysql_async: rows counted, or affected rows and the key.
+async fn async_text_run(conn: &mut Conn, text: String) -> Result<StmtOutcome, DbError> {
+    let mut result = conn.query_iter(text).await.map_err(map_error)?;
+    let mut out = StmtOutcome::default();
+    if result.columns().is_some_and(|c| !c.is_empty()) {
+        let rows: Vec<Row> = result.collect().await.map_err(map_error)?;
+        out.rows = rows.len() as u64;
+    } else {
+        out.rows = result.affected_rows();
+        out.last_insert_id = result.last_insert_id().map(|v| v as i64);
+        result.drop_result().await.map_err(map_error)?;
+    }
+    Ok(out)
+}
+
+/// A prepared statement through mysql_async, read row by row (no vector of every row, and
+/// the first value copied only if wanted).
+async fn async_run(
+    conn: &mut Conn,
+    st: Statement,
+    params: &[Value],
+    want: bool,
+) -> Result<StmtOutcome, DbError> {
+    let mut result = conn
+        .exec_iter(st, to_params(params))
+        .await
+        .map_err(map_error)?;
+    let mut out = StmtOutcome::default();
+    if result.columns().is_some_and(|c| !c.is_empty()) {
+        while let Some(r) = result.next().await.map_err(map_error)? {
+            if out.rows == 0 && want {
+                out.first = Some(match r.as_ref(0) {
+                    Some(mysql_async::Value::Int(i)) => Value::Int(*i),
+                    Some(mysql_async::Value::UInt(u)) => Value::Int(*u as i64),
+                    Some(mysql_async::Value::Bytes(b)) => {
+                        Value::Text(String::from_utf8_lossy(b).into_owned())
+                    }
+                    _ => Value::Null,
+                });
+            }
+            out.rows += 1;
+        }
+    } else {
+        out.rows = result.affected_rows();
+        out.last_insert_id = result.last_insert_id().map(|v| v as i64);
+        result.drop_result().await.map_err(map_error)?;
+    }
+    Ok(out)
+}
+
+fn to_params(params: &[Value]) -> Params {
+    if params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(params.iter().map(to_mysql).collect())
+    }
+}
+
+/// Whether the lean client can serve a connection with these options: anything it does not
+/// implement goes to mysql_async, and `DBARENA_MYSQL_CLIENT=mysql_async` sends everything
+/// there (A/B measurements, and a way out should the lean client misbehave).
+fn lean_serves(opts: &Opts) -> bool {
+    std::env::var("DBARENA_MYSQL_CLIENT").map_or(true, |v| v != "mysql_async")
+        && opts.ssl_opts().is_none()
+        && opts.socket().is_none()
+        && opts.compression().is_none()
+        && opts.init().is_empty()
+        && opts.setup().is_empty()
+        && opts.wait_timeout().is_none()
+        && !opts.client_found_rows()
+}
+
 fn to_mysql(v: &Value) -> mysql_async::Value {
     match v {
         Value::Null => mysql_async::Value::NULL,
@@ -612,18 +794,22 @@ fn kind_from_code(code: &str) -> ErrorKind {
     }
 }
 
+/// A server's error, from either client: 1213 and 1205 are retried, the ones that end the
+/// session make the engine reconnect.
+pub(super) fn server_error(code: u16, state: &str, message: String) -> DbError {
+    let kind = match code {
+        1213 => ErrorKind::Deadlock,
+        1205 => ErrorKind::LockTimeout,
+        1062 | 1451 | 1452 | 1048 | 1406 | 1264 => ErrorKind::Constraint,
+        1053 | 1927 | 2006 | 2013 | 4031 => ErrorKind::ConnectionLost,
+        _ => kind_from_sqlstate(state),
+    };
+    DbError::new(kind, code.to_string(), message)
+}
+
 fn map_error(e: mysql_async::Error) -> DbError {
     match e {
-        mysql_async::Error::Server(s) => {
-            let kind = match s.code {
-                1213 => ErrorKind::Deadlock,
-                1205 => ErrorKind::LockTimeout,
-                1062 | 1451 | 1452 | 1048 | 1406 | 1264 => ErrorKind::Constraint,
-                1053 | 1927 | 2006 | 2013 | 4031 => ErrorKind::ConnectionLost,
-                _ => kind_from_sqlstate(&s.state),
-            };
-            DbError::new(kind, s.code.to_string(), s.message)
-        }
+        mysql_async::Error::Server(s) => server_error(s.code, &s.state, s.message),
         mysql_async::Error::Io(io) => DbError::new(ErrorKind::ConnectionLost, "io", io.to_string()),
         mysql_async::Error::Driver(d) => {
             let text = d.to_string();
@@ -640,20 +826,26 @@ fn map_error(e: mysql_async::Error) -> DbError {
     }
 }
 
-fn connect_error(url: &DbUrl, e: mysql_async::Error) -> ConnectError {
-    match e {
-        mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1698 => ConnectError::Auth {
+fn connect_server_error(url: &DbUrl, code: u16, message: String) -> ConnectError {
+    match code {
+        1045 | 1698 => ConnectError::Auth {
             url: url.redacted(),
-            detail: s.message,
+            detail: message,
         },
-        mysql_async::Error::Server(s) if s.code == 1049 => ConnectError::UnknownDatabase {
+        1049 => ConnectError::UnknownDatabase {
             url: url.redacted(),
             name: url.database().unwrap_or_default(),
         },
-        mysql_async::Error::Server(s) => ConnectError::Other {
+        _ => ConnectError::Other {
             url: url.redacted(),
-            detail: format!("[{}] {}", s.code, s.message),
+            detail: format!("[{code}] {message}"),
         },
+    }
+}
+
+fn connect_error(url: &DbUrl, e: mysql_async::Error) -> ConnectError {
+    match e {
+        mysql_async::Error::Server(s) => connect_server_error(url, s.code, s.message),
         mysql_async::Error::Io(io) => ConnectError::Unreachable {
             kind: DbKind::Mysql,
             host: url.host_port(),
