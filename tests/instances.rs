@@ -138,7 +138,7 @@ fn paused_server_shows_as_an_outage_in_latency() {
     let o = dbarena(&["instance", "up", "postgres", "--name", "p"], home.path());
     assert!(o.status.success(), "{}", stderr(&o));
     let out = home.file("p.json");
-    let run = spawn_dbarena(
+    let mut run = Watched::start(
         &[
             "workload",
             "run",
@@ -148,13 +148,15 @@ fn paused_server_shows_as_an_outage_in_latency() {
             "6s",
             "--tps",
             "100",
-            "-q",
+            "--progress-lines",
             "--out",
             out.to_str().unwrap(),
         ],
         home.path(),
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Paused once the run measures (its first progress line, 1 s in), not after a fixed
+    // sleep that a loaded machine's slow start can outlast.
+    run.wait_for("progress:", Duration::from_secs(60));
     assert!(dbarena(&["instance", "pause", "p"], home.path())
         .status
         .success());
@@ -164,7 +166,7 @@ fn paused_server_shows_as_an_outage_in_latency() {
         .status
         .success());
     assert_eq!(list_json(home.path())[0]["state"], "running");
-    let o = run.wait_with_output().unwrap();
+    let o = run.finish(Duration::from_secs(60));
     let r = ok_result(&o, &out);
     // Open loop: the transactions scheduled during the pause wait, and their latency from the
     // intended start shows the stall (service time does not).
