@@ -7,13 +7,15 @@
 #   DB=postgres://postgres@127.0.0.1/test ARGS="--pattern select-only -n 4" bash bench/compare_null.sh
 #
 # Settings (environment): DB (sqlite::memory:), ARGS (workload flags), DURATION (s per run,
-# 10), PAIRS (20), BIN (a built dbarena; default: build the release one).
+# 10), PAIRS (20), RUNS (runs per side of each comparison, 1), BIN (a built dbarena; default:
+# build the release one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${DB:-sqlite::memory:}
 ARGS=${ARGS:---pattern read-heavy -n 2}
 DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-20}
+RUNS=${RUNS:-1}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -22,17 +24,22 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/dbarena
 fi
-echo "# compare calibration, $(date -u +%Y-%m-%dT%H:%MZ): $PAIRS pairs of \`workload run --db $DB $ARGS -d ${DURATION}s\`"
+echo "# compare calibration, $(date -u +%Y-%m-%dT%H:%MZ): $PAIRS comparisons of $RUNS against $RUNS runs of \`workload run --db $DB $ARGS -d ${DURATION}s\`"
 echo
 echo "| pair | base tps | new tps | flagged (metric change%, p_adj) |"
 echo "|---|---|---|---|"
 quiet=0
 for i in $(seq 1 "$PAIRS"); do
-  # shellcheck disable=SC2086
-  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/a$i.json" > /dev/null
-  # shellcheck disable=SC2086
-  "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/b$i.json" > /dev/null
-  line=$("$BIN" compare "$WORK/a$i.json" "$WORK/b$i.json" --json | python3 -c '
+  base=(); new=()
+  for k in $(seq 1 "$RUNS"); do
+    # Alternated (A B A B), so that a drift of the machine falls on both sides alike.
+    # shellcheck disable=SC2086
+    "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/a$i-$k.json" > /dev/null
+    # shellcheck disable=SC2086
+    "$BIN" workload run --db "$DB" $ARGS -d "${DURATION}s" -q --no-server-stats --out "$WORK/b$i-$k.json" > /dev/null
+    base+=("$WORK/a$i-$k.json"); new+=("$WORK/b$i-$k.json")
+  done
+  line=$("$BIN" compare --base "${base[@]}" --new "${new[@]}" --json | python3 -c '
 import json, sys
 c = json.load(sys.stdin)
 tps = next(x for x in c["metrics"] if x["metric"] == "tps")
