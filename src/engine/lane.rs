@@ -42,16 +42,10 @@ pub(crate) struct LaneCtx<K: Connector, W: Workload<K::Conn>> {
     pub outages: std::sync::mpsc::Sender<OutageEvent>,
     /// Where a lane hands its transaction-log buffers (`--log`).
     pub tx_log: Option<super::txlog::TxLogSender>,
-    /// Told when a lane gets a connection back after an outage.
-    pub back: std::sync::Arc<ServerBack>,
-}
-
-/// Lanes telling each other that the server answers again: those still waiting on a stuck
-/// attempt or a backoff then try at once, instead of each adding up to a reconnect cycle to
-/// the outage it measures.
-#[derive(Default)]
-pub(crate) struct ServerBack {
-    notify: tokio::sync::Notify,
+    /// Rung when a lane gets a connection back after an outage: the server answers again,
+    /// and lanes still waiting on a stuck attempt or a backoff try at once, instead of each
+    /// adding up to a reconnect cycle to the outage it measures.
+    pub back: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// An attempt pending this long when another lane got through is taken for stuck (a connect
@@ -190,7 +184,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             match reconnect(ctx, &w, &mut think_rng).await {
                 Some(c) => {
                     if let Some((since, error)) = down.take() {
-                        ctx.back.notify.notify_waiters();
+                        ctx.back.notify_waiters();
                         let _ = ctx.outages.send(OutageEvent {
                             connection: lane,
                             start: since,
@@ -481,7 +475,7 @@ async fn attempt<C, S: TxSource<C>>(
 /// try is bounded by the timeout: a server that accepts but never answers must not hold it.
 /// The pause between tries is drawn between zero and the backoff ("full jitter"): lanes that
 /// lost the server together then try at different moments, and the first to get through
-/// after the server is back wakes the others ([`ServerBack`]), so the outage measured ends
+/// after the server is back wakes the others (`LaneCtx::back`), so the outage measured ends
 /// close to when the server answers again, not a whole cycle of timeouts later.
 async fn reconnect<K: Connector, W: Workload<K::Conn>>(
     ctx: &LaneCtx<K, W>,
@@ -501,7 +495,7 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
         }
         let attempt = ctx.open();
         tokio::pin!(attempt);
-        let back = ctx.back.notify.notified();
+        let back = ctx.back.notified();
         tokio::pin!(back);
         let afresh = loop {
             tokio::select! {
@@ -517,7 +511,7 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
                         restarted = true;
                         break true;
                     }
-                    back.set(ctx.back.notify.notified());
+                    back.set(ctx.back.notified());
                 }
             }
         };
@@ -533,7 +527,7 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
             biased;
             _ = ctx.stop.wait() => return None,
             _ = tokio::time::sleep_until(pause) => {}
-            _ = ctx.back.notify.notified() => {
+            _ = ctx.back.notified() => {
                 backoff = BACKOFF_FIRST;
                 continue;
             }

@@ -178,7 +178,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         .collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
-    let back = std::sync::Arc::new(lane::ServerBack::default());
+    let back = std::sync::Arc::new(tokio::sync::Notify::new());
     let (log_tx, log_rx) = match settings.tx_log {
         Some(_) => {
             let (t, r) = mpsc::channel::<Vec<txlog::TxRecord>>();
