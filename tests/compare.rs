@@ -1,5 +1,6 @@
 //! `dbarena compare` on real runs: a dropped index is a significant slowdown that fails the
-//! CI gate; a run against itself is no difference; unlike workloads are refused.
+//! CI gate; a run against itself is no difference; unlike workloads and runs too short to
+//! judge are refused.
 
 mod common;
 use common::*;
@@ -163,7 +164,7 @@ fn unlike_workloads_are_refused_unless_forced() {
                 "--pattern",
                 pattern,
                 "-d",
-                "2s",
+                "3s",
                 "--quiet",
                 "--out",
                 out.to_str().unwrap(),
@@ -195,4 +196,31 @@ fn unlike_workloads_are_refused_unless_forced() {
     let o = dbarena(&["compare", a], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("two results"), "{}", stderr(&o));
+    // A run of a second or two has no spread to judge a change by: refused, not called
+    // certain.
+    let short = dir.new_file("short", "json");
+    let o = dbarena(
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--pattern",
+            "read_heavy",
+            "-d",
+            "1s",
+            "--quiet",
+            "--out",
+            short.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    ok_result(&o, &short);
+    let o = dbarena(&["compare", a, short.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("whole measured second") && e.contains("at least 3") && e.contains("-d 10s"),
+        "{e}"
+    );
 }

@@ -153,7 +153,7 @@ fn fixtures(dir: &Path, pg: &TestDb) {
         let out = dir.join(format!("{name}.json"));
         let o = run(
             &format!(
-                "dbarena workload run --db sqlite://fixture.db --pattern read_heavy -d 2s -q --out {}",
+                "dbarena workload run --db sqlite://fixture.db --pattern read_heavy -d 3s -q --out {}",
                 out.display()
             ),
             dir,

@@ -237,8 +237,6 @@ impl Side<'_> {
             .collect()
     }
 
-    /// Independent seconds the side is worth: each run's length shrunk by its lag-1
-    /// correlation, n(1 − ρ)/(1 + ρ), summed over runs.
     /// The moving-block bootstrap's variance runs low by about the share of a run one block
     /// takes (b/n): the factor that undoes it, for the side's standard error.
     pub fn se_inflation(&self) -> f64 {
@@ -254,7 +252,16 @@ impl Side<'_> {
         }
     }
 
+    /// Independent seconds the side is worth: each run's length shrunk by its lag-1
+    /// correlation, n(1 − ρ)/(1 + ρ), summed over runs.
+    ///
+    /// A lone run's correlation is measured around its halves' means: the drift between the
+    /// halves is already in the variance ([`Side::batch_variance`]), and counting it again as
+    /// correlation took the degrees of freedom too: on a loaded CI machine both runs of a
+    /// 98% slowdown stepped midway, each was worth under one second, and the test came out
+    /// at df = 1 and p = 0.14.
     pub fn n_eff(&self) -> f64 {
+        let halves = self.batches().len() == 2 && self.runs.len() == 1;
         self.runs
             .iter()
             .map(|run| {
@@ -263,6 +270,11 @@ impl Side<'_> {
                     .map(|s| s.committed as f64 / s.span_s.max(1e-9))
                     .collect();
                 let mid: Vec<f64> = run.iter().map(median_index).collect();
+                let (tps, mid) = if halves {
+                    (around_halves(&tps), around_halves(&mid))
+                } else {
+                    (tps, mid)
+                };
                 let rho = corrected_rho(run.len(), lag1(&tps).max(lag1(&mid)));
                 run.len() as f64 * (1.0 - rho) / (1.0 + rho)
             })
@@ -388,6 +400,17 @@ fn corrected_rho(n: usize, rho: f64) -> f64 {
     (rho + ((1.0 + 4.0 * rho.max(0.0)) / n).min(0.1)).clamp(0.0, 0.95)
 }
 
+/// A series less the mean of the half it lies in (the halves split as in [`Side::batches`]).
+fn around_halves(x: &[f64]) -> Vec<f64> {
+    let h = x.len() / 2;
+    let mean = |p: &[f64]| p.iter().sum::<f64>() / p.len().max(1) as f64;
+    let (a, b) = (mean(&x[..h]), mean(&x[h..]));
+    x.iter()
+        .enumerate()
+        .map(|(i, v)| v - if i < h { a } else { b })
+        .collect()
+}
+
 /// Lag-1 autocorrelation of a series (0 for a constant or too short one).
 fn lag1(x: &[f64]) -> f64 {
     if x.len() < 4 {
@@ -454,6 +477,21 @@ pub fn change(stat: Stat, base: f64, new: f64) -> Option<f64> {
     }
 }
 
+/// The variance, on the log scale, that rounding to the histogram's buckets leaves in a
+/// latency `ms`: the true value lies anywhere in the bucket below the recorded one (up to
+/// 1 µs wide below 2 ms at three significant digits), uniformly, so its variance is
+/// ln(top/bottom)²/12.
+pub fn resolution_var(ms: f64) -> f64 {
+    if !(ms.is_finite() && ms > 0.0) {
+        return 0.0;
+    }
+    let h = crate::metrics::hist::new_histogram();
+    let us = (ms * 1000.0).round().max(1.0);
+    let width = h.equivalent_range(us as u64) as f64;
+    let bottom = (us - width).max(us / 2.0);
+    (us / bottom).ln().powi(2) / 12.0
+}
+
 /// Holm's step-down adjustment of p-values tested together: each metric's p-value as it must
 /// be read when several metrics are compared at once (else one of seven would be
 /// "significant" by chance far more often than `alpha`).
@@ -486,6 +524,10 @@ pub struct Test {
 /// its result as a whole moves between runs (the machine's state drifts over tens of
 /// seconds: identical 10 s runs here differed by 18% in median latency from run to run,
 /// against 5% within one), and a test blind to that calls identical runs different.
+/// `resolution_var` is what the histograms' rounding alone leaves unknown ([`resolution_var`]),
+/// added on top: every second of a fast run can put its median in the same 1 µs bucket, and
+/// resampling then sees no spread at all where 5 µs against 6 µs is a rounding, not a
+/// certainty.
 pub fn t_test(
     d: f64,
     replicates: &[f64],
@@ -493,6 +535,7 @@ pub fn t_test(
     alpha: f64,
     inflate: f64,
     batches: Option<Spread>,
+    resolution_var: f64,
 ) -> Test {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let n = replicates.len();
@@ -510,6 +553,7 @@ pub fn t_test(
         Some(b) if b.var.is_finite() && b.var > se * se => (b.var.sqrt(), b.df.unwrap_or(df)),
         _ => (se, df),
     };
+    let se = (se * se + resolution_var.max(0.0)).sqrt();
     let Ok(t) = StudentsT::new(0.0, 1.0, df.max(1.0)) else {
         return Test {
             p_value: 1.0,
@@ -596,6 +640,7 @@ mod tests {
                 0.05,
                 sa.se_inflation().max(sb.se_inflation()),
                 None,
+                0.0,
             )
             .p_value
                 < 0.05
@@ -646,8 +691,10 @@ mod tests {
                 sb.batch_variance(&st, &values)[0],
             );
             assert!(spread.is_some_and(|b| b.df.is_some_and(|df| (1.0..=2.0).contains(&df))));
-            with += (t_test(d, &c.replicates[0], df, 0.05, inflate, spread).p_value < 0.05) as u32;
-            without += (t_test(d, &c.replicates[0], df, 0.05, inflate, None).p_value < 0.05) as u32;
+            with +=
+                (t_test(d, &c.replicates[0], df, 0.05, inflate, spread, 0.0).p_value < 0.05) as u32;
+            without +=
+                (t_test(d, &c.replicates[0], df, 0.05, inflate, None, 0.0).p_value < 0.05) as u32;
         }
         // Measured: 23 of 100 without the spread (two runs per side resample too coarsely).
         assert!(
@@ -658,6 +705,84 @@ mod tests {
             without >= 15,
             "only {without} of {tries} flagged without it: the case shows nothing"
         );
+    }
+
+    /// The test as `compare` runs it on one statistic: bootstrap, batches and all.
+    fn p_value(a: &[Vec<Second>], b: &[Vec<Second>], st: Stat) -> f64 {
+        let values = table();
+        let (sa, sb) = (Side { runs: a }, Side { runs: b });
+        let c = changes(&sa, &sb, &[st], &values, 400, 3);
+        let d = change(
+            st,
+            sa.estimate(&[st], &values)[0],
+            sb.estimate(&[st], &values)[0],
+        )
+        .unwrap();
+        let spread = batch_spread(
+            sa.batch_variance(&[st], &values)[0],
+            sb.batch_variance(&[st], &values)[0],
+        );
+        t_test(
+            d,
+            &c.replicates[0],
+            sa.n_eff() + sb.n_eff() - 2.0,
+            0.05,
+            sa.se_inflation().max(sb.se_inflation()),
+            spread,
+            0.0,
+        )
+        .p_value
+    }
+
+    /// Lone runs of one process, tested as `compare` tests them (the halves' drift and all):
+    /// measuring the correlation around the halves must not make chance look significant.
+    /// Measured: 19 of 200 at one metric's 5% level, the same as with the correlation taken
+    /// over the whole run (short sticky runs resample a little narrow; `compare` tests at
+    /// half the level per family, after Holm).
+    #[test]
+    fn lone_identical_runs_are_rarely_called_different() {
+        let mut rng = Rng::new(13);
+        let tries = 200;
+        let flagged = (0..tries)
+            .filter(|_| {
+                let a = vec![ar1_run(&mut rng, 15, 1.0)];
+                let b = vec![ar1_run(&mut rng, 15, 1.0)];
+                p_value(&a, &b, Stat::Throughput) < 0.05
+            })
+            .count();
+        assert!(
+            flagged <= 25,
+            "{flagged} of {tries} null comparisons flagged"
+        );
+    }
+
+    /// Both runs step midway (the machine's other load stopped): the drift between halves
+    /// widens the interval, but a 50-fold slowdown is still far outside it.
+    #[test]
+    fn runs_that_step_midway_still_show_a_large_slowdown() {
+        let mut rng = Rng::new(5);
+        let stepped = |rng: &mut Rng, level: f64| {
+            let mut r = ar1_run(rng, 15, level);
+            for s in &mut r[7..] {
+                s.committed *= 2;
+            }
+            r
+        };
+        let a = vec![stepped(&mut rng, 1.0)];
+        let b = vec![stepped(&mut rng, 1.0)];
+        let b: Vec<Vec<Second>> = b
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|s| Second {
+                        committed: s.committed / 50,
+                        ..s
+                    })
+                    .collect()
+            })
+            .collect();
+        let p = p_value(&a, &b, Stat::Throughput);
+        assert!(p < 0.01, "p = {p}");
     }
 
     #[test]
@@ -672,10 +797,10 @@ mod tests {
         let (ea, eb) = (sa.estimate(&stats, &values), sb.estimate(&stats, &values));
         let df = sa.n_eff() + sb.n_eff() - 2.0;
         let d = change(Stat::Throughput, ea[0], eb[0]).unwrap();
-        let t = t_test(d, &c.replicates[0], df, 0.05, 1.0, None);
+        let t = t_test(d, &c.replicates[0], df, 0.05, 1.0, None, 0.0);
         assert!(t.p_value < 0.01 && t.ci_high < 0.0, "throughput fell");
         let d = change(Stat::Quantile(500), ea[1], eb[1]).unwrap();
-        let t = t_test(d, &c.replicates[1], df, 0.05, 1.0, None);
+        let t = t_test(d, &c.replicates[1], df, 0.05, 1.0, None, 0.0);
         assert!(t.ci_low > 0.0, "median latency rose");
     }
 
@@ -686,6 +811,16 @@ mod tests {
             let b = block_len(&run);
             assert!(b >= 1 && b <= n.max(1), "{n}: {b}");
         }
+    }
+
+    #[test]
+    fn rounding_matters_only_for_the_fastest_latencies() {
+        // 5 µs: a 1 µs bucket is a fifth of the value.
+        let fast = resolution_var(0.005).sqrt();
+        assert!((0.05..0.07).contains(&fast), "{fast}");
+        // 10 ms: 8 µs buckets, under a thousandth.
+        assert!(resolution_var(10.0).sqrt() < 0.001);
+        assert_eq!(resolution_var(f64::NAN), 0.0);
     }
 
     #[test]

@@ -131,11 +131,15 @@ pub enum CompareError {
     Empty { side: &'static str },
     #[error("the runs are of different workloads ({base} against {new}); compare like with like, or pass --force")]
     DifferentWorkloads { base: String, new: String },
-    #[error("{file} has no whole measured seconds to compare (a run shorter than a second?); run for a few seconds at least")]
-    NoSeconds { file: String },
+    #[error("{file} has {seconds} whole measured second(s); compare needs at least {MIN_SECONDS} per run to see how a run's seconds vary; run for longer (-d 10s or more)")]
+    TooShort { file: String, seconds: usize },
     #[error("{file}: a per-second histogram does not decode: {why}")]
     BadHistogram { file: String, why: String },
 }
+
+/// Whole seconds a run needs: resampling one or two seconds says nothing about their spread
+/// (a run of one second resampled to itself, and any change came out certain, p = 0).
+pub const MIN_SECONDS: usize = 3;
 
 /// Compares `base` with `new` (each a list of (name, result)).
 pub fn compare(
@@ -189,8 +193,11 @@ pub fn compare(
             all_values.extend(pairs.iter().map(|p| p.0));
             secs.push(pairs);
         }
-        if secs.is_empty() {
-            return Err(CompareError::NoSeconds { file: name.clone() });
+        if secs.len() < MIN_SECONDS {
+            return Err(CompareError::TooShort {
+                file: name.clone(),
+                seconds: secs.len(),
+            });
         }
         decoded.push(secs);
     }
@@ -259,6 +266,12 @@ pub fn compare(
                 o.alpha,
                 inflate,
                 bootstrap::batch_spread(bv_b[i], bv_n[i]),
+                match st {
+                    Stat::Quantile(_) => {
+                        bootstrap::resolution_var(est_b[i]) + bootstrap::resolution_var(est_n[i])
+                    }
+                    _ => 0.0,
+                },
             );
             (point, test)
         })
