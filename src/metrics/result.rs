@@ -84,7 +84,7 @@ pub struct IntervalRecord {
     /// the stages of a ramp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_tps: Option<f64>,
-    /// This interval's response times (µs, HdrHistogram V2, base64, like `response_hdr`):
+    /// This interval's response times (µs, compressed HdrHistogram V2, base64, like `response_hdr`):
     /// what `compare` resamples and `merge` adds. Empty in files from before it existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub response_hdr: String,

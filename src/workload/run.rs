@@ -128,7 +128,7 @@ impl RunEnv {
         let (so_far, path) = (live.clone(), self.path.clone());
         let template = self.template(cfg, &workload.op_names());
         self.last_words = Some(crate::util::signals::on_second_signal(move || {
-            let out = so_far.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let out = so_far.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let Some(out) = out else { return };
             let note = "stopped by a second signal: the result holds what was recorded up to the last interval";
             let r = template.build(out, vec![note.into()]);
