@@ -190,12 +190,12 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         None => (None, None),
     };
     let mut handles = Vec::new();
-    for t in 0..threads {
+    for (t, rec) in recorders.iter().enumerate() {
         let mine: Vec<(usize, Recorder)> = mine
             .iter()
             .enumerate()
             .filter(|(j, _)| j % threads == t)
-            .map(|(_, c)| (*c, recorders[t].clone()))
+            .map(|(_, c)| (*c, rec.clone()))
             .collect();
         let ctx = LaneCtx {
             connector: connector.clone(),
