@@ -1,4 +1,4 @@
-//! Measurements: per-connection recorders, and the result file they end up in.
+//! Measurements: per-thread recorders, and the result file they end up in.
 
 pub mod hdr_log;
 pub mod hist;

@@ -1,5 +1,6 @@
-//! Per-connection recording. Each connection owns one [`Recorder`]; its mutex is only ever
-//! contended by the once-a-second collector, never by other connections.
+//! Recording. Each worker thread owns one [`Recorder`], shared by the connections it runs;
+//! they never run at once, so its mutex is only ever contended by the once-a-second
+//! collector.
 
 use super::hist::new_histogram;
 use hdrhistogram::Histogram;
