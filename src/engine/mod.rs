@@ -287,11 +287,11 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         _ => None,
     };
     let warmup_end = start + settings.warmup;
-    // The intervals live in the shared output from the start: a second Ctrl-C saves them as
-    // they are, and nothing is copied once a second (a copy of every interval each second
-    // made a long run's memory and collector time grow with its length).
+    // The intervals live in the shared output once the first is measured: a second Ctrl-C
+    // saves them as they are, and nothing is copied once a second (a copy of every interval
+    // each second made a long run's memory and collector time grow with its length).
     let shared: LiveOutput = live.unwrap_or_default();
-    *shared.lock().unwrap_or_else(|p| p.into_inner()) = Some(EngineOutput {
+    let blank = Some(EngineOutput {
         totals: Interval::with_ops(op_names.len()),
         intervals: Vec::new(),
         outages: Vec::new(),
@@ -309,6 +309,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         warmup_end,
         totals: Interval::with_ops(op_names.len()),
         shared: shared.clone(),
+        blank,
         kept: 0,
         last_tick: warmup_end.max(start),
         profile: settings.profile(),
@@ -411,6 +412,9 @@ struct Collector<'a> {
     totals: Interval,
     /// Holds the intervals kept so far, with the totals as of the last tick.
     shared: LiveOutput,
+    /// What `shared` starts from at the first measured interval (before it, a second Ctrl-C
+    /// finds nothing measured and saves nothing).
+    blank: Option<EngineOutput>,
     /// How many intervals `shared` holds.
     kept: usize,
     last_tick: Instant,
@@ -458,12 +462,11 @@ impl Collector<'_> {
         };
         let keep = span > 0.05 || rec.committed + rec.failed > 0;
         self.totals.merge(&iv);
-        if let Some(so_far) = self
-            .shared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-        {
+        let mut slot = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = self.blank.take();
+        }
+        if let Some(so_far) = slot.as_mut() {
             if keep {
                 so_far.intervals.push(rec.clone());
             }
@@ -471,6 +474,7 @@ impl Collector<'_> {
             so_far.ended_at_us = crate::util::time::now_us();
             so_far.measured_s = now.saturating_duration_since(self.warmup_end).as_secs_f64();
         }
+        drop(slot);
         self.kept += keep as usize;
         self.last_tick = now;
         let show = !rec.partial || self.kept <= 1;
