@@ -24,27 +24,12 @@ k = { generator = "random_int", min = 1, max = 100000 }
 "#,
     )
     .unwrap();
-    let out = dir.new_file(name, "json");
-    let o = dbarena(
-        &[
-            "workload",
-            "run",
-            "--db",
-            &db.url,
-            "--config",
-            cfg.to_str().unwrap(),
-            "-n",
-            "2",
-            "-d",
-            "15s",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    ok_result(&o, &out);
-    out
+    workload_result(
+        dir,
+        &db.url,
+        name,
+        &["--config", cfg.to_str().unwrap(), "-n", "2", "-d", "15s"],
+    )
 }
 
 #[test]
@@ -152,28 +137,10 @@ fn unlike_workloads_are_refused_unless_forced() {
         return;
     };
     let dir = Scratch::new("cmp2");
-    let mut files = Vec::new();
-    for pattern in ["read_heavy", "write_heavy"] {
-        let out = dir.new_file(pattern, "json");
-        let o = dbarena(
-            &[
-                "workload",
-                "run",
-                "--db",
-                &db.url,
-                "--pattern",
-                pattern,
-                "-d",
-                "3s",
-                "--quiet",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
-        ok_result(&o, &out);
-        files.push(out);
-    }
+    let files: Vec<_> = ["read_heavy", "write_heavy"]
+        .iter()
+        .map(|p| workload_result(&dir, &db.url, p, &["--pattern", p, "-d", "3s"]))
+        .collect();
     let (a, b) = (files[0].to_str().unwrap(), files[1].to_str().unwrap());
     let o = dbarena(&["compare", a, b], dir.path());
     assert_eq!(o.status.code(), Some(2));
@@ -198,24 +165,12 @@ fn unlike_workloads_are_refused_unless_forced() {
     assert!(stderr(&o).contains("two results"), "{}", stderr(&o));
     // A run of a second or two has no spread to judge a change by: refused, not called
     // certain.
-    let short = dir.new_file("short", "json");
-    let o = dbarena(
-        &[
-            "workload",
-            "run",
-            "--db",
-            &db.url,
-            "--pattern",
-            "read_heavy",
-            "-d",
-            "1s",
-            "--quiet",
-            "--out",
-            short.to_str().unwrap(),
-        ],
-        dir.path(),
+    let short = workload_result(
+        &dir,
+        &db.url,
+        "short",
+        &["--pattern", "read_heavy", "-d", "1s"],
     );
-    ok_result(&o, &short);
     let o = dbarena(&["compare", a, short.to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);

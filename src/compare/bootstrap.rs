@@ -492,6 +492,65 @@ pub fn resolution_var(ms: f64) -> f64 {
     (us / bottom).ln().powi(2) / 12.0
 }
 
+/// One statistic tested for a change from the base side to the new one.
+pub struct Tested {
+    /// Point estimates from all seconds of each side.
+    pub base: f64,
+    pub new: f64,
+    /// The change on the test's scale ([`change`]); None where it is not defined.
+    pub change: Option<f64>,
+    pub test: Test,
+    /// Bootstrap replicates in which the change was defined.
+    pub replicates: usize,
+}
+
+/// Every statistic of `stats` tested as `compare` tests it: the block bootstrap of both
+/// sides, the batches' spread as a floor under its error, the histograms' rounding on top of
+/// latencies, and Student's t with the sides' effective seconds.
+pub fn test_changes(
+    base: &Side,
+    new: &Side,
+    stats: &[Stat],
+    values_ms: &[f64],
+    resamples: usize,
+    seed: u64,
+    alpha: f64,
+) -> Vec<Tested> {
+    let est_b = base.estimate(stats, values_ms);
+    let est_n = new.estimate(stats, values_ms);
+    let ch = changes(base, new, stats, values_ms, resamples, seed);
+    let df = base.n_eff() + new.n_eff() - 2.0;
+    let inflate = base.se_inflation().max(new.se_inflation());
+    let bv_b = base.batch_variance(stats, values_ms);
+    let bv_n = new.batch_variance(stats, values_ms);
+    stats
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let point = change(*st, est_b[i], est_n[i]);
+            let rounding = match st {
+                Stat::Quantile(_) => resolution_var(est_b[i]) + resolution_var(est_n[i]),
+                _ => 0.0,
+            };
+            Tested {
+                base: est_b[i],
+                new: est_n[i],
+                change: point,
+                test: t_test(
+                    point.unwrap_or(f64::NAN),
+                    &ch.replicates[i],
+                    df,
+                    alpha,
+                    inflate,
+                    batch_spread(bv_b[i], bv_n[i]),
+                    rounding,
+                ),
+                replicates: ch.replicates[i].len(),
+            }
+        })
+        .collect()
+}
+
 /// Holm's step-down adjustment of p-values tested together: each metric's p-value as it must
 /// be read when several metrics are compared at once (else one of seven would be
 /// "significant" by chance far more often than `alpha`).
@@ -707,31 +766,12 @@ mod tests {
         );
     }
 
-    /// The test as `compare` runs it on one statistic: bootstrap, batches and all.
+    /// The test as `compare` runs it on one statistic.
     fn p_value(a: &[Vec<Second>], b: &[Vec<Second>], st: Stat) -> f64 {
-        let values = table();
         let (sa, sb) = (Side { runs: a }, Side { runs: b });
-        let c = changes(&sa, &sb, &[st], &values, 400, 3);
-        let d = change(
-            st,
-            sa.estimate(&[st], &values)[0],
-            sb.estimate(&[st], &values)[0],
-        )
-        .unwrap();
-        let spread = batch_spread(
-            sa.batch_variance(&[st], &values)[0],
-            sb.batch_variance(&[st], &values)[0],
-        );
-        t_test(
-            d,
-            &c.replicates[0],
-            sa.n_eff() + sb.n_eff() - 2.0,
-            0.05,
-            sa.se_inflation().max(sb.se_inflation()),
-            spread,
-            0.0,
-        )
-        .p_value
+        let t = test_changes(&sa, &sb, &[st], &table(), 400, 3, 0.05);
+        assert!(t[0].change.is_some());
+        t[0].test.p_value
     }
 
     /// Lone runs of one process, tested as `compare` tests them (the halves' drift and all):

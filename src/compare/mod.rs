@@ -245,37 +245,7 @@ pub fn compare(
             stats.push(Stat::ServerPerTx(k));
         }
     }
-    let est_b = sb.estimate(&stats, &values_ms);
-    let est_n = sn.estimate(&stats, &values_ms);
-    let ch = bootstrap::changes(&sb, &sn, &stats, &values_ms, o.resamples, o.seed);
-    let df = sb.n_eff() + sn.n_eff() - 2.0;
-    let inflate = sb.se_inflation().max(sn.se_inflation());
-    let (bv_b, bv_n) = (
-        sb.batch_variance(&stats, &values_ms),
-        sn.batch_variance(&stats, &values_ms),
-    );
-    let tests: Vec<(Option<f64>, bootstrap::Test)> = stats
-        .iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let point = bootstrap::change(*st, est_b[i], est_n[i]);
-            let test = bootstrap::t_test(
-                point.unwrap_or(f64::NAN),
-                &ch.replicates[i],
-                df,
-                o.alpha,
-                inflate,
-                bootstrap::batch_spread(bv_b[i], bv_n[i]),
-                match st {
-                    Stat::Quantile(_) => {
-                        bootstrap::resolution_var(est_b[i]) + bootstrap::resolution_var(est_n[i])
-                    }
-                    _ => 0.0,
-                },
-            );
-            (point, test)
-        })
-        .collect();
+    let tests = bootstrap::test_changes(&sb, &sn, &stats, &values_ms, o.resamples, o.seed, o.alpha);
     if runs_b.len() < 2 || runs_n.len() < 2 {
         notes.push("a side with one run: how far its result moves between runs is judged from the run's two halves, which sees drift within the run but not a machine that differs from run to run; three or more runs per side (--base a1 a2 a3 --new b1 b2 b3) make the test sharper and surer".into());
     }
@@ -285,7 +255,7 @@ pub fn compare(
         let members: Vec<usize> = (0..stats.len())
             .filter(|&i| stats[i].is_primary() == primary)
             .collect();
-        let p: Vec<f64> = members.iter().map(|&i| tests[i].1.p_value).collect();
+        let p: Vec<f64> = members.iter().map(|&i| tests[i].test.p_value).collect();
         // Each family at half the level (Bonferroni over the two): the chance of calling
         // anything at all different between identical runs stays within alpha.
         for (&i, a) in members.iter().zip(bootstrap::holm(&p)) {
@@ -296,7 +266,8 @@ pub fn compare(
         .iter()
         .enumerate()
         .map(|(i, st)| {
-            let (point, test) = &tests[i];
+            let t = &tests[i];
+            let (point, test) = (&t.change, &t.test);
             // Back from the test's scale: points for rates, percent for the rest.
             let shown = |x: f64| {
                 if st.is_rate() {
@@ -308,7 +279,7 @@ pub fn compare(
             let p_adj = adjusted[i];
             let assessment = match point {
                 None => Assessment::NotComparable,
-                Some(_) if ch.replicates[i].len() < o.resamples / 2 => Assessment::NotComparable,
+                Some(_) if t.replicates < o.resamples / 2 => Assessment::NotComparable,
                 Some(_) if p_adj >= o.alpha => Assessment::NoSignificantChange,
                 Some(c) if !st.is_rate() && c.exp_m1().abs() < o.noise => Assessment::WithinNoise,
                 Some(c) if (*c > 0.0) == st.higher_is_worse() => Assessment::Regressed,
@@ -316,8 +287,8 @@ pub fn compare(
             };
             MetricChange {
                 metric: st.name(),
-                base: est_b[i],
-                new: est_n[i],
+                base: t.base,
+                new: t.new,
                 change_pct: point.map(shown).unwrap_or(f64::NAN),
                 ci_low_pct: shown(test.ci_low),
                 ci_high_pct: shown(test.ci_high),

@@ -340,6 +340,17 @@ pub fn ok_result(o: &Output, path: &Path) -> Json {
     read_json(path)
 }
 
+/// `dbarena workload run --db <url> <args> --quiet --out <a new file named after stem>`, which
+/// must succeed; the result file's path.
+pub fn workload_result(dir: &Scratch, url: &str, stem: &str, args: &[&str]) -> PathBuf {
+    let out = dir.new_file(stem, "json");
+    let mut all = vec!["workload", "run", "--db", url];
+    all.extend_from_slice(args);
+    all.extend(["--quiet", "--out", out.to_str().unwrap()]);
+    ok_result(&dbarena(&all, dir.path()), &out);
+    out
+}
+
 pub fn read_json(path: &Path) -> Json {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
