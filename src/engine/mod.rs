@@ -310,7 +310,6 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         totals: Interval::with_ops(op_names.len()),
         shared: shared.clone(),
         blank,
-        kept: 0,
         last_tick: warmup_end.max(start),
         profile: settings.profile(),
     };
@@ -415,8 +414,6 @@ struct Collector<'a> {
     /// What `shared` starts from at the first measured interval (before it, a second Ctrl-C
     /// finds nothing measured and saves nothing).
     blank: Option<EngineOutput>,
-    /// How many intervals `shared` holds.
-    kept: usize,
     last_tick: Instant,
     profile: Option<std::sync::Arc<schedule::RateProfile>>,
 }
@@ -466,6 +463,7 @@ impl Collector<'_> {
         if slot.is_none() {
             *slot = self.blank.take();
         }
+        let mut kept = 0;
         if let Some(so_far) = slot.as_mut() {
             if keep {
                 so_far.intervals.push(rec.clone());
@@ -473,11 +471,11 @@ impl Collector<'_> {
             so_far.totals.clone_from(&self.totals);
             so_far.ended_at_us = crate::util::time::now_us();
             so_far.measured_s = now.saturating_duration_since(self.warmup_end).as_secs_f64();
+            kept = so_far.intervals.len();
         }
         drop(slot);
-        self.kept += keep as usize;
         self.last_tick = now;
-        let show = !rec.partial || self.kept <= 1;
+        let show = !rec.partial || kept <= 1;
         if !show {
             return None;
         }
