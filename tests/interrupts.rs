@@ -142,6 +142,10 @@ fn a_second_signal_exits_at_once_and_still_saves() {
     assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
     let r = read_json(&out);
     assert_eq!(r["interrupted"], true);
+    // The seconds measured before the signals, read back from their file beside the result
+    // (the first progress line comes after the first of them is kept).
+    let seconds = r["intervals"].as_array().map_or(0, |a| a.len());
+    assert!(seconds >= 1, "no intervals saved: {r}");
     assert!(leftovers(dir.path()).is_empty());
 }
 

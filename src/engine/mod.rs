@@ -20,6 +20,7 @@ pub use source::{Connector, TxEnd, TxResult, TxSource, Workload};
 use crate::metrics::hist::LatencySummary;
 use crate::metrics::recorder::{Interval, Recorder};
 use crate::metrics::result::{IntervalRecord, Outage};
+use crate::metrics::spill::Spill;
 use lane::{LaneCtx, OutageEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
@@ -57,6 +58,9 @@ pub struct RunSettings {
     pub segment: Option<Segment>,
     /// Start at this wall-clock time (µs since the epoch) instead of as soon as connected.
     pub start_at_us: Option<i64>,
+    /// Keep the per-second intervals in a file in this folder while the run lasts (beside
+    /// the result file) instead of in memory; None: in memory.
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 /// The pause of a user between transactions (closed loop).
@@ -113,7 +117,24 @@ pub struct EngineOutput {
 
 /// What was measured so far, refreshed every interval, for a writer that must save a run
 /// which cannot end normally (a second Ctrl-C).
-pub type LiveOutput = Arc<Mutex<Option<EngineOutput>>>;
+pub type LiveOutput = Arc<Mutex<Option<LiveRun>>>;
+
+/// A run as measured so far: everything but the intervals, which are kept apart (on disk
+/// while the run lasts, see [`Spill`]).
+#[derive(Debug)]
+pub struct LiveRun {
+    out: EngineOutput,
+    intervals: Spill<IntervalRecord>,
+}
+
+impl LiveRun {
+    /// The output as of the last interval.
+    pub fn snapshot(&self) -> Result<EngineOutput, std::io::Error> {
+        let mut out = self.out.clone();
+        out.intervals = self.intervals.to_vec()?;
+        Ok(out)
+    }
+}
 
 /// Start gate: connections wait here until all are ready, then share one start instant.
 struct Gate {
@@ -291,17 +312,20 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     // saves them as they are, and nothing is copied once a second (a copy of every interval
     // each second made a long run's memory and collector time grow with its length).
     let shared: LiveOutput = live.unwrap_or_default();
-    let blank = Some(EngineOutput {
-        totals: Interval::with_ops(op_names.len()),
-        intervals: Vec::new(),
-        outages: Vec::new(),
-        started_at_us,
-        ended_at_us: started_at_us,
-        measured_s: 0.0,
-        interrupted: true,
-        warnings: Vec::new(),
-        start_skew_ms,
-        ready_at: Some(ready_at),
+    let blank = Some(LiveRun {
+        out: EngineOutput {
+            totals: Interval::with_ops(op_names.len()),
+            intervals: Vec::new(),
+            outages: Vec::new(),
+            started_at_us,
+            ended_at_us: started_at_us,
+            measured_s: 0.0,
+            interrupted: true,
+            warnings: Vec::new(),
+            start_skew_ms,
+            ready_at: Some(ready_at),
+        },
+        intervals: Spill::in_dir(settings.spill_dir.as_deref()),
     });
     let mut c = Collector {
         op_names: &op_names,
@@ -365,12 +389,21 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
-    let intervals = shared
+    let spilled = shared
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take()
-        .map(|o| o.intervals)
-        .unwrap_or_default();
+        .map(|o| o.intervals.into_vec());
+    let intervals = match spilled {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            warnings.push(format!(
+                "the per-second intervals could not be read back from their file beside the result ({e}); the totals are complete"
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
     Ok(EngineOutput {
         totals: c.totals,
         intervals,
@@ -413,7 +446,7 @@ struct Collector<'a> {
     shared: LiveOutput,
     /// What `shared` starts from at the first measured interval (before it, a second Ctrl-C
     /// finds nothing measured and saves nothing).
-    blank: Option<EngineOutput>,
+    blank: Option<LiveRun>,
     last_tick: Instant,
     profile: Option<std::sync::Arc<schedule::RateProfile>>,
 }
@@ -468,9 +501,10 @@ impl Collector<'_> {
             if keep {
                 so_far.intervals.push(rec.clone());
             }
-            so_far.totals.clone_from(&self.totals);
-            so_far.ended_at_us = crate::util::time::now_us();
-            so_far.measured_s = now.saturating_duration_since(self.warmup_end).as_secs_f64();
+            let o = &mut so_far.out;
+            o.totals.clone_from(&self.totals);
+            o.ended_at_us = crate::util::time::now_us();
+            o.measured_s = now.saturating_duration_since(self.warmup_end).as_secs_f64();
             kept = so_far.intervals.len();
         }
         drop(slot);

@@ -152,6 +152,7 @@ fn settings(connections: usize, rate: Option<f64>, secs: u64) -> RunSettings {
         stages: Vec::new(),
         think: None,
         tx_log: None,
+        spill_dir: None,
         segment: None,
         start_at_us: None,
     }

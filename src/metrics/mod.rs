@@ -8,6 +8,7 @@ pub mod recorder;
 pub mod result;
 pub mod scaling;
 pub mod server;
+pub mod spill;
 
 pub use recorder::{Interval, OpStats, Recorder};
 pub use result::RunResult;

@@ -5,6 +5,7 @@
 
 use crate::db::stats;
 use crate::db::{Connection, DbUrl};
+use crate::metrics::spill::Spill;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,12 +153,13 @@ impl ServerSampler {
         started: Arc<OnceLock<Instant>>,
         stop: Arc<AtomicBool>,
         live: LiveServer,
+        spill_dir: Option<std::path::PathBuf>,
     ) -> Option<Self> {
         let done = Arc::new(AtomicBool::new(false));
         let d = done.clone();
         let handle = std::thread::Builder::new()
             .name("dbarena-server-stats".into())
-            .spawn(move || sample_loop(url, started, stop, d, live))
+            .spawn(move || sample_loop(url, started, stop, d, live, spill_dir))
             .ok()?;
         Some(ServerSampler { done, handle })
     }
@@ -174,6 +176,7 @@ fn sample_loop(
     stop: Arc<AtomicBool>,
     done: Arc<AtomicBool>,
     live: LiveServer,
+    spill_dir: Option<std::path::PathBuf>,
 ) -> Option<ServerMetrics> {
     let rt = crate::util::runtime::current_thread().ok()?;
     let quit = || done.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst);
@@ -211,6 +214,8 @@ fn sample_loop(
         intervals: Vec::new(),
         missed_readings: 0,
     };
+    // Kept beside the result file while the run lasts, as the run's own intervals.
+    let mut series = Spill::in_dir(spill_dir.as_deref());
     let mut gauge_sums: BTreeMap<String, (f64, u64)> = BTreeMap::new();
     let (mut cpu_sum, mut cpu_n, mut rss_max) = (0.0, 0u64, 0.0f64);
     let mut k = 1u32;
@@ -274,7 +279,7 @@ fn sample_loop(
         if let Ok(mut l) = live.lock() {
             *l = Some(values.clone());
         }
-        out.intervals.push(ServerInterval {
+        series.push(ServerInterval {
             t_s: at.saturating_duration_since(t0).as_secs_f64(),
             values,
         });
@@ -282,6 +287,12 @@ fn sample_loop(
         last = now;
         prev_at = at;
         prev_proc = proc_now;
+    }
+    let kept = series.len() as u64;
+    match series.into_vec() {
+        Ok(v) => out.intervals = v,
+        // Unreadable now: those seconds count as missed; the totals below stand.
+        Err(_) => out.missed_readings += kept,
     }
     // Totals over the measured run, from the first reading to the last good one.
     let total = |n: &str| Some(last.counters.get(n)? - first.counters.get(n)?);

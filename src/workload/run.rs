@@ -128,8 +128,19 @@ impl RunEnv {
         let (so_far, path) = (live.clone(), self.path.clone());
         let template = self.template(cfg, &workload.op_names());
         self.last_words = Some(crate::util::signals::on_second_signal(move || {
-            let out = so_far.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let Some(out) = out else { return };
+            let out = so_far
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .map(engine::LiveRun::snapshot);
+            let out = match out {
+                Some(Ok(o)) => o,
+                Some(Err(e)) => {
+                    eprintln!("error: the per-second intervals could not be read back ({e}); nothing saved");
+                    return;
+                }
+                None => return,
+            };
             let note = "stopped by a second signal: the result holds what was recorded up to the last interval";
             let r = template.build(out, vec![note.into()]);
             match save(&r, &path) {
@@ -158,11 +169,13 @@ impl RunEnv {
                     started.clone(),
                     opts.stop.clone(),
                     live_server,
+                    self.spill_dir(),
                 )
             })
             .flatten();
         let mut run_settings = settings(cfg);
         run_settings.tx_log = opts.tx_log.clone();
+        run_settings.spill_dir = self.spill_dir();
         let out = engine::run(
             connector,
             workload,
@@ -181,6 +194,14 @@ impl RunEnv {
         self.server = sampler.and_then(|s| s.finish());
         self.aborted = watch.tripped;
         out
+    }
+
+    /// Where the per-second series wait for the result file while the run lasts: beside it.
+    fn spill_dir(&self) -> Option<PathBuf> {
+        match self.path.parent() {
+            Some(p) if p.as_os_str().is_empty() => Some(PathBuf::from(".")),
+            p => p.map(|p| p.to_path_buf()),
+        }
     }
 
     /// What every result of this run shares.
@@ -485,6 +506,7 @@ pub(crate) fn settings(cfg: &WorkloadConfig) -> engine::RunSettings {
         stages: cfg.stages.clone(),
         think: cfg.think_time,
         tx_log: None,
+        spill_dir: None,
         segment: cfg.segment,
         start_at_us: cfg.start_at_us,
     }
