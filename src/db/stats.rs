@@ -53,8 +53,14 @@ const MY_COUNTERS: &[(&str, &str)] = &[
 
 const MY_GAUGES: &[(&str, &str)] = &[("Threads_running", "threads_running")];
 
+/// A figure as a finite number: Rust parses "NaN" and "inf" too, which no rate or total can
+/// be and which the result file (JSON) cannot hold.
 fn num(v: &Option<String>) -> Option<f64> {
-    v.as_deref()?.trim().parse::<f64>().ok()
+    v.as_deref()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
 }
 
 /// Reads the server's figures; what a server version lacks (pg_stat_wal before 14, the

@@ -128,11 +128,49 @@ pub struct LiveRun {
 }
 
 impl LiveRun {
-    /// The output as of the last interval.
-    pub fn snapshot(&self) -> Result<EngineOutput, std::io::Error> {
+    /// The output as of the last interval; what cannot be read back is said in its warnings,
+    /// and the totals stand whatever happened to the series.
+    pub fn snapshot(&self) -> EngineOutput {
         let mut out = self.out.clone();
-        out.intervals = self.intervals.to_vec()?;
-        Ok(out)
+        out.intervals = series(
+            self.intervals.read_back(),
+            &self.intervals,
+            &mut out.warnings,
+        );
+        out
+    }
+}
+
+/// The intervals read back, with a warning for each way some were lost or moved.
+fn series(
+    back: Result<
+        crate::metrics::spill::ReadBack<IntervalRecord>,
+        crate::metrics::spill::SpillError,
+    >,
+    spill: &Spill<IntervalRecord>,
+    warnings: &mut Vec<String>,
+) -> Vec<IntervalRecord> {
+    if let Some(e) = spill.write_error() {
+        warnings.push(format!(
+            "writing the per-second intervals beside the result failed ({e}); they were kept in memory from then on"
+        ));
+    }
+    match back {
+        Ok(b) => {
+            if b.undecodable > 0 {
+                warnings.push(format!(
+                    "{} per-second intervals could not be read back and are left out; the totals are complete",
+                    b.undecodable
+                ));
+            }
+            b.records
+        }
+        Err(e) => {
+            warnings.push(format!(
+                "{e}; the intervals are left out, the totals are complete"
+            ));
+            Vec::new()
+        }
     }
 }
 
@@ -389,18 +427,12 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
-    let spilled = shared
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .map(|o| o.intervals.into_vec());
-    let intervals = match spilled {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => {
-            warnings.push(format!(
-                "the per-second intervals could not be read back from their file beside the result ({e}); the totals are complete"
-            ));
-            Vec::new()
+    let live = shared.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let intervals = match live {
+        Some(l) => {
+            let spill = l.intervals;
+            let back = spill.read_back();
+            series(back, &spill, &mut warnings)
         }
         None => Vec::new(),
     };

@@ -34,7 +34,8 @@ pub struct ServerMetrics {
     /// total).
     pub summary: BTreeMap<String, f64>,
     pub intervals: Vec<ServerInterval>,
-    /// Readings that failed (the server away during a fault), skipped.
+    /// Seconds the series lacks: readings that failed (the server away during a fault), or,
+    /// rarely, that could not be read back from their file at the end.
     pub missed_readings: u64,
 }
 
@@ -276,6 +277,8 @@ fn sample_loop(
             cpu_n += 1;
             rss_max = rss_max.max(rss as f64 / 1e6);
         }
+        // JSON has no NaN or infinity: such a figure would turn the second unreadable.
+        values.retain(|_, v| v.is_finite());
         if let Ok(mut l) = live.lock() {
             *l = Some(values.clone());
         }
@@ -288,10 +291,14 @@ fn sample_loop(
         prev_at = at;
         prev_proc = proc_now;
     }
+    // Readings that cannot be read back are seconds the series lacks, as those the server
+    // did not answer; the totals below stand either way.
     let kept = series.len() as u64;
-    match series.into_vec() {
-        Ok(v) => out.intervals = v,
-        // Unreadable now: those seconds count as missed; the totals below stand.
+    match series.into_records() {
+        Ok(b) => {
+            out.missed_readings += b.undecodable as u64;
+            out.intervals = b.records;
+        }
         Err(_) => out.missed_readings += kept,
     }
     // Totals over the measured run, from the first reading to the last good one.

@@ -133,14 +133,7 @@ impl RunEnv {
                 .unwrap_or_else(|p| p.into_inner())
                 .as_ref()
                 .map(engine::LiveRun::snapshot);
-            let out = match out {
-                Some(Ok(o)) => o,
-                Some(Err(e)) => {
-                    eprintln!("error: the per-second intervals could not be read back ({e}); nothing saved");
-                    return;
-                }
-                None => return,
-            };
+            let Some(out) = out else { return };
             let note = "stopped by a second signal: the result holds what was recorded up to the last interval";
             let r = template.build(out, vec![note.into()]);
             match save(&r, &path) {
