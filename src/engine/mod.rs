@@ -427,13 +427,10 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
         Some(d) if !interrupted => d.as_secs_f64(),
         _ => end.saturating_duration_since(warmup_end).as_secs_f64(),
     };
-    let live = shared.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let intervals = match live {
-        Some(l) => {
-            let spill = l.intervals;
-            let back = spill.read_back();
-            series(back, &spill, &mut warnings)
-        }
+    // Read, not taken: until the caller has saved its result, a second Ctrl-C still finds
+    // the run in the slot and saves it.
+    let intervals = match shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        Some(l) => series(l.intervals.read_back(), &l.intervals, &mut warnings),
         None => Vec::new(),
     };
     Ok(EngineOutput {
