@@ -130,6 +130,9 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
         .map(|n| n / lanes + u64::from((lane as u64) < n % lanes));
     let mut conn = Some(conn);
     let mut think_rng = crate::datagen::Rng::derive(s.seed, 1_000_000 + lane as u64);
+    // Backoff jitter draws from its own stream: a reconnect must not shift the think times
+    // that follow it, which a seed makes repeatable.
+    let mut backoff_rng = crate::datagen::Rng::derive(s.seed, 2_000_000 + lane as u64);
     let mut log_buf: Vec<super::txlog::TxRecord> = Vec::new();
     // Set while the connection is lost: since when, and why.
     let mut down: Option<(Instant, String)> = None;
@@ -181,7 +184,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
             }
         }
         if conn.is_none() {
-            match reconnect(ctx, &w, &mut think_rng).await {
+            match reconnect(ctx, &w, &mut backoff_rng).await {
                 Some(c) => {
                     if let Some((since, error)) = down.take() {
                         ctx.back.notify_waiters();
@@ -358,7 +361,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
 }
 
 /// One think time: the mean, or exponentially distributed around it.
-fn think_pause(t: super::ThinkTime, rng: &mut crate::datagen::Rng) -> Duration {
+pub(crate) fn think_pause(t: super::ThinkTime, rng: &mut crate::datagen::Rng) -> Duration {
     if t.exponential {
         // Capped at ten means, as TPC-C caps its think times.
         let mean = t.mean.as_secs_f64();

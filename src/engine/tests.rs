@@ -72,6 +72,8 @@ struct Told {
     measured: u64,
     /// Failures that used up every retry.
     exhausted: u64,
+    /// When each attempt began, from the fake's origin.
+    starts: Vec<Duration>,
 }
 
 struct FakeWorkload {
@@ -108,6 +110,8 @@ impl TxSource<FakeConn> for FakeSource {
         0
     }
     async fn execute<'a>(&'a mut self, _c: &'a mut FakeConn, _tx: &'a ()) -> Result<(), DbError> {
+        let at = Instant::now().saturating_duration_since(self.fake.origin);
+        self.told.lock().unwrap().starts.push(at);
         match self.fake.now().await {
             Behave::Answer(d) => {
                 tokio::time::sleep(d).await;
@@ -466,4 +470,53 @@ async fn a_refused_connection_is_reopened_and_the_outage_closed() {
     );
     assert_eq!(t.missed, 0, "the backlog runs once the server is back");
     assert_eq!(t.committed() + t.failed(), scheduled(&s));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reconnect_does_not_shift_the_think_times_that_follow() {
+    // Closed loop with exponential think times; the server refuses everything from 2 s to
+    // 2.5 s, so the lane reconnects with jittered backoff in between.
+    let think = super::ThinkTime {
+        mean: Duration::from_millis(100),
+        exponential: true,
+    };
+    let mut s = settings(1, None, 6);
+    s.think = Some(think);
+    let script: Script = Arc::new(|t| {
+        if t >= Duration::from_secs(2) && t < Duration::from_millis(2500) {
+            Behave::Refuse
+        } else {
+            Behave::Answer(Duration::from_millis(1))
+        }
+    });
+    let o = run(s.clone(), script, None).await;
+    assert_eq!(o.outages.len(), 1, "{:?}", o.outages);
+    // Every start draws one think time, in order, from the lane's own stream.
+    let mut rng = crate::datagen::Rng::derive(s.seed, 1_000_000);
+    let starts = &o.told.starts;
+    let expected: Vec<Duration> = (0..starts.len())
+        .map(|_| super::lane::think_pause(think, &mut rng))
+        .collect();
+    let mut checked_after = 0;
+    for i in 0..starts.len() - 1 {
+        let (a, b) = (starts[i], starts[i + 1]);
+        // The pause after an answered transaction (1 ms), away from the outage.
+        let clear = |t: Duration| t < Duration::from_secs(2) || t > Duration::from_secs(3);
+        if !(clear(a) && clear(b)) {
+            continue;
+        }
+        let pause = b - a - Duration::from_millis(1);
+        let want = expected[i + 1];
+        // tokio's timer fires on whole milliseconds.
+        assert!(
+            pause.abs_diff(want) <= Duration::from_millis(2),
+            "start {}: paused {pause:?}, the seed's think time is {want:?}",
+            i + 1
+        );
+        checked_after += usize::from(a > Duration::from_secs(3));
+    }
+    assert!(
+        checked_after > 10,
+        "too few starts after the outage: {checked_after}"
+    );
 }
