@@ -95,6 +95,12 @@ fn a_ramp_from_100_to_1000_tps_is_kept_every_second() {
     assert!((ramp - 550.0).abs() < 550.0 * 0.1, "{ramp}");
     assert!((hold - 1000.0).abs() < 1000.0 * 0.05, "{hold}");
     assert_eq!(st[1]["target_from"], 1000.0);
+    // The stages add up to the run (the short tail after the last whole second included).
+    let sum: u64 = st.iter().map(|x| x["committed"].as_u64().unwrap()).sum();
+    assert_eq!(sum, r["totals"]["committed"].as_u64().unwrap());
+    // The run's target is what the ramp and hold intended on average: (550 × 6 + 1000 × 2) / 8.
+    let target = r["schedule"]["target_tps"].as_f64().unwrap();
+    assert!((target - 662.5).abs() < 662.5 * 0.02, "{target}");
 }
 
 #[test]

@@ -57,6 +57,59 @@ impl WorkloadConfig {
     pub fn pattern(&self) -> &'static str {
         self.workload.name()
     }
+
+    /// How the run paces its starts, as the summary and the report say it: with stages, each
+    /// stage's ramp (linear from the rate before it), not just the starting rate.
+    pub fn rate_description(&self) -> String {
+        let arrivals = match self.arrival {
+            Arrival::Poisson => "Poisson arrivals",
+            Arrival::Uniform => "uniform arrivals",
+        };
+        if !self.stages.is_empty() {
+            let mut from = self.tps.unwrap_or(0.0);
+            let steps: Vec<String> = self
+                .stages
+                .iter()
+                .map(|st| {
+                    let over = secs(st.duration);
+                    let step = if st.target == from {
+                        format!("{} tps for {over}", st.target)
+                    } else {
+                        format!("{from} → {} tps over {over}", st.target)
+                    };
+                    from = st.target;
+                    step
+                })
+                .collect();
+            return format!(
+                "open loop in stages: {} ({arrivals})",
+                steps.join(", then ")
+            );
+        }
+        match (self.tps, self.think_time) {
+            (Some(t), _) => format!("open loop at {t} tps ({arrivals})"),
+            (None, Some(tt)) => format!(
+                "closed loop, {} think time of {} between transactions",
+                if tt.exponential {
+                    "exponential"
+                } else {
+                    "fixed"
+                },
+                secs(tt.mean)
+            ),
+            (None, None) => "closed loop (as fast as possible)".into(),
+        }
+    }
+}
+
+/// A duration as the summary shows it: `2 s`, `0.25 s`.
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{} s", format!("{s:.3}").trim_end_matches('0'))
+    }
 }
 
 /// The workload a run drives, each kind with only its own settings.
@@ -614,15 +667,49 @@ mod tests {
         assert_eq!(YcsbWorkload::parse("YCSB-E"), Some(YcsbWorkload::E));
     }
 
-    /// A result file written before the typed spec still reads, into the same spec.
-    #[test]
-    fn flat_configs_of_older_result_files_still_read() {
-        let old = r#"{"db":"sqlite::memory:","pattern":"writers-readers","mix":{"select":0,"insert":0,"update":0,"delete":0},
+    /// The config of a result file written before the typed spec.
+    const FLAT: &str = r#"{"db":"sqlite::memory:","pattern":"writers-readers","mix":{"select":0,"insert":0,"update":0,"delete":0},
             "tps":null,"arrival":"poisson","duration":10.0,"transactions":null,"warmup":0.0,"connections":4,"threads":2,
             "isolation":null,"max_retries":3,"tables":null,"seed":7,"protocol":"prepared","distribution":null,"timeout":30.0,
             "writers_readers":{"num_writers":3,"writer_rate":5.0,"num_readers":1,"reader_rate":10.0,"value_size":100,
             "max_retry_count":3,"pool":false,"key_pool_size":100,"key_overlap_ratio":0.0,"table":"kv","verify":true},
             "pipeline":1,"custom_operations":null,"custom_queries":[]}"#;
+
+    #[test]
+    fn the_rate_is_described_with_its_stages() {
+        let mut c: WorkloadConfig = serde_json::from_str(FLAT).unwrap();
+        assert_eq!(c.rate_description(), "closed loop (as fast as possible)");
+        c.think_time = Some(ThinkTime {
+            mean: Duration::from_millis(250),
+            exponential: true,
+        });
+        assert_eq!(
+            c.rate_description(),
+            "closed loop, exponential think time of 0.25 s between transactions"
+        );
+        c.tps = Some(100.0);
+        assert_eq!(
+            c.rate_description(),
+            "open loop at 100 tps (Poisson arrivals)"
+        );
+        let stage = |s: u64, target: f64| Stage {
+            duration: Duration::from_secs(s),
+            target,
+            connections: None,
+            weights: None,
+        };
+        c.stages = vec![stage(2, 500.0), stage(3, 500.0)];
+        c.arrival = Arrival::Uniform;
+        assert_eq!(
+            c.rate_description(),
+            "open loop in stages: 100 → 500 tps over 2 s, then 500 tps for 3 s (uniform arrivals)"
+        );
+    }
+
+    /// A result file written before the typed spec still reads, into the same spec.
+    #[test]
+    fn flat_configs_of_older_result_files_still_read() {
+        let old = FLAT;
         let c: WorkloadConfig = serde_json::from_str(old).unwrap();
         match &c.workload {
             WorkloadSpec::WritersReaders(w) => assert_eq!((w.num_writers, w.verify), (3, true)),

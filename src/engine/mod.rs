@@ -550,6 +550,8 @@ impl Collector<'_> {
             (None, Some(n)) => (self.totals.committed() + self.totals.failed()) as f64 / n as f64,
             _ => 0.0,
         };
+        // What the schedule intends now: a ramp's current rate, not the one it started from.
+        let target_tps = rec.target_tps.or(st.rate);
         Some(Snapshot {
             elapsed: now.saturating_duration_since(start),
             progress: progress.clamp(0.0, 1.0),
@@ -558,7 +560,7 @@ impl Collector<'_> {
             committed: self.totals.committed(),
             failed: self.totals.failed(),
             retries: self.totals.retries(),
-            target_tps: st.rate,
+            target_tps,
             op_counts: self
                 .op_names
                 .iter()

@@ -40,15 +40,20 @@ pub fn by_stage(r: &RunResult, start_rate: f64, stages: &[Stage]) -> Vec<PhaseRe
         let last = stages.last().and_then(|s| s.connections);
         bounds.push((t, r.duration_s, rate, rate, last));
     }
+    let phases = bounds.len();
     bounds
         .into_iter()
         .enumerate()
         .map(|(i, (from, to, a, b, connections))| {
             let mut h = new_histogram();
             let (mut committed, mut failed, mut span) = (0, 0, 0.0);
+            // The first and last phases take what falls outside every bound (the short tail
+            // after the last full second), so the phases add up to the run's totals.
+            let lo = if i == 0 { f64::NEG_INFINITY } else { from };
+            let hi = if i + 1 == phases { f64::INFINITY } else { to };
             for iv in &r.intervals {
                 let mid = iv.t_s - iv.span_s / 2.0;
-                if mid < from || mid >= to {
+                if mid < lo || mid >= hi {
                     continue;
                 }
                 committed += iv.committed;

@@ -479,10 +479,24 @@ impl RunResult {
         let started = committed + failed;
         // Behind when more than 1% of the schedule was never started, or starts slipped by more
         // than 10 ms on average. The achieved rate alone is no test: Poisson arrivals vary.
-        let behind =
-            d.config.tps.is_some() && (t.missed * 100 > (started + t.missed) || lag_mean_ms > 10.0);
+        let open_loop = d.config.tps.is_some() || !d.config.stages.is_empty();
+        let behind = open_loop && (t.missed * 100 > (started + t.missed) || lag_mean_ms > 10.0);
+        // With stages the rate changes: the target is the mean the schedule intended over
+        // the measured seconds (from the per-second targets), not the rate it started from.
+        let staged = (!d.config.stages.is_empty()).then(|| {
+            let (sum, span) = d
+                .intervals
+                .iter()
+                .filter_map(|iv| Some((iv.target_tps? * iv.span_s, iv.span_s)))
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            if span > 0.0 {
+                sum / span
+            } else {
+                d.config.tps.unwrap_or(0.0)
+            }
+        });
         // An agent's target is its share of the whole run's rate.
-        let target_tps = d.config.tps.map(|r| match d.config.segment {
+        let target_tps = staged.or(d.config.tps).map(|r| match d.config.segment {
             Some(s) => {
                 let n = d.config.connections.max(1);
                 r * (0..n).filter(|c| s.owns(*c)).count() as f64 / n as f64

@@ -730,13 +730,7 @@ pub fn about(runs: &[(String, RunResult)]) -> Vec<(String, String)> {
             "connections".into(),
             same(&|r| c(r).connections.to_string()),
         ),
-        (
-            "rate".into(),
-            same(&|r| match c(r).tps {
-                Some(t) => format!("{t} tps ({:?} arrivals)", c(r).arrival).to_lowercase(),
-                None => "closed loop (as fast as possible)".into(),
-            }),
-        ),
+        ("rate".into(), same(&|r| c(r).rate_description())),
         (
             "measured".into(),
             same(&|r| format!("{:.1} s", r.duration_s)),

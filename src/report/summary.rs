@@ -28,10 +28,7 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
         }
     );
     let _ = writeln!(s, "  database  {}", r.target.url);
-    let rate = match c.tps {
-        Some(t) => format!("open loop at {t} tps ({:?} arrivals)", c.arrival),
-        None => "closed loop (as fast as possible)".into(),
-    };
+    let rate = c.rate_description();
     let _ = writeln!(
         s,
         "  setup     {} connections on {} threads, {rate}, isolation {}, max retries {}",
@@ -66,7 +63,12 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     if let Some(target) = r.schedule.target_tps {
         let _ = writeln!(
             s,
-            "  schedule      target {target} tps, achieved {:.1} tps, {} missed starts, lag mean {:.3} ms max {:.3} ms{}",
+            "  schedule      target {}, achieved {:.1} tps, {} missed starts, lag mean {:.3} ms max {:.3} ms{}",
+            if c.stages.is_empty() {
+                format!("{target} tps")
+            } else {
+                format!("{target:.1} tps on average over the stages")
+            },
             r.schedule.achieved_tps,
             r.schedule.missed,
             r.schedule.lag_mean_ms,
