@@ -68,6 +68,14 @@ fn a_dropped_index_is_a_significant_slowdown_and_fails_the_gate() {
     assert_eq!(tps["primary"], true, "{tps}");
     assert_eq!(tps["assessment"], "regressed", "{c}");
     assert!(tps["p_adjusted"].as_f64().unwrap() < 0.05, "{tps}");
+    // An interval clear of zero is never "no significant difference" beside it.
+    for m in c["metrics"].as_array().unwrap() {
+        if let (Some(lo), Some(hi)) = (m["ci_low_pct"].as_f64(), m["ci_high_pct"].as_f64()) {
+            if lo > 0.0 || hi < 0.0 {
+                assert_ne!(m["assessment"], "no_significant_change", "{m}");
+            }
+        }
+    }
     let cpu = metric("server_cpu_ms_per_tx");
     assert!(cpu["change_pct"].as_f64().unwrap() > 100.0, "{cpu}");
     assert_eq!(cpu["primary"], false, "{cpu}");

@@ -575,6 +575,28 @@ pub struct Test {
     pub p_value: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// The standard error and degrees of freedom behind them, for an interval at another
+    /// level ([`Test::interval`]).
+    pub se: f64,
+    pub df: f64,
+}
+
+impl Test {
+    /// The 1 − `alpha` interval around `d`: `compare` shows it at the level its adjusted
+    /// verdict uses, so that an interval clear of zero is never "no significant difference".
+    pub fn interval(&self, d: f64, alpha: f64) -> (f64, f64) {
+        use statrs::distribution::{ContinuousCDF, StudentsT};
+        if !(self.se > 0.0 && d.is_finite()) {
+            return (self.ci_low, self.ci_high);
+        }
+        match StudentsT::new(0.0, 1.0, self.df.max(1.0)) {
+            Ok(t) => {
+                let q = t.inverse_cdf(1.0 - alpha / 2.0);
+                (d - q * self.se, d + q * self.se)
+            }
+            Err(_) => (self.ci_low, self.ci_high),
+        }
+    }
 }
 
 /// The test of one statistic. `batches` is the same difference's spread judged from whole
@@ -603,6 +625,8 @@ pub fn t_test(
             p_value: 1.0,
             ci_low: f64::NAN,
             ci_high: f64::NAN,
+            se: f64::NAN,
+            df,
         };
     }
     let m = replicates.iter().sum::<f64>() / n as f64;
@@ -618,6 +642,8 @@ pub fn t_test(
             p_value: 1.0,
             ci_low: f64::NAN,
             ci_high: f64::NAN,
+            se: f64::NAN,
+            df,
         };
     };
     if se <= 0.0 {
@@ -627,6 +653,8 @@ pub fn t_test(
             p_value: p,
             ci_low: d,
             ci_high: d,
+            se,
+            df,
         };
     }
     let q = t.inverse_cdf(1.0 - alpha / 2.0);
@@ -634,6 +662,8 @@ pub fn t_test(
         p_value: (2.0 * (1.0 - t.cdf((d / se).abs()))).clamp(0.0, 1.0),
         ci_low: d - q * se,
         ci_high: d + q * se,
+        se,
+        df,
     }
 }
 
@@ -861,6 +891,25 @@ mod tests {
         // 10 ms: 8 µs buckets, under a thousandth.
         assert!(resolution_var(10.0).sqrt() < 0.001);
         assert_eq!(resolution_var(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn an_interval_clear_of_zero_is_a_p_value_under_its_level() {
+        let reps: Vec<f64> = (0..200)
+            .map(|i| ((i * 37 % 101) as f64 - 50.0) / 500.0)
+            .collect();
+        for d in [0.01, 0.05, 0.1, 0.2, 0.3, -0.15] {
+            let t = t_test(d, &reps, 12.0, 0.05, 1.0, None, 0.0);
+            for alpha in [0.05, 0.01, 0.05 / 6.0] {
+                let (lo, hi) = t.interval(d, alpha);
+                assert_eq!(
+                    lo > 0.0 || hi < 0.0,
+                    t.p_value < alpha,
+                    "d {d} alpha {alpha}: [{lo}, {hi}], p {}",
+                    t.p_value
+                );
+            }
+        }
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub struct MetricChange {
     /// (new − base) / base in percent; for rates (`error_rate`, `retry_rate`), new − base in
     /// percentage points.
     pub change_pct: f64,
-    /// The 1 − alpha interval of that change, in the same unit.
+    /// The interval of that change, in the same unit: 1 − alpha for the metrics together
+    /// (Bonferroni within the metric's family, each family at half the level), so one that
+    /// excludes zero is significant.
     pub ci_low_pct: f64,
     pub ci_high_pct: f64,
     /// The test's own p-value.
@@ -277,6 +279,17 @@ pub fn compare(
                 }
             };
             let p_adj = adjusted[i];
+            // Simultaneous within the family (Bonferroni at the family's half of the level):
+            // Holm rejects whatever this excludes zero for, so the interval never contradicts
+            // the verdict by clearing zero beside "no significant difference".
+            let members = stats
+                .iter()
+                .filter(|x| x.is_primary() == st.is_primary())
+                .count();
+            let (lo, hi) = match point {
+                Some(d) => test.interval(*d, o.alpha / 2.0 / members.max(1) as f64),
+                None => (test.ci_low, test.ci_high),
+            };
             let assessment = match point {
                 None => Assessment::NotComparable,
                 Some(_) if t.replicates < o.resamples / 2 => Assessment::NotComparable,
@@ -290,8 +303,8 @@ pub fn compare(
                 base: t.base,
                 new: t.new,
                 change_pct: point.map(shown).unwrap_or(f64::NAN),
-                ci_low_pct: shown(test.ci_low),
-                ci_high_pct: shown(test.ci_high),
+                ci_low_pct: shown(lo),
+                ci_high_pct: shown(hi),
                 p_value: test.p_value,
                 p_adjusted: p_adj,
                 primary: st.is_primary(),
@@ -491,7 +504,7 @@ pub fn render(c: &Comparison) -> String {
     );
     let _ = writeln!(
         s,
-        "  * primary: what --fail-if-slower decides on; p-values are adjusted (Holm) within the primary metrics and within the others, each family at half the level"
+        "  * primary: what --fail-if-slower decides on; p-values are adjusted (Holm) within the primary metrics and within the others, each family at half the level; intervals hold for all the metrics of a family at once (Bonferroni), so one that excludes 0 is significant"
     );
     for n in &c.notes {
         let _ = writeln!(s, "  note: {n}");
