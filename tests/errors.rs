@@ -28,9 +28,14 @@ fn malformed_toml_names_file_line_and_column() {
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2));
-    let line = stderr(&o);
-    let line = one_error_line(&line);
-    assert!(line.contains("w.toml:"), "{line}");
+    let err = stderr(&o);
+    // One line, though the TOML parser's own message spans two.
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let line = one_error_line(&err);
+    assert!(
+        line.contains("w.toml:") && line.contains("not valid TOML"),
+        "{line}"
+    );
     // line 2 or 3 depending on where the parser notices; always with a column
     assert!(line.contains(":2:") || line.contains(":3:"), "{line}");
 }
@@ -103,15 +108,52 @@ fn bad_url_is_a_usage_error() {
 
 #[test]
 fn bad_flag_values_are_usage_errors() {
-    for args in [
-        &["--db", "sqlite::memory:", "--duration", "ten"][..],
-        &["--db", "sqlite::memory:", "--tps", "-5"][..],
-        &["--db", "sqlite::memory:", "--isolation", "snapshot"][..],
-        &["--db", "sqlite::memory:", "--connections", "0"][..],
+    for (args, says) in [
+        (
+            &["--db", "sqlite::memory:", "--duration", "ten"][..],
+            "invalid duration 'ten': expected",
+        ),
+        (
+            &["--db", "sqlite::memory:", "--duration", "1x"][..],
+            "invalid duration '1x': unknown unit 'x'",
+        ),
+        (
+            &["--db", "sqlite::memory:", "--tps", "-5"][..],
+            "invalid tps '-5': must be a positive number",
+        ),
+        (
+            &["--db", "sqlite::memory:", "--isolation", "snapshot"][..],
+            "snapshot",
+        ),
+        (
+            &["--db", "sqlite::memory:", "--connections", "0"][..],
+            "connections",
+        ),
     ] {
         let (code, err) = run_err(args);
         assert_eq!(code, 2, "{args:?}: {err}");
-        one_error_line(&err);
+        let line = one_error_line(&err);
+        assert!(line.contains(says), "{args:?}: {line}");
+        // The value is named once, not once per layer that passed the error on.
+        assert!(line.matches("invalid").count() <= 1, "{line}");
+    }
+}
+
+#[test]
+fn a_json_file_that_is_not_a_result_is_named_as_such() {
+    let dir = Scratch::new("notresult");
+    let f = dir.file("other.json");
+    std::fs::write(&f, r#"{"a": 1}"#).unwrap();
+    let p = f.to_str().unwrap();
+    for args in [&["report", p][..], &["compare", p, p][..]] {
+        let o = dbarena(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        let line = one_error_line(&err);
+        assert!(
+            line.contains("is not a dbarena result file"),
+            "{args:?}: {line}"
+        );
     }
 }
 

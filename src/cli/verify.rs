@@ -225,8 +225,8 @@ pub fn run_verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         })?),
     };
     let expect = a.expect.as_deref().map(model).transpose()?;
-    parse_duration(a.duration.as_deref().unwrap_or("10s"))
-        .map_err(|why| Error::Usage(format!("invalid --duration: {why}")))?;
+    let d = a.duration.as_deref().unwrap_or("10s");
+    parse_duration(d).map_err(|why| Error::Usage(format!("invalid --duration '{d}': {why}")))?;
     let cfg = WorkloadFile {
         pattern: Some("list-append".into()),
         duration: Some(a.duration.clone().unwrap_or_else(|| "10s".into())),

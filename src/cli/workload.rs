@@ -26,7 +26,7 @@ pub struct RunArgs {
     pattern: Option<String>,
     /// Target transactions per second (open loop), or "max" for closed loop [default: max];
     /// -R as in pgbench
-    #[arg(long, short = 'R')]
+    #[arg(long, short = 'R', allow_negative_numbers = true)]
     tps: Option<String>,
     /// Arrival process of the open loop: poisson or uniform [default: poisson]
     #[arg(long)]

@@ -16,7 +16,7 @@ use thiserror::Error;
 pub enum ConfigError {
     #[error("cannot read config file {path}: {detail}")]
     Read { path: String, detail: String },
-    #[error("{path}:{line}:{column}: {message}")]
+    #[error("{path}:{line}:{column}: not valid TOML: {message}")]
     Toml {
         path: String,
         line: usize,
@@ -157,7 +157,8 @@ impl WorkloadFile {
                 path: origin.into(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                // One line, as every error: toml's message may span several.
+                message: e.message().trim().replace('\n', "; "),
             }
         })
     }

@@ -581,10 +581,12 @@ impl RunResult {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
-        let version = v
-            .get("schema_version")
-            .and_then(|x| x.as_u64())
-            .unwrap_or(0);
+        let Some(version) = v.get("schema_version").and_then(|x| x.as_u64()) else {
+            return Err(format!(
+                "{} is not a dbarena result file (it has no schema_version); give the JSON file `workload run` wrote",
+                path.display()
+            ));
+        };
         if !(OLDEST_READABLE_VERSION as u64..=SCHEMA_VERSION as u64).contains(&version) {
             return Err(format!(
                 "{} has result schema version {version}; this dbarena reads versions {OLDEST_READABLE_VERSION} to {SCHEMA_VERSION}",

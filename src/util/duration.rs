@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-/// Parses `500ms`, `10s`, `1m30s`, `2h` or a bare number of seconds.
+/// Parses `500ms`, `10s`, `1m30s`, `2h` or a bare number of seconds. The error is the reason
+/// only: callers say which setting and value it was about.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("empty duration".into());
     }
     if let Ok(secs) = s.parse::<f64>() {
-        return secs_to_duration(secs, s);
+        return secs_to_duration(secs);
     }
     let mut total = 0f64;
     let mut num = String::new();
@@ -31,34 +32,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
         let value: f64 = num
             .parse()
-            .map_err(|_| format!("invalid duration '{s}': expected e.g. 500ms, 10s, 1m30s, 2h"))?;
+            .map_err(|_| "expected e.g. 500ms, 10s, 1m30s, 2h".to_string())?;
         let factor = match unit.as_str() {
             "ms" => 0.001,
             "s" | "sec" | "secs" => 1.0,
             "m" | "min" | "mins" => 60.0,
             "h" | "hr" | "hours" => 3600.0,
             "us" | "µs" => 0.000_001,
-            _ => {
-                return Err(format!(
-                    "invalid duration '{s}': unknown unit '{unit}' (use ms, s, m or h)"
-                ))
-            }
+            _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h)")),
         };
         total += value * factor;
         num.clear();
         saw_unit = true;
     }
     if !num.is_empty() || !saw_unit {
-        return Err(format!(
-            "invalid duration '{s}': expected e.g. 500ms, 10s, 1m30s, 2h"
-        ));
+        return Err("expected e.g. 500ms, 10s, 1m30s, 2h".to_string());
     }
-    secs_to_duration(total, s)
+    secs_to_duration(total)
 }
 
-fn secs_to_duration(secs: f64, s: &str) -> Result<Duration, String> {
+fn secs_to_duration(secs: f64) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("invalid duration '{s}': must be zero or positive"));
+        return Err("must be zero or positive".to_string());
     }
     Ok(Duration::from_secs_f64(secs))
 }
