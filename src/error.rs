@@ -88,6 +88,7 @@ impl Error {
                     | S::UnknownPreset(_)
                     | S::Nothing
                     | S::UnknownColumn { .. }
+                    | S::NullInNotNull { .. }
                     | S::UnknownReference { .. }
                     | S::Cycle(_)
                     | S::TooManyCombinations { .. }

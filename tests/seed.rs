@@ -637,6 +637,48 @@ fn seed_errors_name_the_cause() {
     let (code, err) = seed_err(&["seed", "--db", &db.url, "--rows", "ghosts=10"]);
     assert_eq!(code, 4);
     assert!(err.contains("'ghosts' does not exist"), "{err}");
+    // An unknown preset is refused before the database is opened: no empty file is left.
+    let fresh = dir.file("fresh.db");
+    let url = format!("sqlite://{}", fresh.display());
+    let (code, err) = seed_err(&["seed", "--db", &url, "--preset", "ecomerce"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !fresh.exists(),
+        "a typo in the preset created {}",
+        fresh.display()
+    );
+}
+
+#[test]
+fn nulls_for_a_not_null_column_are_refused_before_anything_is_emptied() {
+    let dir = Scratch::new("seednotnull");
+    let db = TestDb::new(Db::Sqlite, "seednotnull").unwrap();
+    db.exec("CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL)");
+    db.exec("INSERT INTO people VALUES (1, 'kept')");
+    let cfg = dir.file("nulls.toml");
+    std::fs::write(
+        &cfg,
+        "[[seed_rules.tables]]\nname = \"people\"\ncount = 10\n[[seed_rules.tables.columns]]\nname = \"name\"\ngenerator = \"name\"\nnull_probability = 0.05\n",
+    )
+    .unwrap();
+    let (code, err) = seed_err(&[
+        "seed",
+        "--db",
+        &db.url,
+        "--config",
+        cfg.to_str().unwrap(),
+        "--truncate",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'people', column 'name' is NOT NULL")
+            && err.contains("null_probability 0.05"),
+        "{err}"
+    );
+    assert_eq!(
+        db.query("SELECT name FROM people"),
+        vec![vec![Some("kept".to_string())]]
+    );
 }
 
 #[test]

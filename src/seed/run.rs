@@ -30,6 +30,12 @@ pub enum SeedError {
     MissingTable(String),
     #[error("table '{table}' has no column '{column}' (from the seed rules); fix the column name or add the column")]
     UnknownColumn { table: String, column: String },
+    #[error("table '{table}', column '{column}' is NOT NULL but its seed rule has null_probability {p}; remove null_probability from the rule or allow NULL in the column")]
+    NullInNotNull {
+        table: String,
+        column: String,
+        p: f64,
+    },
     #[error("table '{table}', column '{column}': foreign key to {reference}, which is neither in the seed plan nor in the database; add that table to the plan or fix references")]
     UnknownReference {
         table: String,
@@ -336,9 +342,7 @@ pub fn run_seed(
     }
     let rt = crate::util::runtime::current_thread()?;
     let seed = opts.seed.unwrap_or(42);
-    let mut conn = rt.block_on(Connection::connect(&opts.url))?;
-    let dialect = conn.dialect();
-    let is_sqlite = opts.url.single_writer();
+    // Before connecting: a typo in the preset must not leave a new, empty SQLite file behind.
     let preset: Option<Preset> = match &opts.source {
         Source::Preset {
             name,
@@ -350,6 +354,9 @@ pub fn run_seed(
         ),
         _ => None,
     };
+    let mut conn = rt.block_on(Connection::connect(&opts.url))?;
+    let dialect = conn.dialect();
+    let is_sqlite = opts.url.single_writer();
     // Tables this run created from a preset (their definitions need no reading back), and
     // those whose primary key is added after the load.
     let mut created: HashMap<String, TableInfo> = HashMap::new();
@@ -402,8 +409,12 @@ pub fn run_seed(
         for mut rule in rules {
             let info = infos.get(&rule.name).cloned().ok_or_else(|| SeedError::MissingTable(rule.name.clone()))?;
             for c in &rule.columns {
-                if info.column(&c.name).is_none() {
+                let Some(col) = info.column(&c.name) else {
                     return Err(SeedError::UnknownColumn { table: rule.name.clone(), column: c.name.clone() });
+                };
+                // Found now, before any table is emptied, not by the first batch's insert.
+                if c.null_probability > 0.0 && !col.nullable {
+                    return Err(SeedError::NullInNotNull { table: rule.name.clone(), column: c.name.clone(), p: c.null_probability });
                 }
             }
             // Required columns the rules leave out get inferred generators.
