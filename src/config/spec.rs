@@ -65,6 +65,13 @@ impl WorkloadConfig {
             Arrival::Poisson => "Poisson arrivals",
             Arrival::Uniform => "uniform arrivals",
         };
+        if let WorkloadSpec::WritersReaders(w) = &self.workload {
+            // Each role paces itself: the run's --tps does not apply.
+            return format!(
+                "open loop per role: {} writers at {} writes/s each, {} readers at {} reads/s each ({arrivals}); a write retried up to {} times on a precondition failure",
+                w.num_writers, w.writer_rate, w.num_readers, w.reader_rate, w.max_retry_count
+            );
+        }
         if !self.stages.is_empty() {
             let mut from = self.tps.unwrap_or(0.0);
             let steps: Vec<String> = self
@@ -678,6 +685,9 @@ mod tests {
     #[test]
     fn the_rate_is_described_with_its_stages() {
         let mut c: WorkloadConfig = serde_json::from_str(FLAT).unwrap();
+        c.workload = WorkloadSpec::Pgbench {
+            script: PgbenchScript::SelectOnly,
+        };
         assert_eq!(c.rate_description(), "closed loop (as fast as possible)");
         c.think_time = Some(ThinkTime {
             mean: Duration::from_millis(250),
@@ -698,6 +708,18 @@ mod tests {
             connections: None,
             weights: None,
         };
+        let plain = c.clone();
+        c.workload = WorkloadSpec::WritersReaders(WritersReaders {
+            num_writers: 3,
+            writer_rate: 5.0,
+            max_retry_count: 5,
+            ..WritersReaders::default()
+        });
+        assert_eq!(
+            c.rate_description(),
+            "open loop per role: 3 writers at 5 writes/s each, 1 readers at 10 reads/s each (Poisson arrivals); a write retried up to 5 times on a precondition failure"
+        );
+        let mut c = plain;
         c.stages = vec![stage(2, 500.0), stage(3, 500.0)];
         c.arrival = Arrival::Uniform;
         assert_eq!(

@@ -130,10 +130,13 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     if let Some(w) = &r.writers_readers {
         let _ = writeln!(
             s,
-            "writers: {:.1} writes/s, p50 {:.3} p95 {:.3} p99 {:.3} ms; precondition failures {} of {} attempts ({:.2}%), p50 {:.3} p99 {:.3} ms; avg retries {:.3}; retry success {:.1}%; over the retry limit {}",
+            "writers: {:.1} writes/s, p50 {:.3} p95 {:.3} p99 {:.3} ms; precondition failures {} of {} attempts ({:.2}%), p50 {:.3} p99 {:.3} ms; avg retries {:.3}; retry success {}; over the retry limit {}",
             w.write_tps, w.writer_p50_ms, w.writer_p95_ms, w.writer_p99_ms, w.precondition_failures, w.attempts,
             w.precondition_failure_rate * 100.0, w.precondition_failure_p50_ms, w.precondition_failure_p99_ms,
-            w.avg_retry_count, w.retry_success_rate * 100.0, w.exceeded_retry_limit
+            w.avg_retry_count,
+            // No retry, no rate: 0% would read as every retry failing.
+            if w.precondition_failures == 0 { "n/a (no retries)".to_string() } else { format!("{:.1}%", w.retry_success_rate * 100.0) },
+            w.exceeded_retry_limit
         );
         let _ = writeln!(
             s,
