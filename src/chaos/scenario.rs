@@ -339,6 +339,37 @@ pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate
     Ok(out)
 }
 
+/// What the end of the run cuts short: a fault (or a kill's restart) that would have lasted
+/// past it, as warnings naming the duration that would hold it whole.
+pub fn cut_short(sc: &Scenario, total: f64) -> Result<Vec<String>, crate::Error> {
+    let mut out = Vec::new();
+    for f in &sc.faults {
+        let start = secs(&f.start, total, 0.0)?;
+        let asked = match f.kind.as_str() {
+            "kill" | "restart" => 2.0,
+            "failover" => 5.0,
+            _ => total - start,
+        };
+        let len = secs(&f.duration, total, asked)?;
+        let every = secs(&f.every, total, 0.0)?;
+        let mut t = start;
+        let mut last_end = t + len;
+        while every > 0.0 && t + every < total {
+            t += every;
+            last_end = t + len;
+        }
+        if last_end > total + 1e-9 {
+            out.push(format!(
+                "scenario {}: {} from {t:.1} s would last {len:.1} s but the run ends at {total:.1} s, so it is cut short; give --duration {:.0}s or more to see it whole and the recovery after it",
+                sc.name,
+                f.kind,
+                (last_end + 2.0).ceil()
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Whether a scenario kills, pauses or restarts the server (which needs a managed instance).
 fn needs_instance(sc: &Scenario) -> bool {
     sc.faults
@@ -836,6 +867,9 @@ pub fn run_chaos(o: ChaosOptions) -> Result<Vec<ScenarioRow>, crate::Error> {
             sc.name,
             windows.len()
         ));
+        for w in cut_short(sc, total)? {
+            (o.log)(&format!("warning: {w}"));
+        }
         let mut cfg = o.base.clone();
         cfg.db = url.clone();
         if fails_over(sc) {
@@ -1282,6 +1316,37 @@ mod tests {
     }
 
     /// `how` belongs to the failover fault; elsewhere it is refused with the reason.
+    #[test]
+    fn faults_the_end_of_the_run_cuts_short_are_named() {
+        let with = |kind: &str, start: &str, duration: Option<&str>| Scenario {
+            name: "s".into(),
+            faults: vec![FaultSpec {
+                start: Some(start.into()),
+                duration: duration.map(String::from),
+                ..fault(kind)
+            }],
+        };
+        // A 5 s pause from the middle of a 3 s run lasts 1.5 s.
+        let w = cut_short(&with("pause", "mid", Some("5s")), 3.0).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("pause from 1.5 s would last 5.0 s") && w[0].contains("--duration 9s"),
+            "{w:?}"
+        );
+        // A kill at 2.5 s restarts 2 s later, after the end.
+        assert_eq!(
+            cut_short(&with("kill", "2.5s", None), 3.0).unwrap().len(),
+            1
+        );
+        // Whole ones, and faults that last to the end by default, say nothing.
+        assert!(cut_short(&with("pause", "1s", Some("1s")), 3.0)
+            .unwrap()
+            .is_empty());
+        assert!(cut_short(&with("latency", "1s", None), 3.0)
+            .unwrap()
+            .is_empty());
+    }
+
     #[test]
     fn how_is_for_failovers_only() {
         let dir = std::env::temp_dir().join(format!("dbarena-how-{}", std::process::id()));
