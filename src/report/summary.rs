@@ -36,7 +36,12 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
         c.threads,
         c.isolation
             .map(|i| i.sql().to_lowercase())
-            .unwrap_or_else(|| "database default".into()),
+            .unwrap_or_else(|| if r.target.kind == crate::db::DbKind::Sqlite {
+                // SQLite has one level whatever is asked.
+                "serializable (SQLite)".into()
+            } else {
+                "database default".into()
+            }),
         c.max_retries
     );
     let _ = writeln!(
@@ -95,13 +100,21 @@ pub fn render(r: &RunResult, path: Option<&str>) -> String {
     s.push_str(&lat_line("response", &r.response));
     s.push_str(&lat_line("service", &r.service));
     s.push_str("operations:\n");
+    // As wide as the longest name (READ-MODIFY-WRITE), so the columns line up.
+    let w = r
+        .operations
+        .keys()
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     for (name, o) in &r.operations {
         if o.committed + o.failed == 0 {
             continue;
         }
         let _ = writeln!(
             s,
-            "  {name:<14} {:>6.2}%  {:>9} ok {:>7} failed {:>6} retries  p50 {:.3}  p95 {:.3}  p99 {:.3}  max {:.3} ms",
+            "  {name:<w$} {:>6.2}%  {:>9} ok {:>7} failed {:>6} retries  p50 {:.3}  p95 {:.3}  p99 {:.3}  max {:.3} ms",
             o.share_pct, o.committed, o.failed, o.retries, o.response.p50_ms, o.response.p95_ms, o.response.p99_ms, o.response.max_ms
         );
     }
