@@ -167,6 +167,36 @@ fn unlike_workloads_are_refused_unless_forced() {
         .map(|d| d["setting"].as_str().unwrap())
         .collect();
     assert!(differ.contains(&"workload.pattern"), "{differ:?}");
+    // A setting only one side has reads as none -> its value, once per field.
+    let thinking = workload_result(
+        &dir,
+        &db.url,
+        "thinking",
+        &[
+            "--pattern",
+            "read_heavy",
+            "-d",
+            "3s",
+            "--think-time",
+            "10ms",
+        ],
+    );
+    let o = dbarena(
+        &["compare", a, thinking.to_str().unwrap(), "--json"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let diffs = c["settings_differ"].as_array().unwrap();
+    let mean = diffs
+        .iter()
+        .find(|d| d["setting"] == "think_time.mean")
+        .unwrap_or_else(|| panic!("{diffs:?}"));
+    assert_eq!(mean["base"], "none", "{mean}");
+    assert!(
+        diffs.iter().all(|d| d["setting"] != "think_time"),
+        "{diffs:?}"
+    );
     // One file alone is not a comparison.
     let o = dbarena(&["compare", a], dir.path());
     assert_eq!(o.status.code(), Some(2));

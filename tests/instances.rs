@@ -78,12 +78,22 @@ fn kill_and_restart(kind: &str, binary: &str) {
     std::thread::sleep(Duration::from_secs(3));
     let k = dbarena(&["instance", "kill", &name], home.path());
     assert!(k.status.success(), "{}", stderr(&k));
+    assert!(
+        stderr(&k).contains(&format!("{name} is killed")),
+        "{}",
+        stderr(&k)
+    );
     let list =
         String::from_utf8_lossy(&dbarena(&["instance", "list"], home.path()).stdout).into_owned();
     assert!(list.contains("stopped"), "{list}");
     std::thread::sleep(Duration::from_millis(1500));
     let s = dbarena(&["instance", "start", &name], home.path());
     assert!(s.status.success(), "{}", stderr(&s));
+    assert!(
+        stderr(&s).contains(&format!("{name} is running")),
+        "{}",
+        stderr(&s)
+    );
     let o = run.wait_with_output().unwrap();
     let r = ok_result(&o, &out);
     let outages = r["outages"].as_array().unwrap();

@@ -320,6 +320,36 @@ fn runs_started_together_never_share_a_default_result_file() {
 }
 
 #[test]
+fn a_result_name_taken_during_the_run_goes_beside_it() {
+    let dir = Scratch::new("taken");
+    let out = dir.file("r.json");
+    let mut run = Watched::start(
+        &[
+            "workload",
+            "run",
+            "--db",
+            "sqlite::memory:",
+            "-d",
+            "3s",
+            "--progress-lines",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    // Free before the run (checked), taken while it measures.
+    run.wait_for("progress:", Duration::from_secs(60));
+    std::fs::write(&out, "someone else's").unwrap();
+    let o = run.finish(Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "someone else's");
+    let beside = dir.file("r-2.json");
+    let r = read_json(&beside);
+    assert!(r["totals"]["committed"].as_u64().unwrap() > 0);
+    assert!(stderr(&o).contains("r-2.json"), "{}", stderr(&o));
+}
+
+#[test]
 fn a_full_disk_at_the_end_sends_the_result_to_a_fallback_path() {
     // A 64 KiB tmpfs holds the --out folder: the check before the run passes, the result
     // (histograms of four operations) does not fit. Needs root for the mount.

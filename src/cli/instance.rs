@@ -206,14 +206,31 @@ pub fn run(cmd: InstanceCommand) -> anyhow::Result<ExitCode> {
             load(&name)?.down().map_err(Error::from)?;
             eprintln!("{name} is down");
         }
-        InstanceCommand::Stop { name } => load(&name)?.stop().map_err(Error::from)?,
-        InstanceCommand::Start { name } => load(&name)?.restore().map_err(Error::from)?,
-        InstanceCommand::Promote { name } => {
-            cluster::promote_member(&load(&name)?).map_err(Error::from)?
+        // Each says what it did, as `up` and `down` do: a silent success reads as nothing done.
+        InstanceCommand::Stop { name } => {
+            load(&name)?.stop().map_err(Error::from)?;
+            eprintln!("{name} is stopped");
         }
-        InstanceCommand::Kill { name } => load(&name)?.kill().map_err(Error::from)?,
-        InstanceCommand::Pause { name } => load(&name)?.pause(true).map_err(Error::from)?,
-        InstanceCommand::Resume { name } => load(&name)?.pause(false).map_err(Error::from)?,
+        InstanceCommand::Start { name } => {
+            load(&name)?.restore().map_err(Error::from)?;
+            eprintln!("{name} is running");
+        }
+        InstanceCommand::Promote { name } => {
+            cluster::promote_member(&load(&name)?).map_err(Error::from)?;
+            eprintln!("{name} is promoted");
+        }
+        InstanceCommand::Kill { name } => {
+            load(&name)?.kill().map_err(Error::from)?;
+            eprintln!("{name} is killed (start brings it back)");
+        }
+        InstanceCommand::Pause { name } => {
+            load(&name)?.pause(true).map_err(Error::from)?;
+            eprintln!("{name} is paused (resume lets it go on)");
+        }
+        InstanceCommand::Resume { name } => {
+            load(&name)?.pause(false).map_err(Error::from)?;
+            eprintln!("{name} is running");
+        }
     }
     Ok(ExitCode::Success)
 }

@@ -372,11 +372,11 @@ fn settings_diff(a: &RunResult, b: &RunResult) -> Vec<SettingDiff> {
                 match v {
                     serde_json::Value::Object(inner) => {
                         for (k2, v2) in inner {
-                            out.insert(format!("{k}.{k2}"), v2.to_string());
+                            out.insert(format!("{k}.{k2}"), shown(&v2));
                         }
                     }
                     v => {
-                        out.insert(k, v.to_string());
+                        out.insert(k, shown(&v));
                     }
                 }
             }
@@ -385,16 +385,28 @@ fn settings_diff(a: &RunResult, b: &RunResult) -> Vec<SettingDiff> {
         out.insert("server_version".into(), r.target.server_version.clone());
         out
     };
+    // A setting one side leaves unset reads "none" whether it is null or absent, so an
+    // option set on one side only shows as none -> its value, once per field.
     let (fa, fb) = (flat(a), flat(b));
+    let get =
+        |f: &BTreeMap<String, String>, k: &str| f.get(k).cloned().unwrap_or_else(|| "none".into());
     let keys: BTreeSet<&String> = fa.keys().chain(fb.keys()).collect();
     keys.into_iter()
-        .filter(|k| k.as_str() != "seed" && fa.get(*k) != fb.get(*k))
+        .filter(|k| k.as_str() != "seed" && get(&fa, k) != get(&fb, k))
         .map(|k| SettingDiff {
             setting: k.clone(),
-            base: fa.get(k).cloned().unwrap_or_else(|| "-".into()),
-            new: fb.get(k).cloned().unwrap_or_else(|| "-".into()),
+            base: get(&fa, k),
+            new: get(&fb, k),
         })
         .collect()
+}
+
+/// A setting's value as the differing-settings line shows it.
+fn shown(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "none".into(),
+        v => v.to_string(),
+    }
 }
 
 /// The comparison as a table for people.

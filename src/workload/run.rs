@@ -374,6 +374,15 @@ pub fn run_workload(
 fn save(result: &RunResult, path: &std::path::Path) -> Result<PathBuf, Error> {
     let first = match result.write(path) {
         Ok(()) => return Ok(path.to_path_buf()),
+        // Another run took the name meanwhile (two started in the same microsecond, or a
+        // file put there by hand): the next free name beside it, never over it.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let beside = crate::util::fsx::free_name(path);
+            match result.write(&beside) {
+                Ok(()) => return Ok(beside),
+                Err(e) => e,
+            }
+        }
         Err(e) => e,
     };
     let name = path
