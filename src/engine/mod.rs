@@ -132,30 +132,19 @@ impl LiveRun {
     /// and the totals stand whatever happened to the series.
     pub fn snapshot(&self) -> EngineOutput {
         let mut out = self.out.clone();
-        out.intervals = series(
-            self.intervals.read_back(),
-            &self.intervals,
-            &mut out.warnings,
-        );
+        out.intervals = series(&self.intervals, &mut out.warnings);
         out
     }
 }
 
 /// The intervals read back, with a warning for each way some were lost or moved.
-fn series(
-    back: Result<
-        crate::metrics::spill::ReadBack<IntervalRecord>,
-        crate::metrics::spill::SpillError,
-    >,
-    spill: &Spill<IntervalRecord>,
-    warnings: &mut Vec<String>,
-) -> Vec<IntervalRecord> {
+fn series(spill: &Spill<IntervalRecord>, warnings: &mut Vec<String>) -> Vec<IntervalRecord> {
     if let Some(e) = spill.write_error() {
         warnings.push(format!(
             "writing the per-second intervals beside the result failed ({e}); they were kept in memory from then on"
         ));
     }
-    match back {
+    match spill.read_back() {
         Ok(b) => {
             if b.undecodable > 0 {
                 warnings.push(format!(
@@ -430,7 +419,7 @@ pub fn run<K: Connector, W: Workload<K::Conn>>(
     // Read, not taken: until the caller has saved its result, a second Ctrl-C still finds
     // the run in the slot and saves it.
     let intervals = match shared.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        Some(l) => series(l.intervals.read_back(), &l.intervals, &mut warnings),
+        Some(l) => series(&l.intervals, &mut warnings),
         None => Vec::new(),
     };
     Ok(EngineOutput {
