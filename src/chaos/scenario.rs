@@ -302,38 +302,49 @@ fn secs(s: &Option<String>, total: f64, default: f64) -> Result<f64, crate::Erro
     }
 }
 
+/// Each window of one fault as asked: its start and its end, which may lie past the run's end
+/// `total` (a kill or restart lasts until the server is back, a failover until the former
+/// primary returns as a standby, anything else to the end by default).
+fn asked_windows(f: &FaultSpec, total: f64) -> Result<Vec<(f64, f64)>, crate::Error> {
+    let start = secs(&f.start, total, 0.0)?;
+    let default_len = if f.kind == "kill" || f.kind == "restart" {
+        2.0
+    } else if f.kind == "failover" {
+        // Time for a promotion and the former primary's return as a standby.
+        5.0
+    } else {
+        total - start
+    };
+    let len = secs(&f.duration, total, default_len)?;
+    let every = secs(&f.every, total, 0.0)?;
+    let mut out = Vec::new();
+    let mut t = start;
+    loop {
+        out.push((t, t + len));
+        if every <= 0.0 {
+            break;
+        }
+        t += every;
+        if t >= total {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// The fault windows of a scenario over a run of `total` seconds.
 pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate::Error> {
     let mut out = Vec::new();
     for (i, f) in sc.faults.iter().enumerate() {
-        let start = secs(&f.start, total, 0.0)?;
-        let default_len = if f.kind == "kill" || f.kind == "restart" {
-            2.0
-        } else if f.kind == "failover" {
-            // Time for a promotion and the former primary's return as a standby.
-            5.0
-        } else {
-            total - start
-        };
-        let len = secs(&f.duration, total, default_len)?;
-        let every = secs(&f.every, total, 0.0)?;
-        let mut t = start;
-        loop {
+        for (start, end) in asked_windows(f, total)? {
             out.push((
                 i,
                 Window {
                     fault: f.kind.clone(),
-                    start_s: t,
-                    end_s: (t + len).min(total),
+                    start_s: start,
+                    end_s: end.min(total),
                 },
             ));
-            if every <= 0.0 {
-                break;
-            }
-            t += every;
-            if t >= total {
-                break;
-            }
         }
     }
     Ok(out)
@@ -344,26 +355,16 @@ pub fn timeline(sc: &Scenario, total: f64) -> Result<Vec<(usize, Window)>, crate
 pub fn cut_short(sc: &Scenario, total: f64) -> Result<Vec<String>, crate::Error> {
     let mut out = Vec::new();
     for f in &sc.faults {
-        let start = secs(&f.start, total, 0.0)?;
-        let asked = match f.kind.as_str() {
-            "kill" | "restart" => 2.0,
-            "failover" => 5.0,
-            _ => total - start,
+        let Some(&(t, end)) = asked_windows(f, total)?.last() else {
+            continue;
         };
-        let len = secs(&f.duration, total, asked)?;
-        let every = secs(&f.every, total, 0.0)?;
-        let mut t = start;
-        let mut last_end = t + len;
-        while every > 0.0 && t + every < total {
-            t += every;
-            last_end = t + len;
-        }
-        if last_end > total + 1e-9 {
+        if end > total + 1e-9 {
             out.push(format!(
-                "scenario {}: {} from {t:.1} s would last {len:.1} s but the run ends at {total:.1} s, so it is cut short; give --duration {:.0}s or more to see it whole and the recovery after it",
+                "scenario {}: {} from {t:.1} s would last {:.1} s but the run ends at {total:.1} s, so it is cut short; give --duration {:.0}s or more to see it whole and the recovery after it",
                 sc.name,
                 f.kind,
-                (last_end + 2.0).ceil()
+                end - t,
+                (end + 2.0).ceil()
             ));
         }
     }
