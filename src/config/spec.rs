@@ -6,6 +6,7 @@
 use crate::db::{Isolation, Protocol};
 use crate::engine::{Arrival, Segment, Stage, ThinkTime};
 use crate::thresholds::Threshold;
+use crate::util::duration::format_duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -78,7 +79,7 @@ impl WorkloadConfig {
                 .stages
                 .iter()
                 .map(|st| {
-                    let over = secs(st.duration);
+                    let over = format_duration(st.duration);
                     let step = if st.target == from {
                         format!("{} tps for {over}", st.target)
                     } else {
@@ -102,20 +103,10 @@ impl WorkloadConfig {
                 } else {
                     "fixed"
                 },
-                secs(tt.mean)
+                format_duration(tt.mean)
             ),
             (None, None) => "closed loop (as fast as possible)".into(),
         }
-    }
-}
-
-/// A duration as the summary shows it: `2 s`, `0.25 s`.
-fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{s:.0} s")
-    } else {
-        format!("{} s", format!("{s:.3}").trim_end_matches('0'))
     }
 }
 
@@ -695,7 +686,7 @@ mod tests {
         });
         assert_eq!(
             c.rate_description(),
-            "closed loop, exponential think time of 0.25 s between transactions"
+            "closed loop, exponential think time of 250ms between transactions"
         );
         c.tps = Some(100.0);
         assert_eq!(
@@ -724,7 +715,7 @@ mod tests {
         c.arrival = Arrival::Uniform;
         assert_eq!(
             c.rate_description(),
-            "open loop in stages: 100 → 500 tps over 2 s, then 500 tps for 3 s (uniform arrivals)"
+            "open loop in stages: 100 → 500 tps over 2s, then 500 tps for 3s (uniform arrivals)"
         );
     }
 
