@@ -8,7 +8,8 @@
 #
 # Settings (environment): DB (sqlite::memory:), ARGS (workload flags), DURATION (s per run,
 # 10), PAIRS (20), RUNS (runs per side of each comparison, 1), BIN (a built dbarena; default:
-# build the release one).
+# build the release one), KEEP (a folder to keep the runs in, to compare them again with other
+# settings; default: a temporary folder, removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=${DB:-sqlite::memory:}
@@ -16,8 +17,13 @@ ARGS=${ARGS:---pattern read-heavy -n 2}
 DURATION=${DURATION:-10}
 PAIRS=${PAIRS:-20}
 RUNS=${RUNS:-1}
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  WORK=$KEEP
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+fi
 
 # BIN: a dbarena binary to use instead of building the release one.
 if [ -z "${BIN:-}" ]; then

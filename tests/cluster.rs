@@ -225,6 +225,15 @@ fn synchronous_standby_fails_over_without_losing_an_acknowledged_write() {
             && roles.contains(&("pgsync-r1".into(), "running".into(), "standby".into())),
         "{roles:?}"
     );
+    // The text listing names each member's role and its cluster (not "standby of" a name
+    // that is also the primary's).
+    let text =
+        String::from_utf8_lossy(&dbarena(&["instance", "list"], home.path()).stdout).into_owned();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pgsync-r1 ") && l.contains("standby in cluster pgsync")),
+        "{text}"
+    );
     assert_eq!(sync_state(&url, "sync"), "sync");
     // Several hosts: the first that answers and takes writes.
     let rw = query(&dead_first(&url), "SHOW transaction_read_only");

@@ -197,6 +197,87 @@ fn unlike_workloads_are_refused_unless_forced() {
         diffs.iter().all(|d| d["setting"] != "think_time"),
         "{diffs:?}"
     );
+    // A lone run per side: the run-to-run spread is assumed (10% unless told), and said.
+    let spread_of = |args: &[&str]| {
+        let o = dbarena(args, dir.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let c = spread_of(&["compare", a, a, "--json"]);
+    assert_eq!(c["run_spread_pct"], 10.0, "{c}");
+    assert!(c["notes"].to_string().contains("10% is assumed"), "{c}");
+    let c = spread_of(&["compare", a, a, "--run-spread", "0", "--json"]);
+    assert_eq!(c["run_spread_pct"], 0.0, "{c}");
+    // Several runs per side measure it, and say how far their runs differed.
+    let t = thinking.to_str().unwrap();
+    let c = spread_of(&[
+        "compare", "--force", "--json", "--base", a, t, "--new", t, a,
+    ]);
+    assert_eq!(c["run_spread_pct"], 0.0, "{c}");
+    let tps = c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "tps")
+        .cloned()
+        .unwrap();
+    assert!(tps["run_spread_pct"].as_f64().unwrap() > 0.0, "{tps}");
+    let o = dbarena(
+        &["compare", "--force", "--base", a, t, "--new", t, a],
+        dir.path(),
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("runs of one side differed from one another"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // In open loop a schedule holds throughput (runs that keep up differ in it by ~1%): the
+    // spread widens the latencies' intervals only.
+    let paced: Vec<String> = ["paced1", "paced2"]
+        .iter()
+        .map(|n| {
+            let f = workload_result(
+                &dir,
+                &db.url,
+                n,
+                &["--pattern", "read_heavy", "-d", "3s", "--tps", "200"],
+            );
+            f.to_str().unwrap().to_string()
+        })
+        .collect();
+    let interval = |c: &serde_json::Value, metric: &str| {
+        let m = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == metric)
+            .cloned()
+            .unwrap();
+        (
+            m["ci_low_pct"].as_f64().unwrap(),
+            m["ci_high_pct"].as_f64().unwrap(),
+        )
+    };
+    let assumed = spread_of(&["compare", &paced[0], &paced[1], "--json"]);
+    let trusted = spread_of(&[
+        "compare",
+        &paced[0],
+        &paced[1],
+        "--json",
+        "--run-spread",
+        "0",
+    ]);
+    assert_eq!(interval(&assumed, "tps"), interval(&trusted, "tps"));
+    let (lo, hi) = interval(&assumed, "p50_ms");
+    let (lo0, hi0) = interval(&trusted, "p50_ms");
+    assert!(lo < lo0 && hi > hi0, "{assumed} {trusted}");
+    let o = dbarena(&["compare", a, a, "--run-spread", "150%"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("invalid --run-spread '150%'"),
+        "{}",
+        stderr(&o)
+    );
     // One file alone is not a comparison.
     let o = dbarena(&["compare", a], dir.path());
     assert_eq!(o.status.code(), Some(2));

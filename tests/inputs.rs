@@ -645,19 +645,19 @@ fn pgbench_spellings_work_or_name_the_right_flag() {
         (vec!["workload", "run", "-c", "16"], "--connections 16"),
         (
             vec!["workload", "run", "--clients", "16"],
-            "did you mean --connections",
+            "did you mean --connections 16 (or -n 16)?",
         ),
         (
             vec!["workload", "run", "--jobs=2"],
-            "did you mean --threads",
+            "did you mean --threads 2 (or -j 2)?",
         ),
         (
             vec!["workload", "run", "--time", "10"],
-            "did you mean --duration",
+            "did you mean --duration 10s (or -T 10)?",
         ),
         (
             vec!["workload", "run", "--rate", "10"],
-            "did you mean --tps",
+            "did you mean --tps 10 (or -R 10)?",
         ),
         (
             vec!["workload", "run", "--progress", "1"],
@@ -670,6 +670,15 @@ fn pgbench_spellings_work_or_name_the_right_flag() {
         (
             vec!["workload", "run", "-N"],
             "did you mean --pattern simple-update",
+        ),
+        (
+            vec!["workload", "run", "--max-tries", "3"],
+            "did you mean --max-retries 2 (retries after",
+        ),
+        // Without a value the hint shows the flag's form.
+        (
+            vec!["workload", "run", "--time"],
+            "did you mean --duration 60s (or -T SECONDS)?",
         ),
         (vec!["workload", "run", "-T", "0"], "at least 1"),
     ] {

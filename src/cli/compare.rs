@@ -24,6 +24,12 @@ pub struct CompareArgs {
     /// Smaller relative changes count as noise even when significant, e.g. 2%.
     #[arg(long, default_value = "2%")]
     noise: String,
+    /// How far a whole run's result moves between runs of one configuration on this machine
+    /// (standard deviation), assumed for a side of one run, which cannot show it; 0 trusts a
+    /// lone run's seconds alone. Sides of several runs measure it instead.
+    /// [default: 10%]
+    #[arg(long, value_name = "PCT")]
+    run_spread: Option<String>,
     /// Bootstrap resamples.
     #[arg(long, default_value_t = 2000, value_parser = super::count::<usize>, allow_negative_numbers = true)]
     resamples: usize,
@@ -103,6 +109,10 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let opts = CompareOptions {
         alpha: a.alpha,
         noise: fraction("--noise", &a.noise)?,
+        run_spread: match &a.run_spread {
+            Some(s) => fraction("--run-spread", s)?,
+            None => crate::compare::DEFAULT_RUN_SPREAD,
+        },
         resamples: a.resamples,
         seed: 1,
         force: a.force,

@@ -83,7 +83,7 @@ fn list(json: bool) -> anyhow::Result<()> {
     } else {
         for i in infos {
             let mut member = match (&i.cluster, i.role) {
-                (Some(c), Some(r)) => format!("  {r} of {c}"),
+                (Some(c), Some(r)) => format!("  {r} in cluster {c}"),
                 _ => String::new(),
             };
             if let Some(ns) = &i.netns {

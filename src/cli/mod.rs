@@ -141,13 +141,46 @@ const PGBENCH_HINTS: &[(&str, &str)] = &[
     ("--txns", "--transactions"),
 ];
 
-/// The flag to use instead of an unknown one (pgbench's spellings and near misses).
-fn flag_hint(arg: &str) -> Option<&'static str> {
-    let name = arg.split('=').next().unwrap_or(arg);
-    PGBENCH_HINTS
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| *v)
+/// The flag to use instead of an unknown one (pgbench's spellings and near misses), with the
+/// value the user gave where the flag takes one (`--time 5` → `--duration 5s`): `args` is the
+/// whole command line, to find a value given as the next word.
+fn flag_hint(arg: &str, args: &[String]) -> Option<String> {
+    let (name, inline) = match arg.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (arg, None),
+    };
+    // clap names the flag alone even when it came as `--jobs=2`.
+    let joined = format!("{name}=");
+    let value = inline.map(str::to_string).or_else(|| {
+        let at = args.iter().position(|a| a == name || a.starts_with(&joined))?;
+        match args[at].strip_prefix(&joined) {
+            Some(v) => Some(v.to_string()),
+            None => args.get(at + 1).filter(|v| !v.starts_with('-')).cloned(),
+        }
+    });
+    let number = value.as_deref().and_then(|v| v.trim().parse::<u64>().ok());
+    let with_value = match (name, number) {
+        ("--client" | "--clients" | "--conns" | "--conn", Some(n)) => {
+            Some(format!("--connections {n} (or -n {n})"))
+        }
+        ("--jobs" | "--threads-per-connection", Some(n)) => {
+            Some(format!("--threads {n} (or -j {n})"))
+        }
+        ("--time", Some(n)) => Some(format!("--duration {n}s (or -T {n})")),
+        ("--rate" | "--rps" | "--qps", Some(n)) => Some(format!("--tps {n} (or -R {n})")),
+        ("--iterations" | "--txns", Some(n)) => Some(format!("--transactions {n}")),
+        ("--max-tries", Some(n)) if n >= 1 => Some(format!(
+            "--max-retries {} (retries after the first try: pgbench's --max-tries minus 1)",
+            n - 1
+        )),
+        _ => None,
+    };
+    with_value.or_else(|| {
+        PGBENCH_HINTS
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
 }
 
 /// Resolves `instance:NAME` in a --db value.
@@ -173,7 +206,7 @@ pub fn run() -> anyhow::Result<crate::ExitCode> {
                     Some(clap::error::ContextValue::String(s)) => s.clone(),
                     _ => String::new(),
                 };
-                if let Some(hint) = flag_hint(&arg) {
+                if let Some(hint) = flag_hint(&arg, &args) {
                     eprintln!("error: unknown flag '{arg}': did you mean {hint}?");
                     return Ok(crate::ExitCode::Usage);
                 }

@@ -212,6 +212,21 @@ impl Side<'_> {
     /// None where fewer than two batches give the statistic.
     pub fn batch_variance(&self, stats: &[Stat], values_ms: &[f64]) -> Vec<Option<Spread>> {
         let runs = self.runs.len() >= 2;
+        self.between_batches(stats, values_ms)
+            .into_iter()
+            .map(|b| {
+                let (var, m) = b?;
+                Some(Spread {
+                    var: var / m as f64,
+                    df: runs.then_some((m - 1) as f64),
+                })
+            })
+            .collect()
+    }
+
+    /// Per statistic, the sample variance between the side's batches on the test scale and
+    /// how many batches gave it (at least two; None otherwise).
+    pub fn between_batches(&self, stats: &[Stat], values_ms: &[f64]) -> Vec<Option<(f64, usize)>> {
         let per: Vec<Vec<f64>> = self
             .batches()
             .into_iter()
@@ -229,10 +244,31 @@ impl Side<'_> {
                 }
                 let mean = xs.iter().sum::<f64>() / m as f64;
                 let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1) as f64;
-                Some(Spread {
-                    var: var / m as f64,
-                    df: runs.then_some((m - 1) as f64),
-                })
+                Some((var, m))
+            })
+            .collect()
+    }
+
+    /// Per statistic (not for rates), how far whole runs of this side differ from one
+    /// another: their standard deviation as a fraction, what `--run-spread` assumes for lone
+    /// runs. Pooled over `sides` that have two or more runs; None where none has.
+    pub fn run_spread(sides: &[&Side], stats: &[Stat], values_ms: &[f64]) -> Vec<Option<f64>> {
+        let per: Vec<Vec<Option<(f64, usize)>>> = sides
+            .iter()
+            .filter(|s| s.runs.len() >= 2)
+            .map(|s| s.between_batches(stats, values_ms))
+            .collect();
+        (0..stats.len())
+            .map(|i| {
+                if stats[i].is_rate() {
+                    return None;
+                }
+                let (mut ss, mut df) = (0.0, 0.0);
+                for (var, m) in per.iter().filter_map(|p| p[i]) {
+                    ss += var * (m - 1) as f64;
+                    df += (m - 1) as f64;
+                }
+                (df > 0.0).then(|| (ss / df).sqrt().exp_m1())
             })
             .collect()
     }
@@ -506,19 +542,19 @@ pub struct Tested {
 
 /// Every statistic of `stats` tested as `compare` tests it: the block bootstrap of both
 /// sides, the batches' spread as a floor under its error, the histograms' rounding on top of
-/// latencies, and Student's t with the sides' effective seconds.
+/// latencies, `between_runs` on top (per statistic, the run-to-run variance assumed for the
+/// sides of one run, [`lone_run_var`]), and Student's t with the sides' effective seconds.
 pub fn test_changes(
     base: &Side,
     new: &Side,
     stats: &[Stat],
     values_ms: &[f64],
-    resamples: usize,
-    seed: u64,
-    alpha: f64,
+    between_runs: &[f64],
+    o: &super::CompareOptions,
 ) -> Vec<Tested> {
     let est_b = base.estimate(stats, values_ms);
     let est_n = new.estimate(stats, values_ms);
-    let ch = changes(base, new, stats, values_ms, resamples, seed);
+    let ch = changes(base, new, stats, values_ms, o.resamples, o.seed);
     let df = base.n_eff() + new.n_eff() - 2.0;
     let inflate = base.se_inflation().max(new.se_inflation());
     let bv_b = base.batch_variance(stats, values_ms);
@@ -540,15 +576,29 @@ pub fn test_changes(
                     point.unwrap_or(f64::NAN),
                     &ch.replicates[i],
                     df,
-                    alpha,
+                    o.alpha,
                     inflate,
                     batch_spread(bv_b[i], bv_n[i]),
-                    rounding,
+                    rounding + between_runs.get(i).copied().unwrap_or(0.0),
                 ),
                 replicates: ch.replicates[i].len(),
             }
         })
         .collect()
+}
+
+/// The variance, on the log scale, by which the result of a lone run may sit away from what
+/// the same configuration gives on another run: `spread` is that movement as a fraction (its
+/// standard deviation, 0.10 for runs that differ by about 10%). The seconds of one run cannot
+/// show it (the machine's state drifts over tens of seconds and stays put within a short
+/// run), so for a side of one run it is assumed; a side of several runs measures it
+/// ([`Side::batch_variance`]).
+pub fn lone_run_var(spread: f64) -> f64 {
+    if spread.is_finite() && spread > 0.0 {
+        spread.ln_1p().powi(2)
+    } else {
+        0.0
+    }
 }
 
 /// Holm's step-down adjustment of p-values tested together: each metric's p-value as it must
@@ -605,10 +655,11 @@ impl Test {
 /// its result as a whole moves between runs (the machine's state drifts over tens of
 /// seconds: identical 10 s runs here differed by 18% in median latency from run to run,
 /// against 5% within one), and a test blind to that calls identical runs different.
-/// `resolution_var` is what the histograms' rounding alone leaves unknown ([`resolution_var`]),
-/// added on top: every second of a fast run can put its median in the same 1 µs bucket, and
-/// resampling then sees no spread at all where 5 µs against 6 µs is a rounding, not a
-/// certainty.
+/// `known_var` is variance known without the data, added on top: what the histograms'
+/// rounding leaves unknown ([`resolution_var`]: every second of a fast run can put its median
+/// in the same 1 µs bucket, and resampling then sees no spread at all where 5 µs against 6 µs
+/// is a rounding, not a certainty), and the run-to-run spread assumed for lone runs
+/// ([`lone_run_var`]).
 pub fn t_test(
     d: f64,
     replicates: &[f64],
@@ -616,7 +667,7 @@ pub fn t_test(
     alpha: f64,
     inflate: f64,
     batches: Option<Spread>,
-    resolution_var: f64,
+    known_var: f64,
 ) -> Test {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     let n = replicates.len();
@@ -636,7 +687,7 @@ pub fn t_test(
         Some(b) if b.var.is_finite() && b.var > se * se => (b.var.sqrt(), b.df.unwrap_or(df)),
         _ => (se, df),
     };
-    let se = (se * se + resolution_var.max(0.0)).sqrt();
+    let se = (se * se + known_var.max(0.0)).sqrt();
     let Ok(t) = StudentsT::new(0.0, 1.0, df.max(1.0)) else {
         return Test {
             p_value: 1.0,
@@ -796,12 +847,64 @@ mod tests {
         );
     }
 
-    /// The test as `compare` runs it on one statistic.
-    fn p_value(a: &[Vec<Second>], b: &[Vec<Second>], st: Stat) -> f64 {
+    /// The test as `compare` runs it on one statistic, with the run-to-run spread of lone
+    /// runs assumed as given.
+    fn p_value_spread(a: &[Vec<Second>], b: &[Vec<Second>], st: Stat, run_spread: f64) -> f64 {
         let (sa, sb) = (Side { runs: a }, Side { runs: b });
-        let t = test_changes(&sa, &sb, &[st], &table(), 400, 3, 0.05);
+        let o = crate::compare::CompareOptions {
+            resamples: 400,
+            seed: 3,
+            ..Default::default()
+        };
+        let lone = [&sa, &sb].iter().filter(|s| s.runs.len() == 1).count() as f64;
+        let t = test_changes(
+            &sa,
+            &sb,
+            &[st],
+            &table(),
+            &[lone * lone_run_var(run_spread)],
+            &o,
+        );
         assert!(t[0].change.is_some());
         t[0].test.p_value
+    }
+
+    /// The test of the seconds alone (no run-to-run spread assumed).
+    fn p_value(a: &[Vec<Second>], b: &[Vec<Second>], st: Stat) -> f64 {
+        p_value_spread(a, b, st, 0.0)
+    }
+
+    /// Lone runs whose level moves as a whole from run to run (sd 15%, as PostgreSQL's median
+    /// latency does here between 10 s runs) with little noise within each: the seconds alone
+    /// call most such pairs different; with that spread assumed, about one in twenty. A real
+    /// halving of throughput stays significant.
+    #[test]
+    fn lone_runs_that_differ_as_a_whole_are_judged_by_the_assumed_spread() {
+        let mut rng = Rng::new(17);
+        let run = |rng: &mut Rng, scale: f64| {
+            // Roughly normal (the sum of three uniforms), sd 0.15 on the log scale.
+            let z = (rng.f64() + rng.f64() + rng.f64() - 1.5) * 2.0;
+            let level = (0.15 * z).exp() * scale;
+            vec![ar1_run(rng, 10, level)]
+        };
+        let tries = 200;
+        let (mut with, mut without) = (0, 0);
+        for _ in 0..tries {
+            let (a, b) = (run(&mut rng, 1.0), run(&mut rng, 1.0));
+            with += (p_value_spread(&a, &b, Stat::Throughput, 0.15) < 0.05) as u32;
+            without += (p_value(&a, &b, Stat::Throughput) < 0.05) as u32;
+        }
+        assert!(
+            with <= 16,
+            "{with} of {tries} flagged with the spread assumed"
+        );
+        assert!(
+            without >= 60,
+            "only {without} of {tries} flagged without it: the case shows nothing"
+        );
+        let (a, b) = (run(&mut rng, 1.0), run(&mut rng, 0.3));
+        let p = p_value_spread(&a, &b, Stat::Throughput, 0.15);
+        assert!(p < 0.05, "a fall to 30% at p = {p}");
     }
 
     /// Lone runs of one process, tested as `compare` tests them (the halves' drift and all):

@@ -19,6 +19,10 @@ pub struct CompareOptions {
     /// criterion does): runs on a shared machine differ by a little for reasons the seconds
     /// of one run cannot show.
     pub noise: f64,
+    /// How far a whole run's result moves from one run to the next on this machine (the
+    /// standard deviation, as a fraction): assumed for a side of one run, which cannot show
+    /// it; a side of several runs measures it instead.
+    pub run_spread: f64,
     pub resamples: usize,
     pub seed: u64,
     /// Compare runs of different workloads anyway.
@@ -30,12 +34,18 @@ impl Default for CompareOptions {
         CompareOptions {
             alpha: 0.05,
             noise: 0.02,
+            run_spread: DEFAULT_RUN_SPREAD,
             resamples: 2000,
             seed: 1,
             force: false,
         }
     }
 }
+
+/// The run-to-run spread assumed for lone runs unless `--run-spread` says otherwise
+/// (docs/PERFORMANCE.md, "compare": measured between identical 10 s runs on the 2-core
+/// machine this was built on).
+pub const DEFAULT_RUN_SPREAD: f64 = 0.10;
 
 /// What a change of one metric means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,6 +97,10 @@ pub struct MetricChange {
     /// The others form a second family, adjusted among themselves.
     pub primary: bool,
     pub assessment: Assessment,
+    /// How far whole runs differed from one another in this metric (standard deviation, in
+    /// percent), pooled over the sides of several runs: what to give `--run-spread` for lone
+    /// runs on this machine. None where no side has two runs, and for rates.
+    pub run_spread_pct: Option<f64>,
 }
 
 /// A setting whose value differs between the sides.
@@ -107,6 +121,9 @@ pub struct Comparison {
     pub new_seconds: usize,
     pub alpha: f64,
     pub noise_pct: f64,
+    /// The run-to-run spread assumed for a side of one run, in percent (0 where every side
+    /// has several runs, which measure it).
+    pub run_spread_pct: f64,
     pub resamples: usize,
     pub settings_differ: Vec<SettingDiff>,
     pub metrics: Vec<MetricChange>,
@@ -247,9 +264,34 @@ pub fn compare(
             stats.push(Stat::ServerPerTx(k));
         }
     }
-    let tests = bootstrap::test_changes(&sb, &sn, &stats, &values_ms, o.resamples, o.seed, o.alpha);
+    // The run-to-run spread assumed for the sides of one run, on what moves with the
+    // machine's state: latencies, the server's cost per transaction, and throughput where no
+    // schedule holds it (runs in open loop that kept up differ in it by ~1%). Error and
+    // retry rates are mostly zero between identical runs.
+    let lone_sides = [runs_b, runs_n].iter().filter(|s| s.len() == 1).count() as f64;
+    let kept_to_schedule = |r: &RunResult| {
+        r.config.open_loop()
+            && r.schedule
+                .target_tps
+                .is_some_and(|t| r.schedule.achieved_tps >= 0.95 * t)
+    };
+    let held_by_schedule = base.iter().chain(new).all(|(_, r)| kept_to_schedule(r));
+    let between: Vec<f64> = stats
+        .iter()
+        .map(|st| match st {
+            _ if st.is_rate() => 0.0,
+            Stat::Throughput if held_by_schedule => 0.0,
+            _ => lone_sides * bootstrap::lone_run_var(o.run_spread),
+        })
+        .collect();
+    let tests = bootstrap::test_changes(&sb, &sn, &stats, &values_ms, &between, o);
+    let spread = Side::run_spread(&[&sb, &sn], &stats, &values_ms);
     if runs_b.len() < 2 || runs_n.len() < 2 {
-        notes.push("a side with one run: how far its result moves between runs is judged from the run's two halves, which sees drift within the run but not a machine that differs from run to run; three or more runs per side (--base a1 a2 a3 --new b1 b2 b3) make the test sharper and surer".into());
+        notes.push(if o.run_spread > 0.0 {
+            format!("a side with one run cannot show how far its result moves between runs: {:.0}% is assumed (--run-spread; compare three runs of one configuration against three to measure it here), which hides smaller changes; three or more runs per side (--base a1 a2 a3 --new b1 b2 b3) measure it and make the test sharper", o.run_spread * 100.0)
+        } else {
+            "a side with one run, --run-spread 0: how far its result moves between runs is judged from the run's two halves only, which sees drift within the run but not a machine that differs from run to run; three or more runs per side (--base a1 a2 a3 --new b1 b2 b3) measure it".into()
+        });
     }
     // Holm within each family: the primary metrics, then the rest.
     let mut adjusted = vec![1.0; stats.len()];
@@ -309,6 +351,7 @@ pub fn compare(
                 p_adjusted: p_adj,
                 primary: st.is_primary(),
                 assessment,
+                run_spread_pct: spread[i].map(|x| x * 100.0),
             }
         })
         .collect();
@@ -321,6 +364,11 @@ pub fn compare(
         new_seconds: seconds(runs_n),
         alpha: o.alpha,
         noise_pct: o.noise * 100.0,
+        run_spread_pct: if runs_b.len() < 2 || runs_n.len() < 2 {
+            o.run_spread * 100.0
+        } else {
+            0.0
+        },
         resamples: o.resamples,
         settings_differ,
         metrics,
@@ -498,9 +546,14 @@ pub fn render(c: &Comparison) -> String {
         "\n  {}",
         match (worse.is_empty(), better.is_empty()) {
             (true, true) => format!(
-                "no significant difference (at {:.0}%, noise floor {:.1}%)",
+                "no significant difference (at {:.0}%, noise floor {:.1}%{})",
                 c.alpha * 100.0,
-                c.noise_pct
+                c.noise_pct,
+                if c.run_spread_pct > 0.0 {
+                    format!(", lone runs assumed to move by {:.0}%", c.run_spread_pct)
+                } else {
+                    String::new()
+                }
             ),
             (false, _) => format!(
                 "WORSE: {}{}",
@@ -518,6 +571,19 @@ pub fn render(c: &Comparison) -> String {
         s,
         "  * primary: what --fail-if-slower decides on; p-values are adjusted (Holm) within the primary metrics and within the others, each family at half the level; intervals hold for all the metrics of a family at once (Bonferroni), so one that excludes 0 is significant"
     );
+    let measured: Vec<String> = c
+        .metrics
+        .iter()
+        .filter(|m| m.primary)
+        .filter_map(|m| Some(format!("{} {:.1}%", m.metric, m.run_spread_pct?)))
+        .collect();
+    if !measured.is_empty() {
+        let _ = writeln!(
+            s,
+            "  runs of one side differed from one another by (sd): {}; the largest is the --run-spread for lone runs on this machine",
+            measured.join(", ")
+        );
+    }
     for n in &c.notes {
         let _ = writeln!(s, "  note: {n}");
     }
@@ -540,6 +606,7 @@ mod tests {
             p_adjusted: 0.003,
             primary,
             assessment,
+            run_spread_pct: None,
         }
     }
 
@@ -553,6 +620,7 @@ mod tests {
             new_seconds: 60,
             alpha: 0.05,
             noise_pct: 2.0,
+            run_spread_pct: 10.0,
             resamples: 2000,
             settings_differ: Vec::new(),
             metrics: vec![

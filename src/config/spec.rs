@@ -59,6 +59,14 @@ impl WorkloadConfig {
         self.workload.name()
     }
 
+    /// Whether a schedule sets when transactions start (a rate, stages, or the roles' own
+    /// rates), so that throughput follows the schedule while the database keeps up.
+    pub fn open_loop(&self) -> bool {
+        self.tps.is_some()
+            || !self.stages.is_empty()
+            || matches!(self.workload, WorkloadSpec::WritersReaders(_))
+    }
+
     /// How the run paces its starts, as the summary and the report say it: with stages, each
     /// stage's ramp (linear from the rate before it), not just the starting rate.
     pub fn rate_description(&self) -> String {

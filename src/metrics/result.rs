@@ -479,7 +479,7 @@ impl RunResult {
         let started = committed + failed;
         // Behind when more than 1% of the schedule was never started, or starts slipped by more
         // than 10 ms on average. The achieved rate alone is no test: Poisson arrivals vary.
-        let open_loop = d.config.tps.is_some() || !d.config.stages.is_empty();
+        let open_loop = d.config.open_loop();
         let behind = open_loop && (t.missed * 100 > (started + t.missed) || lag_mean_ms > 10.0);
         // With stages the rate changes: the target is the mean the schedule intended over
         // the measured seconds (from the per-second targets), not the rate it started from.
