@@ -12,6 +12,7 @@ mod stop;
 #[cfg(test)]
 mod tests;
 pub mod txlog;
+mod wake;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
 pub use schedule::{Arrival, RateProfile, Schedule, Segment, Stage};

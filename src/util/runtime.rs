@@ -18,6 +18,11 @@ pub fn set_in_local_set(on: bool) {
     IN_LOCAL_SET.with(|c| c.set(on));
 }
 
+/// Whether this thread runs its tasks inside a `LocalSet` (so `spawn_local` may be used).
+pub fn in_local_set() -> bool {
+    IN_LOCAL_SET.with(|c| c.get())
+}
+
 /// Spawns a connection's background driver (tokio-postgres' socket task) beside the tasks
 /// that use it. On an engine worker thread that is the `LocalSet`: a wake-up between two
 /// tasks of one `LocalSet` is a queue push, whereas a runtime task that wakes a `LocalSet`
@@ -27,7 +32,7 @@ pub fn spawn_driver<F>(fut: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    if IN_LOCAL_SET.with(|c| c.get()) {
+    if in_local_set() {
         tokio::task::spawn_local(fut);
     } else {
         tokio::spawn(fut);
