@@ -653,7 +653,7 @@ fn pgbench_spellings_work_or_name_the_right_flag() {
         ),
         (
             vec!["workload", "run", "--time", "10"],
-            "did you mean --duration 10s (or -T 10)?",
+            "did you mean --duration 10s?",
         ),
         (
             vec!["workload", "run", "--rate", "10"],

@@ -152,7 +152,9 @@ fn flag_hint(arg: &str, args: &[String]) -> Option<String> {
     // clap names the flag alone even when it came as `--jobs=2`.
     let joined = format!("{name}=");
     let value = inline.map(str::to_string).or_else(|| {
-        let at = args.iter().position(|a| a == name || a.starts_with(&joined))?;
+        let at = args
+            .iter()
+            .position(|a| a == name || a.starts_with(&joined))?;
         match args[at].strip_prefix(&joined) {
             Some(v) => Some(v.to_string()),
             None => args.get(at + 1).filter(|v| !v.starts_with('-')).cloned(),
@@ -166,7 +168,7 @@ fn flag_hint(arg: &str, args: &[String]) -> Option<String> {
         ("--jobs" | "--threads-per-connection", Some(n)) => {
             Some(format!("--threads {n} (or -j {n})"))
         }
-        ("--time", Some(n)) => Some(format!("--duration {n}s (or -T {n})")),
+        ("--time", Some(n)) => Some(format!("--duration {n}s")),
         ("--rate" | "--rps" | "--qps", Some(n)) => Some(format!("--tps {n} (or -R {n})")),
         ("--iterations" | "--txns", Some(n)) => Some(format!("--transactions {n}")),
         ("--max-tries", Some(n)) if n >= 1 => Some(format!(

@@ -59,12 +59,11 @@ impl WorkloadConfig {
         self.workload.name()
     }
 
-    /// Whether a schedule sets when transactions start (a rate, stages, or the roles' own
-    /// rates), so that throughput follows the schedule while the database keeps up.
+    /// Whether the run's rate (`--tps` or stages) sets when transactions start, so that
+    /// throughput follows the schedule while the database keeps up. (Writers-readers paces
+    /// each role at its own rate and has no run rate.)
     pub fn open_loop(&self) -> bool {
-        self.tps.is_some()
-            || !self.stages.is_empty()
-            || matches!(self.workload, WorkloadSpec::WritersReaders(_))
+        self.tps.is_some() || !self.stages.is_empty()
     }
 
     /// How the run paces its starts, as the summary and the report say it: with stages, each

@@ -25,28 +25,34 @@ struct Timer {
     waiting: RefCell<Vec<Option<(Instant, Waker)>>>,
     /// The deadline the timerfd is armed for.
     armed: Cell<Option<Instant>>,
+    /// False once the driver task is gone (its `LocalSet` ended, or the timerfd failed):
+    /// sleeps then fall back to tokio's timer, and the thread's next sleep makes a new one.
+    alive: Cell<bool>,
+}
+
+/// Held by the driver task from its creation: when the task goes (run or not), the timer is
+/// marked dead and its sleeps are woken to fall back.
+struct DriverGuard(Rc<Timer>);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        self.0.alive.set(false);
+        for (_, waker) in self.0.waiting.borrow().iter().flatten() {
+            waker.wake_by_ref();
+        }
+    }
 }
 
 thread_local! {
     /// This thread's timer: created, with its driver task, by the first sleep on the thread.
     /// None inside: the thread has none yet; Some(None): it cannot have one (no timerfd).
+    /// A timer whose driver went (its `LocalSet` ended) is replaced on the next use.
     static TIMER: RefCell<Option<Option<Rc<Timer>>>> = const { RefCell::new(None) };
 }
 
 impl Timer {
     fn new() -> std::io::Result<Timer> {
-        // SAFETY: plain system call; the descriptor it returns is owned from here on.
-        let fd = unsafe {
-            libc::timerfd_create(
-                libc::CLOCK_MONOTONIC,
-                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just created and nothing else owns it.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = create_timerfd()?;
         // SAFETY: an OwnedFd is a valid open descriptor that stays the same file for as
         // long as the AsyncFd owns it.
         let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
@@ -55,36 +61,16 @@ impl Timer {
             fd,
             waiting: RefCell::new(Vec::new()),
             armed: Cell::new(None),
+            alive: Cell::new(true),
         })
     }
 
-    /// Arms the timer for `at` (relative to now; a deadline already past fires at once), or
-    /// disarms it.
+    /// Arms the timer for `at` (a deadline already past fires at once), or disarms it.
     fn arm(&self, at: Option<Instant>) {
-        let left = at.map(|a| a.saturating_duration_since(Instant::now()));
-        let value = match left {
-            // A zero value disarms: one nanosecond fires at once instead.
-            Some(d) => libc::timespec {
-                tv_sec: d.as_secs() as libc::time_t,
-                tv_nsec: d.subsec_nanos().max(1) as libc::c_long,
-            },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-        };
-        let spec = libc::itimerspec {
-            it_interval: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
-            it_value: value,
-        };
-        // SAFETY: a valid descriptor and a fully initialised itimerspec; the old value is
-        // not asked for.
-        unsafe {
-            libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut());
-        }
+        set_timerfd(
+            self.fd.get_ref(),
+            at.map(|a| a.saturating_duration_since(Instant::now())),
+        );
         self.armed.set(at);
     }
 
@@ -124,9 +110,11 @@ impl Timer {
     }
 
     /// The driver: on every expiry, wakes the due sleeps and arms for the next deadline.
-    async fn drive(self: Rc<Self>) {
+    /// Ends (and the guard marks the timer dead) if the timerfd fails.
+    async fn drive(guard: DriverGuard) {
+        let timer = &guard.0;
         loop {
-            let Ok(mut ready) = self.fd.readable().await else {
+            let Ok(mut ready) = timer.fd.readable().await else {
                 return;
             };
             // Readiness is cleared only when the read finds nothing (re-armed since it
@@ -155,35 +143,87 @@ impl Timer {
             }
             let now = Instant::now();
             let mut next: Option<Instant> = None;
-            for (at, waker) in self.waiting.borrow().iter().flatten() {
+            for (at, waker) in timer.waiting.borrow().iter().flatten() {
                 if *at <= now {
                     waker.wake_by_ref();
                 } else if next.is_none_or(|n| *at < n) {
                     next = Some(*at);
                 }
             }
-            self.arm(next);
+            timer.arm(next);
         }
     }
 }
 
+/// A non-blocking monotonic timerfd.
+#[cfg(target_os = "linux")]
+fn create_timerfd() -> std::io::Result<OwnedFd> {
+    // SAFETY: plain system call; the descriptor it returns is owned from here on.
+    let fd = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn create_timerfd() -> std::io::Result<OwnedFd> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// Arms `fd` to expire once after `left`, or disarms it (None).
+#[cfg(target_os = "linux")]
+fn set_timerfd(fd: &OwnedFd, left: Option<std::time::Duration>) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let value = match left {
+        // A zero value disarms: one nanosecond fires at once instead.
+        Some(d) => libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos().max(1) as libc::c_long,
+        },
+        None => zero,
+    };
+    let spec = libc::itimerspec {
+        it_interval: zero,
+        it_value: value,
+    };
+    // SAFETY: a valid descriptor and a fully initialised itimerspec; the old value is not
+    // asked for.
+    unsafe {
+        libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut());
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_timerfd(_: &OwnedFd, _: Option<std::time::Duration>) {}
+
 /// This thread's timer, made (and its driver spawned on the current `LocalSet`) on first
-/// use; None where Linux gives no timerfd or the thread runs no `LocalSet`.
+/// use or after the last one's driver went; None outside a `LocalSet` or without timerfd.
 fn timer() -> Option<Rc<Timer>> {
-    TIMER.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(made) = &*t {
-            return made.clone();
+    if !crate::util::runtime::in_local_set() {
+        return None;
+    }
+    TIMER.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        match &*cached {
+            Some(Some(t)) if t.alive.get() => return Some(t.clone()),
+            Some(None) => return None,
+            _ => {}
         }
-        let made = if crate::util::runtime::in_local_set() {
-            Timer::new().ok().map(Rc::new)
-        } else {
-            None
-        };
-        if let Some(timer) = &made {
-            tokio::task::spawn_local(timer.clone().drive());
+        let made = Timer::new().ok().map(Rc::new);
+        if let Some(t) = &made {
+            tokio::task::spawn_local(Timer::drive(DriverGuard(t.clone())));
         }
-        *t = Some(made.clone());
+        *cached = Some(made.clone());
         made
     })
 }
@@ -218,13 +258,18 @@ impl Future for PreciseSleep {
             }
             return Poll::Ready(());
         }
-        match self.timer.clone() {
+        match self.timer.clone().filter(|t| t.alive.get()) {
             Some(t) => {
                 let slot = t.wait(self.slot, self.at, cx.waker());
                 self.slot = Some(slot);
                 Poll::Pending
             }
             None => {
+                if let Some(s) = self.slot.take() {
+                    if let Some(t) = &self.timer {
+                        t.forget(s);
+                    }
+                }
                 let at = tokio::time::Instant::from_std(self.at);
                 self.fallback
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)))
@@ -283,6 +328,26 @@ mod tests {
             assert!(t.waiting.borrow().iter().all(Option::is_none));
             crate::util::runtime::set_in_local_set(false);
         });
+    }
+
+    /// A thread that runs a second `LocalSet` after the first ended (whose driver went with
+    /// it) gets a new timer rather than waiting on the dead one for ever.
+    #[test]
+    fn a_second_local_set_on_the_thread_gets_a_live_timer() {
+        for _ in 0..2 {
+            let rt = crate::util::runtime::current_thread().unwrap();
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&rt, async {
+                crate::util::runtime::set_in_local_set(true);
+                let at = Instant::now() + Duration::from_millis(3);
+                let done = tokio::time::timeout(Duration::from_secs(5), sleep_until(at)).await;
+                assert!(done.is_ok(), "the sleep never ended");
+                assert!(timer().is_some_and(|t| t.alive.get()));
+                crate::util::runtime::set_in_local_set(false);
+            });
+            drop(local);
+            drop(rt);
+        }
     }
 
     async fn futures_poll_once<F: Future + Unpin>(mut f: F) -> Poll<F::Output> {
