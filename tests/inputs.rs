@@ -675,6 +675,11 @@ fn pgbench_spellings_work_or_name_the_right_flag() {
             vec!["workload", "run", "--max-tries", "3"],
             "did you mean --max-retries 2 (retries after",
         ),
+        // Other commands have no short spellings: the hint names the long flag only.
+        (
+            vec!["chaos", "--clients", "8"],
+            "did you mean --connections 8?",
+        ),
         // Without a value the hint shows the flag's form.
         (
             vec!["workload", "run", "--time"],

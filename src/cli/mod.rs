@@ -177,12 +177,20 @@ fn flag_hint(arg: &str, args: &[String]) -> Option<String> {
         )),
         _ => None,
     };
-    with_value.or_else(|| {
+    let hint = with_value.or_else(|| {
         PGBENCH_HINTS
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
-    })
+    })?;
+    // The short spellings (-n, -j, -R, -T) are `workload run`'s; other commands have only
+    // the long flag.
+    let command = args.iter().skip(1).find(|a| !a.starts_with('-'));
+    if command.is_some_and(|c| c == "workload") {
+        Some(hint)
+    } else {
+        Some(hint.split(" (or -").next().unwrap_or(&hint).to_string())
+    }
 }
 
 /// Resolves `instance:NAME` in a --db value.
