@@ -268,12 +268,10 @@ pub fn compare(
     // machine's state: latencies, the server's cost per transaction, and throughput where no
     // schedule holds it (runs in open loop that kept up differ in it by ~1%). Error and
     // retry rates are mostly zero between identical runs.
+    // Kept to it: not behind (missed starts and lag). Not "achieved near the target": a
+    // Poisson schedule's own count varies (±4% over 3 s at 200 tps) in a run that kept up.
     let kept_to_schedule = |r: &RunResult| {
-        r.config.open_loop()
-            && !r.schedule.behind
-            && r.schedule
-                .target_tps
-                .is_some_and(|t| r.schedule.achieved_tps >= 0.95 * t)
+        r.config.open_loop() && r.schedule.target_tps.is_some() && !r.schedule.behind
     };
     // Per side of one run: whether its throughput moves with the machine (no schedule held
     // it), each such side adding the assumed spread once.
