@@ -239,12 +239,7 @@ impl Side<'_> {
                     .filter_map(|e| on_test_scale(stats[i], e[i]))
                     .collect();
                 let m = xs.len();
-                if m < 2 {
-                    return None;
-                }
-                let mean = xs.iter().sum::<f64>() / m as f64;
-                let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1) as f64;
-                Some((var, m))
+                (m >= 2).then(|| (sample_variance(&xs), m))
             })
             .collect()
     }
@@ -320,8 +315,8 @@ impl Side<'_> {
 
     /// One bootstrap replicate into `acc`: runs drawn with replacement, then within each run
     /// blocks of consecutive seconds from random starts until the run's length is reached.
-    /// With `seconds_alone`, blocks of one second: the seconds taken as independent.
-    fn resample(&self, rng: &mut Rng, acc: &mut Acc, seconds_alone: bool) {
+    /// With [`Blocks::Seconds`], blocks of one second.
+    fn resample(&self, rng: &mut Rng, acc: &mut Acc, blocks: Blocks) {
         acc.clear();
         let k = self.runs.len();
         for _ in 0..k {
@@ -330,7 +325,10 @@ impl Side<'_> {
             if n == 0 {
                 continue;
             }
-            let b = if seconds_alone { 1 } else { block_len(run) };
+            let b = match blocks {
+                Blocks::Consecutive => block_len(run),
+                Blocks::Seconds => 1,
+            };
             let mut taken = 0;
             while taken < n {
                 let start = rng.below((n - b + 1) as u64) as usize;
@@ -468,7 +466,16 @@ pub struct Changes {
     pub replicates: Vec<Vec<f64>>,
 }
 
-/// Resamples both sides `b` times, in blocks of consecutive seconds.
+/// How a run is cut for resampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocks {
+    /// Blocks of consecutive seconds, as long as the run's own correlation asks ([`block_len`]).
+    Consecutive,
+    /// Second by second: the seconds taken as independent.
+    Seconds,
+}
+
+/// Resamples both sides `b` times, cut as `blocks` says.
 pub fn changes(
     base: &Side,
     new: &Side,
@@ -476,27 +483,15 @@ pub fn changes(
     values_ms: &[f64],
     b: usize,
     seed: u64,
-) -> Changes {
-    resampled(base, new, stats, values_ms, b, seed, false)
-}
-
-/// Resamples both sides `b` times, in blocks, or (`seconds_alone`) second by second.
-fn resampled(
-    base: &Side,
-    new: &Side,
-    stats: &[Stat],
-    values_ms: &[f64],
-    b: usize,
-    seed: u64,
-    seconds_alone: bool,
+    blocks: Blocks,
 ) -> Changes {
     let mut rng = Rng::new(seed);
     let (mut acc_b, mut acc_n) = (Acc::new(values_ms.len()), Acc::new(values_ms.len()));
     let (mut vb, mut vn) = (Vec::new(), Vec::new());
     let mut replicates = vec![Vec::with_capacity(b); stats.len()];
     for _ in 0..b {
-        base.resample(&mut rng, &mut acc_b, seconds_alone);
-        new.resample(&mut rng, &mut acc_n, seconds_alone);
+        base.resample(&mut rng, &mut acc_b, blocks);
+        new.resample(&mut rng, &mut acc_n, blocks);
         acc_b.read(stats, values_ms, &mut vb);
         acc_n.read(stats, values_ms, &mut vn);
         for (i, r) in replicates.iter_mut().enumerate() {
@@ -568,19 +563,27 @@ pub fn test_changes(
 ) -> Vec<Tested> {
     let est_b = base.estimate(stats, values_ms);
     let est_n = new.estimate(stats, values_ms);
-    let ch = changes(base, new, stats, values_ms, o.resamples, o.seed);
+    let ch = changes(
+        base,
+        new,
+        stats,
+        values_ms,
+        o.resamples,
+        o.seed,
+        Blocks::Consecutive,
+    );
     // The same resampled second by second: a floor under the blocks' error. A 10 s run
     // holds two or three blocks, and their spread is a noisy estimate that can come out far
     // below what the seconds themselves show: two runs of a Poisson schedule whose
     // throughput differed by 3.2% (2.3 standard errors of the seconds) came out at p < 0.001.
-    let alone = resampled(
+    let alone = changes(
         base,
         new,
         stats,
         values_ms,
         o.resamples,
         o.seed ^ 0x5eed,
-        true,
+        Blocks::Seconds,
     );
     let df = base.n_eff() + new.n_eff() - 2.0;
     let inflate = base.se_inflation().max(new.se_inflation());
@@ -607,7 +610,7 @@ pub fn test_changes(
                     inflate,
                     with_floor(
                         batch_spread(bv_b[i], bv_n[i]),
-                        spread_of(&alone.replicates[i]),
+                        sample_variance(&alone.replicates[i]),
                     ),
                     rounding + between_runs.get(i).copied().unwrap_or(0.0),
                 ),
@@ -617,14 +620,14 @@ pub fn test_changes(
         .collect()
 }
 
-/// The variance of a set of replicates (0 for fewer than two).
-fn spread_of(replicates: &[f64]) -> f64 {
-    let n = replicates.len();
+/// The sample variance (n − 1 in the denominator); 0 for fewer than two values.
+fn sample_variance(xs: &[f64]) -> f64 {
+    let n = xs.len();
     if n < 2 {
         return 0.0;
     }
-    let m = replicates.iter().sum::<f64>() / n as f64;
-    replicates.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
+    let m = xs.iter().sum::<f64>() / n as f64;
+    xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64
 }
 
 /// The batches' spread raised to at least `var` (keeping the batches' degrees of freedom).
@@ -732,9 +735,7 @@ pub fn t_test(
             df,
         };
     }
-    let m = replicates.iter().sum::<f64>() / n as f64;
-    let se = (replicates.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1) as f64).sqrt()
-        * inflate;
+    let se = sample_variance(replicates).sqrt() * inflate;
     let (se, df) = match batches {
         Some(b) if b.var.is_finite() && b.var > se * se => (b.var.sqrt(), b.df.unwrap_or(df)),
         _ => (se, df),
@@ -819,7 +820,15 @@ mod tests {
             let a = vec![ar1_run(&mut rng, 60, 1.0)];
             let b = vec![ar1_run(&mut rng, 60, 1.0)];
             let (sa, sb) = (Side { runs: &a }, Side { runs: &b });
-            let c = changes(&sa, &sb, &[Stat::Throughput], &values, 400, t);
+            let c = changes(
+                &sa,
+                &sb,
+                &[Stat::Throughput],
+                &values,
+                400,
+                t,
+                Blocks::Consecutive,
+            );
             let (ea, eb) = (
                 sa.estimate(&[Stat::Throughput], &values),
                 sb.estimate(&[Stat::Throughput], &values),
@@ -869,7 +878,7 @@ mod tests {
             let b: Vec<Vec<Second>> = (0..2).map(|_| run(&mut rng)).collect();
             let (sa, sb) = (Side { runs: &a }, Side { runs: &b });
             let st = [Stat::Throughput];
-            let c = changes(&sa, &sb, &st, &values, 400, t);
+            let c = changes(&sa, &sb, &st, &values, 400, t, Blocks::Consecutive);
             let d = change(
                 st[0],
                 sa.estimate(&st, &values)[0],
@@ -1062,7 +1071,7 @@ mod tests {
         let b = vec![ar1_run(&mut rng, 60, 0.8)];
         let stats = [Stat::Throughput, Stat::Quantile(500)];
         let (sa, sb) = (Side { runs: &a }, Side { runs: &b });
-        let c = changes(&sa, &sb, &stats, &values, 400, 1);
+        let c = changes(&sa, &sb, &stats, &values, 400, 1, Blocks::Consecutive);
         let (ea, eb) = (sa.estimate(&stats, &values), sb.estimate(&stats, &values));
         let df = sa.n_eff() + sb.n_eff() - 2.0;
         let d = change(Stat::Throughput, ea[0], eb[0]).unwrap();

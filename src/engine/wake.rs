@@ -251,11 +251,7 @@ impl Future for PreciseSleep {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if Instant::now() >= self.at {
-            if let Some(s) = self.slot.take() {
-                if let Some(t) = &self.timer {
-                    t.forget(s);
-                }
-            }
+            self.release();
             return Poll::Ready(());
         }
         match self.timer.clone().filter(|t| t.alive.get()) {
@@ -265,11 +261,7 @@ impl Future for PreciseSleep {
                 Poll::Pending
             }
             None => {
-                if let Some(s) = self.slot.take() {
-                    if let Some(t) = &self.timer {
-                        t.forget(s);
-                    }
-                }
+                self.release();
                 let at = tokio::time::Instant::from_std(self.at);
                 self.fallback
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)))
@@ -280,11 +272,18 @@ impl Future for PreciseSleep {
     }
 }
 
-impl Drop for PreciseSleep {
-    fn drop(&mut self) {
-        if let (Some(t), Some(s)) = (&self.timer, self.slot) {
+impl PreciseSleep {
+    /// Gives this sleep's slot back to the timer (done, dropped, or falling back).
+    fn release(&mut self) {
+        if let (Some(s), Some(t)) = (self.slot.take(), &self.timer) {
             t.forget(s);
         }
+    }
+}
+
+impl Drop for PreciseSleep {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
