@@ -5,6 +5,7 @@
 
 use super::source::{Connector, TxEnd, TxResult, TxSource, Workload};
 use super::stop::StopSignal;
+use super::watchdog::{Expired, Slot};
 use super::{RunSettings, Schedule};
 use crate::db::{DbError, ErrorKind};
 use crate::metrics::recorder::Recorder;
@@ -110,6 +111,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
     rec: Recorder,
     conn: K::Conn,
     start: Instant,
+    mut slot: Slot,
 ) {
     let s = &ctx.settings;
     let mut src = ctx.workload.source(lane, s.seed);
@@ -242,7 +244,7 @@ pub(crate) async fn drive<K: Connector, W: Workload<K::Conn>>(
                 &mut src,
                 c,
                 &tx,
-                &ctx.stop,
+                &mut slot,
                 attempt_start + s.timeout,
                 w.deadline,
             )
@@ -457,35 +459,26 @@ async fn wait_until(at: Instant, stop: &StopSignal) -> bool {
 const WAKE_EARLY: Duration = Duration::from_micros(100);
 
 /// One attempt, bounded by the timeout (`timed_out`: when it expires), the end of the run
-/// (plus a grace) and a stop.
+/// (plus a grace) and a stop, which the thread's watchdog keeps.
 async fn attempt<C, S: TxSource<C>>(
     src: &mut S,
     conn: &mut C,
     tx: &S::Tx,
-    stop: &StopSignal,
+    slot: &mut Slot,
     timed_out: Instant,
     deadline: Option<Instant>,
 ) -> Attempt<S::Answer> {
-    let mut exec = std::pin::pin!(src.execute(conn, tx));
-    // A driver that answers on the first poll (SQLite's calls block) needs neither a timer
-    // nor a stop watch, which would otherwise be built and dropped per transaction.
-    use std::future::Future as _;
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(exec.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(r) = first {
-        return Attempt::Done(r);
-    }
+    let exec = std::pin::pin!(src.execute(conn, tx));
     let cut_at = deadline.map(|d| d + END_GRACE);
     let limit = match cut_at {
         Some(c) if c < timed_out => c,
         _ => timed_out,
     };
-    tokio::select! {
-        biased;
-        r = exec.as_mut() => Attempt::Done(r),
-        _ = stop.wait() => Attempt::Cut,
-        _ = tokio::time::sleep_until(limit) => {
-            if cut_at == Some(limit) { Attempt::Cut } else { Attempt::TimedOut }
-        }
+    match slot.bound(exec, limit).await {
+        Ok(r) => Attempt::Done(r),
+        Err(Expired::Stopped) => Attempt::Cut,
+        Err(Expired::Limit) if cut_at == Some(limit) => Attempt::Cut,
+        Err(Expired::Limit) => Attempt::TimedOut,
     }
 }
 

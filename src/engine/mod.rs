@@ -13,6 +13,7 @@ mod stop;
 mod tests;
 pub mod txlog;
 mod wake;
+mod watchdog;
 
 pub use crate::metrics::live::{ProgressSink, Snapshot};
 pub use schedule::{Arrival, RateProfile, Schedule, Segment, Stage};
@@ -586,7 +587,8 @@ fn thread_main<K: Connector, W: Workload<K::Conn>>(
         // Connections opened here spawn their drivers on this LocalSet, beside their lanes.
         crate::util::runtime::set_in_local_set(true);
         let done = Arc::new(AtomicBool::new(false));
-        let watcher = tokio::task::spawn_local(ctx.stop.clone().watch(done.clone()));
+        let dog = watchdog::Watchdog::new(ctx.stop.clone());
+        let watcher = tokio::task::spawn_local(dog.clone().run(done.clone()));
         let mut opened = Vec::new();
         for (index, rec) in conns {
             let r = tokio::select! {
@@ -617,14 +619,16 @@ fn thread_main<K: Connector, W: Workload<K::Conn>>(
                 if let Some(shared) = ctx.connector.share(&conn) {
                     let ctx = ctx.clone();
                     let rec = rec.clone();
+                    let slot = dog.slot();
                     tasks.push(tokio::task::spawn_local(async move {
-                        lane::drive(&ctx, index * lanes + l, rec, shared, start).await
+                        lane::drive(&ctx, index * lanes + l, rec, shared, start, slot).await
                     }));
                 }
             }
             let ctx = ctx.clone();
+            let slot = dog.slot();
             tasks.push(tokio::task::spawn_local(async move {
-                lane::drive(&ctx, index * lanes, rec, conn, start).await
+                lane::drive(&ctx, index * lanes, rec, conn, start, slot).await
             }));
         }
         for t in tasks {

@@ -3,12 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Notify;
-
-/// How often each worker thread looks at the shared flag (set by a signal handler, which
-/// cannot wake tokio tasks itself).
-const POLL: Duration = Duration::from_millis(20);
 
 /// One thread's view of the run's stop flag.
 #[derive(Clone)]
@@ -29,7 +24,7 @@ impl StopSignal {
         self.flag.load(Ordering::Relaxed)
     }
 
-    /// Completes once the flag is set (and [`Self::watch`] is running on this thread).
+    /// Completes once the flag is set (and the thread's [`super::watchdog::Watchdog`] runs).
     pub(crate) async fn wait(&self) {
         let notified = self.notify.notified();
         if self.is_set() {
@@ -38,18 +33,8 @@ impl StopSignal {
         notified.await
     }
 
-    /// Wakes every waiter once the flag is set; spawn it beside the lanes of a thread. It
-    /// ends by itself when `done` is set.
-    pub(crate) async fn watch(self, done: Arc<AtomicBool>) {
-        loop {
-            if self.is_set() {
-                self.notify.notify_waiters();
-                return;
-            }
-            if done.load(Ordering::Relaxed) {
-                return;
-            }
-            tokio::time::sleep(POLL).await;
-        }
+    /// Wakes every [`Self::wait`]er (the watchdog calls it once it sees the flag set).
+    pub(crate) fn notify_waiters(&self) {
+        self.notify.notify_waiters();
     }
 }

@@ -195,7 +195,8 @@ async fn run(s: RunSettings, script: Script, stop_at: Option<Duration>) -> Outco
     let done = Arc::new(AtomicBool::new(false));
     local
         .run_until(async {
-            let watcher = tokio::task::spawn_local(ctx.stop.clone().watch(done.clone()));
+            let dog = super::watchdog::Watchdog::new(ctx.stop.clone());
+            let watcher = tokio::task::spawn_local(dog.clone().run(done.clone()));
             if let Some(at) = stop_at {
                 let flag = flag.clone();
                 tokio::task::spawn_local(async move {
@@ -207,8 +208,9 @@ async fn run(s: RunSettings, script: Script, stop_at: Option<Duration>) -> Outco
             for lane in 0..s.connections {
                 let ctx = ctx.clone();
                 let rec = rec.clone();
+                let slot = dog.slot();
                 lanes.push(tokio::task::spawn_local(async move {
-                    drive(&ctx, lane, rec, FakeConn, origin).await
+                    drive(&ctx, lane, rec, FakeConn, origin, slot).await
                 }));
             }
             for l in lanes {
