@@ -1,5 +1,6 @@
 //! The run's stop flag as a lane sees it: a cheap check, and a future that completes when the
-//! flag is set, so a lane waiting on a hung server stops at once.
+//! flag is set (within the watchdog's 20 ms), so a lane waiting for its start, a connection
+//! or a backoff stops then. Attempts in flight are ended by the watchdog itself.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
