@@ -618,6 +618,9 @@ impl Wire {
 
     /// Reads the next packet (all its parts, for a payload of 16 MiB or more).
     async fn read_packet(&mut self) -> Result<(), Fail> {
+        if self.buffered_packet() {
+            return Ok(());
+        }
         self.in_joined = false;
         loop {
             self.fill(4).await?;
@@ -640,6 +643,25 @@ impl Wire {
                 return Ok(());
             }
         }
+    }
+
+    /// Takes the next packet when it is whole in the buffer already, as a result's packets
+    /// after the first usually are (they come in one read): no read future, no awaits.
+    fn buffered_packet(&mut self) -> bool {
+        let avail = self.end - self.start;
+        if avail < 4 {
+            return false;
+        }
+        let h = &self.rbuf[self.start..self.start + 4];
+        let (len, seq) = packet::header([h[0], h[1], h[2], h[3]]);
+        if len >= packet::MAX_PAYLOAD || avail < 4 + len {
+            return false;
+        }
+        self.in_joined = false;
+        self.seq = seq.wrapping_add(1);
+        self.pkt = (self.start + 4, self.start + 4 + len);
+        self.start += 4 + len;
+        true
     }
 
     /// Makes at least `n` unread bytes available in `rbuf[start..]`.
