@@ -603,7 +603,16 @@ impl Wire {
     async fn send(&mut self, payload: &[u8], seq: u8) -> std::io::Result<u8> {
         self.out.clear();
         let next = packet::frame(&mut self.out, payload, seq);
-        self.stream.write_all(&self.out).await?;
+        // A statement almost always fits the socket's buffer: one non-blocking write, and the
+        // write future only for what it did not take.
+        let took = match self.stream.try_write(&self.out) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        if took < self.out.len() {
+            self.stream.write_all(&self.out[took..]).await?;
+        }
         self.seq = next;
         Ok(next)
     }
