@@ -633,8 +633,7 @@ impl Wire {
         self.in_joined = false;
         loop {
             self.fill(4).await?;
-            let h = &self.rbuf[self.start..self.start + 4];
-            let (len, seq) = packet::header([h[0], h[1], h[2], h[3]]);
+            let (len, seq) = self.next_header();
             self.fill(4 + len).await?;
             self.seq = seq.wrapping_add(1);
             let body = (self.start + 4, self.start + 4 + len);
@@ -661,8 +660,7 @@ impl Wire {
         if avail < 4 {
             return false;
         }
-        let h = &self.rbuf[self.start..self.start + 4];
-        let (len, seq) = packet::header([h[0], h[1], h[2], h[3]]);
+        let (len, seq) = self.next_header();
         if len >= packet::MAX_PAYLOAD || avail < 4 + len {
             return false;
         }
@@ -671,6 +669,12 @@ impl Wire {
         self.pkt = (self.start + 4, self.start + 4 + len);
         self.start += 4 + len;
         true
+    }
+
+    /// The length and sequence number in the header at `rbuf[start..]` (4 bytes must be there).
+    fn next_header(&self) -> (usize, u8) {
+        let h = &self.rbuf[self.start..self.start + 4];
+        packet::header([h[0], h[1], h[2], h[3]])
     }
 
     /// Makes at least `n` unread bytes available in `rbuf[start..]`.
