@@ -4,7 +4,7 @@
 use super::custom::{self, ParamGen};
 use super::mix::Mix;
 use super::pattern::SelectKind;
-use super::tx::{Step, Tx};
+use super::tx::{Params, Step, Tx};
 use crate::config::{WorkloadConfig, WorkloadSpec};
 use crate::datagen::keys::KeySet;
 use crate::datagen::{values, KeyDist, Rng};
@@ -12,6 +12,7 @@ use crate::db::{Connection, DbError, Dialect};
 use crate::schema::{ColKind, ColumnInfo, SchemaError, TableInfo};
 use crate::util::time::{now_us, parse_timestamp_us};
 use crate::value::Value;
+use smallvec::smallvec;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -893,24 +894,24 @@ impl GenState {
         let cands = &g.reads[kind];
         let r = &cands[self.rng.below(cands.len() as u64) as usize];
         let params = match r.shape {
-            Shape::Key(t) => vec![self.key_of(g, t)],
+            Shape::Key(t) => smallvec![self.key_of(g, t)],
             Shape::Span(t, width) => {
                 let keys = &g.tables[t].keys;
                 let n = keys.len();
                 let start = self.rng.below(n.max(1));
-                vec![
+                smallvec![
                     keys.get(start),
                     keys.get((start + width).min(n.saturating_sub(1))),
                 ]
             }
             Shape::Window { min, max, width } => {
                 let lo = self.rng.range_i64(min, (max - width).max(min));
-                vec![Value::Timestamp(lo), Value::Timestamp(lo + width)]
+                smallvec![Value::Timestamp(lo), Value::Timestamp(lo + width)]
             }
         };
         Tx {
             op: 0,
-            steps: vec![Step {
+            steps: smallvec![Step {
                 stmt: r.stmt,
                 params,
                 key_from: None,
@@ -926,7 +927,7 @@ impl GenState {
             unreachable!("insert on a table without an insert statement")
         };
         let mut client_key = None;
-        let mut params = Vec::with_capacity(sources.len());
+        let mut params = Params::with_capacity(sources.len());
         for (i, s) in sources.iter().enumerate() {
             let v = match s {
                 ColSource::Random(c) => values::for_column(c, &mut self.rng, self.now_us),
@@ -957,7 +958,7 @@ impl GenState {
         let (step, client_key) = self.insert_step(g, t);
         Tx {
             op,
-            steps: vec![step],
+            steps: smallvec![step],
             writes: true,
             remember_insert: Some(t),
             client_key,
@@ -972,9 +973,9 @@ impl GenState {
         let key = self.key_of(g, t);
         Tx {
             op: 2,
-            steps: vec![Step {
+            steps: smallvec![Step {
                 stmt: *stmt,
-                params: vec![value, key],
+                params: smallvec![value, key],
                 key_from: None,
             }],
             writes: true,
@@ -992,9 +993,9 @@ impl GenState {
                 let stmt = g.tables[t].delete.unwrap_or(0);
                 return Tx {
                     op: 3,
-                    steps: vec![Step {
+                    steps: smallvec![Step {
                         stmt,
-                        params: vec![key],
+                        params: smallvec![key],
                         key_from: None,
                     }],
                     writes: true,
@@ -1011,18 +1012,18 @@ impl GenState {
         let del = match client_key {
             Some(k) => Step {
                 stmt,
-                params: vec![k],
+                params: smallvec![k],
                 key_from: None,
             },
             None => Step {
                 stmt,
-                params: vec![Value::Null],
+                params: smallvec![Value::Null],
                 key_from: Some((0, 0)),
             },
         };
         Tx {
             op: 3,
-            steps: vec![ins, del],
+            steps: smallvec![ins, del],
             writes: true,
             remember_insert: None,
             client_key: None,

@@ -2,7 +2,7 @@
 //! distributions (scrambled zipfian, latest, hotspot, uniform) and operations.
 
 use super::mix::Mix;
-use super::tx::{Step, Tx};
+use super::tx::{Params, Step, Tx};
 use crate::config::YcsbWorkload;
 use crate::datagen::dist::Zipf;
 use crate::datagen::values::{fnv64, ycsb_key};
@@ -10,6 +10,7 @@ use crate::datagen::Rng;
 use crate::db::Dialect;
 use crate::schema::{SchemaError, TableInfo};
 use crate::value::Value;
+use smallvec::smallvec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -194,7 +195,7 @@ impl YcsbPlan {
 
     /// The next transaction for operation `op` (an index into [`OPS`]).
     pub fn tx(&self, op: usize, rng: &mut Rng) -> Tx {
-        let one = |stmt: usize, params: Vec<Value>| Step {
+        let one = |stmt: usize, params: Params| Step {
             stmt,
             params,
             key_from: None,
@@ -207,25 +208,32 @@ impl YcsbPlan {
         let field =
             |rng: &mut Rng| self.update[rng.below(self.update.len().max(1) as u64) as usize];
         let (steps, writes) = match op {
-            0 => (vec![one(self.read, vec![k])], false),
-            1 if !self.update.is_empty() => (vec![one(field(rng), vec![self.value(rng), k])], true),
+            0 => (smallvec![one(self.read, smallvec![k])], false),
+            1 if !self.update.is_empty() => (
+                smallvec![one(field(rng), smallvec![self.value(rng), k])],
+                true,
+            ),
             2 => {
                 let n = self.next_key.fetch_add(1, Ordering::Relaxed);
-                let mut params = vec![Value::Text(ycsb_key(n))];
+                let mut params = Params::with_capacity(1 + self.fields);
+                params.push(Value::Text(ycsb_key(n)));
                 for _ in 0..self.fields {
                     params.push(self.value(rng));
                 }
-                (vec![one(self.insert, params)], true)
+                (smallvec![one(self.insert, params)], true)
             }
             3 => {
                 let len = 1 + rng.below(100) as i64;
-                (vec![one(self.scan, vec![k, Value::Int(len)])], false)
+                (
+                    smallvec![one(self.scan, smallvec![k, Value::Int(len)])],
+                    false,
+                )
             }
             _ if !self.update.is_empty() => {
-                let upd = one(field(rng), vec![self.value(rng), k.clone()]);
-                (vec![one(self.read, vec![k]), upd], true)
+                let upd = one(field(rng), smallvec![self.value(rng), k.clone()]);
+                (smallvec![one(self.read, smallvec![k]), upd], true)
             }
-            _ => (vec![one(self.read, vec![k])], false),
+            _ => (smallvec![one(self.read, smallvec![k])], false),
         };
         Tx {
             op,
