@@ -51,15 +51,6 @@ pub(crate) struct LaneCtx<K: Connector, W: Workload<K::Conn>> {
 /// connect, never a loop of them.
 const STALE_ATTEMPT: Duration = Duration::from_millis(100);
 
-/// While a reconnect's connect is pending, a fresh one is tried beside it after about this
-/// long, then after about twice as long, up to [`PROBE_MAX`], each replacing the last. A connect whose
-/// SYN a partition dropped waits for the kernel's retransmit (1 s, then 2 s, 4 s), so
-/// without probes the measured end of an outage lagged the end of a partition by up to a
-/// second or two (all lanes lose their connections at once and retry in step). The first
-/// try is never abandoned for a probe: a server slow to accept still gets connected.
-const PROBE_FIRST: Duration = Duration::from_millis(200);
-const PROBE_MAX: Duration = Duration::from_secs(1);
-
 impl<K: Connector, W: Workload<K::Conn>> LaneCtx<K, W> {
     /// Opens and readies a connection.
     pub(crate) async fn open(&self) -> Result<K::Conn, crate::Error> {
@@ -526,10 +517,6 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
         tokio::pin!(attempt);
         let back = ctx.back.notified();
         tokio::pin!(back);
-        // A second, fresh connect while the first is pending: see PROBE_FIRST.
-        let mut probe = None;
-        let mut probe_gap = PROBE_FIRST;
-        let mut next_probe = began + probe_gap.mul_f64(0.5 + 0.5 * rng.f64());
         let afresh = loop {
             tokio::select! {
                 biased;
@@ -537,26 +524,8 @@ async fn reconnect<K: Connector, W: Workload<K::Conn>>(
                     Ok(c) => return Some(c),
                     Err(_) => break false,
                 },
-                r = async {
-                    match probe.as_mut() {
-                        Some(p) => std::pin::Pin::as_mut(p).await,
-                        None => std::future::pending().await,
-                    }
-                } => match r {
-                    Ok(c) => return Some(c),
-                    // The probe failed where the first try still waits: the next one will
-                    // tell more.
-                    Err(_) => probe = None,
-                },
                 _ = ctx.stop.wait() => return None,
                 _ = tokio::time::sleep_until(limit) => break false,
-                _ = tokio::time::sleep_until(next_probe), if next_probe < limit => {
-                    probe = Some(Box::pin(ctx.open()));
-                    probe_gap = (probe_gap * 2).min(PROBE_MAX);
-                    // Jittered, as lanes that lost their connections together would
-                    // otherwise probe together.
-                    next_probe = Instant::now() + probe_gap.mul_f64(0.5 + 0.5 * rng.f64());
-                }
                 _ = &mut back => {
                     if !restarted && began.elapsed() >= STALE_ATTEMPT {
                         restarted = true;

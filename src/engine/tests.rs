@@ -348,10 +348,9 @@ async fn after_a_partition_every_lane_is_back_as_soon_as_one_gets_through() {
         assert!(out.recovered);
         assert!((2.0..2.1).contains(&secs(&o, out.start)), "{:?}", out);
     }
-    // The first lane through is back within one probe of the heal (a fresh connect beside
-    // the stuck one, at most PROBE_MAX apart), not after its stuck attempt's timeout; the
-    // others drop their stuck attempts then and follow at once.
-    assert!((7.0..8.05).contains(&first), "first back at {first}");
+    // The first lane through is back within one attempt and pause of the heal; the others
+    // drop their stuck attempts then and follow at once.
+    assert!((7.0..9.5).contains(&first), "first back at {first}");
     assert!(last - first < 0.01, "back at {ends:?}");
     let t = &o.totals;
     assert_eq!(
