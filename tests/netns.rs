@@ -174,6 +174,35 @@ impl Drop for BareHost {
     }
 }
 
+/// Removing a host whose link is already gone leaves alone a new link that took its name
+/// (another host made in between: tests and instances are made and removed side by side).
+#[test]
+fn removing_a_host_leaves_a_link_that_took_its_name_alone() {
+    if !can_make_hosts() {
+        return;
+    }
+    let bare = BareHost::new("nsreuse");
+    let link = bare.host.link.clone();
+    sh(&format!("ip netns del {}", bare.host.ns));
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while sh(&format!("ip -o link show {link} 2>/dev/null")).contains(&link)
+        && std::time::Instant::now() < until
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Another host's link of the same name, as a new host's is (its alias names its own
+    // namespace).
+    let taken = sh(&format!(
+        "ip link add {link} type veth peer name {link}x && ip link set {link} alias dbarena-other && echo made"
+    ));
+    assert!(taken.contains("made"), "could not take the name {link}");
+    let removed = bare.host.remove();
+    let still = sh(&format!("ip -o link show {link} 2>/dev/null"));
+    sh(&format!("ip link del {link} 2>/dev/null"));
+    assert!(removed.is_ok(), "{removed:?}");
+    assert!(still.contains(&link), "the other host's link was deleted");
+}
+
 #[test]
 fn link_faults_are_applied_and_removed_even_after_a_panic() {
     if !can_make_hosts() {

@@ -151,11 +151,13 @@ impl NetHost {
         remove_namespace(&self.ns)?;
         // The pair goes with the namespace, a moment later (the kernel tears a namespace
         // down in the background); a link left by a half-made pair does not go by itself.
+        // Once ours is gone, another host may take its name at once: only a link whose alias
+        // still names this namespace is ours to wait for and delete.
         let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        while link_exists(&self.link) && std::time::Instant::now() < until {
+        while link_of(&self.link, &self.ns) && std::time::Instant::now() < until {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        if link_exists(&self.link) {
+        if link_of(&self.link, &self.ns) {
             match run(IP, &["link", "del", &self.link], None) {
                 Err(NetError::Command { detail, .. }) if detail.contains("Cannot find") => {}
                 r => {
@@ -167,9 +169,13 @@ impl NetHost {
     }
 }
 
-/// Whether a link of that name exists on the machine.
-pub(super) fn link_exists(link: &str) -> bool {
-    run(IP, &["link", "show", link], None).is_ok()
+/// Whether a link of that name exists on the machine with its alias naming namespace `ns`
+/// (set as the link is made: the name alone may be another host's by now).
+fn link_of(link: &str, ns: &str) -> bool {
+    run(IP, &["-j", "link", "show", link], None)
+        .ok()
+        .and_then(|out| serde_json::from_str::<serde_json::Value>(&out).ok())
+        .is_some_and(|v| v[0]["ifalias"].as_str() == Some(ns))
 }
 
 /// The namespaces that exist.

@@ -89,6 +89,16 @@ pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
     Ok(out)
 }
 
+/// Whether link `name` exists with its other end in no namespace. Looked at again just
+/// before deleting: a link torn down with its namespace is listed as a leftover for a
+/// moment, and once gone its name may be taken by a new host at once.
+fn still_unpaired(name: &str) -> bool {
+    run(IP, &["-j", "link", "show", name], None)
+        .ok()
+        .and_then(|out| serde_json::from_str::<serde_json::Value>(&out).ok())
+        .is_some_and(|v| v[0].is_object() && v[0].get("link_netnsid").is_none())
+}
+
 /// Whether process `pid` exists and is not a zombie.
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -103,9 +113,9 @@ fn alive(pid: u32) -> bool {
 /// Removes the leftovers (first ending what still runs in a leftover namespace: servers of
 /// instances whose folders are gone); returns what was removed.
 pub fn clean_leftovers() -> Result<Vec<Leftover>, NetError> {
-    let found = leftovers()?;
-    for l in &found {
-        match l {
+    let mut removed = Vec::new();
+    for l in leftovers()? {
+        match &l {
             Leftover::Namespace { name, .. } => {
                 let pids = run(IP, &["netns", "pids", name], None).unwrap_or_default();
                 for pid in pids.split_whitespace() {
@@ -115,6 +125,7 @@ pub fn clean_leftovers() -> Result<Vec<Leftover>, NetError> {
                 }
                 remove_namespace(name)?;
             }
+            Leftover::Link { name } if !still_unpaired(name) => continue,
             Leftover::Link { name } => {
                 run(IP, &["link", "del", name], None)?;
             }
@@ -126,6 +137,7 @@ pub fn clean_leftovers() -> Result<Vec<Leftover>, NetError> {
                 })?;
             }
         }
+        removed.push(l);
     }
-    Ok(found)
+    Ok(removed)
 }
