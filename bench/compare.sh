@@ -42,8 +42,11 @@ ensure_sysbench() {
   fi
 }
 
-cargo build --release --quiet
+# The benches first: building them builds the binary again with the dev-dependencies'
+# features (tokio's test-util, a paused-clock check in every clock read), so the plain
+# binary is built last.
 cargo build --release --quiet --benches
+cargo build --release --quiet
 BIN=target/release/dbarena
 RAW=$(ls target/release/deps/sqlite_raw-* | grep -v '\.d$' | head -1)
 

@@ -8,15 +8,24 @@ pub struct Mix {
     weights: Vec<f64>,
     current: Vec<f64>,
     total: f64,
+    /// The one choice with a weight, when only one has: the rotation would always pick it,
+    /// and single-operation workloads (a point select) pick once per transaction.
+    only: Option<usize>,
 }
 
 impl Mix {
     /// Weights need not be normalised; zero weights are never picked.
     pub fn new(weights: &[f64]) -> Self {
+        let mut positive = weights.iter().enumerate().filter(|(_, w)| **w > 0.0);
+        let only = match (positive.next(), positive.next()) {
+            (Some((i, _)), None) if weights.iter().all(|w| *w >= 0.0) => Some(i),
+            _ => None,
+        };
         Mix {
             weights: weights.to_vec(),
             current: vec![0.0; weights.len()],
             total: weights.iter().sum(),
+            only,
         }
     }
 
@@ -30,6 +39,9 @@ impl Mix {
 
     /// The index of the next choice.
     pub fn pick(&mut self) -> usize {
+        if let Some(i) = self.only {
+            return i;
+        }
         let mut best = 0;
         for i in 0..self.weights.len() {
             self.current[i] += self.weights[i];
@@ -60,5 +72,7 @@ mod tests {
         }
         let mut z = Mix::new(&[1.0, 0.0]);
         assert!((0..100).all(|_| z.pick() == 0));
+        let mut z = Mix::new(&[0.0, 0.0, 3.0]).offset(5);
+        assert!((0..100).all(|_| z.pick() == 2));
     }
 }
