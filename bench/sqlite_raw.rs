@@ -6,6 +6,10 @@
 //!   cargo bench --bench sqlite_raw -- select-n PATH COUNT  # exactly COUNT of them (instruction counts)
 //!
 //! Prints one line: `<op> <count> <seconds> <per_second>`.
+//!
+//! With `RAW_IDLE_THREAD=1` the process also holds an idle thread, as any load generator with
+//! a collector does: glibc and SQLite's mutexes then take their multi-threaded paths, which
+//! is part of what separates dbarena from this loop (docs/PERFORMANCE.md).
 
 use dbarena::datagen::values::ycsb_key;
 use dbarena::datagen::Rng;
@@ -37,6 +41,11 @@ fn main() {
             return;
         }
     };
+    if std::env::var_os("RAW_IDLE_THREAD").is_some_and(|v| v == "1") {
+        std::thread::spawn(|| loop {
+            std::thread::park();
+        });
+    }
     match op {
         "insert" => {
             let _ = std::fs::remove_file(path);

@@ -97,6 +97,9 @@ struct CustomTx {
     stmts: Vec<(usize, Vec<usize>)>,
     params: Vec<ParamGen>,
     writes: bool,
+    /// One statement that binds each parameter once, in order (most queries): its
+    /// parameters are the generated values as they are, without copies.
+    direct: bool,
 }
 
 #[derive(Debug)]
@@ -690,7 +693,7 @@ impl WorkloadPlan {
                 .into());
             }
             let writes = parsed.iter().any(|p| p.writes);
-            let stmts = parsed
+            let stmts: Vec<(usize, Vec<usize>)> = parsed
                 .into_iter()
                 .enumerate()
                 .map(|(i, p)| {
@@ -703,10 +706,13 @@ impl WorkloadPlan {
                     )
                 })
                 .collect();
+            let direct =
+                matches!(stmts.as_slice(), [(_, bind)] if bind.iter().copied().eq(0..params.len()));
             queries.push(CustomTx {
                 stmts,
                 params,
                 writes,
+                direct,
             });
             weights.push(q.weight);
             op_names.push(q.name.clone());
@@ -842,17 +848,24 @@ impl GenState {
             Kind::Custom { queries, .. } => {
                 let qi = self.ops.pick();
                 let q = &queries[qi];
-                let values: Vec<Value> =
+                let values: super::tx::Params =
                     q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
-                let steps = q
-                    .stmts
-                    .iter()
-                    .map(|(stmt, bind)| Step {
-                        stmt: *stmt,
-                        params: bind.iter().map(|&i| values[i].clone()).collect(),
+                let steps = match q.stmts.first() {
+                    Some(&(stmt, _)) if q.direct => smallvec![Step {
+                        stmt,
+                        params: values,
                         key_from: None,
-                    })
-                    .collect();
+                    }],
+                    _ => q
+                        .stmts
+                        .iter()
+                        .map(|(stmt, bind)| Step {
+                            stmt: *stmt,
+                            params: bind.iter().map(|&i| values[i].clone()).collect(),
+                            key_from: None,
+                        })
+                        .collect(),
+                };
                 Tx {
                     op: qi,
                     steps,
