@@ -172,10 +172,14 @@ impl NetHost {
 /// Whether a link of that name exists on the machine with its alias naming namespace `ns`
 /// (set as the link is made: the name alone may be another host's by now).
 fn link_of(link: &str, ns: &str) -> bool {
-    run(IP, &["-j", "link", "show", link], None)
-        .ok()
-        .and_then(|out| serde_json::from_str::<serde_json::Value>(&out).ok())
-        .is_some_and(|v| v[0]["ifalias"].as_str() == Some(ns))
+    link_details(link).is_some_and(|l| l["ifalias"].as_str() == Some(ns))
+}
+
+/// What `ip -j link show NAME` says of the link, None when there is no such link.
+pub(super) fn link_details(link: &str) -> Option<serde_json::Value> {
+    let out = run(IP, &["-j", "link", "show", link], None).ok()?;
+    let mut all: serde_json::Value = serde_json::from_str(&out).ok()?;
+    Some(all.get_mut(0)?.take()).filter(serde_json::Value::is_object)
 }
 
 /// The namespaces that exist.

@@ -4,7 +4,7 @@
 //! instances of other DBARENA_HOMEs and half-made ones are not leftovers, and those of a
 //! killed `instance up` are); a link while its other end is inside a namespace.
 
-use super::host::{namespaces, owner_file, remove_namespace, PREFIX};
+use super::host::{link_details, namespaces, owner_file, remove_namespace, PREFIX};
 use super::tools::{run, IP};
 use super::NetError;
 use serde::Serialize;
@@ -82,7 +82,7 @@ pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
         let ours = name
             .strip_prefix(PREFIX)
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if ours && l.get("link_netnsid").is_none() {
+        if ours && unpaired(l) {
             out.push(Leftover::Link { name: name.into() });
         }
     }
@@ -93,10 +93,12 @@ pub fn leftovers() -> Result<Vec<Leftover>, NetError> {
 /// before deleting: a link torn down with its namespace is listed as a leftover for a
 /// moment, and once gone its name may be taken by a new host at once.
 fn still_unpaired(name: &str) -> bool {
-    run(IP, &["-j", "link", "show", name], None)
-        .ok()
-        .and_then(|out| serde_json::from_str::<serde_json::Value>(&out).ok())
-        .is_some_and(|v| v[0].is_object() && v[0].get("link_netnsid").is_none())
+    link_details(name).is_some_and(|l| unpaired(&l))
+}
+
+/// Whether a link (as `ip -j link show` describes it) has its other end in no namespace.
+fn unpaired(link: &serde_json::Value) -> bool {
+    link.get("link_netnsid").is_none()
 }
 
 /// Whether process `pid` exists and is not a zombie.

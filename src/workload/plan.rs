@@ -848,8 +848,7 @@ impl GenState {
             Kind::Custom { queries, .. } => {
                 let qi = self.ops.pick();
                 let q = &queries[qi];
-                let values: super::tx::Params =
-                    q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
+                let values: Params = q.params.iter().map(|p| p.generate(&mut self.rng)).collect();
                 let steps = match q.stmts.first() {
                     Some(&(stmt, _)) if q.direct => smallvec![Step {
                         stmt,
