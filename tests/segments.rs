@@ -177,6 +177,84 @@ fn four_agents_merge_into_one_run_of_the_whole_rate() {
     );
 }
 
+/// An agent's short tail after its last whole second (a transaction that ended in the end
+/// grace) stays a partial second of its own in the merged file: the last whole second is
+/// still whole, with only its own transactions.
+#[test]
+fn a_short_tail_is_its_own_partial_second() {
+    let Some(db) = TestDb::new(Db::Sqlite, "seg3") else {
+        return;
+    };
+    let dir = Scratch::new("seg3");
+    let cfg = dir.select_config();
+    let outs = run_agents(
+        &dir,
+        "tail",
+        2,
+        &[
+            "workload",
+            "run",
+            "--db",
+            &db.url,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--tps",
+            "200",
+            "-n",
+            "2",
+            "-d",
+            "2s",
+            "--start-after",
+            "1s",
+            "--quiet",
+            "--no-server-stats",
+        ],
+    );
+    // Both files keep their whole seconds only (whether a run's last second came out a hair
+    // short, and so partial, depends on timing), and the first gets a tail of 21 ms with one
+    // transaction, as a run whose last answer came in the end grace has.
+    let mut files: Vec<serde_json::Value> = outs.iter().map(|p| read_json(p)).collect();
+    for f in &mut files {
+        f["intervals"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|i| i["partial"] != true);
+    }
+    let ivs = files[0]["intervals"].as_array_mut().unwrap();
+    let last_whole = ivs.last().unwrap()["t_s"].as_f64().unwrap();
+    let mut tail = ivs.last().unwrap().clone();
+    tail["t_s"] = serde_json::json!(last_whole + 0.021);
+    tail["span_s"] = serde_json::json!(0.021);
+    tail["committed"] = serde_json::json!(1);
+    tail["partial"] = serde_json::json!(true);
+    ivs.push(tail);
+    // What the last whole second holds: each file's own interval there.
+    let expected: u64 = files
+        .iter()
+        .flat_map(|f| f["intervals"].as_array().unwrap())
+        .filter(|i| i["partial"] != true && (i["t_s"].as_f64().unwrap() - last_whole).abs() < 0.05)
+        .map(|i| i["committed"].as_u64().unwrap())
+        .sum();
+    for (p, f) in outs.iter().zip(&files) {
+        std::fs::write(p, serde_json::to_vec(f).unwrap()).unwrap();
+    }
+
+    let (_, m) = merge(&dir, "merged", &outs);
+    let merged = m["intervals"].as_array().unwrap();
+    let at = |t: f64| {
+        merged
+            .iter()
+            .find(|i| (i["t_s"].as_f64().unwrap() - t).abs() < 0.01)
+            .unwrap_or_else(|| panic!("no merged interval at {t} s: {m}"))
+    };
+    let whole = at(last_whole);
+    assert_eq!(whole["partial"], false, "{whole}");
+    assert_eq!(whole["committed"].as_u64().unwrap(), expected, "{whole}");
+    let t = at(last_whole + 0.021);
+    assert_eq!(t["partial"], true, "{t}");
+    assert_eq!(t["committed"], 1, "{t}");
+}
+
 #[test]
 fn unlike_runs_are_not_merged() {
     let Some(db) = TestDb::new(Db::Sqlite, "seg2") else {

@@ -195,10 +195,20 @@ pub fn merge(files: &[(String, RunResult)], partial: bool) -> Result<RunResult, 
         }
         let shift = (*start_us - origin_us) as f64 / 1e6;
         for iv in &r.intervals {
-            let key = (iv.t_s + shift).round() as i64;
+            // The second an interval belongs to is the one holding its middle: a short tail
+            // after the last whole second (a transaction that ended in the end grace) is a
+            // partial second of its own, not folded into the last whole one, which it would
+            // mark partial.
+            let key = (iv.t_s - iv.span_s / 2.0 + shift).ceil() as i64;
+            let end = if iv.partial {
+                iv.t_s + shift
+            } else {
+                key as f64
+            };
             let slot = seconds
                 .entry(key)
-                .or_insert_with(|| (zero_interval(key as f64), new_histogram()));
+                .or_insert_with(|| (zero_interval(end), new_histogram()));
+            slot.0.t_s = slot.0.t_s.max(end);
             slot.0.committed += iv.committed;
             slot.0.failed += iv.failed;
             slot.0.retries += iv.retries;
